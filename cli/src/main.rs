@@ -1,0 +1,46 @@
+//! `margin`: the command-line face of the pure core (the same fixed-point code as on chain).
+//!
+//! ```text
+//! margin quote < rows.csv     Black-Scholes price and Greeks for each CSV row
+//! ```
+use std::io::{self, BufRead, BufWriter, Write};
+use std::process::ExitCode;
+
+mod quote;
+
+const USAGE: &str = "usage: margin <command>
+
+commands:
+  quote     read CSV `spot,strike,vol,years,rate` on stdin; write price and Greeks as CSV
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("quote") => {
+            let stdin = io::stdin();
+            let stdout = io::stdout();
+            let mut out = BufWriter::new(stdout.lock());
+            match quote::run(stdin.lock(), &mut out).and_then(|()| out.flush().map_err(|e| e.to_string())) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(msg) => {
+                    eprintln!("margin quote: {msg}");
+                    ExitCode::from(2)
+                }
+            }
+        }
+        Some("-h" | "--help" | "help") => {
+            print!("{USAGE}");
+            ExitCode::SUCCESS
+        }
+        _ => {
+            eprint!("{USAGE}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Reads all lines, trimming a trailing `\r`.
+pub fn lines(input: impl BufRead) -> impl Iterator<Item = Result<String, String>> {
+    input.lines().map(|l| l.map(|s| s.trim_end_matches('\r').to_string()).map_err(|e| e.to_string()))
+}

@@ -1,0 +1,131 @@
+//! Packed storage words of the RiskEngine (one 256-bit slot each) and their codecs.
+//!
+//! Per underlying, four slots:
+//! - `config`: feed address (bits 96..256) | oracle max age u32 | surface max age u32 |
+//!   feed decimals u8 | method u8 | listed u8 (bits 0..8).
+//! - `prices`: stable price u128 (high) | last oracle price u128 (low).
+//! - `vol`: EWMA variance u128 (high) | last poke time u64 | last EWMA update time u64.
+//! - `risk`: rate i64 | reference vol u64 | EWMA lambda u64 | stable-price rate per second u64.
+//!
+//! Per (underlying, expiry) surface, two slots: `a | b` and `rho | m` as i128 pairs, and a
+//! third with `sigma` (i128) | posted-at u64.
+use alloy_primitives::{Address, U256};
+
+/// Splits a word into (high, low) 128-bit halves.
+pub fn halves(w: U256) -> (u128, u128) {
+    let l = w.as_limbs();
+    (
+        u128::from(l[2]) | (u128::from(l[3]) << 64),
+        u128::from(l[0]) | (u128::from(l[1]) << 64),
+    )
+}
+
+/// Joins (high, low) 128-bit halves.
+pub fn join(high: u128, low: u128) -> U256 {
+    U256::from_limbs([low as u64, (low >> 64) as u64, high as u64, (high >> 64) as u64])
+}
+
+/// Underlying configuration (slot `config`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UnderlyingConfig {
+    pub feed: Address,
+    pub max_age: u32,
+    pub surface_max_age: u32,
+    pub decimals: u8,
+    pub method: u8,
+    pub listed: bool,
+}
+
+impl UnderlyingConfig {
+    pub fn pack(&self) -> U256 {
+        let mut b = [0u8; 32];
+        b[0..20].copy_from_slice(self.feed.as_slice());
+        b[20..24].copy_from_slice(&self.max_age.to_be_bytes());
+        b[24..28].copy_from_slice(&self.surface_max_age.to_be_bytes());
+        b[28] = self.decimals;
+        b[29] = self.method;
+        b[31] = u8::from(self.listed);
+        U256::from_be_bytes(b)
+    }
+    pub fn unpack(w: U256) -> Self {
+        let b: [u8; 32] = w.to_be_bytes();
+        let u32_at = |i: usize| u32::from_be_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
+        UnderlyingConfig {
+            feed: Address::from_slice(&b[0..20]),
+            max_age: u32_at(20),
+            surface_max_age: u32_at(24),
+            decimals: b[28],
+            method: b[29],
+            listed: b[31] != 0,
+        }
+    }
+}
+
+/// Risk settings of an underlying (slot `risk`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UnderlyingRisk {
+    pub rate: i64,
+    pub ref_vol: u64,
+    pub lambda: u64,
+    pub stable_rate: u64,
+}
+
+impl UnderlyingRisk {
+    pub fn pack(&self) -> U256 {
+        U256::from_limbs([self.rate as u64, self.ref_vol, self.lambda, self.stable_rate])
+    }
+    pub fn unpack(w: U256) -> Self {
+        let l = w.as_limbs();
+        UnderlyingRisk { rate: l[0] as i64, ref_vol: l[1], lambda: l[2], stable_rate: l[3] }
+    }
+}
+
+/// EWMA state (slot `vol`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct VolState {
+    pub variance: u128,
+    pub last_poke: u64,
+    pub last_ewma: u64,
+}
+
+impl VolState {
+    pub fn pack(&self) -> U256 {
+        U256::from_limbs([self.last_ewma, self.last_poke, self.variance as u64, (self.variance >> 64) as u64])
+    }
+    pub fn unpack(w: U256) -> Self {
+        let l = w.as_limbs();
+        VolState {
+            variance: u128::from(l[2]) | (u128::from(l[3]) << 64),
+            last_poke: l[1],
+            last_ewma: l[0],
+        }
+    }
+}
+
+/// Storage key of a surface: `underlying << 64 | expiry`.
+pub fn surface_key(underlying: u32, expiry: u64) -> U256 {
+    U256::from((u128::from(underlying) << 64) | u128::from(expiry))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_round_trip() {
+        let c = UnderlyingConfig {
+            feed: Address::repeat_byte(0xab),
+            max_age: 3600,
+            surface_max_age: 1200,
+            decimals: 8,
+            method: 1,
+            listed: true,
+        };
+        assert_eq!(UnderlyingConfig::unpack(c.pack()), c);
+        let r = UnderlyingRisk { rate: -5, ref_vol: 8, lambda: 9, stable_rate: 10 };
+        assert_eq!(UnderlyingRisk::unpack(r.pack()), r);
+        let v = VolState { variance: u128::MAX - 7, last_poke: 11, last_ewma: 12 };
+        assert_eq!(VolState::unpack(v.pack()), v);
+        assert_eq!(halves(join(u128::MAX, 3)), (u128::MAX, 3));
+    }
+}

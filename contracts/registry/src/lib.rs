@@ -1,0 +1,1471 @@
+//! # PositionRegistry
+//!
+//! The ledger of listed instruments and of every account's positions. The RiskEngine
+//! is the only contract that changes positions; the registry never calls the engine
+//! (or any other contract), so the call graph stays a tree.
+//!
+//! - **Instruments** (European cash-settled calls and puts, dated linear futures) are
+//!   listed by the engine or the owner. An instrument's id *is* its packed terms
+//!   ([`stylus_margin::instrument`]): `id = kind << 224 | underlying << 192 |
+//!   expiry << 128 | strike`. The same terms always give the same id, wallets compute
+//!   it off chain, and the margin check reads terms from ids without storage reads.
+//!   One unit of size (`1e18`) is one unit of the underlying.
+//! - **Positions**: per account a bounded list (owner-set bound, default 64, hard
+//!   maximum 128) of `(id, size, entry notional)`, sizes and notionals 18-decimal
+//!   fixed point. Each entry costs two storage slots (the id, and size and entry
+//!   packed in one word); an index map gives O(1) lookup and swap-removal.
+//! - **Open interest**: per instrument the sum of long sizes, per underlying the sum
+//!   over its instruments; owner-set caps (0 = none) refuse trades that would raise
+//!   open interest above them.
+//! - **Invariant**: for every instrument, the sizes of all accounts sum to zero, and
+//!   the entry notionals minus everything realised sum to zero.
+//!
+//! Time: the registry reads the block timestamp and hands it to the pure core
+//! ([`instrument::is_expired`], [`instrument::validate_listing`]), so every time
+//! comparison is testable off chain with any `now`.
+//!
+//! Roles: an `owner` set by the constructor (two-step transfer), and the `engine`
+//! address, set once by the owner.
+#![cfg_attr(not(any(test, feature = "export-abi")), no_main)]
+#![allow(clippy::module_name_repetitions)]
+extern crate alloc;
+
+use alloc::vec::Vec;
+
+use alloy_primitives::{Address, I256, U128, U256, U8};
+use stylus_margin::{
+    fixed::WAD,
+    instrument::{self, InstrumentError, Kind, Position, Terms},
+};
+use stylus_sdk::{
+    prelude::*,
+    storage::{
+        StorageAddress, StorageArray, StorageBool, StorageMap, StorageU128, StorageU256, StorageU8,
+    },
+};
+
+pub use sol::*;
+
+/// Events and errors of the registry.
+mod sol {
+    use alloy_sol_types::sol;
+
+    sol! {
+        /// An instrument was listed.
+        ///
+        /// * `id` - Instrument id (the packed terms).
+        /// * `underlying` - Underlying id.
+        /// * `kind` - 0 call, 1 put, 2 future.
+        /// * `strike` - Strike (WAD); 0 for futures.
+        /// * `expiry` - Expiry, unix seconds.
+        #[derive(Debug)]
+        #[allow(missing_docs)]
+        event InstrumentListed(
+            uint256 indexed id,
+            uint32 indexed underlying,
+            uint8 kind,
+            uint256 strike,
+            uint64 expiry
+        );
+
+        /// A position changed (trade, fractional move or expiry close).
+        ///
+        /// * `account` - Account whose position changed.
+        /// * `id` - Instrument id.
+        /// * `size` - New size (WAD; 0 when the position was removed).
+        /// * `entryNotional` - New entry notional (WAD).
+        #[derive(Debug)]
+        #[allow(missing_docs)]
+        event PositionChanged(
+            uint256 indexed account,
+            uint256 indexed id,
+            int256 size,
+            int256 entryNotional
+        );
+
+        /// A trade was applied between two accounts.
+        ///
+        /// * `buyer` - Account that received `size`.
+        /// * `seller` - Account that gave `size`.
+        /// * `id` - Instrument id.
+        /// * `size` - Size traded (WAD, positive).
+        /// * `price` - Price per unit (WAD).
+        /// * `buyerRealized` - Amount realised by the buyer (futures).
+        /// * `sellerRealized` - Amount realised by the seller (futures).
+        #[derive(Debug)]
+        #[allow(missing_docs)]
+        event TradeApplied(
+            uint256 indexed buyer,
+            uint256 indexed seller,
+            uint256 indexed id,
+            int256 size,
+            int256 price,
+            int256 buyerRealized,
+            int256 sellerRealized
+        );
+
+        /// A fraction of all positions of one account moved to another (liquidation).
+        ///
+        /// * `from` - Account the positions left.
+        /// * `to` - Account that received them.
+        /// * `fractionWad` - Fraction moved (WAD).
+        #[derive(Debug)]
+        #[allow(missing_docs)]
+        event FractionMoved(uint256 indexed from, uint256 indexed to, uint256 fractionWad);
+
+        /// An expired position was closed at a settlement price.
+        ///
+        /// * `account` - Account whose position was closed.
+        /// * `id` - Instrument id.
+        /// * `size` - Size closed (WAD).
+        /// * `entryNotional` - Entry notional closed (WAD).
+        /// * `settlementPrice` - Settlement price (WAD).
+        /// * `value` - Value returned to the engine to credit (WAD).
+        #[derive(Debug)]
+        #[allow(missing_docs)]
+        event PositionSettled(
+            uint256 indexed account,
+            uint256 indexed id,
+            int256 size,
+            int256 entryNotional,
+            int256 settlementPrice,
+            int256 value
+        );
+
+        /// The engine froze or unfroze an account.
+        ///
+        /// * `account` - Account.
+        /// * `frozen` - New state.
+        #[derive(Debug)]
+        #[allow(missing_docs)]
+        event FrozenSet(uint256 indexed account, bool frozen);
+
+        /// The owner added an underlying.
+        ///
+        /// * `underlying` - Underlying id.
+        #[derive(Debug)]
+        #[allow(missing_docs)]
+        event UnderlyingAdded(uint32 indexed underlying);
+
+        /// The owner set the per-account position bound.
+        ///
+        /// * `maxPositions` - New bound.
+        #[derive(Debug)]
+        #[allow(missing_docs)]
+        event MaxPositionsSet(uint256 maxPositions);
+
+        /// The owner set an instrument's open-interest cap.
+        ///
+        /// * `id` - Instrument id.
+        /// * `cap` - New cap (WAD; 0 = none).
+        #[derive(Debug)]
+        #[allow(missing_docs)]
+        event OpenInterestCapSet(uint256 indexed id, uint256 cap);
+
+        /// The owner set an underlying's open-interest cap.
+        ///
+        /// * `underlying` - Underlying id.
+        /// * `cap` - New cap (WAD; 0 = none).
+        #[derive(Debug)]
+        #[allow(missing_docs)]
+        event UnderlyingOpenInterestCapSet(uint32 indexed underlying, uint256 cap);
+
+        /// The owner set the engine.
+        ///
+        /// * `engine` - Engine address.
+        #[derive(Debug)]
+        #[allow(missing_docs)]
+        event EngineSet(address indexed engine);
+
+        /// An ownership transfer started.
+        ///
+        /// * `previousOwner` - Current owner.
+        /// * `newOwner` - Pending owner.
+        #[derive(Debug)]
+        #[allow(missing_docs)]
+        event OwnershipTransferStarted(address indexed previousOwner, address indexed newOwner);
+
+        /// Ownership was transferred.
+        ///
+        /// * `previousOwner` - Previous owner.
+        /// * `newOwner` - New owner.
+        #[derive(Debug)]
+        #[allow(missing_docs)]
+        event OwnershipTransferred(address indexed previousOwner, address indexed newOwner);
+    }
+
+    sol! {
+        /// The instrument is not listed.
+        ///
+        /// * `id` - Instrument id.
+        #[derive(Debug)]
+        #[allow(missing_docs)]
+        error UnknownInstrument(uint256 id);
+
+        /// The instrument is expired (listing: the expiry is not in the future).
+        ///
+        /// * `id` - Instrument id.
+        /// * `expiry` - Its expiry.
+        /// * `timestamp` - Current block timestamp.
+        #[derive(Debug)]
+        #[allow(missing_docs)]
+        error InstrumentExpired(uint256 id, uint64 expiry, uint64 timestamp);
+
+        /// The instrument is not expired yet.
+        ///
+        /// * `id` - Instrument id.
+        /// * `expiry` - Its expiry.
+        /// * `timestamp` - Current block timestamp.
+        #[derive(Debug)]
+        #[allow(missing_docs)]
+        error InstrumentNotExpired(uint256 id, uint64 expiry, uint64 timestamp);
+
+        /// The instrument is already listed.
+        ///
+        /// * `id` - Instrument id.
+        #[derive(Debug)]
+        #[allow(missing_docs)]
+        error InstrumentAlreadyListed(uint256 id);
+
+        /// The terms are invalid.
+        ///
+        /// * `reason` - 1 unknown kind, 2 id high bits set, 3 expiry not in the future,
+        ///   4 expiry more than ten years ahead, 5 strike too small, 6 strike too
+        ///   large, 7 future with a strike.
+        /// * `value` - The offending value.
+        #[derive(Debug)]
+        #[allow(missing_docs)]
+        error InvalidTerms(uint8 reason, uint256 value);
+
+        /// The underlying was not added by the owner.
+        ///
+        /// * `underlying` - Underlying id.
+        #[derive(Debug)]
+        #[allow(missing_docs)]
+        error UnknownUnderlying(uint32 underlying);
+
+        /// The underlying was already added.
+        ///
+        /// * `underlying` - Underlying id.
+        #[derive(Debug)]
+        #[allow(missing_docs)]
+        error UnderlyingAlreadyKnown(uint32 underlying);
+
+        /// The account would hold more positions than the bound.
+        ///
+        /// * `account` - Account.
+        /// * `max` - Current bound.
+        #[derive(Debug)]
+        #[allow(missing_docs)]
+        error TooManyPositions(uint256 account, uint256 max);
+
+        /// The trade would raise an instrument's open interest above its cap.
+        ///
+        /// * `id` - Instrument id.
+        /// * `cap` - Cap.
+        /// * `after` - Open interest after the trade.
+        #[derive(Debug)]
+        #[allow(missing_docs)]
+        error OpenInterestCapExceeded(uint256 id, uint256 cap, uint256 after);
+
+        /// The trade would raise an underlying's open interest above its cap.
+        ///
+        /// * `underlying` - Underlying id.
+        /// * `cap` - Cap.
+        /// * `after` - Open interest after the trade.
+        #[derive(Debug)]
+        #[allow(missing_docs)]
+        error UnderlyingOpenInterestCapExceeded(uint32 underlying, uint256 cap, uint256 after);
+
+        /// The size is zero.
+        #[derive(Debug)]
+        #[allow(missing_docs)]
+        error ZeroSize();
+
+        /// The size is negative (a trade's size must be positive).
+        ///
+        /// * `size` - Size given.
+        #[derive(Debug)]
+        #[allow(missing_docs)]
+        error NegativeSize(int256 size);
+
+        /// A size, notional or open interest would not fit 128 bits.
+        ///
+        /// * `account` - Account concerned.
+        /// * `id` - Instrument id.
+        #[derive(Debug)]
+        #[allow(missing_docs)]
+        error SizeOverflow(uint256 account, uint256 id);
+
+        /// A price is out of range (negative, zero for a future, or beyond 128 bits).
+        ///
+        /// * `price` - Price given.
+        #[derive(Debug)]
+        #[allow(missing_docs)]
+        error InvalidPrice(int256 price);
+
+        /// The caller is not the engine.
+        ///
+        /// * `caller` - Caller.
+        #[derive(Debug)]
+        #[allow(missing_docs)]
+        error CallerNotEngine(address caller);
+
+        /// The account is frozen.
+        ///
+        /// * `account` - Account.
+        #[derive(Debug)]
+        #[allow(missing_docs)]
+        error AccountFrozen(uint256 account);
+
+        /// The account has no position in the instrument.
+        ///
+        /// * `account` - Account.
+        /// * `id` - Instrument id.
+        #[derive(Debug)]
+        #[allow(missing_docs)]
+        error NoPosition(uint256 account, uint256 id);
+
+        /// Both sides of a trade or move are the same account.
+        ///
+        /// * `account` - Account.
+        #[derive(Debug)]
+        #[allow(missing_docs)]
+        error SameAccount(uint256 account);
+
+        /// A parameter is outside `[min, max]`.
+        ///
+        /// * `value` - Value given.
+        /// * `min` - Smallest allowed.
+        /// * `max` - Largest allowed.
+        #[derive(Debug)]
+        #[allow(missing_docs)]
+        error ParameterOutOfBounds(uint256 value, uint256 min, uint256 max);
+
+        /// The engine is already set (it is set once).
+        ///
+        /// * `engine` - Current engine.
+        #[derive(Debug)]
+        #[allow(missing_docs)]
+        error EngineAlreadySet(address engine);
+
+        /// The engine address is invalid (zero).
+        ///
+        /// * `engine` - Address given.
+        #[derive(Debug)]
+        #[allow(missing_docs)]
+        error InvalidEngine(address engine);
+
+        /// The caller is not the owner (or, for `acceptOwnership`, the pending owner).
+        ///
+        /// * `account` - Caller.
+        #[derive(Debug)]
+        #[allow(missing_docs)]
+        error OwnableUnauthorizedAccount(address account);
+
+        /// The owner is not valid (zero).
+        ///
+        /// * `owner` - Address given.
+        #[derive(Debug)]
+        #[allow(missing_docs)]
+        error OwnableInvalidOwner(address owner);
+    }
+}
+
+/// Every way a registry call fails. Each variant is the Solidity error of that name.
+#[derive(SolidityError, Debug)]
+pub enum Error {
+    /// See [`sol::UnknownInstrument`].
+    UnknownInstrument(UnknownInstrument),
+    /// See [`sol::InstrumentExpired`].
+    InstrumentExpired(InstrumentExpired),
+    /// See [`sol::InstrumentNotExpired`].
+    InstrumentNotExpired(InstrumentNotExpired),
+    /// See [`sol::InstrumentAlreadyListed`].
+    InstrumentAlreadyListed(InstrumentAlreadyListed),
+    /// See [`sol::InvalidTerms`].
+    InvalidTerms(InvalidTerms),
+    /// See [`sol::UnknownUnderlying`].
+    UnknownUnderlying(UnknownUnderlying),
+    /// See [`sol::UnderlyingAlreadyKnown`].
+    UnderlyingAlreadyKnown(UnderlyingAlreadyKnown),
+    /// See [`sol::TooManyPositions`].
+    TooManyPositions(TooManyPositions),
+    /// See [`sol::OpenInterestCapExceeded`].
+    OpenInterestCapExceeded(OpenInterestCapExceeded),
+    /// See [`sol::UnderlyingOpenInterestCapExceeded`].
+    UnderlyingOpenInterestCapExceeded(UnderlyingOpenInterestCapExceeded),
+    /// See [`sol::ZeroSize`].
+    ZeroSize(ZeroSize),
+    /// See [`sol::NegativeSize`].
+    NegativeSize(NegativeSize),
+    /// See [`sol::SizeOverflow`].
+    SizeOverflow(SizeOverflow),
+    /// See [`sol::InvalidPrice`].
+    InvalidPrice(InvalidPrice),
+    /// See [`sol::CallerNotEngine`].
+    CallerNotEngine(CallerNotEngine),
+    /// See [`sol::AccountFrozen`].
+    AccountFrozen(AccountFrozen),
+    /// See [`sol::NoPosition`].
+    NoPosition(NoPosition),
+    /// See [`sol::SameAccount`].
+    SameAccount(SameAccount),
+    /// See [`sol::ParameterOutOfBounds`].
+    ParameterOutOfBounds(ParameterOutOfBounds),
+    /// See [`sol::EngineAlreadySet`].
+    EngineAlreadySet(EngineAlreadySet),
+    /// See [`sol::InvalidEngine`].
+    InvalidEngine(InvalidEngine),
+    /// See [`sol::OwnableUnauthorizedAccount`].
+    UnauthorizedAccount(OwnableUnauthorizedAccount),
+    /// See [`sol::OwnableInvalidOwner`].
+    InvalidOwner(OwnableInvalidOwner),
+}
+
+/// Default per-account position bound.
+pub const DEFAULT_MAX_POSITIONS: u8 = 64;
+/// Hard maximum of the per-account position bound (the storage array length).
+pub const HARD_MAX_POSITIONS: usize = 128;
+
+/// An instrument's state. `listed` and `open_interest` share one slot.
+#[storage]
+pub struct InstrumentState {
+    /// Whether the instrument is listed.
+    listed: StorageBool,
+    /// Sum of long sizes (WAD).
+    open_interest: StorageU128,
+    /// Cap on `open_interest` (WAD; 0 = none).
+    cap: StorageU128,
+}
+
+/// An underlying's state. `known` and `open_interest` share one slot.
+#[storage]
+pub struct UnderlyingState {
+    /// Whether the owner added the underlying.
+    known: StorageBool,
+    /// Sum of its instruments' open interest (WAD).
+    open_interest: StorageU128,
+    /// Cap on `open_interest` (WAD; 0 = none).
+    cap: StorageU128,
+}
+
+/// An account's positions. `count` and `frozen` share one slot; the arrays hold the
+/// first `count` positions; `slot_of[id]` is the 1-based index of `id` (0 = none).
+#[storage]
+pub struct AccountState {
+    /// Number of positions.
+    count: StorageU8,
+    /// Whether the engine froze the account.
+    frozen: StorageBool,
+    /// Instrument ids.
+    ids: StorageArray<StorageU256, HARD_MAX_POSITIONS>,
+    /// Packed `(size, entry notional)` words ([`instrument::pack_position`]).
+    words: StorageArray<StorageU256, HARD_MAX_POSITIONS>,
+    /// 1-based index of each id in the arrays.
+    slot_of: StorageMap<U256, StorageU8>,
+}
+
+/// The registry's storage.
+#[entrypoint]
+#[storage]
+pub struct PositionRegistry {
+    /// Owner.
+    owner: StorageAddress,
+    /// Pending owner of a two-step transfer.
+    pending_owner: StorageAddress,
+    /// The RiskEngine (set once).
+    engine: StorageAddress,
+    /// Per-account position bound.
+    max_positions: StorageU8,
+    /// Instruments by id.
+    instruments: StorageMap<U256, InstrumentState>,
+    /// Underlyings by id.
+    underlyings: StorageMap<u32, UnderlyingState>,
+    /// Accounts by id.
+    accounts: StorageMap<U256, AccountState>,
+}
+
+fn to_i256(x: i128) -> I256 {
+    let mut bytes = if x < 0 { [0xff; 32] } else { [0; 32] };
+    bytes[16..].copy_from_slice(&x.to_be_bytes());
+    I256::from_be_bytes(bytes)
+}
+
+fn to_i128(x: I256) -> Option<i128> {
+    let bytes = x.to_be_bytes::<32>();
+    let mut low = [0u8; 16];
+    low.copy_from_slice(&bytes[16..]);
+    let value = i128::from_be_bytes(low);
+    let ext = if value < 0 { 0xff } else { 0 };
+    bytes[..16].iter().all(|&b| b == ext).then_some(value)
+}
+
+fn word_of(id: U256) -> [u8; 32] {
+    id.to_be_bytes::<32>()
+}
+
+fn invalid_terms(err: InstrumentError) -> Error {
+    Error::InvalidTerms(InvalidTerms {
+        reason: err.code(),
+        value: U256::from(err.value()),
+    })
+}
+
+fn overflow(account: U256, id: U256) -> Error {
+    Error::SizeOverflow(SizeOverflow { account, id })
+}
+
+/// `base + add - sub` for open interest, checked.
+fn oi_after(base: u128, add: u128, sub: u128) -> Option<u128> {
+    base.checked_add(add)?.checked_sub(sub)
+}
+
+/// One fractional-move step for one instrument, computed before any write.
+struct Move {
+    id: U256,
+    rest: Position,
+    to_new: Position,
+    oi_delta_add: u128,
+    oi_delta_sub: u128,
+    changed: bool,
+}
+
+#[public]
+impl PositionRegistry {
+    /// Sets the owner and the default position bound (64).
+    ///
+    /// # Arguments
+    ///
+    /// * `owner` - Initial owner.
+    ///
+    /// # Errors
+    ///
+    /// * [`Error::InvalidOwner`] - If `owner` is zero.
+    ///
+    /// # Events
+    ///
+    /// * [`OwnershipTransferred`].
+    #[constructor]
+    pub fn constructor(&mut self, owner: Address) -> Result<(), Error> {
+        if owner.is_zero() {
+            return Err(Error::InvalidOwner(OwnableInvalidOwner { owner }));
+        }
+        self.owner.set(owner);
+        self.max_positions.set(U8::from(DEFAULT_MAX_POSITIONS));
+        log(
+            self.vm(),
+            OwnershipTransferred {
+                previousOwner: Address::ZERO,
+                newOwner: owner,
+            },
+        );
+        Ok(())
+    }
+
+    // ------------------------------------------------------------------ engine
+
+    /// Lists the instrument with these terms and returns its id.
+    ///
+    /// # Arguments
+    ///
+    /// * `kind` - 0 call, 1 put, 2 future.
+    /// * `underlying` - A known underlying.
+    /// * `strike` - Strike (WAD) in `[1e12, 1e30]` for options; 0 for futures.
+    /// * `expiry` - Unix seconds, after now and at most ten years ahead.
+    ///
+    /// # Errors
+    ///
+    /// * [`Error::CallerNotEngine`] - If the caller is neither the engine nor the owner.
+    /// * [`Error::InvalidTerms`] - If the kind, strike or (far) expiry is invalid.
+    /// * [`Error::InstrumentExpired`] - If the expiry is not after now.
+    /// * [`Error::UnknownUnderlying`] - If the underlying was not added.
+    /// * [`Error::InstrumentAlreadyListed`] - If the same terms are listed.
+    ///
+    /// # Events
+    ///
+    /// * [`InstrumentListed`].
+    pub fn list_instrument(
+        &mut self,
+        kind: u8,
+        underlying: u32,
+        strike: U256,
+        expiry: u64,
+    ) -> Result<U256, Error> {
+        let caller = self.vm().msg_sender();
+        if caller != self.engine.get() && caller != self.owner.get() {
+            return Err(Error::CallerNotEngine(CallerNotEngine { caller }));
+        }
+        let (id, terms) = Self::make_terms(kind, underlying, strike, expiry)?;
+        let now = self.vm().block_timestamp();
+        instrument::validate_listing(&terms, now).map_err(|err| match err {
+            InstrumentError::ExpiryNotInFuture { expiry, now } => {
+                Error::InstrumentExpired(InstrumentExpired {
+                    id,
+                    expiry,
+                    timestamp: now,
+                })
+            }
+            other => invalid_terms(other),
+        })?;
+        if !self.underlyings.getter(underlying).known.get() {
+            return Err(Error::UnknownUnderlying(UnknownUnderlying { underlying }));
+        }
+        let mut state = self.instruments.setter(id);
+        if state.listed.get() {
+            return Err(Error::InstrumentAlreadyListed(InstrumentAlreadyListed {
+                id,
+            }));
+        }
+        state.listed.set(true);
+        log(
+            self.vm(),
+            InstrumentListed {
+                id,
+                underlying,
+                kind,
+                strike,
+                expiry,
+            },
+        );
+        Ok(id)
+    }
+
+    /// Applies a trade: `buyer` gains `size` of instrument `id`, `seller` loses it.
+    ///
+    /// Futures keep an entry notional (`entry += sizeDelta * price`); a fill that
+    /// reduces a futures position realises the closed part's PnL, returned for the
+    /// engine to credit: for `c` units closed out of `s` with entry `E`, realised =
+    /// `c * price - E * c / s` (signed), exactly as [`instrument::apply_fill`]
+    /// documents. Options realise 0 (premiums are the engine's business).
+    ///
+    /// # Arguments
+    ///
+    /// * `buyer` - Account that receives `size`.
+    /// * `seller` - Account that gives `size`.
+    /// * `id` - Listed, unexpired instrument.
+    /// * `size` - Positive size (WAD).
+    /// * `price` - Price per unit (WAD); must be positive for futures, ignored for options.
+    ///
+    /// # Errors
+    ///
+    /// * [`Error::CallerNotEngine`], [`Error::ZeroSize`], [`Error::NegativeSize`],
+    ///   [`Error::SizeOverflow`], [`Error::SameAccount`], [`Error::UnknownInstrument`],
+    ///   [`Error::InstrumentExpired`], [`Error::AccountFrozen`], [`Error::InvalidPrice`],
+    ///   [`Error::TooManyPositions`], [`Error::OpenInterestCapExceeded`],
+    ///   [`Error::UnderlyingOpenInterestCapExceeded`].
+    ///
+    /// # Events
+    ///
+    /// * [`PositionChanged`] for each side, [`TradeApplied`].
+    pub fn apply_trade(
+        &mut self,
+        buyer: U256,
+        seller: U256,
+        id: U256,
+        size: I256,
+        price: I256,
+    ) -> Result<(I256, I256), Error> {
+        self.only_engine()?;
+        if size.is_zero() {
+            return Err(Error::ZeroSize(ZeroSize {}));
+        }
+        if size.is_negative() {
+            return Err(Error::NegativeSize(NegativeSize { size }));
+        }
+        let qty = to_i128(size).ok_or(overflow(buyer, id))?;
+        if buyer == seller {
+            return Err(Error::SameAccount(SameAccount { account: buyer }));
+        }
+        let terms = self.live_terms(id)?;
+        self.not_frozen(buyer)?;
+        self.not_frozen(seller)?;
+        let px = to_i128(price)
+            .filter(|p| *p > 0 || terms.kind.is_option())
+            .ok_or(Error::InvalidPrice(InvalidPrice { price }))?;
+        let notional = if terms.kind.is_option() {
+            0
+        } else {
+            instrument::trade_notional(qty, px).map_err(|_| overflow(buyer, id))?
+        };
+
+        let old_b = self.position(buyer, id);
+        let old_s = self.position(seller, id);
+        let (new_b, realized_b) = instrument::apply_fill(terms.kind, old_b, qty, notional, px)
+            .map_err(|_| overflow(buyer, id))?;
+        let (new_s, realized_s) = instrument::apply_fill(terms.kind, old_s, -qty, -notional, px)
+            .map_err(|_| overflow(seller, id))?;
+        self.check_room(buyer, old_b, new_b)?;
+        self.check_room(seller, old_s, new_s)?;
+
+        let add = new_b.long().checked_add(new_s.long());
+        let sub = old_b.long() + old_s.long(); // each < 2^127
+        let add = add.ok_or(overflow(buyer, id))?;
+        self.update_open_interest(id, terms.underlying, add, sub, true)?;
+
+        self.store(buyer, id, new_b);
+        self.store(seller, id, new_s);
+        let (realized_b, realized_s) = (to_i256(realized_b), to_i256(realized_s));
+        log(
+            self.vm(),
+            TradeApplied {
+                buyer,
+                seller,
+                id,
+                size,
+                price,
+                buyerRealized: realized_b,
+                sellerRealized: realized_s,
+            },
+        );
+        Ok((realized_b, realized_s))
+    }
+
+    /// Moves the fraction `fractionWad` of every position of `from` to `to`
+    /// (liquidation). Sizes move rounded toward zero and entry notionals in
+    /// proportion (see [`instrument::split_fraction`]); `from` loses exactly what
+    /// `to` gains, so per instrument the sums are unchanged. `to` adds what it
+    /// receives to its own position (sizes and entries add; a futures position that
+    /// nets to size zero keeps its entry notional as a pending realised amount until
+    /// its next fill or expiry close). Open interest can only fall; caps are not
+    /// checked. Allowed while `from` is frozen.
+    ///
+    /// # Arguments
+    ///
+    /// * `from` - Account giving positions (may be frozen).
+    /// * `to` - Account receiving them (not frozen).
+    /// * `fractionWad` - Fraction in `(0, 1e18]`.
+    ///
+    /// # Errors
+    ///
+    /// * [`Error::CallerNotEngine`], [`Error::ParameterOutOfBounds`] (fraction),
+    ///   [`Error::SameAccount`], [`Error::AccountFrozen`] (`to`),
+    ///   [`Error::TooManyPositions`] (`to`), [`Error::SizeOverflow`].
+    ///
+    /// # Events
+    ///
+    /// * [`PositionChanged`] for each changed position, [`FractionMoved`].
+    pub fn move_fraction(&mut self, from: U256, to: U256, fraction_wad: U256) -> Result<(), Error> {
+        self.only_engine()?;
+        let wad = U256::from(WAD as u128);
+        if fraction_wad.is_zero() || fraction_wad > wad {
+            return Err(Error::ParameterOutOfBounds(ParameterOutOfBounds {
+                value: fraction_wad,
+                min: U256::from(1),
+                max: wad,
+            }));
+        }
+        // fraction_wad <= WAD, so it fits i128.
+        let fraction = fraction_wad.to::<i128>();
+        if from == to {
+            return Err(Error::SameAccount(SameAccount { account: from }));
+        }
+        self.not_frozen(to)?;
+
+        let source = self.accounts.getter(from);
+        let count = usize::from(source.count.get().to::<u8>());
+        let mut moves: Vec<Move> = Vec::with_capacity(count);
+        for i in 0..count {
+            let id = source.ids.get(i).unwrap_or_default();
+            let word = source.words.get(i).unwrap_or_default();
+            moves.push(Move {
+                id,
+                rest: instrument::unpack_position(word_of(word)),
+                to_new: Position::default(),
+                oi_delta_add: 0,
+                oi_delta_sub: 0,
+                changed: false,
+            });
+        }
+        drop(source);
+
+        let mut to_count = i64::from(self.accounts.getter(to).count.get().to::<u8>());
+        let mut adds = 0i64;
+        for m in &mut moves {
+            let id = m.id;
+            let old_from = m.rest;
+            let moved =
+                instrument::split_fraction(old_from, fraction).map_err(|_| overflow(from, id))?;
+            if moved.is_empty() {
+                continue;
+            }
+            m.changed = true;
+            let old_to = self.position(to, id);
+            m.rest = instrument::sub_position(old_from, moved).map_err(|_| overflow(from, id))?;
+            m.to_new = instrument::add_position(old_to, moved).map_err(|_| overflow(to, id))?;
+            m.oi_delta_add = m.rest.long() + m.to_new.long(); // each < 2^127
+            m.oi_delta_sub = old_from.long() + old_to.long();
+            match (old_to.is_empty(), m.to_new.is_empty()) {
+                (true, false) => adds += 1,
+                (false, true) => to_count -= 1,
+                _ => {}
+            }
+        }
+        let max = self.max_positions();
+        if adds > 0 && to_count + adds > i64::from(max) {
+            return Err(Error::TooManyPositions(TooManyPositions {
+                account: to,
+                max: U256::from(max),
+            }));
+        }
+
+        // Writes: `from` first, then `to`'s removals before its insertions, so `to`
+        // never needs more than `max` slots at any point.
+        moves.retain(|m| m.changed);
+        for m in &moves {
+            let terms = instrument::unpack(word_of(m.id)).map_err(invalid_terms)?;
+            self.update_open_interest(
+                m.id,
+                terms.underlying,
+                m.oi_delta_add,
+                m.oi_delta_sub,
+                false,
+            )?;
+            self.store(from, m.id, m.rest);
+        }
+        for m in moves.iter().filter(|m| m.to_new.is_empty()) {
+            self.store(to, m.id, m.to_new);
+        }
+        for m in moves.iter().filter(|m| !m.to_new.is_empty()) {
+            self.store(to, m.id, m.to_new);
+        }
+        log(
+            self.vm(),
+            FractionMoved {
+                from,
+                to,
+                fractionWad: fraction_wad,
+            },
+        );
+        Ok(())
+    }
+
+    /// Closes `account`'s position in the expired instrument `id` at
+    /// `settlementPrice` and returns its value for the engine to credit
+    /// ([`instrument::settlement_value`], rounded toward negative infinity). Allowed
+    /// for frozen accounts.
+    ///
+    /// # Arguments
+    ///
+    /// * `account` - Account.
+    /// * `id` - Listed instrument with `block.timestamp >= expiry`.
+    /// * `settlementPrice` - Settlement price (WAD, non-negative).
+    ///
+    /// # Errors
+    ///
+    /// * [`Error::CallerNotEngine`], [`Error::UnknownInstrument`],
+    ///   [`Error::InstrumentNotExpired`], [`Error::InvalidPrice`],
+    ///   [`Error::NoPosition`], [`Error::SizeOverflow`].
+    ///
+    /// # Events
+    ///
+    /// * [`PositionChanged`] (size 0), [`PositionSettled`].
+    pub fn close_expired(
+        &mut self,
+        account: U256,
+        id: U256,
+        settlement_price: I256,
+    ) -> Result<I256, Error> {
+        self.only_engine()?;
+        let terms = self.listed_terms(id)?;
+        let now = self.vm().block_timestamp();
+        if !instrument::is_expired(&terms, now) {
+            return Err(Error::InstrumentNotExpired(InstrumentNotExpired {
+                id,
+                expiry: terms.expiry,
+                timestamp: now,
+            }));
+        }
+        self.settle(account, id, &terms, settlement_price)
+    }
+
+    /// Freezes or unfreezes `account`: a frozen account cannot trade or receive
+    /// positions; its positions can still be moved away or settled.
+    ///
+    /// # Arguments
+    ///
+    /// * `account` - Account.
+    /// * `frozen` - New state.
+    ///
+    /// # Errors
+    ///
+    /// * [`Error::CallerNotEngine`].
+    ///
+    /// # Events
+    ///
+    /// * [`FrozenSet`].
+    pub fn set_frozen(&mut self, account: U256, frozen: bool) -> Result<(), Error> {
+        self.only_engine()?;
+        self.accounts.setter(account).frozen.set(frozen);
+        log(self.vm(), FrozenSet { account, frozen });
+        Ok(())
+    }
+
+    // ------------------------------------------------------------------- owner
+
+    /// Sets the engine, once.
+    ///
+    /// # Arguments
+    ///
+    /// * `engine` - RiskEngine address.
+    ///
+    /// # Errors
+    ///
+    /// * [`Error::UnauthorizedAccount`], [`Error::InvalidEngine`] (zero),
+    ///   [`Error::EngineAlreadySet`].
+    ///
+    /// # Events
+    ///
+    /// * [`EngineSet`].
+    pub fn set_engine(&mut self, engine: Address) -> Result<(), Error> {
+        self.only_owner()?;
+        if engine.is_zero() {
+            return Err(Error::InvalidEngine(InvalidEngine { engine }));
+        }
+        let current = self.engine.get();
+        if !current.is_zero() {
+            return Err(Error::EngineAlreadySet(EngineAlreadySet {
+                engine: current,
+            }));
+        }
+        self.engine.set(engine);
+        log(self.vm(), EngineSet { engine });
+        Ok(())
+    }
+
+    /// Adds an underlying id that instruments may reference.
+    ///
+    /// # Arguments
+    ///
+    /// * `underlying` - Underlying id.
+    ///
+    /// # Errors
+    ///
+    /// * [`Error::UnauthorizedAccount`], [`Error::UnderlyingAlreadyKnown`].
+    ///
+    /// # Events
+    ///
+    /// * [`UnderlyingAdded`].
+    pub fn add_underlying(&mut self, underlying: u32) -> Result<(), Error> {
+        self.only_owner()?;
+        let mut state = self.underlyings.setter(underlying);
+        if state.known.get() {
+            return Err(Error::UnderlyingAlreadyKnown(UnderlyingAlreadyKnown {
+                underlying,
+            }));
+        }
+        state.known.set(true);
+        log(self.vm(), UnderlyingAdded { underlying });
+        Ok(())
+    }
+
+    /// Sets the per-account position bound. Accounts above a lowered bound keep
+    /// their positions but cannot open new ones.
+    ///
+    /// # Arguments
+    ///
+    /// * `max` - New bound in `[1, 128]`.
+    ///
+    /// # Errors
+    ///
+    /// * [`Error::UnauthorizedAccount`], [`Error::ParameterOutOfBounds`].
+    ///
+    /// # Events
+    ///
+    /// * [`MaxPositionsSet`].
+    pub fn set_max_positions(&mut self, max: U256) -> Result<(), Error> {
+        self.only_owner()?;
+        let hard = U256::from(HARD_MAX_POSITIONS);
+        if max.is_zero() || max > hard {
+            return Err(Error::ParameterOutOfBounds(ParameterOutOfBounds {
+                value: max,
+                min: U256::from(1),
+                max: hard,
+            }));
+        }
+        self.max_positions.set(U8::from(max.to::<u8>()));
+        log(self.vm(), MaxPositionsSet { maxPositions: max });
+        Ok(())
+    }
+
+    /// Sets instrument `id`'s open-interest cap (WAD; 0 = none).
+    ///
+    /// # Arguments
+    ///
+    /// * `id` - Listed instrument.
+    /// * `cap` - Cap, at most `2^128 - 1`.
+    ///
+    /// # Errors
+    ///
+    /// * [`Error::UnauthorizedAccount`], [`Error::UnknownInstrument`],
+    ///   [`Error::ParameterOutOfBounds`].
+    ///
+    /// # Events
+    ///
+    /// * [`OpenInterestCapSet`].
+    pub fn set_open_interest_cap(&mut self, id: U256, cap: U256) -> Result<(), Error> {
+        self.only_owner()?;
+        self.listed_terms(id)?;
+        let value = Self::cap_value(cap)?;
+        self.instruments.setter(id).cap.set(value);
+        log(self.vm(), OpenInterestCapSet { id, cap });
+        Ok(())
+    }
+
+    /// Sets `underlying`'s open-interest cap (WAD; 0 = none).
+    ///
+    /// # Arguments
+    ///
+    /// * `underlying` - Known underlying.
+    /// * `cap` - Cap, at most `2^128 - 1`.
+    ///
+    /// # Errors
+    ///
+    /// * [`Error::UnauthorizedAccount`], [`Error::UnknownUnderlying`],
+    ///   [`Error::ParameterOutOfBounds`].
+    ///
+    /// # Events
+    ///
+    /// * [`UnderlyingOpenInterestCapSet`].
+    pub fn set_underlying_open_interest_cap(
+        &mut self,
+        underlying: u32,
+        cap: U256,
+    ) -> Result<(), Error> {
+        self.only_owner()?;
+        if !self.underlyings.getter(underlying).known.get() {
+            return Err(Error::UnknownUnderlying(UnknownUnderlying { underlying }));
+        }
+        let value = Self::cap_value(cap)?;
+        self.underlyings.setter(underlying).cap.set(value);
+        log(self.vm(), UnderlyingOpenInterestCapSet { underlying, cap });
+        Ok(())
+    }
+
+    /// Starts a two-step ownership transfer (zero cancels a pending one).
+    ///
+    /// # Arguments
+    ///
+    /// * `new_owner` - Pending owner.
+    ///
+    /// # Errors
+    ///
+    /// * [`Error::UnauthorizedAccount`].
+    ///
+    /// # Events
+    ///
+    /// * [`OwnershipTransferStarted`].
+    pub fn transfer_ownership(&mut self, new_owner: Address) -> Result<(), Error> {
+        self.only_owner()?;
+        self.pending_owner.set(new_owner);
+        log(
+            self.vm(),
+            OwnershipTransferStarted {
+                previousOwner: self.owner.get(),
+                newOwner: new_owner,
+            },
+        );
+        Ok(())
+    }
+
+    /// Completes an ownership transfer; called by the pending owner.
+    ///
+    /// # Errors
+    ///
+    /// * [`Error::UnauthorizedAccount`] - If the caller is not the pending owner.
+    ///
+    /// # Events
+    ///
+    /// * [`OwnershipTransferred`].
+    pub fn accept_ownership(&mut self) -> Result<(), Error> {
+        let caller = self.vm().msg_sender();
+        if caller != self.pending_owner.get() || caller.is_zero() {
+            return Err(Error::UnauthorizedAccount(OwnableUnauthorizedAccount {
+                account: caller,
+            }));
+        }
+        let previous = self.owner.get();
+        self.owner.set(caller);
+        self.pending_owner.set(Address::ZERO);
+        log(
+            self.vm(),
+            OwnershipTransferred {
+                previousOwner: previous,
+                newOwner: caller,
+            },
+        );
+        Ok(())
+    }
+
+    // ------------------------------------------------------------------- views
+
+    /// All positions of `account`, in storage order: ids (packed terms), sizes and
+    /// entry notionals (WAD). The margin check's one call.
+    pub fn get_positions(&self, account: U256) -> (Vec<U256>, Vec<I256>, Vec<I256>) {
+        let state = self.accounts.getter(account);
+        let count = usize::from(state.count.get().to::<u8>());
+        let mut ids = Vec::with_capacity(count);
+        let mut sizes = Vec::with_capacity(count);
+        let mut entries = Vec::with_capacity(count);
+        for i in 0..count {
+            ids.push(state.ids.get(i).unwrap_or_default());
+            let word = state.words.get(i).unwrap_or_default();
+            let position = instrument::unpack_position(word_of(word));
+            sizes.push(to_i256(position.size));
+            entries.push(to_i256(position.entry_notional));
+        }
+        (ids, sizes, entries)
+    }
+
+    /// `account`'s position in `id`: `(size, entryNotional)`, zeros if none.
+    pub fn position_of(&self, account: U256, id: U256) -> (I256, I256) {
+        let position = self.position(account, id);
+        (to_i256(position.size), to_i256(position.entry_notional))
+    }
+
+    /// Number of positions of `account`.
+    pub fn position_count(&self, account: U256) -> U256 {
+        U256::from(self.accounts.getter(account).count.get().to::<u8>())
+    }
+
+    /// Whether `account` is frozen.
+    pub fn is_frozen(&self, account: U256) -> bool {
+        self.accounts.getter(account).frozen.get()
+    }
+
+    /// Terms of the listed instrument `id`: `(kind, underlying, strike, expiry)`.
+    ///
+    /// # Errors
+    ///
+    /// * [`Error::UnknownInstrument`].
+    pub fn terms(&self, id: U256) -> Result<(u8, u32, U256, u64), Error> {
+        let terms = self.listed_terms(id)?;
+        Ok((
+            terms.kind as u8,
+            terms.underlying,
+            U256::from(terms.strike),
+            terms.expiry,
+        ))
+    }
+
+    /// Whether `id` is listed.
+    pub fn is_listed(&self, id: U256) -> bool {
+        self.instruments.getter(id).listed.get()
+    }
+
+    /// Whether `underlying` was added.
+    pub fn is_underlying(&self, underlying: u32) -> bool {
+        self.underlyings.getter(underlying).known.get()
+    }
+
+    /// Open interest (sum of long sizes, WAD) of `id`.
+    pub fn open_interest(&self, id: U256) -> U256 {
+        U256::from(self.instruments.getter(id).open_interest.get())
+    }
+
+    /// Open-interest cap of `id` (0 = none).
+    pub fn open_interest_cap(&self, id: U256) -> U256 {
+        U256::from(self.instruments.getter(id).cap.get())
+    }
+
+    /// Open interest of `underlying` (sum over its instruments).
+    pub fn underlying_open_interest(&self, underlying: u32) -> U256 {
+        U256::from(self.underlyings.getter(underlying).open_interest.get())
+    }
+
+    /// Open-interest cap of `underlying` (0 = none).
+    pub fn underlying_open_interest_cap(&self, underlying: u32) -> U256 {
+        U256::from(self.underlyings.getter(underlying).cap.get())
+    }
+
+    /// The id of the given terms (whether listed or not): their packing.
+    ///
+    /// # Errors
+    ///
+    /// * [`Error::InvalidTerms`] - Unknown kind (reason 1) or strike above 128 bits
+    ///   (reason 6).
+    pub fn instrument_id(
+        &self,
+        kind: u8,
+        underlying: u32,
+        strike: U256,
+        expiry: u64,
+    ) -> Result<U256, Error> {
+        Ok(Self::make_terms(kind, underlying, strike, expiry)?.0)
+    }
+
+    /// Per-account position bound.
+    pub fn max_positions(&self) -> u8 {
+        self.max_positions.get().to::<u8>()
+    }
+
+    /// The engine (zero until set).
+    pub fn engine(&self) -> Address {
+        self.engine.get()
+    }
+
+    /// The owner.
+    pub fn owner(&self) -> Address {
+        self.owner.get()
+    }
+
+    /// The pending owner of a two-step transfer (zero if none).
+    pub fn pending_owner(&self) -> Address {
+        self.pending_owner.get()
+    }
+}
+
+impl PositionRegistry {
+    fn only_owner(&self) -> Result<(), Error> {
+        let caller = self.vm().msg_sender();
+        if caller != self.owner.get() {
+            return Err(Error::UnauthorizedAccount(OwnableUnauthorizedAccount {
+                account: caller,
+            }));
+        }
+        Ok(())
+    }
+
+    fn only_engine(&self) -> Result<(), Error> {
+        let caller = self.vm().msg_sender();
+        if caller != self.engine.get() || caller.is_zero() {
+            return Err(Error::CallerNotEngine(CallerNotEngine { caller }));
+        }
+        Ok(())
+    }
+
+    fn not_frozen(&self, account: U256) -> Result<(), Error> {
+        if self.accounts.getter(account).frozen.get() {
+            return Err(Error::AccountFrozen(AccountFrozen { account }));
+        }
+        Ok(())
+    }
+
+    fn cap_value(cap: U256) -> Result<U128, Error> {
+        if cap > U256::from(u128::MAX) {
+            return Err(Error::ParameterOutOfBounds(ParameterOutOfBounds {
+                value: cap,
+                min: U256::ZERO,
+                max: U256::from(u128::MAX),
+            }));
+        }
+        Ok(U128::from(cap.to::<u128>()))
+    }
+
+    /// The id and terms of ABI-level terms, without listing checks.
+    fn make_terms(
+        kind: u8,
+        underlying: u32,
+        strike: U256,
+        expiry: u64,
+    ) -> Result<(U256, Terms), Error> {
+        let kind = Kind::from_u8(kind).ok_or(invalid_terms(InstrumentError::UnknownKind(kind)))?;
+        if strike > U256::from(u128::MAX) {
+            return Err(Error::InvalidTerms(InvalidTerms {
+                reason: InstrumentError::StrikeTooLarge(0).code(),
+                value: strike,
+            }));
+        }
+        let terms = Terms {
+            kind,
+            underlying,
+            expiry,
+            strike: strike.to::<u128>(),
+        };
+        Ok((U256::from_be_bytes(instrument::pack(&terms)), terms))
+    }
+
+    /// The terms of a listed instrument.
+    fn listed_terms(&self, id: U256) -> Result<Terms, Error> {
+        if !self.instruments.getter(id).listed.get() {
+            return Err(Error::UnknownInstrument(UnknownInstrument { id }));
+        }
+        instrument::unpack(word_of(id)).map_err(invalid_terms)
+    }
+
+    /// The terms of a listed, unexpired instrument.
+    fn live_terms(&self, id: U256) -> Result<Terms, Error> {
+        let terms = self.listed_terms(id)?;
+        let now = self.vm().block_timestamp();
+        if instrument::is_expired(&terms, now) {
+            return Err(Error::InstrumentExpired(InstrumentExpired {
+                id,
+                expiry: terms.expiry,
+                timestamp: now,
+            }));
+        }
+        Ok(terms)
+    }
+
+    /// Closes `account`'s position in `id` at `settlement_price` and returns its
+    /// value. The caller checked that the instrument is expired.
+    fn settle(
+        &mut self,
+        account: U256,
+        id: U256,
+        terms: &Terms,
+        settlement_price: I256,
+    ) -> Result<I256, Error> {
+        let price = to_i128(settlement_price)
+            .filter(|p| *p >= 0)
+            .ok_or(Error::InvalidPrice(InvalidPrice {
+                price: settlement_price,
+            }))?;
+        let position = self.position(account, id);
+        if position.is_empty() {
+            return Err(Error::NoPosition(NoPosition { account, id }));
+        }
+        let value =
+            instrument::settlement_value(terms, position.size, position.entry_notional, price)
+                .map_err(|_| overflow(account, id))?;
+        self.update_open_interest(id, terms.underlying, 0, position.long(), false)?;
+        self.store(account, id, Position::default());
+        let value = to_i256(value);
+        log(
+            self.vm(),
+            PositionSettled {
+                account,
+                id,
+                size: to_i256(position.size),
+                entryNotional: to_i256(position.entry_notional),
+                settlementPrice: settlement_price,
+                value,
+            },
+        );
+        Ok(value)
+    }
+
+    /// `account`'s position in `id` (default if none).
+    fn position(&self, account: U256, id: U256) -> Position {
+        let state = self.accounts.getter(account);
+        let slot = usize::from(state.slot_of.get(id).to::<u8>());
+        if slot == 0 {
+            return Position::default();
+        }
+        let word = state.words.get(slot - 1).unwrap_or_default();
+        instrument::unpack_position(word_of(word))
+    }
+
+    /// Fails if `account` would need a new slot (`old` empty, `new` not) and is at
+    /// its bound.
+    fn check_room(&self, account: U256, old: Position, new: Position) -> Result<(), Error> {
+        if old.is_empty() && !new.is_empty() {
+            let max = self.max_positions();
+            if self.accounts.getter(account).count.get().to::<u8>() >= max {
+                return Err(Error::TooManyPositions(TooManyPositions {
+                    account,
+                    max: U256::from(max),
+                }));
+            }
+        }
+        Ok(())
+    }
+
+    /// Applies an open-interest change `+add - sub` to `id` and `underlying`. With
+    /// `check`, fails when open interest rises above a non-zero cap.
+    fn update_open_interest(
+        &mut self,
+        id: U256,
+        underlying: u32,
+        add: u128,
+        sub: u128,
+        check: bool,
+    ) -> Result<(), Error> {
+        let before = self.instruments.getter(id).open_interest.get().to::<u128>();
+        let after = oi_after(before, add, sub).ok_or(overflow(U256::ZERO, id))?;
+        let cap = self.instruments.getter(id).cap.get().to::<u128>();
+        if check && cap != 0 && after > cap && after > before {
+            return Err(Error::OpenInterestCapExceeded(OpenInterestCapExceeded {
+                id,
+                cap: U256::from(cap),
+                after: U256::from(after),
+            }));
+        }
+        let u_before = self
+            .underlyings
+            .getter(underlying)
+            .open_interest
+            .get()
+            .to::<u128>();
+        let u_after = oi_after(u_before, add, sub).ok_or(overflow(U256::ZERO, id))?;
+        let u_cap = self.underlyings.getter(underlying).cap.get().to::<u128>();
+        if check && u_cap != 0 && u_after > u_cap && u_after > u_before {
+            return Err(Error::UnderlyingOpenInterestCapExceeded(
+                UnderlyingOpenInterestCapExceeded {
+                    underlying,
+                    cap: U256::from(u_cap),
+                    after: U256::from(u_after),
+                },
+            ));
+        }
+        self.instruments
+            .setter(id)
+            .open_interest
+            .set(U128::from(after));
+        self.underlyings
+            .setter(underlying)
+            .open_interest
+            .set(U128::from(u_after));
+        Ok(())
+    }
+
+    /// Writes `account`'s position in `id`: inserts, updates, or swap-removes when
+    /// empty. The caller checked the bound. Emits [`PositionChanged`].
+    fn store(&mut self, account: U256, id: U256, position: Position) {
+        let mut state = self.accounts.setter(account);
+        let slot = usize::from(state.slot_of.get(id).to::<u8>());
+        let count = usize::from(state.count.get().to::<u8>());
+        if position.is_empty() {
+            if slot != 0 {
+                let last = count - 1;
+                if slot - 1 != last {
+                    let moved_id = state.ids.get(last).unwrap_or_default();
+                    let moved_word = state.words.get(last).unwrap_or_default();
+                    if let Some(mut s) = state.ids.setter(slot - 1) {
+                        s.set(moved_id);
+                    }
+                    if let Some(mut s) = state.words.setter(slot - 1) {
+                        s.set(moved_word);
+                    }
+                    // `slot` came from a u8.
+                    state.slot_of.setter(moved_id).set(U8::from(slot as u8));
+                }
+                if let Some(mut s) = state.ids.setter(last) {
+                    s.set(U256::ZERO);
+                }
+                if let Some(mut s) = state.words.setter(last) {
+                    s.set(U256::ZERO);
+                }
+                state.slot_of.setter(id).set(U8::ZERO);
+                state.count.set(U8::from(last as u8));
+            }
+        } else {
+            let word = U256::from_be_bytes(instrument::pack_position(&position));
+            if slot == 0 {
+                if let Some(mut s) = state.ids.setter(count) {
+                    s.set(id);
+                }
+                if let Some(mut s) = state.words.setter(count) {
+                    s.set(word);
+                }
+                // count < 128 (checked by the caller against max <= 128).
+                state.slot_of.setter(id).set(U8::from(count as u8 + 1));
+                state.count.set(U8::from(count as u8 + 1));
+            } else if let Some(mut s) = state.words.setter(slot - 1) {
+                s.set(word);
+            }
+        }
+        log(
+            self.vm(),
+            PositionChanged {
+                account,
+                id,
+                size: to_i256(position.size),
+                entryNotional: to_i256(position.entry_notional),
+            },
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Builds each contract's deployable WASM, then checks what Stylus activation checks.
+#
+#   scripts/build-wasm.sh [contract ...]     (default: vault registry engine)
+#
+# Route A (a user's machine): rustup with the wasm32-unknown-unknown target and rust-src.
+# Route B (this project's machines, where rustup has no wasm32 std): Debian's rustc-web
+#   toolchain with its own std source, built with -Z build-std. Missing packages are installed.
+# Output: target-wasm/deploy/<contract>.wasm (after wasm-opt when it helps), and a size table.
+# Fails when a contract is over 24,576 bytes brotli'd (the EVM code-size limit, with the
+# 4-byte Stylus prefix), or when the binary breaks an activation rule.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+LIMIT=24576
+CONTRACTS=("$@")
+[ ${#CONTRACTS[@]} -gt 0 ] || CONTRACTS=(vault registry engine)
+
+export CARGO_TARGET_DIR="$ROOT/target-wasm"
+# target-cpu=mvp + bulk-memory: rustc >= 1.82 enables reference-types and multi-value, which
+# activation rejects. 32 KiB stack: the call starts with 1 memory page instead of 17.
+# immediate-abort: no panic machinery or strings (halves the binary).
+FLAGS="-C target-cpu=mvp -C target-feature=+bulk-memory -C link-arg=-zstack-size=32768 -Zunstable-options -Cpanic=immediate-abort"
+
+need_pkgs=()
+for p in brotli:brotli wasm-opt:binaryen wasm-validate:wabt wasm-objdump:wabt; do
+  command -v "${p%%:*}" >/dev/null 2>&1 || need_pkgs+=("${p##*:}")
+done
+
+route=""
+if [ -z "${FORCE_DEBIAN_ROUTE:-}" ] && command -v rustup >/dev/null 2>&1 \
+   && rustup target list --installed 2>/dev/null | grep -q wasm32-unknown-unknown \
+   && rustup component list --installed 2>/dev/null | grep -q rust-src; then
+  route="rustup"
+  CARGO=(cargo)
+else
+  route="debian"
+  [ -x /usr/bin/rustc ] && /usr/bin/rustc --version 2>/dev/null | grep -q . && [ -d /usr/lib/rustlib/src ] || need_pkgs+=(rustc-web cargo-web rust-web-src lld-22)
+  export RUSTC=/usr/bin/rustc
+  CARGO=(/usr/bin/cargo)
+fi
+if [ ${#need_pkgs[@]} -gt 0 ]; then
+  echo "build-wasm: installing ${need_pkgs[*]} (Debian packages)"
+  export DEBIAN_FRONTEND=noninteractive
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq "${need_pkgs[@]}" >/dev/null
+fi
+
+echo "build-wasm: route=$route ($(${RUSTC:-rustc} --version))"
+pkgs=()
+for c in "${CONTRACTS[@]}"; do pkgs+=(-p "margin-$c"); done
+RUSTC_BOOTSTRAP=1 RUSTFLAGS="$FLAGS" "${CARGO[@]}" build --locked --release --lib \
+  --target wasm32-unknown-unknown -Z build-std=std,panic_abort "${pkgs[@]}"
+
+mkdir -p "$CARGO_TARGET_DIR/deploy"
+fail=0
+printf '\n| contract | raw bytes | brotli -q 11 bytes | limit | headroom | checks |\n|---|---:|---:|---:|---:|---|\n' > "$CARGO_TARGET_DIR/sizes.md"
+for c in "${CONTRACTS[@]}"; do
+  src="$CARGO_TARGET_DIR/wasm32-unknown-unknown/release/margin_${c}.wasm"
+  out="$CARGO_TARGET_DIR/deploy/${c}.wasm"
+  cp "$src" "$out"
+  # wasm-opt -Oz when it makes the compressed binary smaller; features limited to what activation allows.
+  if wasm-opt -Oz --mvp-features --enable-bulk-memory --enable-sign-ext --enable-mutable-globals \
+       --strip-debug --strip-producers "$src" -o "$out.opt" 2>/dev/null \
+     && [ "$(brotli -c -q 11 "$out.opt" | wc -c)" -lt "$(brotli -c -q 11 "$src" | wc -c)" ]; then
+    mv "$out.opt" "$out"
+  else
+    rm -f "$out.opt"
+  fi
+  raw=$(wc -c < "$out")
+  br=$(( $(brotli -c -q 11 "$out" | wc -c) + 4 ))
+  problems=()
+  wasm-validate --disable-reference-types --disable-multi-value --disable-simd "$out" 2>/dev/null \
+    || problems+=("invalid for activation (reference-types/multi-value/simd)")
+  exports=$(wasm-objdump -x -j Export "$out" 2>/dev/null)
+  grep -q '"user_entrypoint"' <<<"$exports" || problems+=("no user_entrypoint export")
+  grep -q '"memory"' <<<"$exports" || problems+=("no memory export")
+  bad_imports=$(wasm-objdump -x -j Import "$out" 2>/dev/null | grep -E '<-' | grep -v '<- vm_hooks\.' || true)
+  [ -z "$bad_imports" ] || problems+=("imports outside vm_hooks: $(echo "$bad_imports" | head -3 | tr '\n' ' ')")
+  wasm-objdump -h "$out" 2>/dev/null | grep -q '^ *Start ' && problems+=("has a start function")
+  floats=$(wasm-objdump -d "$out" 2>/dev/null | grep -cE '\| +f(32|64)\.' || true)
+  [ "$floats" = 0 ] || problems+=("$floats float instructions")
+  [ "$br" -le "$LIMIT" ] || problems+=("over the size limit")
+  status="ok"; [ ${#problems[@]} -eq 0 ] || { status="FAIL: ${problems[*]}"; fail=1; }
+  printf '| %s | %d | %d | %d | %d | %s |\n' "$c" "$raw" "$br" "$LIMIT" $((LIMIT - br)) "$status" >> "$CARGO_TARGET_DIR/sizes.md"
+done
+cat "$CARGO_TARGET_DIR/sizes.md"
+echo "(brotli bytes include the 4-byte Stylus prefix; binaries in $CARGO_TARGET_DIR/deploy/)"
+exit $fail

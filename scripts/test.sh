@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The whole test suite, exactly as CI runs it (.ci/run calls this script).
+# On a fresh machine it installs what it needs (Debian packages for the WASM build).
+#   1. cargo fmt --check
+#   2. cargo clippy, warnings denied
+#   3. every test of the workspace (unit, motsu contract tests, the accuracy test against
+#      the committed 50-digit reference data)
+#   4. the WASM build of the three contracts, with size and activation checks
+set -euo pipefail
+cd "$(dirname "$0")/.."
+step() { printf '\n==> %s\n' "$*"; }
+
+step "rustfmt"
+cargo fmt --all -- --check
+
+step "clippy (warnings denied)"
+cargo clippy --locked --workspace --all-targets -- -D warnings
+
+step "tests"
+# Release: the accuracy test evaluates 10,000+ reference points.
+cargo test --locked --workspace --release
+
+step "WASM build, size and activation checks"
+scripts/build-wasm.sh

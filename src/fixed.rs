@@ -1,0 +1,472 @@
+//! 18-decimal signed fixed point on `i128` (`WAD = 1e18`), with explicit rounding.
+//!
+//! A value `x` stands for the real number `x / 1e18`. Every operation is checked: a
+//! result outside `i128` is [`MathError::Overflow`], never a wrap, and a zero divisor is
+//! [`MathError::DivisionByZero`]. Operations that drop digits take a [`Rounding`]
+//! direction, so callers can round against the account (requirements up, equity down).
+//!
+//! Products that do not fit 128 bits go through a 256-bit intermediate built from
+//! `u128` halves ([`full_mul`], [`div_wide`]), in the style of Uniswap's `FullMath`:
+//! `mul_div` is exact before its single final rounding for every input whose
+//! result fits `i128`.
+
+/// One, in 18-decimal fixed point.
+pub const WAD: i128 = 1_000_000_000_000_000_000;
+
+/// Direction in which a result that is not exactly representable is rounded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rounding {
+    /// Toward negative infinity (floor).
+    Down,
+    /// Toward positive infinity (ceiling).
+    Up,
+    /// To the nearest representable value; an exact half rounds away from zero.
+    Nearest,
+}
+
+/// Which input or intermediate was outside the domain of a function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Domain {
+    /// Spot price outside the supported range.
+    Spot,
+    /// Strike outside the supported range.
+    Strike,
+    /// Strike / spot (or strike / forward) outside the supported range.
+    Moneyness,
+    /// Volatility outside the supported range.
+    Volatility,
+    /// Time to expiry outside the supported range.
+    Time,
+    /// Interest rate outside the supported range.
+    Rate,
+    /// SVI parameters that fail validation (bounds or no-arbitrage condition).
+    SviParams,
+    /// SVI total variance that is not strictly positive where a volatility is needed.
+    SviVariance,
+    /// Logarithm of zero or of a negative number.
+    LnNonPositive,
+    /// Exponential whose result does not fit in `i128` as a WAD.
+    ExpTooLarge,
+    /// Square root of a negative number.
+    SqrtNegative,
+}
+
+/// Why a fixed-point computation has no correct result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MathError {
+    /// The exact result does not fit in `i128`.
+    Overflow,
+    /// A divisor was zero.
+    DivisionByZero,
+    /// An input (named by the [`Domain`]) was outside the function's domain.
+    OutOfDomain(Domain),
+}
+
+/// `a + b`, exact.
+///
+/// # Errors
+/// [`MathError::Overflow`] when the sum does not fit in `i128`.
+#[inline]
+pub fn add(a: i128, b: i128) -> Result<i128, MathError> {
+    a.checked_add(b).ok_or(MathError::Overflow)
+}
+
+/// `a - b`, exact.
+///
+/// # Errors
+/// [`MathError::Overflow`] when the difference does not fit in `i128`.
+#[inline]
+pub fn sub(a: i128, b: i128) -> Result<i128, MathError> {
+    a.checked_sub(b).ok_or(MathError::Overflow)
+}
+
+/// `-a`, exact.
+///
+/// # Errors
+/// [`MathError::Overflow`] for `a == i128::MIN`.
+#[inline]
+pub fn neg(a: i128) -> Result<i128, MathError> {
+    a.checked_neg().ok_or(MathError::Overflow)
+}
+
+/// `|a|`, exact.
+///
+/// # Errors
+/// [`MathError::Overflow`] for `a == i128::MIN`.
+#[inline]
+pub fn abs(a: i128) -> Result<i128, MathError> {
+    a.checked_abs().ok_or(MathError::Overflow)
+}
+
+/// The WAD representing the integer `n` (`n * 1e18`), exact.
+///
+/// # Errors
+/// [`MathError::Overflow`] when `|n|` exceeds about `1.7e20`.
+#[inline]
+pub fn from_int(n: i128) -> Result<i128, MathError> {
+    n.checked_mul(WAD).ok_or(MathError::Overflow)
+}
+
+/// The integer part of the WAD `a`, rounded in direction `r` (`Down` is floor, `Up`
+/// is ceiling, `Nearest` rounds halves away from zero). Cannot fail.
+#[inline]
+pub fn to_int(a: i128, r: Rounding) -> i128 {
+    let q = a / WAD;
+    let rem = a % WAD;
+    if rem == 0 {
+        return q;
+    }
+    // |q| <= i128::MAX / 1e18, so q +/- 1 cannot overflow.
+    match r {
+        Rounding::Down => {
+            if rem < 0 {
+                q - 1
+            } else {
+                q
+            }
+        }
+        Rounding::Up => {
+            if rem > 0 {
+                q + 1
+            } else {
+                q
+            }
+        }
+        Rounding::Nearest => {
+            if rem.unsigned_abs() >= (WAD / 2).unsigned_abs() {
+                if rem > 0 {
+                    q + 1
+                } else {
+                    q - 1
+                }
+            } else {
+                q
+            }
+        }
+    }
+}
+
+/// `a * b / 1e18`: the WAD product, exact before one rounding in direction `r`
+/// (error < 1 ulp for `Down`/`Up`, <= 1/2 ulp for `Nearest`).
+///
+/// # Errors
+/// [`MathError::Overflow`] when the rounded result does not fit in `i128`.
+#[inline]
+pub fn mul(a: i128, b: i128, r: Rounding) -> Result<i128, MathError> {
+    mul_div(a, b, WAD, r)
+}
+
+/// `a * 1e18 / b`: the WAD quotient, exact before one rounding in direction `r`
+/// (error < 1 ulp for `Down`/`Up`, <= 1/2 ulp for `Nearest`).
+///
+/// # Errors
+/// [`MathError::DivisionByZero`] when `b == 0`; [`MathError::Overflow`] when the
+/// rounded result does not fit in `i128`.
+#[inline]
+pub fn div(a: i128, b: i128, r: Rounding) -> Result<i128, MathError> {
+    mul_div(a, WAD, b, r)
+}
+
+/// `a * b / c` with a 256-bit intermediate product, exact before one rounding in
+/// direction `r` (error < 1 unit of the last place for `Down`/`Up`, <= 1/2 for
+/// `Nearest`, halves away from zero). Scale-agnostic: the result has the scale of
+/// `a * b / c`.
+///
+/// When `a * b` fits in `i128` the quotient comes from one native division;
+/// otherwise from [`full_mul`] and [`div_wide`].
+///
+/// # Errors
+/// [`MathError::DivisionByZero`] when `c == 0`; [`MathError::Overflow`] when the
+/// rounded result does not fit in `i128`.
+pub fn mul_div(a: i128, b: i128, c: i128, r: Rounding) -> Result<i128, MathError> {
+    if c == 0 {
+        return Err(MathError::DivisionByZero);
+    }
+    let negative = (a < 0) ^ (b < 0) ^ (c < 0) && a != 0 && b != 0;
+    let d = c.unsigned_abs();
+    let (q, rem) = match a.checked_mul(b) {
+        Some(p) => {
+            let p = p.unsigned_abs();
+            (p / d, p % d)
+        }
+        None => {
+            let (hi, lo) = full_mul(a.unsigned_abs(), b.unsigned_abs());
+            div_wide(hi, lo, d).ok_or(MathError::Overflow)?
+        }
+    };
+    let q = round_magnitude(q, rem, d, negative, r).ok_or(MathError::Overflow)?;
+    apply_sign(q, negative)
+}
+
+/// Rounds the magnitude `q` of a quotient whose remainder is `rem` (divisor `d`), for a
+/// result of sign `negative`, in direction `r`. `None` if `q + 1` overflows `u128`.
+#[inline]
+fn round_magnitude(q: u128, rem: u128, d: u128, negative: bool, r: Rounding) -> Option<u128> {
+    if rem == 0 {
+        return Some(q);
+    }
+    let up = match r {
+        // Toward -inf: a negative result grows in magnitude.
+        Rounding::Down => negative,
+        Rounding::Up => !negative,
+        // rem >= d - rem  <=>  2 rem >= d, without overflowing.
+        Rounding::Nearest => rem >= d - rem,
+    };
+    if up {
+        q.checked_add(1)
+    } else {
+        Some(q)
+    }
+}
+
+/// The `i128` with magnitude `m` and the given sign.
+///
+/// # Errors
+/// [`MathError::Overflow`] when it does not fit (`i128::MIN` is accepted).
+#[inline]
+pub(crate) fn apply_sign(m: u128, negative: bool) -> Result<i128, MathError> {
+    if negative {
+        if m <= i128::MIN.unsigned_abs() {
+            // Two's complement of a magnitude <= 2^127 is the negative value.
+            Ok(0i128.wrapping_sub_unsigned(m))
+        } else {
+            Err(MathError::Overflow)
+        }
+    } else {
+        i128::try_from(m).map_err(|_| MathError::Overflow)
+    }
+}
+
+/// Full 256-bit product of two `u128`, as `(high, low)` 128-bit halves. Exact.
+#[inline]
+pub fn full_mul(a: u128, b: u128) -> (u128, u128) {
+    const M: u128 = (1 << 64) - 1;
+    let (a1, a0) = (a >> 64, a & M);
+    let (b1, b0) = (b >> 64, b & M);
+    // Each partial product of two 64-bit halves fits in u128.
+    let p00 = a0 * b0;
+    let p01 = a0 * b1;
+    let p10 = a1 * b0;
+    let p11 = a1 * b1;
+    // Middle column: at most 3 * (2^64 - 1) fits in u128 after splitting.
+    let mid = (p00 >> 64) + (p01 & M) + (p10 & M);
+    let lo = (p00 & M) | (mid << 64);
+    let hi = p11 + (p01 >> 64) + (p10 >> 64) + (mid >> 64);
+    (hi, lo)
+}
+
+/// Divides the 256-bit `hi * 2^128 + lo` by `d`, returning `(quotient, remainder)`.
+/// Exact (truncating). `None` when `d == 0` or the quotient does not fit in `u128`
+/// (that is, when `hi >= d`).
+///
+/// Knuth's algorithm D on 64-bit digits (Hacker's Delight `divlu`), two quotient
+/// digits, each corrected at most twice.
+pub fn div_wide(hi: u128, lo: u128, d: u128) -> Option<(u128, u128)> {
+    if d == 0 || hi >= d {
+        return None;
+    }
+    if hi == 0 {
+        return Some((lo / d, lo % d));
+    }
+    const B: u128 = 1 << 64;
+    const M: u128 = (1 << 64) - 1;
+    // Normalise so that the divisor's top bit is set; hi < d keeps un32 within u128.
+    let s = d.leading_zeros();
+    let v = d << s;
+    let (vn1, vn0) = (v >> 64, v & M);
+    let un32 = if s == 0 {
+        hi
+    } else {
+        (hi << s) | (lo >> (128 - s))
+    };
+    let un10 = lo << s;
+    let (un1, un0) = (un10 >> 64, un10 & M);
+
+    let mut q1 = un32 / vn1;
+    let mut rhat = un32 - q1 * vn1;
+    while q1 >= B || q1 * vn0 > (rhat << 64) + un1 {
+        q1 -= 1;
+        rhat += vn1;
+        if rhat >= B {
+            break;
+        }
+    }
+    // The true partial remainder is < v, so the wrapping arithmetic is exact mod 2^128.
+    let un21 = (un32 << 64)
+        .wrapping_add(un1)
+        .wrapping_sub(q1.wrapping_mul(v));
+
+    let mut q0 = un21 / vn1;
+    let mut rhat = un21 - q0 * vn1;
+    while q0 >= B || q0 * vn0 > (rhat << 64) + un0 {
+        q0 -= 1;
+        rhat += vn1;
+        if rhat >= B {
+            break;
+        }
+    }
+    let rem = (un21 << 64)
+        .wrapping_add(un0)
+        .wrapping_sub(q0.wrapping_mul(v));
+    Some(((q1 << 64) | q0, rem >> s))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Reference 256/128 division by binary long division.
+    fn div_wide_ref(hi: u128, lo: u128, d: u128) -> Option<(u128, u128)> {
+        if d == 0 || hi >= d {
+            return None;
+        }
+        let mut rem: u128 = hi;
+        let mut q: u128 = 0;
+        for i in (0..128).rev() {
+            let carry = rem >> 127;
+            rem = (rem << 1) | ((lo >> i) & 1);
+            q <<= 1;
+            if carry == 1 || rem >= d {
+                rem = rem.wrapping_sub(d);
+                q |= 1;
+            }
+        }
+        Some((q, rem))
+    }
+
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        fn u128(&mut self) -> u128 {
+            let x = (u128::from(self.next()) << 64) | u128::from(self.next());
+            x >> (self.next() % 128)
+        }
+    }
+
+    #[test]
+    fn full_mul_matches_split_products() {
+        assert_eq!(full_mul(u128::MAX, u128::MAX), (u128::MAX - 1, 1));
+        assert_eq!(full_mul(1 << 127, 2), (1, 0));
+        assert_eq!(full_mul(0, u128::MAX), (0, 0));
+    }
+
+    #[test]
+    fn div_wide_matches_long_division() {
+        let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+        for _ in 0..20_000 {
+            let d = rng.u128().max(1);
+            let hi = rng.u128() % d;
+            let lo = rng.u128();
+            assert_eq!(
+                div_wide(hi, lo, d),
+                div_wide_ref(hi, lo, d),
+                "{hi} {lo} {d}"
+            );
+        }
+        assert_eq!(div_wide(1, 0, 1), None);
+        assert_eq!(div_wide(0, 5, 0), None);
+        assert_eq!(
+            div_wide(u128::MAX - 1, u128::MAX, u128::MAX),
+            Some((u128::MAX, u128::MAX - 1))
+        );
+    }
+
+    #[test]
+    fn mul_div_wide_path_is_exact() {
+        let mut rng = Rng(12345);
+        for _ in 0..5_000 {
+            let a = rng.u128() >> 1;
+            let b = rng.u128() >> 1;
+            let c = (rng.u128() >> 1).max(1);
+            let (hi, lo) = full_mul(a, b);
+            let expect = div_wide_ref(hi, lo, c).and_then(|(q, _)| i128::try_from(q).ok());
+            let got = mul_div(a as i128, b as i128, c as i128, Rounding::Down).ok();
+            assert_eq!(got, expect);
+        }
+    }
+
+    #[test]
+    fn mul_rounds_in_each_direction() {
+        // 1.5e-18 * 1 = 1.5e-18 -> not representable: a = 3, b = 0.5
+        let half = WAD / 2;
+        assert_eq!(mul(3, half, Rounding::Down), Ok(1));
+        assert_eq!(mul(3, half, Rounding::Up), Ok(2));
+        assert_eq!(mul(3, half, Rounding::Nearest), Ok(2));
+        assert_eq!(mul(-3, half, Rounding::Down), Ok(-2));
+        assert_eq!(mul(-3, half, Rounding::Up), Ok(-1));
+        assert_eq!(mul(-3, half, Rounding::Nearest), Ok(-2));
+        assert_eq!(mul(1, WAD / 3, Rounding::Nearest), Ok(0));
+        assert_eq!(mul(2 * WAD, 3 * WAD, Rounding::Down), Ok(6 * WAD));
+    }
+
+    #[test]
+    fn div_rounds_and_rejects_zero() {
+        assert_eq!(
+            div(WAD, 3 * WAD, Rounding::Down),
+            Ok(333_333_333_333_333_333)
+        );
+        assert_eq!(div(WAD, 3 * WAD, Rounding::Up), Ok(333_333_333_333_333_334));
+        assert_eq!(
+            div(2 * WAD, 3 * WAD, Rounding::Nearest),
+            Ok(666_666_666_666_666_667)
+        );
+        assert_eq!(
+            div(-WAD, 3 * WAD, Rounding::Down),
+            Ok(-333_333_333_333_333_334)
+        );
+        assert_eq!(
+            div(-WAD, -3 * WAD, Rounding::Up),
+            Ok(333_333_333_333_333_334)
+        );
+        assert_eq!(div(WAD, 0, Rounding::Down), Err(MathError::DivisionByZero));
+    }
+
+    #[test]
+    fn overflow_is_an_error_not_a_wrap() {
+        assert_eq!(
+            mul(i128::MAX, 2 * WAD, Rounding::Down),
+            Err(MathError::Overflow)
+        );
+        assert_eq!(div(i128::MAX, 1, Rounding::Down), Err(MathError::Overflow));
+        assert_eq!(add(i128::MAX, 1), Err(MathError::Overflow));
+        assert_eq!(sub(i128::MIN, 1), Err(MathError::Overflow));
+        assert_eq!(neg(i128::MIN), Err(MathError::Overflow));
+        assert_eq!(from_int(i128::MAX / 1000), Err(MathError::Overflow));
+        // i128::MIN itself is representable.
+        assert_eq!(mul_div(i128::MIN, 1, 1, Rounding::Down), Ok(i128::MIN));
+        assert_eq!(
+            mul_div(i128::MIN, -1, 1, Rounding::Down),
+            Err(MathError::Overflow)
+        );
+        // Up rounding at the top of the range overflows.
+        assert_eq!(
+            mul_div(i128::MAX, 3, 2, Rounding::Down),
+            Err(MathError::Overflow)
+        );
+    }
+
+    #[test]
+    fn wide_products_divide_back() {
+        let big = 10i128.pow(30);
+        assert_eq!(mul_div(big, big, big, Rounding::Down), Ok(big));
+        assert_eq!(mul(big, big / WAD, Rounding::Down), Ok(10i128.pow(24)));
+        assert_eq!(mul(big, big, Rounding::Down), Err(MathError::Overflow));
+        assert_eq!(mul_div(-big, big, -big, Rounding::Nearest), Ok(big));
+    }
+
+    #[test]
+    fn to_int_rounds() {
+        assert_eq!(to_int(WAD + 1, Rounding::Down), 1);
+        assert_eq!(to_int(WAD + 1, Rounding::Up), 2);
+        assert_eq!(to_int(-WAD - 1, Rounding::Down), -2);
+        assert_eq!(to_int(-WAD - 1, Rounding::Up), -1);
+        assert_eq!(to_int(WAD + WAD / 2, Rounding::Nearest), 2);
+        assert_eq!(to_int(-WAD - WAD / 2, Rounding::Nearest), -2);
+        assert_eq!(to_int(3 * WAD, Rounding::Up), 3);
+    }
+}

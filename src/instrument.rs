@@ -1,0 +1,896 @@
+//! Instrument terms, instrument ids, packed positions and the position arithmetic the
+//! `PositionRegistry` applies (fills, fractional moves, expiry settlement).
+//!
+//! # Instruments
+//!
+//! Three kinds, all cash-settled in the quote asset: European [`Kind::Call`],
+//! European [`Kind::Put`] and dated linear [`Kind::Future`]. One unit of size
+//! (`1e18` in WAD) is one unit of the underlying.
+//!
+//! # The instrument id is the packed terms
+//!
+//! An instrument id is one 256-bit word, read as a big-endian integer, whose bits are:
+//!
+//! | bits      | bytes of the big-endian word | field                     |
+//! |-----------|------------------------------|---------------------------|
+//! | 0..128    | 16..32                       | `strike` (`u128`, WAD; 0 for futures) |
+//! | 128..192  | 8..16                        | `expiry` (`u64`, unix seconds) |
+//! | 192..224  | 4..8                         | `underlying` (`u32`)      |
+//! | 224..232  | 3                            | `kind` (`u8`: 0 call, 1 put, 2 future) |
+//! | 232..256  | 0..3                         | zero                      |
+//!
+//! In Solidity: `id = uint256(kind) << 224 | uint256(underlying) << 192 |
+//! uint256(expiry) << 128 | strike`. Markets and wallets compute ids off chain without
+//! hashing, the same terms always give the same id, and the margin check reads an
+//! instrument's terms from its id without any storage read.
+//!
+//! # Positions
+//!
+//! A position is `(size, entry_notional)`, both signed WAD `i128`, packed in one word:
+//! `size` in bits 128..256 and `entry_notional` in bits 0..128 (two's complement each).
+//! `entry_notional` is only used by futures (it is zero for options): the position's
+//! mark-to-market at price `P` is `size * P - entry_notional`.
+//!
+//! # Rounding
+//!
+//! - [`settlement_value`] rounds the value credited to the account toward negative
+//!   infinity: a long's credit rounds down and a short's debit rounds up in magnitude.
+//! - [`trade_notional`] (the notional `size * price` of a fill) rounds toward negative
+//!   infinity; the buyer adds it and the seller subtracts the same amount, so the entry
+//!   notionals of a fill sum to zero exactly.
+//! - [`apply_fill`] defines the realised amount as `R = E' - E - n` (new entry minus old
+//!   entry minus the fill's notional). This keeps every account's value
+//!   `size * P - entry + cash` exactly what a fill at `price` makes it, so for every
+//!   instrument `sum(entry notionals) - sum(realised)` never changes: rounding only
+//!   moves value between an account's position and its cash, never between accounts.
+//! - [`split_fraction`] rounds the moved size toward zero (never more than the
+//!   position) and the moved entry toward negative infinity; the caller subtracts from
+//!   one account exactly what it adds to the other.
+
+use crate::fixed::{self, MathError, Rounding, WAD};
+
+/// Longest time to expiry a listing may have: ten years of 365.25 days, in seconds.
+pub const MAX_TENOR: u64 = 3_653 * 86_400;
+/// Smallest option strike: `1e-6` in WAD.
+pub const MIN_STRIKE: u128 = 1_000_000_000_000;
+/// Largest option strike: `1e12` in WAD.
+pub const MAX_STRIKE: u128 = 1_000_000_000_000_000_000_000_000_000_000;
+
+/// Kind of an instrument. The discriminant is the byte stored in the id.
+#[repr(u8)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// European cash-settled call: pays `max(0, S - K)` per unit at expiry.
+    Call = 0,
+    /// European cash-settled put: pays `max(0, K - S)` per unit at expiry.
+    Put = 1,
+    /// Dated linear future, cash-settled at expiry: `size * S - entry_notional`.
+    Future = 2,
+}
+
+impl Kind {
+    /// The kind whose discriminant is `byte`, if any.
+    #[must_use]
+    pub const fn from_u8(byte: u8) -> Option<Kind> {
+        match byte {
+            0 => Some(Kind::Call),
+            1 => Some(Kind::Put),
+            2 => Some(Kind::Future),
+            _ => None,
+        }
+    }
+
+    /// Whether the kind is an option (call or put).
+    #[must_use]
+    pub const fn is_option(self) -> bool {
+        !matches!(self, Kind::Future)
+    }
+}
+
+/// The terms of an instrument. Packed, they are its id ([`pack`], [`unpack`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Terms {
+    /// Call, put or future.
+    pub kind: Kind,
+    /// Underlying id (the engine maps it to an oracle).
+    pub underlying: u32,
+    /// Expiry, unix seconds. The instrument is expired from this second on.
+    pub expiry: u64,
+    /// Strike in WAD; zero for futures.
+    pub strike: u128,
+}
+
+/// Why terms cannot be an id or cannot be listed.
+///
+/// [`InstrumentError::code`] and [`InstrumentError::value`] give the reason code and
+/// offending value the registry reports in `InvalidTerms(reason, value)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InstrumentError {
+    /// The kind byte is not 0, 1 or 2 (code 1; value: the byte).
+    UnknownKind(u8),
+    /// Bits 232..256 of an id are not zero (code 2; value: 0).
+    NonZeroHighBits,
+    /// The expiry is not after `now` (code 3; value: the expiry).
+    ExpiryNotInFuture {
+        /// Requested expiry.
+        expiry: u64,
+        /// Current time.
+        now: u64,
+    },
+    /// The expiry is more than [`MAX_TENOR`] after now (code 4; value: the expiry).
+    ExpiryTooFar {
+        /// Requested expiry.
+        expiry: u64,
+        /// Latest expiry allowed now.
+        max: u64,
+    },
+    /// An option strike below [`MIN_STRIKE`] (code 5; value: the strike).
+    StrikeTooSmall(u128),
+    /// An option strike above [`MAX_STRIKE`] (code 6; value: the strike).
+    StrikeTooLarge(u128),
+    /// A future with a non-zero strike (code 7; value: the strike).
+    FutureWithStrike(u128),
+}
+
+impl InstrumentError {
+    /// Reason code `1..=7`, documented on each variant.
+    #[must_use]
+    pub const fn code(&self) -> u8 {
+        match self {
+            InstrumentError::UnknownKind(_) => 1,
+            InstrumentError::NonZeroHighBits => 2,
+            InstrumentError::ExpiryNotInFuture { .. } => 3,
+            InstrumentError::ExpiryTooFar { .. } => 4,
+            InstrumentError::StrikeTooSmall(_) => 5,
+            InstrumentError::StrikeTooLarge(_) => 6,
+            InstrumentError::FutureWithStrike(_) => 7,
+        }
+    }
+
+    /// The offending value, documented on each variant.
+    #[must_use]
+    pub const fn value(&self) -> u128 {
+        match *self {
+            InstrumentError::UnknownKind(kind) => kind as u128,
+            InstrumentError::NonZeroHighBits => 0,
+            InstrumentError::ExpiryNotInFuture { expiry, .. }
+            | InstrumentError::ExpiryTooFar { expiry, .. } => expiry as u128,
+            InstrumentError::StrikeTooSmall(strike)
+            | InstrumentError::StrikeTooLarge(strike)
+            | InstrumentError::FutureWithStrike(strike) => strike,
+        }
+    }
+}
+
+/// The id of `terms`: the terms packed in one big-endian word (layout in the module
+/// doc). Total: every `Terms` has an id; [`validate_listing`] decides listability.
+#[must_use]
+pub fn pack(terms: &Terms) -> [u8; 32] {
+    let mut word = [0u8; 32];
+    word[3] = terms.kind as u8;
+    word[4..8].copy_from_slice(&terms.underlying.to_be_bytes());
+    word[8..16].copy_from_slice(&terms.expiry.to_be_bytes());
+    word[16..32].copy_from_slice(&terms.strike.to_be_bytes());
+    word
+}
+
+/// The terms packed in the id `word`.
+///
+/// # Errors
+/// [`InstrumentError::NonZeroHighBits`] when bits 232..256 are set;
+/// [`InstrumentError::UnknownKind`] when the kind byte is not a [`Kind`].
+pub fn unpack(word: [u8; 32]) -> Result<Terms, InstrumentError> {
+    if word[0] | word[1] | word[2] != 0 {
+        return Err(InstrumentError::NonZeroHighBits);
+    }
+    let kind = Kind::from_u8(word[3]).ok_or(InstrumentError::UnknownKind(word[3]))?;
+    let mut underlying = [0u8; 4];
+    underlying.copy_from_slice(&word[4..8]);
+    let mut expiry = [0u8; 8];
+    expiry.copy_from_slice(&word[8..16]);
+    let mut strike = [0u8; 16];
+    strike.copy_from_slice(&word[16..32]);
+    Ok(Terms {
+        kind,
+        underlying: u32::from_be_bytes(underlying),
+        expiry: u64::from_be_bytes(expiry),
+        strike: u128::from_be_bytes(strike),
+    })
+}
+
+/// Whether `terms` may be listed at time `now`: expiry in `(now, now + MAX_TENOR]`;
+/// an option's strike in `[MIN_STRIKE, MAX_STRIKE]`; a future's strike zero.
+///
+/// # Errors
+/// [`InstrumentError::ExpiryNotInFuture`], [`InstrumentError::ExpiryTooFar`],
+/// [`InstrumentError::StrikeTooSmall`], [`InstrumentError::StrikeTooLarge`],
+/// [`InstrumentError::FutureWithStrike`].
+pub fn validate_listing(terms: &Terms, now: u64) -> Result<(), InstrumentError> {
+    let expiry = terms.expiry;
+    if expiry <= now {
+        return Err(InstrumentError::ExpiryNotInFuture { expiry, now });
+    }
+    let max = now.saturating_add(MAX_TENOR);
+    if expiry > max {
+        return Err(InstrumentError::ExpiryTooFar { expiry, max });
+    }
+    let strike = terms.strike;
+    if terms.kind.is_option() {
+        if strike < MIN_STRIKE {
+            return Err(InstrumentError::StrikeTooSmall(strike));
+        }
+        if strike > MAX_STRIKE {
+            return Err(InstrumentError::StrikeTooLarge(strike));
+        }
+    } else if strike != 0 {
+        return Err(InstrumentError::FutureWithStrike(strike));
+    }
+    Ok(())
+}
+
+/// Whether the instrument is expired at `now` (`now >= expiry`): it can no longer be
+/// traded and its positions can be closed at a settlement price.
+///
+/// The registry calls this with the block timestamp; tests call it with any `now`
+/// (motsu cannot move block time, so the expired paths are tested here).
+#[must_use]
+pub const fn is_expired(terms: &Terms, now: u64) -> bool {
+    now >= terms.expiry
+}
+
+/// `a * b` in WAD rounded toward zero.
+fn mul_toward_zero(a: i128, b: i128) -> Result<i128, MathError> {
+    let negative = (a < 0) != (b < 0);
+    fixed::mul(
+        a,
+        b,
+        if negative {
+            Rounding::Up
+        } else {
+            Rounding::Down
+        },
+    )
+}
+
+/// Value at expiry of a position of `size` (WAD units of underlying) with entry
+/// notional `entry_notional`, at `settlement_price` (WAD):
+///
+/// - call: `size * max(0, S - K)`; put: `size * max(0, K - S)` (entry ignored);
+/// - future: `size * S - entry_notional`.
+///
+/// Rounded toward negative infinity (a long's credit rounds down, a short's debit
+/// rounds up in magnitude).
+///
+/// # Errors
+/// [`MathError::Overflow`] when a result does not fit `i128`.
+pub fn settlement_value(
+    terms: &Terms,
+    size: i128,
+    entry_notional: i128,
+    settlement_price: i128,
+) -> Result<i128, MathError> {
+    // A strike above i128::MAX is not listable; treat it as an overflow here.
+    let strike = i128::try_from(terms.strike).map_err(|_| MathError::Overflow)?;
+    match terms.kind {
+        Kind::Call => {
+            let intrinsic = fixed::sub(settlement_price, strike)?.max(0);
+            fixed::mul(size, intrinsic, Rounding::Down)
+        }
+        Kind::Put => {
+            let intrinsic = fixed::sub(strike, settlement_price)?.max(0);
+            fixed::mul(size, intrinsic, Rounding::Down)
+        }
+        Kind::Future => fixed::sub(
+            fixed::mul(size, settlement_price, Rounding::Down)?,
+            entry_notional,
+        ),
+    }
+}
+
+/// A position: signed size and (futures only) signed entry notional, both WAD.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Position {
+    /// Signed size in units of underlying (WAD); positive is long.
+    pub size: i128,
+    /// Sum of `size_delta * price` over the fills that built the position (futures);
+    /// zero for options.
+    pub entry_notional: i128,
+}
+
+impl Position {
+    /// Whether the position holds nothing (size and entry notional both zero).
+    ///
+    /// A futures position can have size zero and a non-zero entry notional after a
+    /// fractional move nets it out (see [`split_fraction`]); it is then a pending
+    /// realised amount of `-entry_notional` and stays listed until a fill or the
+    /// expiry close realises it.
+    #[must_use]
+    pub const fn is_empty(&self) -> bool {
+        self.size == 0 && self.entry_notional == 0
+    }
+
+    /// The long part of the size, `max(size, 0)`, as counted in open interest.
+    #[must_use]
+    pub const fn long(&self) -> u128 {
+        if self.size > 0 {
+            self.size as u128
+        } else {
+            0
+        }
+    }
+}
+
+/// The position packed in one word: `size` in bytes 0..16, `entry_notional` in bytes
+/// 16..32, each big-endian two's complement.
+#[must_use]
+pub fn pack_position(position: &Position) -> [u8; 32] {
+    let mut word = [0u8; 32];
+    word[..16].copy_from_slice(&position.size.to_be_bytes());
+    word[16..].copy_from_slice(&position.entry_notional.to_be_bytes());
+    word
+}
+
+/// The position packed in `word` (inverse of [`pack_position`]; every word is valid).
+#[must_use]
+pub fn unpack_position(word: [u8; 32]) -> Position {
+    let mut size = [0u8; 16];
+    size.copy_from_slice(&word[..16]);
+    let mut entry = [0u8; 16];
+    entry.copy_from_slice(&word[16..]);
+    Position {
+        size: i128::from_be_bytes(size),
+        entry_notional: i128::from_be_bytes(entry),
+    }
+}
+
+/// The notional of a fill of `size` at `price`: `size * price` (WAD), rounded toward
+/// negative infinity. The buyer adds `trade_notional(q, p)` and the seller adds its
+/// negation, so both use the same amount.
+///
+/// # Errors
+/// [`MathError::Overflow`].
+pub fn trade_notional(size: i128, price: i128) -> Result<i128, MathError> {
+    fixed::mul(size, price, Rounding::Down)
+}
+
+/// Applies a fill of `delta` (signed, WAD) whose notional is `notional` (the buyer's
+/// [`trade_notional`], negated for the seller) at `price` to `position`. Returns the
+/// new position and the realised amount to credit to the account's cash.
+///
+/// Options: the size changes, the entry stays zero, nothing is realised (premiums are
+/// the engine's business). Futures, with `(s, E)` the position and `n` the notional:
+///
+/// - opening or increasing (`s == 0` or same sign as `delta`): `E' = E + n` when
+///   `s != 0`; when `s == 0`, `E' = n` (a left-over entry of a zero-size position
+///   is realised);
+/// - reducing without crossing zero: `E' = E * (s + delta) / s` rounded toward
+///   negative infinity (the part of the entry that belongs to what is left; zero when
+///   the position closes);
+/// - crossing zero: `E' = (s + delta) * price` rounded toward negative infinity
+///   (the new position opens at the fill price);
+///
+/// and in every case the realised amount is `R = E' - E - n`. For a partial close of
+/// `c` units of a long this is `c * price - E * c / s`, the closed part's PnL. Because
+/// `E' - R = E + n` exactly, value is never created or lost by rounding.
+///
+/// # Errors
+/// [`MathError::Overflow`] when the size or a notional leaves `i128`.
+pub fn apply_fill(
+    kind: Kind,
+    position: Position,
+    delta: i128,
+    notional: i128,
+    price: i128,
+) -> Result<(Position, i128), MathError> {
+    let size = fixed::add(position.size, delta)?;
+    if kind.is_option() {
+        return Ok((
+            Position {
+                size,
+                entry_notional: position.entry_notional,
+            },
+            0,
+        ));
+    }
+    let old = position.size;
+    let entry = position.entry_notional;
+    let new_entry = if old == 0 {
+        notional
+    } else if (old > 0) == (delta > 0) {
+        fixed::add(entry, notional)?
+    } else if size == 0 {
+        0
+    } else if (size > 0) == (old > 0) {
+        fixed::mul_div(entry, size, old, Rounding::Down)?
+    } else {
+        fixed::mul(size, price, Rounding::Down)?
+    };
+    let realized = fixed::sub(fixed::sub(new_entry, entry)?, notional)?;
+    Ok((
+        Position {
+            size,
+            entry_notional: new_entry,
+        },
+        realized,
+    ))
+}
+
+/// The part of `position` that a fractional move of `fraction_wad` (in `(0, WAD]`)
+/// takes: size `size * f` rounded toward zero (never more than the position; all of
+/// it when `f == WAD`), entry notional in the same proportion as the size moved,
+/// rounded toward negative infinity (all of it when the whole size moves; `E * f`
+/// for a zero-size position).
+///
+/// The caller subtracts exactly this from the source and adds it to the
+/// destination, so per instrument both sums are unchanged. Adding a moved part to an
+/// existing position adds sizes and entries: `size * P - entry` is linear, so the
+/// destination's value is exactly the sum of the two values.
+///
+/// # Errors
+/// [`MathError::Overflow`].
+pub fn split_fraction(position: Position, fraction_wad: i128) -> Result<Position, MathError> {
+    let size = position.size;
+    let entry = position.entry_notional;
+    if fraction_wad >= WAD {
+        return Ok(position);
+    }
+    let moved = mul_toward_zero(size, fraction_wad)?;
+    let moved_entry = if size == 0 {
+        fixed::mul(entry, fraction_wad, Rounding::Down)?
+    } else {
+        fixed::mul_div(entry, moved, size, Rounding::Down)?
+    };
+    Ok(Position {
+        size: moved,
+        entry_notional: moved_entry,
+    })
+}
+
+/// `a - b` for positions, field by field.
+///
+/// # Errors
+/// [`MathError::Overflow`].
+pub fn sub_position(a: Position, b: Position) -> Result<Position, MathError> {
+    Ok(Position {
+        size: fixed::sub(a.size, b.size)?,
+        entry_notional: fixed::sub(a.entry_notional, b.entry_notional)?,
+    })
+}
+
+/// `a + b` for positions, field by field.
+///
+/// # Errors
+/// [`MathError::Overflow`].
+pub fn add_position(a: Position, b: Position) -> Result<Position, MathError> {
+    Ok(Position {
+        size: fixed::add(a.size, b.size)?,
+        entry_notional: fixed::add(a.entry_notional, b.entry_notional)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: u64 = 1_735_689_600;
+
+    fn call(strike: u128) -> Terms {
+        Terms {
+            kind: Kind::Call,
+            underlying: 7,
+            expiry: NOW + 86_400,
+            strike,
+        }
+    }
+
+    fn future() -> Terms {
+        Terms {
+            kind: Kind::Future,
+            underlying: 7,
+            expiry: NOW + 86_400,
+            strike: 0,
+        }
+    }
+
+    fn wad(n: i128) -> i128 {
+        n * WAD
+    }
+
+    #[test]
+    fn pack_places_fields_at_documented_bits() {
+        let terms = Terms {
+            kind: Kind::Put,
+            underlying: 0x0102_0304,
+            expiry: 0x1112_1314_1516_1718,
+            strike: 0x2122_2324_2526_2728_292a_2b2c_2d2e_2f30,
+        };
+        let word = pack(&terms);
+        // Big-endian 256-bit integer: kind << 224 | underlying << 192 | expiry << 128 | strike.
+        let mut expected = [0u8; 32];
+        expected[3] = 1;
+        expected[4..8].copy_from_slice(&[1, 2, 3, 4]);
+        expected[8..16].copy_from_slice(&[0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18]);
+        for (i, b) in expected[16..].iter_mut().enumerate() {
+            *b = 0x21 + i as u8;
+        }
+        assert_eq!(word, expected);
+    }
+
+    #[test]
+    fn unpack_inverts_pack() {
+        for kind in [Kind::Call, Kind::Put, Kind::Future] {
+            let terms = Terms {
+                kind,
+                underlying: u32::MAX,
+                expiry: u64::MAX,
+                strike: u128::MAX,
+            };
+            assert_eq!(unpack(pack(&terms)), Ok(terms));
+        }
+        assert_eq!(unpack(pack(&future())), Ok(future()));
+    }
+
+    #[test]
+    fn unpack_rejects_unknown_kind() {
+        let mut word = pack(&future());
+        word[3] = 3;
+        assert_eq!(unpack(word), Err(InstrumentError::UnknownKind(3)));
+    }
+
+    #[test]
+    fn unpack_rejects_high_bits() {
+        for i in 0..3 {
+            let mut word = pack(&future());
+            word[i] = 0x80;
+            assert_eq!(unpack(word), Err(InstrumentError::NonZeroHighBits));
+        }
+    }
+
+    #[test]
+    fn kind_from_u8_round_trips() {
+        for kind in [Kind::Call, Kind::Put, Kind::Future] {
+            assert_eq!(Kind::from_u8(kind as u8), Some(kind));
+        }
+        assert_eq!(Kind::from_u8(3), None);
+        assert!(Kind::Call.is_option() && Kind::Put.is_option() && !Kind::Future.is_option());
+    }
+
+    #[test]
+    fn validate_listing_accepts_bounds() {
+        assert_eq!(validate_listing(&call(MIN_STRIKE), NOW), Ok(()));
+        assert_eq!(validate_listing(&call(MAX_STRIKE), NOW), Ok(()));
+        let mut t = call(wad(100) as u128);
+        t.expiry = NOW + 1;
+        assert_eq!(validate_listing(&t, NOW), Ok(()));
+        t.expiry = NOW + MAX_TENOR;
+        assert_eq!(validate_listing(&t, NOW), Ok(()));
+        assert_eq!(validate_listing(&future(), NOW), Ok(()));
+    }
+
+    #[test]
+    fn validate_listing_rejects_past_or_present_expiry() {
+        let mut t = call(wad(100) as u128);
+        t.expiry = NOW;
+        let err = validate_listing(&t, NOW).unwrap_err();
+        assert_eq!(
+            err,
+            InstrumentError::ExpiryNotInFuture {
+                expiry: NOW,
+                now: NOW
+            }
+        );
+        assert_eq!((err.code(), err.value()), (3, NOW as u128));
+    }
+
+    #[test]
+    fn validate_listing_rejects_expiry_beyond_ten_years() {
+        let mut t = future();
+        t.expiry = NOW + MAX_TENOR + 1;
+        let err = validate_listing(&t, NOW).unwrap_err();
+        assert_eq!(
+            err,
+            InstrumentError::ExpiryTooFar {
+                expiry: NOW + MAX_TENOR + 1,
+                max: NOW + MAX_TENOR
+            }
+        );
+        assert_eq!(err.code(), 4);
+        // No overflow near the end of time.
+        t.expiry = u64::MAX;
+        assert_eq!(validate_listing(&t, u64::MAX - 1), Ok(()));
+    }
+
+    #[test]
+    fn validate_listing_rejects_absurd_strikes() {
+        let err = validate_listing(&call(MIN_STRIKE - 1), NOW).unwrap_err();
+        assert_eq!((err.code(), err.value()), (5, MIN_STRIKE - 1));
+        let err = validate_listing(&call(0), NOW).unwrap_err();
+        assert_eq!(err, InstrumentError::StrikeTooSmall(0));
+        let err = validate_listing(&call(MAX_STRIKE + 1), NOW).unwrap_err();
+        assert_eq!((err.code(), err.value()), (6, MAX_STRIKE + 1));
+        let mut f = future();
+        f.strike = 1;
+        let err = validate_listing(&f, NOW).unwrap_err();
+        assert_eq!((err.code(), err.value()), (7, 1));
+    }
+
+    #[test]
+    fn is_expired_from_expiry_second_on() {
+        let t = call(wad(1) as u128);
+        assert!(!is_expired(&t, t.expiry - 1));
+        assert!(is_expired(&t, t.expiry));
+        assert!(is_expired(&t, t.expiry + 1));
+    }
+
+    #[test]
+    fn settlement_value_of_calls_and_puts() {
+        let k = wad(100) as u128;
+        let c = call(k);
+        let p = Terms {
+            kind: Kind::Put,
+            ..c
+        };
+        assert_eq!(settlement_value(&c, wad(2), 0, wad(130)), Ok(wad(60)));
+        assert_eq!(settlement_value(&c, wad(-2), 0, wad(130)), Ok(wad(-60)));
+        assert_eq!(settlement_value(&c, wad(2), 0, wad(90)), Ok(0));
+        assert_eq!(settlement_value(&p, wad(3), 0, wad(90)), Ok(wad(30)));
+        assert_eq!(settlement_value(&p, wad(-3), 0, wad(90)), Ok(wad(-30)));
+        assert_eq!(settlement_value(&p, wad(3), 0, wad(130)), Ok(0));
+        // At the strike: worthless.
+        assert_eq!(settlement_value(&p, wad(3), 0, wad(100)), Ok(0));
+    }
+
+    #[test]
+    fn settlement_value_rounds_toward_negative_infinity() {
+        // 1 wei of size times intrinsic 0.5: 0.5e-18 -> long gets 0, short pays 1 wei.
+        let c = call(wad(100) as u128);
+        let s = wad(100) + WAD / 2;
+        assert_eq!(settlement_value(&c, 1, 0, s), Ok(0));
+        assert_eq!(settlement_value(&c, -1, 0, s), Ok(-1));
+        let f = future();
+        assert_eq!(settlement_value(&f, 1, 0, WAD / 2), Ok(0));
+        assert_eq!(settlement_value(&f, -1, 0, WAD / 2), Ok(-1));
+    }
+
+    #[test]
+    fn settlement_value_of_futures_is_size_times_price_minus_entry() {
+        let f = future();
+        // Long 2 at 100 (entry 200), settles at 130: +60.
+        assert_eq!(
+            settlement_value(&f, wad(2), wad(200), wad(130)),
+            Ok(wad(60))
+        );
+        // Short 2 at 100 (entry -200), settles at 130: -60.
+        assert_eq!(
+            settlement_value(&f, wad(-2), wad(-200), wad(130)),
+            Ok(wad(-60))
+        );
+        // A zero-size residual entry settles at -entry.
+        assert_eq!(settlement_value(&f, 0, wad(5), wad(130)), Ok(wad(-5)));
+    }
+
+    #[test]
+    fn settlement_value_reports_overflow() {
+        let f = future();
+        assert_eq!(
+            settlement_value(&f, i128::MAX, 0, wad(2)),
+            Err(MathError::Overflow)
+        );
+        let p = Terms {
+            kind: Kind::Put,
+            ..call(wad(100) as u128)
+        };
+        assert_eq!(
+            settlement_value(&p, WAD, 0, i128::MIN),
+            Err(MathError::Overflow)
+        );
+    }
+
+    #[test]
+    fn position_pack_round_trips() {
+        for (size, entry) in [
+            (0, 0),
+            (1, -1),
+            (-1, 1),
+            (i128::MAX, i128::MIN),
+            (i128::MIN, i128::MAX),
+            (wad(3), wad(-300)),
+        ] {
+            let p = Position {
+                size,
+                entry_notional: entry,
+            };
+            assert_eq!(unpack_position(pack_position(&p)), p);
+        }
+        let word = pack_position(&Position {
+            size: -1,
+            entry_notional: 2,
+        });
+        assert_eq!(&word[..16], &[0xff; 16]);
+        assert_eq!(word[31], 2);
+    }
+
+    #[test]
+    fn position_long_and_empty() {
+        let p = Position {
+            size: -5,
+            entry_notional: 0,
+        };
+        assert_eq!(p.long(), 0);
+        assert!(!p.is_empty());
+        assert_eq!(
+            Position {
+                size: 5,
+                entry_notional: 1
+            }
+            .long(),
+            5
+        );
+        assert!(Position::default().is_empty());
+        assert!(!Position {
+            size: 0,
+            entry_notional: 1
+        }
+        .is_empty());
+    }
+
+    #[test]
+    fn apply_fill_options_change_size_only() {
+        let (p, r) = apply_fill(Kind::Call, Position::default(), wad(2), wad(10), wad(5)).unwrap();
+        assert_eq!(
+            (p, r),
+            (
+                Position {
+                    size: wad(2),
+                    entry_notional: 0
+                },
+                0
+            )
+        );
+        let (p, r) = apply_fill(Kind::Put, p, wad(-2), wad(-10), wad(5)).unwrap();
+        assert_eq!((p, r), (Position::default(), 0));
+    }
+
+    #[test]
+    fn apply_fill_futures_open_and_increase() {
+        let n = trade_notional(wad(10), wad(100)).unwrap();
+        let (p, r) = apply_fill(Kind::Future, Position::default(), wad(10), n, wad(100)).unwrap();
+        assert_eq!((p.size, p.entry_notional, r), (wad(10), wad(1000), 0));
+        let n = trade_notional(wad(5), wad(110)).unwrap();
+        let (p, r) = apply_fill(Kind::Future, p, wad(5), n, wad(110)).unwrap();
+        assert_eq!((p.size, p.entry_notional, r), (wad(15), wad(1550), 0));
+    }
+
+    #[test]
+    fn apply_fill_futures_partial_close_realises_closed_part() {
+        let long = Position {
+            size: wad(10),
+            entry_notional: wad(1000),
+        };
+        let n = -trade_notional(wad(4), wad(120)).unwrap();
+        let (p, r) = apply_fill(Kind::Future, long, wad(-4), n, wad(120)).unwrap();
+        assert_eq!((p.size, p.entry_notional, r), (wad(6), wad(600), wad(80)));
+        // Short 10 at 100 buys back 4 at 120: loses 80.
+        let short = Position {
+            size: wad(-10),
+            entry_notional: wad(-1000),
+        };
+        let n = trade_notional(wad(4), wad(120)).unwrap();
+        let (p, r) = apply_fill(Kind::Future, short, wad(4), n, wad(120)).unwrap();
+        assert_eq!(
+            (p.size, p.entry_notional, r),
+            (wad(-6), wad(-600), wad(-80))
+        );
+    }
+
+    #[test]
+    fn apply_fill_futures_full_close_and_flip() {
+        let long = Position {
+            size: wad(10),
+            entry_notional: wad(1000),
+        };
+        let n = -trade_notional(wad(10), wad(90)).unwrap();
+        let (p, r) = apply_fill(Kind::Future, long, wad(-10), n, wad(90)).unwrap();
+        assert_eq!((p, r), (Position::default(), wad(-100)));
+        let n = -trade_notional(wad(15), wad(120)).unwrap();
+        let (p, r) = apply_fill(Kind::Future, long, wad(-15), n, wad(120)).unwrap();
+        assert_eq!(
+            (p.size, p.entry_notional, r),
+            (wad(-5), wad(-600), wad(200))
+        );
+    }
+
+    #[test]
+    fn apply_fill_realises_residual_entry_of_zero_size() {
+        let residual = Position {
+            size: 0,
+            entry_notional: wad(7),
+        };
+        let n = trade_notional(wad(1), wad(50)).unwrap();
+        let (p, r) = apply_fill(Kind::Future, residual, wad(1), n, wad(50)).unwrap();
+        assert_eq!((p.size, p.entry_notional, r), (wad(1), wad(50), wad(-7)));
+    }
+
+    #[test]
+    fn apply_fill_conserves_entry_minus_realised_under_rounding() {
+        // Odd sizes and prices so that the proportional entry rounds.
+        let mut p = Position::default();
+        let mut total_n = 0i128;
+        let mut total_r = 0i128;
+        let fills = [(7, 3), (-3, 5), (11, 7), (-20, 1), (4, 9), (1, 13)];
+        for (d, px) in fills {
+            let delta = d * WAD / 3 + 1;
+            let price = px * WAD / 7 + 3;
+            let n = if delta > 0 {
+                trade_notional(delta, price).unwrap()
+            } else {
+                -trade_notional(-delta, price).unwrap()
+            };
+            let before = p.entry_notional;
+            let (q, r) = apply_fill(Kind::Future, p, delta, n, price).unwrap();
+            assert_eq!(q.entry_notional - r, before + n);
+            total_n += n;
+            total_r += r;
+            p = q;
+        }
+        assert_eq!(p.entry_notional - total_r, total_n);
+    }
+
+    #[test]
+    fn apply_fill_reports_size_overflow() {
+        let p = Position {
+            size: i128::MAX,
+            entry_notional: 0,
+        };
+        assert_eq!(
+            apply_fill(Kind::Call, p, 1, 0, WAD),
+            Err(MathError::Overflow)
+        );
+    }
+
+    #[test]
+    fn split_fraction_moves_all_at_one() {
+        let p = Position {
+            size: wad(-3) + 1,
+            entry_notional: wad(-301) + 7,
+        };
+        assert_eq!(split_fraction(p, WAD), Ok(p));
+    }
+
+    #[test]
+    fn split_fraction_rounds_size_toward_zero() {
+        let third = WAD / 3;
+        let long = Position {
+            size: 10,
+            entry_notional: 1000,
+        };
+        let m = split_fraction(long, third).unwrap();
+        assert_eq!(m.size, 3);
+        assert_eq!(m.entry_notional, 300);
+        let short = Position {
+            size: -10,
+            entry_notional: -1001,
+        };
+        let m = split_fraction(short, third).unwrap();
+        assert_eq!(m.size, -3);
+        // -1001 * 3 / 10 = -300.3 -> floor -301.
+        assert_eq!(m.entry_notional, -301);
+        let rest = sub_position(short, m).unwrap();
+        assert_eq!(add_position(rest, m), Ok(short));
+    }
+
+    #[test]
+    fn split_fraction_of_zero_size_residual_moves_entry_share() {
+        let p = Position {
+            size: 0,
+            entry_notional: wad(10),
+        };
+        assert_eq!(
+            split_fraction(p, WAD / 2),
+            Ok(Position {
+                size: 0,
+                entry_notional: wad(5)
+            })
+        );
+    }
+}

@@ -1,0 +1,774 @@
+//! Portfolio valuation and margin: equity, maintenance margin (MM) and initial margin (IM).
+//!
+//! Pure: every price, surface, parameter and the time are arguments. The RiskEngine
+//! contract loads them and calls [`account_risk`]; the `margin` tool calls the same
+//! function, so any on-chain number is reproducible off chain.
+//!
+//! # Model (per underlying; requirements add up across underlyings, no cross-credit)
+//! - Options at Black-Scholes on the SVI volatility of their expiry; futures at
+//!   `size x spot - entry`; expired, unsettled positions at their payoff.
+//! - Each (expiry, strike) is priced once: a call and a put on the same strike share one
+//!   evaluation, and repeated instruments share it too.
+//! - Scenario grid (Lyra v2 PM2 shape): spot moves x vol moves, extreme moves dampened.
+//!   Spot shocks scale up with the forecast volatility (never below the defaults); vol
+//!   shocks scale with time to expiry, `m(T) = (30d / max(T, 1d))^p`.
+//! - Two ways to get a scenario's PnL, chosen per underlying ([`Method`]): `Greeks`, the
+//!   delta-gamma-vega Taylor expansion on the portfolio Greeks for the near grid, with
+//!   the extreme (dampened) scenarios always repriced exactly because a Taylor
+//!   expansion cannot see a far out-of-the-money short option going deep in the money;
+//!   and `Full`, every option repriced in every scenario.
+//! - Theta enters as `min(theta x horizon, 0)`: time decay may add loss, never remove it.
+//! - MM = worst scenario loss + contingencies (a share of spot per net short option
+//!   contract, a share of futures notional). IM = `im_multiplier` x worst loss + larger
+//!   contingencies.
+//! - Equity for MM = haircut collateral at the oracle price + cash + mark-to-market.
+//!   Equity for IM values assets at min(oracle, stable) and liabilities at
+//!   max(oracle, stable) (Mango v4), and discounts positive mark-to-market.
+//!
+//! # Rounding
+//! Every value that adds to equity is rounded toward -inf; every loss and requirement
+//! toward +inf: rounding never favours the account.
+use alloc::vec::Vec;
+
+use crate::{
+    black_scholes,
+    collateral::{AssetConfig, PPM},
+    fixed::{self, MathError, Rounding, WAD},
+    instrument::{Kind, Terms},
+    math,
+    svi::{self, SviParams},
+};
+
+/// Seconds in the year used for time to expiry and annualised volatility (365 days).
+pub const YEAR: i128 = 31_536_000;
+/// Shortest time to expiry priced with Black-Scholes (one minute); below it an option is
+/// priced with this time (its time value is negligible).
+pub const MIN_PRICED_SECONDS: i128 = 60;
+/// Largest number of scenarios in a grid.
+pub const MAX_SCENARIOS: usize = 40;
+
+/// How a scenario's PnL is computed for one underlying.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    /// Delta-gamma-vega Taylor expansion on the near grid; extreme scenarios repriced.
+    Greeks,
+    /// Every option repriced in every scenario.
+    Full,
+}
+
+/// Direction of the volatility move in a scenario.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VolMove {
+    /// `vol x (1 + vol_up x m(T))`.
+    Up,
+    /// Unchanged.
+    None,
+    /// `vol x max(1 - vol_down x m(T), 0.05)`.
+    Down,
+}
+
+/// One stress scenario.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Scenario {
+    /// Relative spot move (WAD), e.g. `-0.045e18`.
+    pub spot: i128,
+    /// Volatility move.
+    pub vol: VolMove,
+    /// Weight of the scenario's loss (WAD): `WAD` for the near grid, a dampening factor
+    /// below `WAD` for extreme moves. Scenarios with weight below `WAD` are "extreme"
+    /// and are always repriced exactly.
+    pub weight: i128,
+}
+
+const fn sc(spot_bps: i128, vol: VolMove, weight_ppm: i128) -> Scenario {
+    Scenario { spot: spot_bps * 100_000_000_000_000, vol, weight: weight_ppm * 1_000_000_000_000 }
+}
+
+/// Default grid after Lyra v2's PM2: +-4.5%, +-9%, +-13.5% with vol up, unchanged and
+/// down; +-18% with vol up; 0% with vol up and down; -66% (x0.21), -33% (x0.42),
+/// +50% (x0.2772), +100% (x0.1386) with vol up, their losses dampened.
+pub const DEFAULT_GRID: [Scenario; 26] = {
+    use VolMove::{Down, None as Flat, Up};
+    const F: i128 = 1_000_000;
+    [
+        sc(450, Up, F), sc(450, Flat, F), sc(450, Down, F),
+        sc(-450, Up, F), sc(-450, Flat, F), sc(-450, Down, F),
+        sc(900, Up, F), sc(900, Flat, F), sc(900, Down, F),
+        sc(-900, Up, F), sc(-900, Flat, F), sc(-900, Down, F),
+        sc(1350, Up, F), sc(1350, Flat, F), sc(1350, Down, F),
+        sc(-1350, Up, F), sc(-1350, Flat, F), sc(-1350, Down, F),
+        sc(1800, Up, F), sc(-1800, Up, F),
+        sc(0, Up, F), sc(0, Down, F),
+        sc(-6600, Up, 210_000), sc(-3300, Up, 420_000),
+        sc(5000, Up, 277_200), sc(10000, Up, 138_600),
+    ]
+};
+
+/// Risk parameters (all WAD unless stated). Bounds are enforced by [`MarginParams::validate`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MarginParams {
+    /// Vol-up shock at 30 days (0.5 = +50% of the vol).
+    pub vol_up: i128,
+    /// Vol-down shock at 30 days (0.3 = -30% of the vol).
+    pub vol_down: i128,
+    /// MM contingency per net short option contract, as a share of spot.
+    pub mm_short_option: i128,
+    /// IM contingency per net short option contract, as a share of spot.
+    pub im_short_option: i128,
+    /// MM contingency on futures notional.
+    pub mm_future: i128,
+    /// IM contingency on futures notional.
+    pub im_future: i128,
+    /// IM multiplier on the worst scenario loss (1.25).
+    pub im_multiplier: i128,
+    /// Factor applied to positive mark-to-market for IM (0.95).
+    pub im_positive_mtm: i128,
+    /// Horizon over which negative theta adds loss, in seconds.
+    pub theta_horizon: i128,
+    /// Liquidation horizon for collateral haircuts, in years (WAD).
+    pub haircut_horizon: i128,
+    /// Coefficient of the size term `coef x sqrt(amount / depth)` of a haircut.
+    pub size_coef: i128,
+    /// Largest multiple by which forecast volatility may scale the spot shocks.
+    pub max_shock_scale: i128,
+}
+
+impl MarginParams {
+    /// Defaults after Lyra v2's PM2 (contingencies) and this project's choices.
+    pub const DEFAULT: MarginParams = MarginParams {
+        vol_up: WAD / 2,
+        vol_down: 3 * WAD / 10,
+        mm_short_option: 3 * WAD / 1000,
+        im_short_option: 5 * WAD / 1000,
+        mm_future: 3 * WAD / 100,
+        im_future: 4 * WAD / 100,
+        im_multiplier: 5 * WAD / 4,
+        im_positive_mtm: 95 * WAD / 100,
+        theta_horizon: 86_400,
+        haircut_horizon: WAD / 365,
+        size_coef: WAD / 20,
+        max_shock_scale: 3 * WAD,
+    };
+
+    /// Checks hard bounds; returns the index of the first field out of bounds.
+    pub fn validate(&self) -> Result<(), u8> {
+        let checks: [(i128, i128, i128); 12] = [
+            (self.vol_up, 0, 3 * WAD),
+            (self.vol_down, 0, 9 * WAD / 10),
+            (self.mm_short_option, 0, WAD / 2),
+            (self.im_short_option, self.mm_short_option, WAD),
+            (self.mm_future, 0, WAD / 2),
+            (self.im_future, self.mm_future, WAD),
+            (self.im_multiplier, WAD, 5 * WAD),
+            (self.im_positive_mtm, 0, WAD),
+            (self.theta_horizon, 0, 30 * 86_400),
+            (self.haircut_horizon, 0, WAD / 4),
+            (self.size_coef, 0, WAD),
+            (self.max_shock_scale, WAD, 5 * WAD),
+        ];
+        for (i, (v, lo, hi)) in checks.iter().enumerate() {
+            if v < lo || v > hi {
+                return Err(i as u8);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Market data for one underlying, as the engine read it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Market {
+    /// Underlying id.
+    pub id: u32,
+    /// Oracle spot (WAD, quote units per unit of underlying).
+    pub spot: i128,
+    /// Stable reference price (WAD); equal to `spot` where none is kept.
+    pub stable: i128,
+    /// Continuous risk-free rate (WAD).
+    pub rate: i128,
+    /// Forecast annualised volatility from the EWMA (WAD).
+    pub forecast_vol: i128,
+    /// Volatility at which the spot shocks are the defaults (WAD); the shocks scale by
+    /// `max(1, forecast_vol / ref_vol)`, capped at `max_shock_scale`.
+    pub ref_vol: i128,
+    /// Scenario method.
+    pub method: Method,
+    /// SVI surface per expiry (unix seconds), for every expiry of the account's options.
+    pub surfaces: Vec<(u64, SviParams)>,
+    /// Recorded settlement prices per expiry (unix seconds), if any.
+    pub settlements: Vec<(u64, i128)>,
+}
+
+/// One position as the registry holds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Position {
+    /// Instrument terms.
+    pub terms: Terms,
+    /// Signed size (WAD units of underlying).
+    pub size: i128,
+    /// Entry notional (futures; WAD quote units).
+    pub entry: i128,
+}
+
+/// One collateral balance as the vault holds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Collateral {
+    /// Amount in WAD units of the token.
+    pub amount: i128,
+    /// The asset's configuration.
+    pub config: AssetConfig,
+}
+
+/// Portfolio Greeks of one underlying (sum of size x greek; WAD).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Greeks {
+    /// Underlying id.
+    pub underlying: u32,
+    /// dV/dS, including futures and risk-offsetting collateral.
+    pub delta: i128,
+    /// d2V/dS2.
+    pub gamma: i128,
+    /// dV/dvol per 1.00 of vol.
+    pub vega: i128,
+    /// dV/dt per year.
+    pub theta: i128,
+}
+
+/// The result of a margin check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountRisk {
+    /// Equity for the maintenance test (oracle prices).
+    pub equity: i128,
+    /// Equity for the initial test (conservative prices, discounted positive MtM).
+    pub equity_im: i128,
+    /// Maintenance margin.
+    pub mm: i128,
+    /// Initial margin.
+    pub im: i128,
+    /// Mark-to-market of all positions (oracle).
+    pub mtm: i128,
+    /// Haircut collateral value (oracle).
+    pub collateral_value: i128,
+    /// Portfolio Greeks per underlying.
+    pub greeks: Vec<Greeks>,
+    /// Index into the grid of the worst scenario of the underlying with the largest loss
+    /// (`u8::MAX` when the account has no positions).
+    pub worst_scenario: u8,
+}
+
+impl AccountRisk {
+    /// `equity - MM` (negative: liquidatable).
+    pub fn mm_surplus(&self) -> i128 {
+        self.equity.saturating_sub(self.mm)
+    }
+    /// `equity_im - IM` (negative: may not add risk).
+    pub fn im_surplus(&self) -> i128 {
+        self.equity_im.saturating_sub(self.im)
+    }
+}
+
+/// Errors of the margin core.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MarginError {
+    /// Fixed-point failure (overflow, domain).
+    Math(MathError),
+    /// A position's underlying has no market data.
+    MissingMarket(u32),
+    /// An option's expiry has no volatility surface.
+    MissingSurface(u32, u64),
+    /// The grid is empty or too long.
+    BadGrid,
+}
+
+impl From<MathError> for MarginError {
+    fn from(e: MathError) -> Self {
+        MarginError::Math(e)
+    }
+}
+
+use Rounding::{Down, Up};
+
+/// Haircut (WAD) of a collateral balance:
+/// `clamp(floor + k x forecast_vol x sqrt(horizon) + size_coef x sqrt(amount / depth), floor, max)`.
+/// The size term is skipped when `liquidity_depth` is zero. Rounded up.
+pub fn haircut(
+    config: &AssetConfig,
+    amount: i128,
+    forecast_vol: i128,
+    params: &MarginParams,
+) -> Result<i128, MathError> {
+    let ppm_to_wad = |p: u32| i128::from(p) * (WAD / i128::from(PPM));
+    let floor = ppm_to_wad(config.haircut_floor_ppm);
+    let max = ppm_to_wad(config.haircut_max_ppm);
+    let k = ppm_to_wad(config.vol_multiplier_ppm);
+    let mut h = floor;
+    if k > 0 && forecast_vol > 0 && params.haircut_horizon > 0 {
+        let vol_term = fixed::mul(k, forecast_vol, Up)?;
+        h = fixed::add(h, fixed::mul(vol_term, math::sqrt(params.haircut_horizon)?, Up)?)?;
+    }
+    let depth = i128::try_from(config.liquidity_depth).map_err(|_| MathError::Overflow)?;
+    if depth > 0 && amount > 0 && params.size_coef > 0 {
+        let ratio = fixed::div(amount, depth, Up)?;
+        h = fixed::add(h, fixed::mul(params.size_coef, math::sqrt(ratio)?, Up)?)?;
+    }
+    Ok(h.clamp(floor, max.max(floor)))
+}
+
+/// Value of a collateral balance at `price`: `amount x price x (1 - haircut)`, rounded down.
+pub fn collateral_value(amount: i128, price: i128, haircut: i128) -> Result<i128, MathError> {
+    let gross = fixed::mul(amount, price, Down)?;
+    fixed::mul(gross, WAD - haircut, Down)
+}
+
+/// Stable reference price update (Mango v4 style): moves from `stable` toward `oracle` by
+/// at most `stable x max_rate_per_sec x dt`. A zero `stable` starts at the oracle.
+pub fn stable_price_update(
+    stable: i128,
+    oracle: i128,
+    dt_seconds: u64,
+    max_rate_per_sec: i128,
+) -> Result<i128, MathError> {
+    if stable <= 0 {
+        return Ok(oracle);
+    }
+    let dt = i128::from(dt_seconds.min(10 * 365 * 86_400));
+    let step = fixed::mul(stable, max_rate_per_sec.saturating_mul(dt), Down)?;
+    Ok(if oracle > stable {
+        oracle.min(stable.saturating_add(step))
+    } else {
+        oracle.max(stable.saturating_sub(step))
+    })
+}
+
+/// EWMA of squared log returns, annualised: `var' = lambda x var + (1 - lambda) x r^2 x YEAR / dt`
+/// with `r = ln(new / old)`. Returns the new annualised variance (WAD). `dt_seconds` must be > 0.
+pub fn ewma_variance_update(
+    variance: i128,
+    old_price: i128,
+    new_price: i128,
+    dt_seconds: u64,
+    lambda: i128,
+) -> Result<i128, MathError> {
+    if dt_seconds == 0 || old_price <= 0 || new_price <= 0 {
+        return Ok(variance);
+    }
+    let r = math::ln(fixed::div(new_price, old_price, Rounding::Nearest)?)?;
+    let r2 = fixed::mul(r, r, Up)?;
+    let sample = fixed::mul_div(r2, YEAR, i128::from(dt_seconds), Up)?;
+    fixed::add(fixed::mul(lambda, variance, Up)?, fixed::mul(WAD - lambda, sample, Up)?)
+}
+
+/// Forecast volatility from an annualised variance: `sqrt(variance)`.
+pub fn forecast_vol(variance: i128) -> Result<i128, MathError> {
+    if variance <= 0 {
+        return Ok(0);
+    }
+    math::sqrt(variance)
+}
+
+/// Years (WAD) from `now` to `expiry`, or `None` when expired.
+pub fn years_to_expiry(expiry: u64, now: u64) -> Option<i128> {
+    if expiry <= now {
+        return None;
+    }
+    let secs = i128::from(expiry - now).max(MIN_PRICED_SECONDS);
+    Some(secs * WAD / YEAR)
+}
+
+/// Vol-shock time scaling `m(T) = (30d / max(T, 1d))^p`, p = 0.3 up to 30 days, 0.13 beyond.
+pub fn vol_shock_scale(years: i128) -> Result<i128, MathError> {
+    let day = WAD / 365;
+    let month = 30 * day;
+    let t = years.max(day);
+    let p = if t <= month { 3 * WAD / 10 } else { 13 * WAD / 100 };
+    let ratio = fixed::div(month, t, Up)?;
+    math::exp(fixed::mul(p, math::ln(ratio)?, Up)?)
+}
+
+/// Payoff per unit of an option or the price of a future at `spot`.
+fn payoff(kind: Kind, strike: i128, spot: i128) -> i128 {
+    match kind {
+        Kind::Call => (spot - strike).max(0),
+        Kind::Put => (strike - spot).max(0),
+        Kind::Future => spot,
+    }
+}
+
+/// Per (expiry, strike) evaluation shared by calls and puts.
+struct Node {
+    expiry: u64,
+    strike: i128,
+    years: i128,
+    vol: i128,
+    quote: black_scholes::Quote,
+    /// Vol-shock scale of the expiry.
+    m: i128,
+}
+
+fn price_of(kind: Kind, q: &black_scholes::Quote) -> (i128, i128, i128, i128, i128) {
+    match kind {
+        Kind::Call => (q.call, q.delta_call, q.gamma, q.vega, q.theta_call),
+        _ => (q.put, q.delta_put, q.gamma, q.vega, q.theta_put),
+    }
+}
+
+fn shocked_vol(vol: i128, m: i128, mv: VolMove, params: &MarginParams) -> Result<i128, MathError> {
+    Ok(match mv {
+        VolMove::None => vol,
+        VolMove::Up => {
+            let up = fixed::mul(params.vol_up, m, Up)?;
+            fixed::mul(vol, WAD + up, Up)?.min(10 * WAD)
+        }
+        VolMove::Down => {
+            let down = fixed::mul(params.vol_down, m, Up)?;
+            fixed::mul(vol, (WAD - down).max(WAD / 20), Down)?.max(WAD / 1000)
+        }
+    })
+}
+
+/// How a leg moves in the scenarios.
+#[derive(Clone, Copy)]
+enum Leg {
+    /// A future: PnL is size x spot move.
+    Future,
+    /// Expired with a recorded settlement price: fixed value.
+    Settled,
+    /// Expired, no settlement price yet: payoff at the shocked spot.
+    Expired,
+    /// A live option priced at node `i`.
+    Option(usize),
+}
+
+/// Everything the scenarios need about one underlying's book.
+struct Book<'a> {
+    market: &'a Market,
+    spot: i128,
+    nodes: Vec<Node>,
+    legs: Vec<(Leg, Position)>,
+    offset_delta: i128,
+    greeks: Greeks,
+    /// Per node: sum of size x vega x vol (the vega term of a proportional vol move).
+    vol_vega: Vec<i128>,
+    mtm: i128,
+    net_short_options: i128,
+    future_size: i128,
+}
+
+fn build_book<'a>(
+    market: &'a Market,
+    positions: &[Position],
+    offset_delta: i128,
+    now: u64,
+) -> Result<Book<'a>, MarginError> {
+    let spot = market.spot;
+    let mut book = Book {
+        market,
+        spot,
+        nodes: Vec::new(),
+        legs: Vec::with_capacity(positions.len()),
+        offset_delta,
+        greeks: Greeks { underlying: market.id, delta: offset_delta, ..Greeks::default() },
+        vol_vega: Vec::new(),
+        mtm: 0,
+        net_short_options: 0,
+        future_size: 0,
+    };
+    // Net short option contracts per strike: longs at a strike offset shorts there.
+    let mut per_strike: Vec<(u64, i128, i128)> = Vec::new();
+    for p in positions.iter().filter(|p| p.terms.underlying == market.id) {
+        let strike = i128::try_from(p.terms.strike).map_err(|_| MathError::Overflow)?;
+        if p.terms.kind == Kind::Future {
+            book.future_size = fixed::add(book.future_size, p.size)?;
+            book.greeks.delta = fixed::add(book.greeks.delta, p.size)?;
+            let v = fixed::sub(fixed::mul(p.size, spot, Down)?, p.entry)?;
+            book.mtm = fixed::add(book.mtm, v)?;
+            book.legs.push((Leg::Future, *p));
+            continue;
+        }
+        match per_strike.iter_mut().find(|e| e.0 == p.terms.expiry && e.1 == strike) {
+            Some(e) => e.2 = fixed::add(e.2, p.size)?,
+            None => per_strike.push((p.terms.expiry, strike, p.size)),
+        }
+        let Some(years) = years_to_expiry(p.terms.expiry, now) else {
+            // Expired and unsettled: at the payoff of the settlement price, or of spot
+            // (shocked in the scenarios) until one is recorded.
+            let settle = market.settlements.iter().find(|s| s.0 == p.terms.expiry).map(|s| s.1);
+            let px = payoff(p.terms.kind, strike, settle.unwrap_or(spot));
+            book.mtm = fixed::add(book.mtm, fixed::mul(p.size, px, Down)?)?;
+            if settle.is_none() {
+                let d = match p.terms.kind {
+                    Kind::Call if spot > strike => p.size,
+                    Kind::Put if spot < strike => -p.size,
+                    _ => 0,
+                };
+                book.greeks.delta = fixed::add(book.greeks.delta, d)?;
+            }
+            book.legs.push((if settle.is_some() { Leg::Settled } else { Leg::Expired }, *p));
+            continue;
+        };
+        let idx = match book.nodes.iter().position(|n| n.expiry == p.terms.expiry && n.strike == strike) {
+            Some(i) => i,
+            None => {
+                let surface = market
+                    .surfaces
+                    .iter()
+                    .find(|s| s.0 == p.terms.expiry)
+                    .ok_or(MarginError::MissingSurface(market.id, p.terms.expiry))?;
+                let forward = fixed::mul(spot, math::exp(fixed::mul(market.rate, years, Down)?)?, Down)?;
+                let vol = svi::implied_vol(&surface.1, strike, forward, years)?;
+                let quote = black_scholes::quote(spot, strike, vol, years, market.rate)?;
+                let m = vol_shock_scale(years)?;
+                book.nodes.push(Node { expiry: p.terms.expiry, strike, years, vol, quote, m });
+                book.vol_vega.push(0);
+                book.nodes.len() - 1
+            }
+        };
+        let node = &book.nodes[idx];
+        let (px, delta, gamma, vega, theta) = price_of(p.terms.kind, &node.quote);
+        book.mtm = fixed::add(book.mtm, fixed::mul(p.size, px, Down)?)?;
+        let g = &mut book.greeks;
+        g.delta = fixed::add(g.delta, fixed::mul(p.size, delta, Rounding::Nearest)?)?;
+        g.gamma = fixed::add(g.gamma, fixed::mul(p.size, gamma, Rounding::Nearest)?)?;
+        g.vega = fixed::add(g.vega, fixed::mul(p.size, vega, Rounding::Nearest)?)?;
+        g.theta = fixed::add(g.theta, fixed::mul(p.size, theta, Rounding::Nearest)?)?;
+        let vv = fixed::mul(fixed::mul(p.size, vega, Down)?, node.vol, Down)?;
+        book.vol_vega[idx] = fixed::add(book.vol_vega[idx], vv)?;
+        book.legs.push((Leg::Option(idx), *p));
+    }
+    for (_, _, net) in per_strike {
+        if net < 0 {
+            book.net_short_options = fixed::sub(book.net_short_options, net)?;
+        }
+    }
+    Ok(book)
+}
+
+/// Spot-shock multiplier from forecast volatility: `clamp(forecast / ref, 1, max)`.
+fn shock_scale(market: &Market, params: &MarginParams) -> Result<i128, MathError> {
+    if market.ref_vol <= 0 || market.forecast_vol <= market.ref_vol {
+        return Ok(WAD);
+    }
+    Ok(fixed::div(market.forecast_vol, market.ref_vol, Up)?.min(params.max_shock_scale))
+}
+
+/// Exact PnL of the book in one scenario (every leg repriced).
+fn full_pnl(book: &Book, s: &Scenario, spot_move: i128, params: &MarginParams) -> Result<i128, MarginError> {
+    let spot = book.spot;
+    let new_spot = fixed::mul(spot, WAD + spot_move, Down)?.max(1);
+    let dspot = new_spot - spot;
+    let mut pnl = fixed::mul(book.offset_delta, dspot, Down)?;
+    // Reprice each node once per scenario, then apply to its legs.
+    let mut repriced: Vec<Option<black_scholes::Quote>> = Vec::with_capacity(book.nodes.len());
+    repriced.resize(book.nodes.len(), None);
+    for (idx, p) in &book.legs {
+        let strike = i128::try_from(p.terms.strike).map_err(|_| MathError::Overflow)?;
+        let leg = match *idx {
+            Leg::Future => fixed::mul(p.size, dspot, Down)?,
+            Leg::Settled => 0,
+            Leg::Expired => {
+                let now_v = payoff(p.terms.kind, strike, spot);
+                let new_v = payoff(p.terms.kind, strike, new_spot);
+                fixed::mul(p.size, new_v - now_v, Down)?
+            }
+            Leg::Option(i) => {
+                let n = &book.nodes[i];
+                if repriced[i].is_none() {
+                    let vol = shocked_vol(n.vol, n.m, s.vol, params)?;
+                    let k_over_s = fixed::div(n.strike, new_spot, Up)?;
+                    // Outside the pricer's moneyness domain the option is deep in or out
+                    // of the money: its value is its discounted intrinsic value.
+                    repriced[i] = Some(if (WAD / 100..=100 * WAD).contains(&k_over_s) {
+                        black_scholes::quote(new_spot, n.strike, vol, n.years, book.market.rate)?
+                    } else {
+                        intrinsic_quote(new_spot, n.strike, n.years, book.market.rate)?
+                    });
+                }
+                // SAFETY: filled just above.
+                let q = repriced[i].as_ref().ok_or(MarginError::BadGrid)?;
+                let (new_px, ..) = price_of(p.terms.kind, q);
+                let (old_px, ..) = price_of(p.terms.kind, &n.quote);
+                fixed::mul(p.size, new_px - old_px, Down)?
+            }
+        };
+        pnl = fixed::add(pnl, leg)?;
+    }
+    Ok(pnl)
+}
+
+/// Lower bound of an option's value outside the pricer's moneyness domain (|ln K/S| > 4.6):
+/// the discounted forward intrinsic value, which is within 1e-9 of Black-Scholes there
+/// for every volatility in the domain times sqrt(T) up to ~1.5.
+fn intrinsic_quote(spot: i128, strike: i128, years: i128, rate: i128) -> Result<black_scholes::Quote, MathError> {
+    let df = math::exp(fixed::mul(-rate, years, Up)?)?;
+    let pv_k = fixed::mul(strike, df, Up)?;
+    let call = (spot - pv_k).max(0);
+    let put = (pv_k - spot).max(0);
+    Ok(black_scholes::Quote {
+        call,
+        put,
+        delta_call: if call > 0 { WAD } else { 0 },
+        delta_put: if put > 0 { -WAD } else { 0 },
+        gamma: 0,
+        vega: 0,
+        theta_call: 0,
+        theta_put: 0,
+    })
+}
+
+/// Taylor PnL of the book in one near-grid scenario.
+fn greeks_pnl(book: &Book, s: &Scenario, spot_move: i128, params: &MarginParams) -> Result<i128, MarginError> {
+    let ds = fixed::mul(book.spot, spot_move, Down)?;
+    let mut pnl = fixed::mul(book.greeks.delta, ds, Down)?;
+    let half_gamma = fixed::mul(book.greeks.gamma, WAD / 2, Down)?;
+    pnl = fixed::add(pnl, fixed::mul(fixed::mul(half_gamma, ds, Down)?, ds, Down)?)?;
+    if s.vol != VolMove::None {
+        for (n, vv) in book.nodes.iter().zip(&book.vol_vega) {
+            let rel = match s.vol {
+                VolMove::Up => fixed::mul(params.vol_up, n.m, Up)?,
+                _ => -fixed::mul(params.vol_down, n.m, Up)?.min(WAD - WAD / 20),
+            };
+            pnl = fixed::add(pnl, fixed::mul(*vv, rel, Down)?)?;
+        }
+    }
+    Ok(pnl)
+}
+
+/// Worst weighted loss of a book over the grid (>= 0) and its scenario index.
+fn worst_loss(
+    book: &Book,
+    grid: &[Scenario],
+    params: &MarginParams,
+) -> Result<(i128, u8), MarginError> {
+    let scale = shock_scale(book.market, params)?;
+    let theta_loss = fixed::mul_div(book.greeks.theta.min(0), params.theta_horizon, YEAR, Down)?;
+    let mut worst = 0i128;
+    let mut worst_i = 0u8;
+    for (i, s) in grid.iter().enumerate() {
+        let spot_move = fixed::mul(s.spot, scale, Rounding::Nearest)?.max(-95 * WAD / 100);
+        let pnl = if book.market.method == Method::Full || s.weight < WAD {
+            full_pnl(book, s, spot_move, params)?
+        } else {
+            greeks_pnl(book, s, spot_move, params)?
+        };
+        let pnl = fixed::add(pnl, theta_loss)?;
+        let loss = if pnl < 0 { fixed::mul(-pnl, s.weight, Up)? } else { 0 };
+        if loss > worst {
+            worst = loss;
+            worst_i = i as u8;
+        }
+    }
+    Ok((worst, worst_i))
+}
+
+/// Equity, MM, IM and Greeks of an account.
+///
+/// `markets` must hold every underlying of the positions and of the collateral; `prices`
+/// of collateral come from the market of `config.underlying` (oracle for MM,
+/// min(oracle, stable) for IM). Quote-asset cash is `cash`.
+///
+/// # Errors
+/// [`MarginError::MissingMarket`], [`MarginError::MissingSurface`], [`MarginError::BadGrid`],
+/// or a fixed-point error.
+pub fn account_risk(
+    cash: i128,
+    collateral: &[Collateral],
+    positions: &[Position],
+    markets: &[Market],
+    grid: &[Scenario],
+    params: &MarginParams,
+    now: u64,
+) -> Result<AccountRisk, MarginError> {
+    if grid.is_empty() || grid.len() > MAX_SCENARIOS {
+        return Err(MarginError::BadGrid);
+    }
+    let market_of =
+        |id: u32| markets.iter().find(|m| m.id == id).ok_or(MarginError::MissingMarket(id));
+    for p in positions {
+        market_of(p.terms.underlying)?;
+    }
+    let mut risk = AccountRisk {
+        equity: cash,
+        equity_im: cash,
+        mm: 0,
+        im: 0,
+        mtm: 0,
+        collateral_value: 0,
+        greeks: Vec::new(),
+        worst_scenario: u8::MAX,
+    };
+    // Collateral.
+    let mut offsets: Vec<(u32, i128)> = Vec::new();
+    for c in collateral.iter().filter(|c| c.amount > 0) {
+        let m = market_of(c.config.underlying)?;
+        let h = haircut(&c.config, c.amount, m.forecast_vol, params)?;
+        let v = collateral_value(c.amount, m.spot, h)?;
+        let v_im = collateral_value(c.amount, m.spot.min(m.stable), h)?;
+        risk.collateral_value = fixed::add(risk.collateral_value, v)?;
+        risk.equity = fixed::add(risk.equity, v)?;
+        risk.equity_im = fixed::add(risk.equity_im, v_im)?;
+        if c.config.risk_offsetting {
+            match offsets.iter_mut().find(|o| o.0 == m.id) {
+                Some(o) => o.1 = fixed::add(o.1, c.amount)?,
+                None => offsets.push((m.id, c.amount)),
+            }
+        }
+    }
+    // Positions, per underlying.
+    let mut worst_overall = -1i128;
+    let mut mtm_im = 0i128;
+    for m in markets {
+        let has_positions = positions.iter().any(|p| p.terms.underlying == m.id);
+        let offset = offsets.iter().find(|o| o.0 == m.id).map_or(0, |o| o.1);
+        if !has_positions {
+            continue;
+        }
+        let book = build_book(m, positions, offset, now)?;
+        let (loss, idx) = worst_loss(&book, grid, params)?;
+        if loss > worst_overall {
+            worst_overall = loss;
+            risk.worst_scenario = idx;
+        }
+        // Contingencies.
+        let short_notional = fixed::mul(book.net_short_options, m.spot, Up)?;
+        let fut_notional = fixed::mul(book.future_size.abs(), m.spot, Up)?;
+        let mm_c = fixed::add(
+            fixed::mul(short_notional, params.mm_short_option, Up)?,
+            fixed::mul(fut_notional, params.mm_future, Up)?,
+        )?;
+        let im_c = fixed::add(
+            fixed::mul(short_notional, params.im_short_option, Up)?,
+            fixed::mul(fut_notional, params.im_future, Up)?,
+        )?;
+        risk.mm = fixed::add(risk.mm, fixed::add(loss, mm_c)?)?;
+        risk.im = fixed::add(risk.im, fixed::add(fixed::mul(loss, params.im_multiplier, Up)?, im_c)?)?;
+        // Mark-to-market: oracle for MM; for IM the lower of oracle and stable (second-order
+        // expansion around the oracle, exact to third order in the gap, which the stable
+        // price's bounded drift keeps to a few percent).
+        risk.mtm = fixed::add(risk.mtm, book.mtm)?;
+        let gap = m.stable - m.spot;
+        let at_stable = {
+            let g = &book.greeks;
+            let lin = fixed::mul(g.delta - offset, gap, Down)?;
+            let quad = fixed::mul(fixed::mul(fixed::mul(g.gamma, WAD / 2, Down)?, gap, Down)?, gap, Down)?;
+            fixed::add(book.mtm, fixed::add(lin, quad)?)?
+        };
+        mtm_im = fixed::add(mtm_im, book.mtm.min(at_stable))?;
+        risk.greeks.push(book.greeks);
+    }
+    // Underlyings held only as risk-offsetting collateral still report their delta.
+    for (id, amount) in offsets {
+        if !risk.greeks.iter().any(|g| g.underlying == id) {
+            risk.greeks.push(Greeks { underlying: id, delta: amount, ..Greeks::default() });
+        }
+    }
+    risk.equity = fixed::add(risk.equity, risk.mtm)?;
+    let mtm_im = if mtm_im > 0 { fixed::mul(mtm_im, params.im_positive_mtm, Down)? } else { mtm_im };
+    risk.equity_im = fixed::add(risk.equity_im, mtm_im)?;
+    Ok(risk)
+}
+
+/// Whether a change from `before` to `after` strictly reduces an account's risk
+/// (Mango v4's "health may not fall"): MM falls and `equity - MM` rises.
+pub fn reduces_risk(before: &AccountRisk, after: &AccountRisk) -> bool {
+    after.mm < before.mm && after.mm_surplus() > before.mm_surplus()
+}
