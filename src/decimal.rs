@@ -39,7 +39,10 @@ pub fn parse_wad(s: &str) -> Result<i128, ParseError> {
     }
     let mut v: i128 = 0;
     for b in int.bytes() {
-        v = v.checked_mul(10).and_then(|v| v.checked_add(i128::from(b - b'0'))).ok_or(ParseError::Overflow)?;
+        v = v
+            .checked_mul(10)
+            .and_then(|v| v.checked_add(i128::from(b - b'0')))
+            .ok_or(ParseError::Overflow)?;
     }
     v = v.checked_mul(WAD).ok_or(ParseError::Overflow)?;
     let mut f: i128 = 0;
@@ -58,7 +61,13 @@ pub fn format_wad(v: i128) -> String {
     let a = v.unsigned_abs();
     let w = WAD as u128;
     // Writing to a String cannot fail.
-    let _ = write!(out, "{}{}.{:018}", if v < 0 { "-" } else { "" }, a / w, a % w);
+    let _ = write!(
+        out,
+        "{}{}.{:018}",
+        if v < 0 { "-" } else { "" },
+        a / w,
+        a % w
+    );
     out
 }
 
@@ -71,11 +80,17 @@ mod tests {
         assert_eq!(parse_wad("1"), Ok(WAD));
         assert_eq!(parse_wad("-0.5"), Ok(-WAD / 2));
         assert_eq!(parse_wad(".000000000000000001"), Ok(1));
-        assert_eq!(parse_wad("0.0000000000000000001"), Err(ParseError::TooPrecise));
+        assert_eq!(
+            parse_wad("0.0000000000000000001"),
+            Err(ParseError::TooPrecise)
+        );
         assert_eq!(parse_wad("1e5"), Err(ParseError::Malformed));
         assert_eq!(parse_wad(""), Err(ParseError::Malformed));
         assert_eq!(parse_wad("."), Err(ParseError::Malformed));
-        assert_eq!(parse_wad("999999999999999999999999"), Err(ParseError::Overflow));
+        assert_eq!(
+            parse_wad("999999999999999999999999"),
+            Err(ParseError::Overflow)
+        );
     }
 
     #[test]

@@ -17,7 +17,9 @@
 //!   the extreme (dampened) scenarios always repriced exactly because a Taylor
 //!   expansion cannot see a far out-of-the-money short option going deep in the money;
 //!   and `Full`, every option repriced in every scenario.
-//! - Theta enters as `min(theta x horizon, 0)`: time decay may add loss, never remove it.
+//! - Theta enters per leg over `theta_horizon` when it costs that leg, never as a gain.
+//! - Each option leg's scenario PnL is clamped to its no-arbitrage bound: one unit's value
+//!   cannot fall below zero, so a long option never loses more than its value.
 //! - MM = worst scenario loss + contingencies (a share of spot per net short option
 //!   contract, a share of futures notional). IM = `im_multiplier` x worst loss + larger
 //!   contingencies.
@@ -81,7 +83,11 @@ pub struct Scenario {
 }
 
 const fn sc(spot_bps: i128, vol: VolMove, weight_ppm: i128) -> Scenario {
-    Scenario { spot: spot_bps * 100_000_000_000_000, vol, weight: weight_ppm * 1_000_000_000_000 }
+    Scenario {
+        spot: spot_bps * 100_000_000_000_000,
+        vol,
+        weight: weight_ppm * 1_000_000_000_000,
+    }
 }
 
 /// Default grid after Lyra v2's PM2: +-4.5%, +-9%, +-13.5% with vol up, unchanged and
@@ -91,16 +97,32 @@ pub const DEFAULT_GRID: [Scenario; 26] = {
     use VolMove::{Down, None as Flat, Up};
     const F: i128 = 1_000_000;
     [
-        sc(450, Up, F), sc(450, Flat, F), sc(450, Down, F),
-        sc(-450, Up, F), sc(-450, Flat, F), sc(-450, Down, F),
-        sc(900, Up, F), sc(900, Flat, F), sc(900, Down, F),
-        sc(-900, Up, F), sc(-900, Flat, F), sc(-900, Down, F),
-        sc(1350, Up, F), sc(1350, Flat, F), sc(1350, Down, F),
-        sc(-1350, Up, F), sc(-1350, Flat, F), sc(-1350, Down, F),
-        sc(1800, Up, F), sc(-1800, Up, F),
-        sc(0, Up, F), sc(0, Down, F),
-        sc(-6600, Up, 210_000), sc(-3300, Up, 420_000),
-        sc(5000, Up, 277_200), sc(10000, Up, 138_600),
+        sc(450, Up, F),
+        sc(450, Flat, F),
+        sc(450, Down, F),
+        sc(-450, Up, F),
+        sc(-450, Flat, F),
+        sc(-450, Down, F),
+        sc(900, Up, F),
+        sc(900, Flat, F),
+        sc(900, Down, F),
+        sc(-900, Up, F),
+        sc(-900, Flat, F),
+        sc(-900, Down, F),
+        sc(1350, Up, F),
+        sc(1350, Flat, F),
+        sc(1350, Down, F),
+        sc(-1350, Up, F),
+        sc(-1350, Flat, F),
+        sc(-1350, Down, F),
+        sc(1800, Up, F),
+        sc(-1800, Up, F),
+        sc(0, Up, F),
+        sc(0, Down, F),
+        sc(-6600, Up, 210_000),
+        sc(-3300, Up, 420_000),
+        sc(5000, Up, 277_200),
+        sc(10000, Up, 138_600),
     ]
 };
 
@@ -304,7 +326,10 @@ pub fn haircut(
     let mut h = floor;
     if k > 0 && forecast_vol > 0 && params.haircut_horizon > 0 {
         let vol_term = fixed::mul(k, forecast_vol, Up)?;
-        h = fixed::add(h, fixed::mul(vol_term, math::sqrt(params.haircut_horizon)?, Up)?)?;
+        h = fixed::add(
+            h,
+            fixed::mul(vol_term, math::sqrt(params.haircut_horizon)?, Up)?,
+        )?;
     }
     let depth = i128::try_from(config.liquidity_depth).map_err(|_| MathError::Overflow)?;
     if depth > 0 && amount > 0 && params.size_coef > 0 {
@@ -355,7 +380,10 @@ pub fn ewma_variance_update(
     let r = math::ln(fixed::div(new_price, old_price, Rounding::Nearest)?)?;
     let r2 = fixed::mul(r, r, Up)?;
     let sample = fixed::mul_div(r2, YEAR, i128::from(dt_seconds), Up)?;
-    fixed::add(fixed::mul(lambda, variance, Up)?, fixed::mul(WAD - lambda, sample, Up)?)
+    fixed::add(
+        fixed::mul(lambda, variance, Up)?,
+        fixed::mul(WAD - lambda, sample, Up)?,
+    )
 }
 
 /// Forecast volatility from an annualised variance: `sqrt(variance)`.
@@ -380,7 +408,11 @@ pub fn vol_shock_scale(years: i128) -> Result<i128, MathError> {
     let day = WAD / 365;
     let month = 30 * day;
     let t = years.max(day);
-    let p = if t <= month { 3 * WAD / 10 } else { 13 * WAD / 100 };
+    let p = if t <= month {
+        3 * WAD / 10
+    } else {
+        13 * WAD / 100
+    };
     let ratio = fixed::div(month, t, Up)?;
     math::exp(fixed::mul(p, math::ln(ratio)?, Up)?)
 }
@@ -445,10 +477,11 @@ struct Book<'a> {
     spot: i128,
     nodes: Vec<Node>,
     legs: Vec<(Leg, Position)>,
+    /// Per leg (same order as `legs`), for options, per unit: value, delta, gamma,
+    /// vega x vol, and the theta loss over the horizon when it is a loss for this leg.
+    leg_greeks: Vec<[i128; 5]>,
     offset_delta: i128,
     greeks: Greeks,
-    /// Per node: sum of size x vega x vol (the vega term of a proportional vol move).
-    vol_vega: Vec<i128>,
     mtm: i128,
     net_short_options: i128,
     future_size: i128,
@@ -458,6 +491,7 @@ fn build_book<'a>(
     market: &'a Market,
     positions: &[Position],
     offset_delta: i128,
+    params: &MarginParams,
     now: u64,
 ) -> Result<Book<'a>, MarginError> {
     let spot = market.spot;
@@ -466,9 +500,13 @@ fn build_book<'a>(
         spot,
         nodes: Vec::new(),
         legs: Vec::with_capacity(positions.len()),
+        leg_greeks: Vec::with_capacity(positions.len()),
         offset_delta,
-        greeks: Greeks { underlying: market.id, delta: offset_delta, ..Greeks::default() },
-        vol_vega: Vec::new(),
+        greeks: Greeks {
+            underlying: market.id,
+            delta: offset_delta,
+            ..Greeks::default()
+        },
         mtm: 0,
         net_short_options: 0,
         future_size: 0,
@@ -483,16 +521,24 @@ fn build_book<'a>(
             let v = fixed::sub(fixed::mul(p.size, spot, Down)?, p.entry)?;
             book.mtm = fixed::add(book.mtm, v)?;
             book.legs.push((Leg::Future, *p));
+            book.leg_greeks.push([0; 5]);
             continue;
         }
-        match per_strike.iter_mut().find(|e| e.0 == p.terms.expiry && e.1 == strike) {
+        match per_strike
+            .iter_mut()
+            .find(|e| e.0 == p.terms.expiry && e.1 == strike)
+        {
             Some(e) => e.2 = fixed::add(e.2, p.size)?,
             None => per_strike.push((p.terms.expiry, strike, p.size)),
         }
         let Some(years) = years_to_expiry(p.terms.expiry, now) else {
             // Expired and unsettled: at the payoff of the settlement price, or of spot
             // (shocked in the scenarios) until one is recorded.
-            let settle = market.settlements.iter().find(|s| s.0 == p.terms.expiry).map(|s| s.1);
+            let settle = market
+                .settlements
+                .iter()
+                .find(|s| s.0 == p.terms.expiry)
+                .map(|s| s.1);
             let px = payoff(p.terms.kind, strike, settle.unwrap_or(spot));
             book.mtm = fixed::add(book.mtm, fixed::mul(p.size, px, Down)?)?;
             if settle.is_none() {
@@ -503,10 +549,22 @@ fn build_book<'a>(
                 };
                 book.greeks.delta = fixed::add(book.greeks.delta, d)?;
             }
-            book.legs.push((if settle.is_some() { Leg::Settled } else { Leg::Expired }, *p));
+            book.legs.push((
+                if settle.is_some() {
+                    Leg::Settled
+                } else {
+                    Leg::Expired
+                },
+                *p,
+            ));
+            book.leg_greeks.push([0; 5]);
             continue;
         };
-        let idx = match book.nodes.iter().position(|n| n.expiry == p.terms.expiry && n.strike == strike) {
+        let idx = match book
+            .nodes
+            .iter()
+            .position(|n| n.expiry == p.terms.expiry && n.strike == strike)
+        {
             Some(i) => i,
             None => {
                 let surface = market
@@ -514,12 +572,22 @@ fn build_book<'a>(
                     .iter()
                     .find(|s| s.0 == p.terms.expiry)
                     .ok_or(MarginError::MissingSurface(market.id, p.terms.expiry))?;
-                let forward = fixed::mul(spot, math::exp(fixed::mul(market.rate, years, Down)?)?, Down)?;
+                let forward = fixed::mul(
+                    spot,
+                    math::exp(fixed::mul(market.rate, years, Down)?)?,
+                    Down,
+                )?;
                 let vol = svi::implied_vol(&surface.1, strike, forward, years)?;
                 let quote = black_scholes::quote(spot, strike, vol, years, market.rate)?;
                 let m = vol_shock_scale(years)?;
-                book.nodes.push(Node { expiry: p.terms.expiry, strike, years, vol, quote, m });
-                book.vol_vega.push(0);
+                book.nodes.push(Node {
+                    expiry: p.terms.expiry,
+                    strike,
+                    years,
+                    vol,
+                    quote,
+                    m,
+                });
                 book.nodes.len() - 1
             }
         };
@@ -531,8 +599,15 @@ fn build_book<'a>(
         g.gamma = fixed::add(g.gamma, fixed::mul(p.size, gamma, Rounding::Nearest)?)?;
         g.vega = fixed::add(g.vega, fixed::mul(p.size, vega, Rounding::Nearest)?)?;
         g.theta = fixed::add(g.theta, fixed::mul(p.size, theta, Rounding::Nearest)?)?;
-        let vv = fixed::mul(fixed::mul(p.size, vega, Down)?, node.vol, Down)?;
-        book.vol_vega[idx] = fixed::add(book.vol_vega[idx], vv)?;
+        // Time decay over the horizon counts when it costs this leg, never as a gain.
+        let decay = fixed::mul_div(theta, params.theta_horizon, YEAR, Down)?;
+        let decay = if (p.size > 0) == (decay < 0) {
+            decay
+        } else {
+            0
+        };
+        let vega_vol = fixed::mul(vega, node.vol, Rounding::Nearest)?;
+        book.leg_greeks.push([px, delta, gamma, vega_vol, decay]);
         book.legs.push((Leg::Option(idx), *p));
     }
     for (_, _, net) in per_strike {
@@ -552,7 +627,12 @@ fn shock_scale(market: &Market, params: &MarginParams) -> Result<i128, MathError
 }
 
 /// Exact PnL of the book in one scenario (every leg repriced).
-fn full_pnl(book: &Book, s: &Scenario, spot_move: i128, params: &MarginParams) -> Result<i128, MarginError> {
+fn full_pnl(
+    book: &Book,
+    s: &Scenario,
+    spot_move: i128,
+    params: &MarginParams,
+) -> Result<i128, MarginError> {
     let spot = book.spot;
     let new_spot = fixed::mul(spot, WAD + spot_move, Down)?.max(1);
     let dspot = new_spot - spot;
@@ -560,7 +640,7 @@ fn full_pnl(book: &Book, s: &Scenario, spot_move: i128, params: &MarginParams) -
     // Reprice each node once per scenario, then apply to its legs.
     let mut repriced: Vec<Option<black_scholes::Quote>> = Vec::with_capacity(book.nodes.len());
     repriced.resize(book.nodes.len(), None);
-    for (idx, p) in &book.legs {
+    for ((idx, p), g) in book.legs.iter().zip(&book.leg_greeks) {
         let strike = i128::try_from(p.terms.strike).map_err(|_| MathError::Overflow)?;
         let leg = match *idx {
             Leg::Future => fixed::mul(p.size, dspot, Down)?,
@@ -587,7 +667,8 @@ fn full_pnl(book: &Book, s: &Scenario, spot_move: i128, params: &MarginParams) -
                 let q = repriced[i].as_ref().ok_or(MarginError::BadGrid)?;
                 let (new_px, ..) = price_of(p.terms.kind, q);
                 let (old_px, ..) = price_of(p.terms.kind, &n.quote);
-                fixed::mul(p.size, new_px - old_px, Down)?
+                let per_unit = fixed::add(new_px - old_px, g[4])?.max(-old_px);
+                fixed::mul(p.size, per_unit, Down)?
             }
         };
         pnl = fixed::add(pnl, leg)?;
@@ -598,7 +679,12 @@ fn full_pnl(book: &Book, s: &Scenario, spot_move: i128, params: &MarginParams) -
 /// Lower bound of an option's value outside the pricer's moneyness domain (|ln K/S| > 4.6):
 /// the discounted forward intrinsic value, which is within 1e-9 of Black-Scholes there
 /// for every volatility in the domain times sqrt(T) up to ~1.5.
-fn intrinsic_quote(spot: i128, strike: i128, years: i128, rate: i128) -> Result<black_scholes::Quote, MathError> {
+fn intrinsic_quote(
+    spot: i128,
+    strike: i128,
+    years: i128,
+    rate: i128,
+) -> Result<black_scholes::Quote, MathError> {
     let df = math::exp(fixed::mul(-rate, years, Up)?)?;
     let pv_k = fixed::mul(strike, df, Up)?;
     let call = (spot - pv_k).max(0);
@@ -615,20 +701,52 @@ fn intrinsic_quote(spot: i128, strike: i128, years: i128, rate: i128) -> Result<
     })
 }
 
-/// Taylor PnL of the book in one near-grid scenario.
-fn greeks_pnl(book: &Book, s: &Scenario, spot_move: i128, params: &MarginParams) -> Result<i128, MarginError> {
+/// Taylor PnL of the book in one near-grid scenario: per leg, delta-gamma-vega on the
+/// leg's own Greeks, clamped to the option's no-arbitrage bounds (a long option cannot
+/// lose more than its value, a short one cannot gain more than its value); futures,
+/// expired legs and risk-offsetting collateral exactly.
+fn greeks_pnl(
+    book: &Book,
+    s: &Scenario,
+    spot_move: i128,
+    params: &MarginParams,
+) -> Result<i128, MarginError> {
     let ds = fixed::mul(book.spot, spot_move, Down)?;
-    let mut pnl = fixed::mul(book.greeks.delta, ds, Down)?;
-    let half_gamma = fixed::mul(book.greeks.gamma, WAD / 2, Down)?;
-    pnl = fixed::add(pnl, fixed::mul(fixed::mul(half_gamma, ds, Down)?, ds, Down)?)?;
-    if s.vol != VolMove::None {
-        for (n, vv) in book.nodes.iter().zip(&book.vol_vega) {
-            let rel = match s.vol {
-                VolMove::Up => fixed::mul(params.vol_up, n.m, Up)?,
-                _ => -fixed::mul(params.vol_down, n.m, Up)?.min(WAD - WAD / 20),
-            };
-            pnl = fixed::add(pnl, fixed::mul(*vv, rel, Down)?)?;
-        }
+    let half_ds2 = fixed::mul(fixed::mul(ds, ds, Up)?, WAD / 2, Up)?;
+    let new_spot = (book.spot + ds).max(1);
+    let mut pnl = fixed::mul(book.offset_delta, ds, Down)?;
+    for ((leg, p), g) in book.legs.iter().zip(&book.leg_greeks) {
+        let leg_pnl = match *leg {
+            Leg::Future => fixed::mul(p.size, ds, Down)?,
+            Leg::Settled => 0,
+            Leg::Expired => {
+                let strike = i128::try_from(p.terms.strike).map_err(|_| MathError::Overflow)?;
+                let diff = payoff(p.terms.kind, strike, new_spot)
+                    - payoff(p.terms.kind, strike, book.spot);
+                fixed::mul(p.size, diff, Down)?
+            }
+            Leg::Option(i) => {
+                let [value, delta, gamma, vega_vol, decay] = *g;
+                let rel = match s.vol {
+                    VolMove::None => 0,
+                    VolMove::Up => fixed::mul(params.vol_up, book.nodes[i].m, Up)?,
+                    VolMove::Down => {
+                        -fixed::mul(params.vol_down, book.nodes[i].m, Up)?.min(WAD - WAD / 20)
+                    }
+                };
+                let per_unit = fixed::add(
+                    fixed::add(
+                        fixed::mul(delta, ds, Down)?,
+                        fixed::mul(gamma, half_ds2, Down)?,
+                    )?,
+                    fixed::add(fixed::mul(vega_vol, rel, Down)?, decay)?,
+                )?;
+                // The new value of one unit is at least 0: the change is at least -value.
+                let per_unit = per_unit.max(-value);
+                fixed::mul(p.size, per_unit, Down)?
+            }
+        };
+        pnl = fixed::add(pnl, leg_pnl)?;
     }
     Ok(pnl)
 }
@@ -640,7 +758,6 @@ fn worst_loss(
     params: &MarginParams,
 ) -> Result<(i128, u8), MarginError> {
     let scale = shock_scale(book.market, params)?;
-    let theta_loss = fixed::mul_div(book.greeks.theta.min(0), params.theta_horizon, YEAR, Down)?;
     let mut worst = 0i128;
     let mut worst_i = 0u8;
     for (i, s) in grid.iter().enumerate() {
@@ -650,8 +767,11 @@ fn worst_loss(
         } else {
             greeks_pnl(book, s, spot_move, params)?
         };
-        let pnl = fixed::add(pnl, theta_loss)?;
-        let loss = if pnl < 0 { fixed::mul(-pnl, s.weight, Up)? } else { 0 };
+        let loss = if pnl < 0 {
+            fixed::mul(-pnl, s.weight, Up)?
+        } else {
+            0
+        };
         if loss > worst {
             worst = loss;
             worst_i = i as u8;
@@ -681,8 +801,12 @@ pub fn account_risk(
     if grid.is_empty() || grid.len() > MAX_SCENARIOS {
         return Err(MarginError::BadGrid);
     }
-    let market_of =
-        |id: u32| markets.iter().find(|m| m.id == id).ok_or(MarginError::MissingMarket(id));
+    let market_of = |id: u32| {
+        markets
+            .iter()
+            .find(|m| m.id == id)
+            .ok_or(MarginError::MissingMarket(id))
+    };
     for p in positions {
         market_of(p.terms.underlying)?;
     }
@@ -722,7 +846,7 @@ pub fn account_risk(
         if !has_positions {
             continue;
         }
-        let book = build_book(m, positions, offset, now)?;
+        let book = build_book(m, positions, offset, params, now)?;
         let (loss, idx) = worst_loss(&book, grid, params)?;
         if loss > worst_overall {
             worst_overall = loss;
@@ -740,7 +864,10 @@ pub fn account_risk(
             fixed::mul(fut_notional, params.im_future, Up)?,
         )?;
         risk.mm = fixed::add(risk.mm, fixed::add(loss, mm_c)?)?;
-        risk.im = fixed::add(risk.im, fixed::add(fixed::mul(loss, params.im_multiplier, Up)?, im_c)?)?;
+        risk.im = fixed::add(
+            risk.im,
+            fixed::add(fixed::mul(loss, params.im_multiplier, Up)?, im_c)?,
+        )?;
         // Mark-to-market: oracle for MM; for IM the lower of oracle and stable (second-order
         // expansion around the oracle, exact to third order in the gap, which the stable
         // price's bounded drift keeps to a few percent).
@@ -749,7 +876,11 @@ pub fn account_risk(
         let at_stable = {
             let g = &book.greeks;
             let lin = fixed::mul(g.delta - offset, gap, Down)?;
-            let quad = fixed::mul(fixed::mul(fixed::mul(g.gamma, WAD / 2, Down)?, gap, Down)?, gap, Down)?;
+            let quad = fixed::mul(
+                fixed::mul(fixed::mul(g.gamma, WAD / 2, Down)?, gap, Down)?,
+                gap,
+                Down,
+            )?;
             fixed::add(book.mtm, fixed::add(lin, quad)?)?
         };
         mtm_im = fixed::add(mtm_im, book.mtm.min(at_stable))?;
@@ -758,11 +889,19 @@ pub fn account_risk(
     // Underlyings held only as risk-offsetting collateral still report their delta.
     for (id, amount) in offsets {
         if !risk.greeks.iter().any(|g| g.underlying == id) {
-            risk.greeks.push(Greeks { underlying: id, delta: amount, ..Greeks::default() });
+            risk.greeks.push(Greeks {
+                underlying: id,
+                delta: amount,
+                ..Greeks::default()
+            });
         }
     }
     risk.equity = fixed::add(risk.equity, risk.mtm)?;
-    let mtm_im = if mtm_im > 0 { fixed::mul(mtm_im, params.im_positive_mtm, Down)? } else { mtm_im };
+    let mtm_im = if mtm_im > 0 {
+        fixed::mul(mtm_im, params.im_positive_mtm, Down)?
+    } else {
+        mtm_im
+    };
     risk.equity_im = fixed::add(risk.equity_im, mtm_im)?;
     Ok(risk)
 }

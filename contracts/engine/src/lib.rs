@@ -39,37 +39,53 @@ mod sol {
     use super::*;
     sol! {
         /// A price reading is older than the underlying's maximum age.
+        #[derive(Debug)]
         error StaleOracle(uint32 underlying, uint64 age);
         /// A price reading was refused: reason 1 non-positive, 2 incomplete round,
         /// 3 timestamp in the future, 4 bad scale, 5 the feed call failed.
+        #[derive(Debug)]
         error BadOracle(uint32 underlying, uint8 reason);
         /// No volatility surface for an expiry the account holds.
+        #[derive(Debug)]
         error MissingSurface(uint32 underlying, uint64 expiry);
         /// The surface of an expiry is older than its maximum age.
+        #[derive(Debug)]
         error StaleSurface(uint32 underlying, uint64 expiry, uint64 age);
         /// SVI parameters failed the core's checks (e.g. negative variance).
+        #[derive(Debug)]
         error InvalidSurface(uint32 underlying, uint64 expiry);
         /// The underlying is not configured.
+        #[derive(Debug)]
         error UnknownUnderlying(uint32 underlying);
         /// The caller is not an authorised market.
+        #[derive(Debug)]
         error MarketNotAuthorized(address market);
         /// The market is not an operator of the account (the owner has not authorised it).
+        #[derive(Debug)]
         error MarketNotOperator(uint256 account, address market);
         /// The caller is neither the account's owner nor an operator.
+        #[derive(Debug)]
         error NotOwnerOrOperator(uint256 account, address caller);
         /// Equity is below the requirement (IM for new risk).
+        #[derive(Debug)]
         error InsufficientMargin(uint256 account, int256 equity, int256 requirement);
         /// New risk is paused by the guardian.
+        #[derive(Debug)]
         error RiskPaused();
         /// The account is frozen (under liquidation).
+        #[derive(Debug)]
         error AccountFrozen(uint256 account);
         /// A parameter is outside its hard bounds (`which` names it).
+        #[derive(Debug)]
         error ParameterOutOfBounds(uint8 which, int256 value);
         /// The caller lacks the role the function needs.
+        #[derive(Debug)]
         error Unauthorized(address caller);
         /// A trade's size is zero or its accounts are the same.
+        #[derive(Debug)]
         error InvalidTrade(uint256 buyer, uint256 seller, int256 size);
         /// A fixed-point failure in the core (1 overflow, 2 division by zero, 3 domain, 4 grid).
+        #[derive(Debug)]
         error MathFailure(uint8 code);
 
         /// A trade between two accounts through an authorised market.
@@ -169,7 +185,9 @@ pub struct RiskEngine {
     registry: StorageAddress,
     paused: StorageBool,
     fee_account: StorageU256,
-    params: [StorageU256; 3],
+    params0: StorageU256,
+    params1: StorageU256,
+    params2: StorageU256,
     markets: StorageMap<Address, StorageBool>,
     feeders: StorageMap<Address, StorageBool>,
     underlyings: StorageMap<U32, Underlying>,
@@ -194,6 +212,7 @@ fn err<T>(e: impl Into<Error>) -> Result<T, Vec<u8>> {
     Err(e.into().into())
 }
 
+#[allow(deprecated)]
 fn call_err(e: stylus_sdk::call::Error) -> Vec<u8> {
     match e {
         stylus_sdk::call::Error::Revert(data) => data,
@@ -276,7 +295,7 @@ impl RiskEngine {
 
     /// Current risk parameters (defaults until the owner sets them).
     fn margin_params(&self) -> MarginParams {
-        let w = [self.params[0].get(), self.params[1].get(), self.params[2].get()];
+        let w = [self.params0.get(), self.params1.get(), self.params2.get()];
         if w.iter().all(|x| x.is_zero()) {
             MarginParams::DEFAULT
         } else {
@@ -371,7 +390,7 @@ impl RiskEngine {
     }
 
     /// Loads an account: one vault call, one registry call, the feeds it needs.
-    pub fn load(&self, account: U256, actor: Address) -> Result<Loaded, Vec<u8>> {
+    pub fn load_account(&self, account: U256, actor: Address) -> Result<Loaded, Vec<u8>> {
         let now = self.now();
         let vault = ICollateralVault::new(self.vault.get());
         let (owner, frozen, actor_authorized, cash, tokens, amounts, configs) =
@@ -581,9 +600,9 @@ impl RiskEngine {
         if let Err(i) = p.validate() {
             return err(ParameterOutOfBounds { which: i, value: I256::try_from(values[i as usize]).unwrap_or(I256::MAX) });
         }
-        for (i, w) in words.into_iter().enumerate() {
-            self.params[i].set(w);
-        }
+        self.params0.set(words[0]);
+        self.params1.set(words[1]);
+        self.params2.set(words[2]);
         log(self.vm(), ParamsSet { values });
         Ok(())
     }
@@ -742,7 +761,7 @@ impl RiskEngine {
         }
         let mut before = Vec::with_capacity(2);
         for account in [buyer, seller] {
-            let l = self.load(account, market)?;
+            let l = self.load_account(account, market)?;
             if !l.actor_authorized {
                 return err(MarketNotOperator { account, market });
             }
@@ -771,7 +790,7 @@ impl RiskEngine {
             }
         }
         for (account, b) in [(buyer, &before[0]), (seller, &before[1])] {
-            let after = self.load(account, market)?;
+            let after = self.load_account(account, market)?;
             self.require_margin(account, b, &after)?;
         }
         log(self.vm(), Trade { buyer, seller, instrument, size, price, fee, market });
@@ -787,7 +806,7 @@ impl RiskEngine {
     /// `Withdrawal` (and the vault's).
     pub fn withdraw(&mut self, account: U256, token: Address, amount: U256, to: Address) -> Result<U256, Vec<u8>> {
         let caller = self.vm().msg_sender();
-        let l = self.load(account, caller)?;
+        let l = self.load_account(account, caller)?;
         if !l.actor_authorized {
             return err(NotOwnerOrOperator { account, caller });
         }
@@ -797,7 +816,7 @@ impl RiskEngine {
         let before = self.risk_of(&l)?;
         let vault = ICollateralVault::new(self.vault.get());
         let sent = vault.withdraw_to(&mut *self, account, token, amount, to).map_err(call_err)?;
-        let after = self.load(account, caller)?;
+        let after = self.load_account(account, caller)?;
         self.require_margin(account, &before, &after)?;
         log(self.vm(), Withdrawal { account, token, amount, to });
         Ok(sent)
@@ -809,7 +828,7 @@ impl RiskEngine {
     /// vega, theta (WAD); plus the index of the worst scenario (255: no positions).
     #[allow(clippy::type_complexity)]
     pub fn account_risk(&self, account: U256) -> Result<(I256, I256, I256, I256, Vec<u32>, Vec<I256>, Vec<I256>, Vec<I256>, Vec<I256>, u8), Vec<u8>> {
-        let l = self.load(account, Address::ZERO)?;
+        let l = self.load_account(account, Address::ZERO)?;
         let r = self.risk_of(&l)?;
         let g = &r.greeks;
         Ok((
@@ -828,14 +847,14 @@ impl RiskEngine {
 
     /// `equity - MM` (negative: liquidatable).
     pub fn health(&self, account: U256) -> Result<I256, Vec<u8>> {
-        let l = self.load(account, Address::ZERO)?;
+        let l = self.load_account(account, Address::ZERO)?;
         Ok(i256(self.risk_of(&l)?.mm_surplus()))
     }
 
     /// Whether equity < MM on fresh data (a stale reading never makes an account
     /// liquidatable on its own).
     pub fn is_liquidatable(&self, account: U256) -> Result<bool, Vec<u8>> {
-        let l = self.load(account, Address::ZERO)?;
+        let l = self.load_account(account, Address::ZERO)?;
         Ok(l.failed.is_none() && self.risk_of(&l)?.mm_surplus() < 0)
     }
 

@@ -1745,3 +1745,165 @@ fn property_random_operations_keep_invariants(
     // The walk exercised both outcomes.
     assert!(ok > 500 && failed > 50, "ok {ok} failed {failed}");
 }
+
+// ------------------------------------------------------ engine-facing ABI
+
+/// A stand-in for the RiskEngine that calls the registry through the Solidity ABI the
+/// engine declares, so the selectors, argument and return types are exercised by
+/// motsu's router (a top-level `contract.sender(..)` call skips ABI routing).
+mod engine_abi {
+    #![allow(deprecated, non_snake_case)]
+
+    use alloc::vec::Vec;
+
+    use alloy_primitives::{Address, I256, U256};
+    use stylus_sdk::{call::Call, prelude::*, storage::StorageBool};
+
+    stylus_sdk::stylus_proc::sol_interface! {
+        interface IPositionRegistry {
+            function listInstrument(uint8 kind, uint32 underlying, uint256 strike, uint64 expiry) external returns (uint256 id);
+            function applyTrade(uint256 buyer, uint256 seller, uint256 id, int256 size, int256 price) external returns (int256 buyerRealized, int256 sellerRealized);
+            function moveFraction(uint256 from, uint256 to, uint256 fractionWad) external;
+            function closeExpired(uint256 account, uint256 id, int256 settlementPrice) external returns (int256 value);
+            function getPositions(uint256 account) external view returns (uint256[] ids, int256[] sizes, int256[] entryNotionals);
+            function setFrozen(uint256 account, bool frozen) external;
+        }
+    }
+
+    /// `getPositions`' return: ids, sizes, entry notionals.
+    pub type PositionList = (Vec<U256>, Vec<I256>, Vec<I256>);
+
+    #[storage]
+    #[allow(dead_code)]
+    pub struct EngineProbe {
+        unused: StorageBool,
+    }
+
+    unsafe impl TopLevelStorage for EngineProbe {}
+
+    #[public]
+    impl EngineProbe {
+        pub fn list(
+            &mut self,
+            registry: Address,
+            kind: u8,
+            underlying: u32,
+            strike: U256,
+            expiry: u64,
+        ) -> Result<U256, Vec<u8>> {
+            let r = IPositionRegistry::new(registry);
+            Ok(r.list_instrument(Call::new_in(self), kind, underlying, strike, expiry)?)
+        }
+
+        pub fn trade(
+            &mut self,
+            registry: Address,
+            buyer: U256,
+            seller: U256,
+            id: U256,
+            size: I256,
+            price: I256,
+        ) -> Result<(I256, I256), Vec<u8>> {
+            let r = IPositionRegistry::new(registry);
+            Ok(r.apply_trade(Call::new_in(self), buyer, seller, id, size, price)?)
+        }
+
+        pub fn move_part(
+            &mut self,
+            registry: Address,
+            from: U256,
+            to: U256,
+            fraction: U256,
+        ) -> Result<(), Vec<u8>> {
+            let r = IPositionRegistry::new(registry);
+            Ok(r.move_fraction(Call::new_in(self), from, to, fraction)?)
+        }
+
+        pub fn close(
+            &mut self,
+            registry: Address,
+            account: U256,
+            id: U256,
+            price: I256,
+        ) -> Result<I256, Vec<u8>> {
+            let r = IPositionRegistry::new(registry);
+            Ok(r.close_expired(Call::new_in(self), account, id, price)?)
+        }
+
+        pub fn positions(
+            &mut self,
+            registry: Address,
+            account: U256,
+        ) -> Result<PositionList, Vec<u8>> {
+            let r = IPositionRegistry::new(registry);
+            Ok(r.get_positions(Call::new_in(self), account)?)
+        }
+
+        pub fn freeze(
+            &mut self,
+            registry: Address,
+            account: U256,
+            frozen: bool,
+        ) -> Result<(), Vec<u8>> {
+            let r = IPositionRegistry::new(registry);
+            Ok(r.set_frozen(Call::new_in(self), account, frozen)?)
+        }
+    }
+}
+
+#[motsu::test]
+fn engine_abi_routes_every_engine_function(
+    reg: Contract<PositionRegistry>,
+    probe: Contract<engine_abi::EngineProbe>,
+    owner: Address,
+) {
+    use alloy_sol_types::SolError;
+
+    let engine = probe.address();
+    setup(&reg, owner, engine);
+    let r = reg.address();
+    let id = probe
+        .sender(owner)
+        .list(r, FUTURE, ETH, U256::ZERO, NOW + DAY)
+        .motsu_unwrap();
+    assert!(reg.sender(owner).is_listed(id));
+    let (rb, rs) = probe
+        .sender(owner)
+        .trade(r, acct(A), acct(B), id, w(2), w(100))
+        .motsu_unwrap();
+    assert_eq!((rb, rs), (I256::ZERO, I256::ZERO));
+    let (rb, rs) = probe
+        .sender(owner)
+        .trade(r, acct(B), acct(A), id, w(1), w(110))
+        .motsu_unwrap();
+    assert_eq!((i(rb), i(rs)), (-10 * WAD, 10 * WAD));
+    probe.sender(owner).freeze(r, acct(A), true).motsu_unwrap();
+    probe
+        .sender(owner)
+        .move_part(r, acct(A), acct(C), U256::from(WAD))
+        .motsu_unwrap();
+    assert_eq!(
+        probe.sender(owner).positions(r, acct(C)).motsu_unwrap(),
+        (vec![id], vec![w(1)], vec![w(100)])
+    );
+    assert_eq!(
+        probe.sender(owner).positions(r, acct(A)).motsu_unwrap(),
+        (vec![], vec![], vec![])
+    );
+    // Errors come back ABI-encoded, with their values.
+    let err = probe
+        .sender(owner)
+        .close(r, acct(C), id, w(100))
+        .motsu_unwrap_err();
+    let expected = InstrumentNotExpired {
+        id,
+        expiry: NOW + DAY,
+        timestamp: NOW,
+    };
+    assert_eq!(err, expected.abi_encode());
+    let err = probe
+        .sender(owner)
+        .trade(r, acct(A), acct(B), id, w(1), w(1))
+        .motsu_unwrap_err();
+    assert_eq!(err, AccountFrozen { account: acct(A) }.abi_encode());
+}

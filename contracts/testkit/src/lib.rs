@@ -128,3 +128,5 @@ impl MockAggregator {
 
 /// Keeps `Vec` in scope for the ABI macro expansions.
 pub type Bytes = Vec<u8>;
+
+pub use openzeppelin_stylus::token::erc20::IErc20 as Erc20Interface;
