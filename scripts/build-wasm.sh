@@ -9,6 +9,8 @@
 # Output: target-wasm/deploy/<contract>.wasm (after wasm-opt when it helps), and a size table.
 # Fails when a contract is over 24,576 bytes brotli'd (the EVM code-size limit, with the
 # 4-byte Stylus prefix), or when the binary breaks an activation rule.
+# SIZE_EXEMPT="engine" reports a contract over the size limit as OVER LIMIT (EXEMPT) instead
+# of failing: used only while a contract is known to be too large and being split (README).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -81,8 +83,15 @@ for c in "${CONTRACTS[@]}"; do
   wasm-objdump -h "$out" 2>/dev/null | grep -q '^ *Start ' && problems+=("has a start function")
   floats=$(wasm-objdump -d "$out" 2>/dev/null | grep -cE '\| +f(32|64)\.' || true)
   [ "$floats" = 0 ] || problems+=("$floats float instructions")
-  [ "$br" -le "$LIMIT" ] || problems+=("over the size limit")
-  status="ok"; [ ${#problems[@]} -eq 0 ] || { status="FAIL: ${problems[*]}"; fail=1; }
+  note=""
+  if [ "$br" -gt "$LIMIT" ]; then
+    if [[ " ${SIZE_EXEMPT:-} " == *" $c "* ]]; then
+      note=" OVER LIMIT (exempt: not deployable as one contract yet)"
+    else
+      problems+=("over the size limit")
+    fi
+  fi
+  status="ok$note"; [ ${#problems[@]} -eq 0 ] || { status="FAIL: ${problems[*]}"; fail=1; }
   printf '| %s | %d | %d | %d | %d | %s |\n' "$c" "$raw" "$br" "$LIMIT" $((LIMIT - br)) "$status" >> "$CARGO_TARGET_DIR/sizes.md"
 done
 cat "$CARGO_TARGET_DIR/sizes.md"

@@ -21,4 +21,6 @@ step "tests"
 cargo test --locked --workspace --release
 
 step "WASM build, size and activation checks"
-scripts/build-wasm.sh
+# The RiskEngine is over the 24,576-byte limit until it is split (README, "Status"):
+# it is still built and activation-checked, and its size printed.
+SIZE_EXEMPT="engine" scripts/build-wasm.sh

@@ -911,3 +911,337 @@ pub fn account_risk(
 pub fn reduces_risk(before: &AccountRisk, after: &AccountRisk) -> bool {
     after.mm < before.mm && after.mm_surplus() > before.mm_surplus()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::instrument::pack;
+    use std::{println, vec};
+
+    const NOW: u64 = 1_735_689_600;
+    const DAY: u64 = 86_400;
+    const ETH: u32 = 1;
+
+    fn market(spot: i128, method: Method, forecast_vol: i128) -> Market {
+        let flat = |days: u64, vol: i128| {
+            let t = i128::from(days * DAY) * WAD / YEAR;
+            let a = fixed::mul(fixed::mul(vol, vol, Down).unwrap(), t, Down).unwrap();
+            (
+                NOW + days * DAY,
+                SviParams {
+                    a,
+                    b: 0,
+                    rho: 0,
+                    m: 0,
+                    sigma: WAD / 10,
+                },
+            )
+        };
+        Market {
+            id: ETH,
+            spot,
+            stable: spot,
+            rate: 4 * WAD / 100,
+            forecast_vol,
+            ref_vol: 8 * WAD / 10,
+            method,
+            surfaces: vec![flat(30, 65 * WAD / 100), flat(90, 60 * WAD / 100)],
+            settlements: Vec::new(),
+        }
+    }
+
+    fn opt(kind: Kind, strike: i128, days: u64, size: i128) -> Position {
+        let terms = Terms {
+            kind,
+            underlying: ETH,
+            expiry: NOW + days * DAY,
+            strike: strike as u128 * WAD as u128,
+        };
+        let _ = pack(&terms);
+        Position {
+            terms,
+            size: size * WAD / 10,
+            entry: 0,
+        }
+    }
+
+    fn fut(size_tenths: i128, entry_price: i128) -> Position {
+        let terms = Terms {
+            kind: Kind::Future,
+            underlying: ETH,
+            expiry: NOW + 90 * DAY,
+            strike: 0,
+        };
+        let size = size_tenths * WAD / 10;
+        Position {
+            terms,
+            size,
+            entry: fixed::mul(size, entry_price * WAD, Down).unwrap(),
+        }
+    }
+
+    fn weth(amount: i128, offsetting: bool) -> Collateral {
+        Collateral {
+            amount: amount * WAD,
+            config: AssetConfig {
+                underlying: ETH,
+                enabled: true,
+                risk_offsetting: offsetting,
+                haircut_floor_ppm: 100_000,
+                vol_multiplier_ppm: 1_000_000,
+                haircut_max_ppm: 500_000,
+                ..AssetConfig::default()
+            },
+        }
+    }
+
+    fn risk(cash: i128, coll: &[Collateral], pos: &[Position], m: Market) -> AccountRisk {
+        account_risk(
+            cash * WAD,
+            coll,
+            pos,
+            &[m],
+            &DEFAULT_GRID,
+            &MarginParams::DEFAULT,
+            NOW,
+        )
+        .unwrap()
+    }
+
+    /// The test portfolios of issue 5 (sizes in tenths of a contract).
+    fn portfolios() -> Vec<(&'static str, Vec<Collateral>, Vec<Position>)> {
+        use Kind::{Call, Put};
+        vec![
+            (
+                "covered call",
+                vec![weth(10, true)],
+                vec![opt(Call, 2200, 30, -100)],
+            ),
+            (
+                "short straddle",
+                vec![],
+                vec![opt(Call, 2000, 30, -10), opt(Put, 2000, 30, -10)],
+            ),
+            (
+                "long straddle",
+                vec![],
+                vec![opt(Call, 2000, 30, 10), opt(Put, 2000, 30, 10)],
+            ),
+            (
+                "calendar spread",
+                vec![],
+                vec![opt(Call, 2000, 30, -10), opt(Call, 2000, 90, 10)],
+            ),
+            (
+                "deep OTM short puts",
+                vec![],
+                vec![opt(Put, 1000, 30, -100)],
+            ),
+            (
+                "short put + future hedge",
+                vec![],
+                vec![opt(Put, 2000, 30, -10), fut(-5, 2000)],
+            ),
+            (
+                "put spread",
+                vec![],
+                vec![opt(Put, 1900, 30, -10), opt(Put, 1700, 30, 10)],
+            ),
+            (
+                "risk reversal",
+                vec![],
+                vec![opt(Put, 1800, 90, -10), opt(Call, 2300, 90, 10)],
+            ),
+        ]
+    }
+
+    #[test]
+    fn greeks_path_against_full_revaluation() {
+        // The Greeks path may overstate risk but must not understate it by more than
+        // the documented margin (README: 15% of full-revaluation MM).
+        let mut worst_under = 0i128;
+        for (name, coll, pos) in portfolios() {
+            let g = risk(100_000, &coll, &pos, market(2_000 * WAD, Method::Greeks, 0));
+            let f = risk(100_000, &coll, &pos, market(2_000 * WAD, Method::Full, 0));
+            let gap = (g.mm - f.mm) * 10_000 / f.mm.max(1);
+            println!(
+                "{name:>26}: MM greeks {:>12} full {:>12} gap {:+.2}%",
+                g.mm / WAD,
+                f.mm / WAD,
+                gap as f64 / 100.0
+            );
+            assert_eq!(g.mtm, f.mtm, "{name}: same mark-to-market");
+            worst_under = worst_under.min(gap);
+            assert!(
+                gap >= -1_500,
+                "{name}: Greeks path understates MM by {}bp",
+                -gap
+            );
+        }
+        println!("worst understatement: {}bp", -worst_under);
+    }
+
+    #[test]
+    fn im_is_at_least_mm_and_long_options_never_lose_more_than_value() {
+        for (name, coll, pos) in portfolios() {
+            for method in [Method::Greeks, Method::Full] {
+                let r = risk(100_000, &coll, &pos, market(2_000 * WAD, method, 0));
+                assert!(r.im >= r.mm, "{name}");
+                assert!(
+                    r.equity_im <= r.equity,
+                    "{name}: IM equity is the conservative one"
+                );
+                if pos
+                    .iter()
+                    .all(|p| p.size > 0 && p.terms.kind != Kind::Future)
+                {
+                    assert!(
+                        r.mm <= r.mtm,
+                        "{name}: long-only MM {} > value {}",
+                        r.mm,
+                        r.mtm
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn cash_moves_equity_one_for_one_and_not_margin() {
+        let pos = vec![opt(Kind::Put, 1800, 30, -20)];
+        let a = risk(1_000, &[], &pos, market(2_000 * WAD, Method::Greeks, 0));
+        let b = risk(1_500, &[], &pos, market(2_000 * WAD, Method::Greeks, 0));
+        assert_eq!(b.equity - a.equity, 500 * WAD);
+        assert_eq!((a.mm, a.im), (b.mm, b.im));
+    }
+
+    #[test]
+    fn short_put_margin_rises_as_spot_falls_and_with_forecast_vol() {
+        let pos = vec![opt(Kind::Put, 1800, 30, -20)];
+        let mut last_mm = 0;
+        for spot in [2_400, 2_200, 2_000, 1_900, 1_800, 1_600] {
+            let r = risk(10_000, &[], &pos, market(spot * WAD, Method::Full, 0));
+            assert!(r.mm >= last_mm, "MM fell as spot fell to {spot}");
+            last_mm = r.mm;
+        }
+        let calm = risk(
+            10_000,
+            &[],
+            &pos,
+            market(2_000 * WAD, Method::Greeks, 5 * WAD / 10),
+        );
+        let wild = risk(
+            10_000,
+            &[],
+            &pos,
+            market(2_000 * WAD, Method::Greeks, 16 * WAD / 10),
+        );
+        assert!(wild.mm > calm.mm, "shocks scale with forecast vol");
+    }
+
+    #[test]
+    fn haircut_grows_with_volatility_and_size_within_bounds() {
+        let mut c = weth(1, false).config;
+        c.liquidity_depth = 1_000 * WAD as u128;
+        let p = MarginParams::DEFAULT;
+        let h0 = haircut(&c, WAD, 0, &p).unwrap();
+        let h1 = haircut(&c, WAD, WAD, &p).unwrap();
+        let h2 = haircut(&c, 500 * WAD, WAD, &p).unwrap();
+        let h3 = haircut(&c, 1_000_000 * WAD, 10 * WAD, &p).unwrap();
+        assert!(h0 >= WAD / 10 && h1 > h0 && h2 > h1, "{h0} {h1} {h2}");
+        assert_eq!(h3, WAD / 2, "clamped at the maximum");
+        // Value rounds down.
+        assert_eq!(collateral_value(3, WAD / 3, 0).unwrap(), 0);
+    }
+
+    #[test]
+    fn stable_price_moves_at_bounded_rate() {
+        let rate = 3 * WAD / 10_000; // 0.03% per second
+        assert_eq!(
+            stable_price_update(0, 100 * WAD, 5, rate).unwrap(),
+            100 * WAD
+        );
+        let s = stable_price_update(100 * WAD, 200 * WAD, 10, rate).unwrap();
+        assert_eq!(s, 100 * WAD + 3 * WAD / 10);
+        assert_eq!(
+            stable_price_update(100 * WAD, 100 * WAD + 1, 10_000, rate).unwrap(),
+            100 * WAD + 1
+        );
+        assert_eq!(
+            stable_price_update(100 * WAD, 50 * WAD, 10, rate).unwrap(),
+            100 * WAD - 3 * WAD / 10
+        );
+    }
+
+    #[test]
+    fn ewma_rises_after_a_large_move() {
+        let lambda = 94 * WAD / 100;
+        let v0 = fixed::mul(WAD / 2, WAD / 2, Down).unwrap(); // 50% vol
+        let calm = ewma_variance_update(v0, 2_000 * WAD, 2_000 * WAD, 3_600, lambda).unwrap();
+        let crash = ewma_variance_update(v0, 2_000 * WAD, 1_800 * WAD, 3_600, lambda).unwrap();
+        assert!(calm < v0 && crash > v0);
+        assert!(forecast_vol(crash).unwrap() > WAD / 2);
+    }
+
+    #[test]
+    fn risk_reduction_rule() {
+        let pos = vec![opt(Kind::Put, 2000, 30, -20)];
+        let before = risk(2_000, &[], &pos, market(2_000 * WAD, Method::Greeks, 0));
+        let half = vec![opt(Kind::Put, 2000, 30, -10)];
+        let after = risk(
+            2_000 - 60,
+            &[],
+            &half,
+            market(2_000 * WAD, Method::Greeks, 0),
+        );
+        assert!(reduces_risk(&before, &after));
+        assert!(!reduces_risk(&after, &before));
+    }
+
+    #[test]
+    fn expired_positions_count_at_their_payoff() {
+        let terms = Terms {
+            kind: Kind::Put,
+            underlying: ETH,
+            expiry: NOW - DAY,
+            strike: 2_100 * WAD as u128,
+        };
+        let pos = vec![Position {
+            terms,
+            size: -WAD,
+            entry: 0,
+        }];
+        let mut m = market(2_000 * WAD, Method::Greeks, 0);
+        let r = account_risk(
+            0,
+            &[],
+            &pos,
+            &[m.clone()],
+            &DEFAULT_GRID,
+            &MarginParams::DEFAULT,
+            NOW,
+        )
+        .unwrap();
+        assert_eq!(r.mtm, -100 * WAD);
+        m.settlements.push((NOW - DAY, 2_050 * WAD));
+        let r = account_risk(
+            0,
+            &[],
+            &pos,
+            &[m],
+            &DEFAULT_GRID,
+            &MarginParams::DEFAULT,
+            NOW,
+        )
+        .unwrap();
+        assert_eq!(r.mtm, -50 * WAD);
+    }
+
+    #[test]
+    fn params_bounds() {
+        assert_eq!(MarginParams::DEFAULT.validate(), Ok(()));
+        let mut p = MarginParams::DEFAULT;
+        p.im_multiplier = WAD - 1;
+        assert_eq!(p.validate(), Err(6));
+    }
+}

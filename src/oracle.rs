@@ -117,7 +117,7 @@ mod tests {
 
     #[test]
     fn normalises_decimals_both_ways() {
-        assert_eq!(normalise(2_000_00000000, 8), Ok(2_000 * WAD));
+        assert_eq!(normalise(200_000_000_000, 8), Ok(2_000 * WAD));
         assert_eq!(normalise(3 * 10i128.pow(20), 20), Ok(3 * WAD));
         assert_eq!(normalise(0, 8), Err(OracleError::NonPositive));
         assert_eq!(normalise(-1, 8), Err(OracleError::NonPositive));

@@ -21,7 +21,9 @@ fn main() -> ExitCode {
             let stdin = io::stdin();
             let stdout = io::stdout();
             let mut out = BufWriter::new(stdout.lock());
-            match quote::run(stdin.lock(), &mut out).and_then(|()| out.flush().map_err(|e| e.to_string())) {
+            match quote::run(stdin.lock(), &mut out)
+                .and_then(|()| out.flush().map_err(|e| e.to_string()))
+            {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(msg) => {
                     eprintln!("margin quote: {msg}");
@@ -42,5 +44,8 @@ fn main() -> ExitCode {
 
 /// Reads all lines, trimming a trailing `\r`.
 pub fn lines(input: impl BufRead) -> impl Iterator<Item = Result<String, String>> {
-    input.lines().map(|l| l.map(|s| s.trim_end_matches('\r').to_string()).map_err(|e| e.to_string()))
+    input.lines().map(|l| {
+        l.map(|s| s.trim_end_matches('\r').to_string())
+            .map_err(|e| e.to_string())
+    })
 }

@@ -47,9 +47,17 @@ pub fn run(input: impl BufRead, out: &mut impl Write) -> Result<(), String> {
     let mut rows = crate::lines(input).enumerate();
     match rows.next() {
         Some((_, Ok(h))) if h.trim() == HEADER_IN => {}
-        Some((_, Ok(h))) => return Err(format!("line 1: expected header `{HEADER_IN}`, found `{h}`")),
+        Some((_, Ok(h))) => {
+            return Err(format!(
+                "line 1: expected header `{HEADER_IN}`, found `{h}`"
+            ))
+        }
         Some((_, Err(e))) => return Err(format!("line 1: {e}")),
-        None => return Err(format!("line 1: empty input, expected header `{HEADER_IN}`")),
+        None => {
+            return Err(format!(
+                "line 1: empty input, expected header `{HEADER_IN}`"
+            ))
+        }
     }
     let w = |out: &mut dyn Write, s: &str| out.write_all(s.as_bytes()).map_err(|e| e.to_string());
     w(out, HEADER_OUT)?;
@@ -62,17 +70,35 @@ pub fn run(input: impl BufRead, out: &mut impl Write) -> Result<(), String> {
         }
         let fields: Vec<&str> = line.split(',').collect();
         if fields.len() != 5 {
-            return Err(format!("line {n}: expected 5 fields ({HEADER_IN}), found {}", fields.len()));
+            return Err(format!(
+                "line {n}: expected 5 fields ({HEADER_IN}), found {}",
+                fields.len()
+            ));
         }
         let mut v = [0i128; 5];
         for (k, f) in fields.iter().enumerate() {
             let name = HEADER_IN.split(',').nth(k).unwrap_or("?");
-            v[k] = parse_wad(f).map_err(|e| format!("line {n}: field `{name}` = `{}`: {}", f.trim(), parse_err(e)))?;
+            v[k] = parse_wad(f).map_err(|e| {
+                format!(
+                    "line {n}: field `{name}` = `{}`: {}",
+                    f.trim(),
+                    parse_err(e)
+                )
+            })?;
         }
         let row = match black_scholes::quote(v[0], v[1], v[2], v[3], v[4]) {
-            Ok(q) => [q.call, q.put, q.delta_call, q.delta_put, q.gamma, q.vega, q.theta_call, q.theta_put]
-                .map(format_wad)
-                .join(","),
+            Ok(q) => [
+                q.call,
+                q.put,
+                q.delta_call,
+                q.delta_put,
+                q.gamma,
+                q.vega,
+                q.theta_call,
+                q.theta_put,
+            ]
+            .map(format_wad)
+            .join(","),
             Err(e) => vec![format!("error:{}", reason(e)); 8].join(","),
         };
         w(out, &row)?;
@@ -93,18 +119,20 @@ mod tests {
 
     #[test]
     fn quotes_rows_in_order_and_marks_domain_errors() {
-        let out = run_str("spot,strike,vol,years,rate\n100,100,0.2,1,0.05\n100,100,0.2,1,5\n").unwrap();
+        let out =
+            run_str("spot,strike,vol,years,rate\n100,100,0.2,1,0.05\n100,100,0.2,1,5\n").unwrap();
         let lines: Vec<&str> = out.lines().collect();
         assert_eq!(lines[0], HEADER_OUT);
         // Textbook value: BS call(100, 100, 20%, 1y, 5%) = 10.450583572185565.
         assert!(lines[1].starts_with("10.4505835721855"), "{}", lines[1]);
         assert_eq!(lines[1].split(',').count(), 8);
-        assert_eq!(lines[2], vec!["error:rate_out_of_domain"; 8].join(","));
+        assert_eq!(lines[2], ["error:rate_out_of_domain"; 8].join(","));
     }
 
     #[test]
     fn malformed_input_names_the_line_and_field() {
-        let e = run_str("spot,strike,vol,years,rate\n100,100,0.2,1,0.05\n100,abc,0.2,1,0\n").unwrap_err();
+        let e = run_str("spot,strike,vol,years,rate\n100,100,0.2,1,0.05\n100,abc,0.2,1,0\n")
+            .unwrap_err();
         assert!(e.contains("line 3") && e.contains("strike"), "{e}");
         let e = run_str("spot,strike,vol,years,rate\n100,100,0.2\n").unwrap_err();
         assert!(e.contains("line 2") && e.contains("5 fields"), "{e}");

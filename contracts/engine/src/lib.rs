@@ -229,7 +229,11 @@ fn math_err(e: MarginError) -> Vec<u8> {
             return Error::UnknownUnderlying(UnknownUnderlying { underlying: id }).into()
         }
         MarginError::MissingSurface(u, e) => {
-            return Error::MissingSurface(MissingSurface { underlying: u, expiry: e }).into()
+            return Error::MissingSurface(MissingSurface {
+                underlying: u,
+                expiry: e,
+            })
+            .into()
         }
         MarginError::BadGrid => 4,
     };
@@ -237,7 +241,11 @@ fn math_err(e: MarginError) -> Vec<u8> {
 }
 
 fn i128_of(v: I256) -> i128 {
-    i128::try_from(v).unwrap_or(if v.is_negative() { i128::MIN } else { i128::MAX })
+    i128::try_from(v).unwrap_or(if v.is_negative() {
+        i128::MIN
+    } else {
+        i128::MAX
+    })
 }
 
 fn i256(v: i128) -> I256 {
@@ -273,8 +281,17 @@ fn params_from_words(w: [U256; 3]) -> MarginParams {
 
 fn params_limbs(p: &MarginParams) -> [u64; 12] {
     [
-        p.vol_up, p.vol_down, p.mm_short_option, p.im_short_option, p.mm_future, p.im_future,
-        p.im_multiplier, p.im_positive_mtm, p.theta_horizon, p.haircut_horizon, p.size_coef,
+        p.vol_up,
+        p.vol_down,
+        p.mm_short_option,
+        p.im_short_option,
+        p.mm_future,
+        p.im_future,
+        p.im_multiplier,
+        p.im_positive_mtm,
+        p.theta_horizon,
+        p.haircut_horizon,
+        p.size_coef,
         p.max_shock_scale,
     ]
     .map(|x| x as u64)
@@ -305,13 +322,27 @@ impl RiskEngine {
 
     /// Reads and validates an underlying's oracle. On failure returns the last stored price
     /// and the error that an action adding risk must revert with.
-    fn read_price(&self, id: u32, cfg: &UnderlyingConfig, now: u64) -> (Option<i128>, Option<Error>) {
+    fn read_price(
+        &self,
+        id: u32,
+        cfg: &UnderlyingConfig,
+        now: u64,
+    ) -> (Option<i128>, Option<Error>) {
         let feed = IAggregatorV3::new(cfg.feed);
         let reading = feed.latest_round_data(self);
-        let (last_stable, last_price) = state::halves(self.underlyings.getter(U32::from(id)).prices.get());
-        let fallback = (last_price > 0).then_some(last_price as i128).or((last_stable > 0).then_some(last_stable as i128));
+        let (last_stable, last_price) =
+            state::halves(self.underlyings.getter(U32::from(id)).prices.get());
+        let fallback = (last_price > 0)
+            .then_some(last_price as i128)
+            .or((last_stable > 0).then_some(last_stable as i128));
         let Ok((round_id, answer, _, updated_at, answered_in)) = reading else {
-            return (fallback, Some(Error::BadOracle(BadOracle { underlying: id, reason: 5 })));
+            return (
+                fallback,
+                Some(Error::BadOracle(BadOracle {
+                    underlying: id,
+                    reason: 5,
+                })),
+            );
         };
         let round = Round {
             round_id: round_id.to::<u128>(),
@@ -324,7 +355,13 @@ impl RiskEngine {
             Err(OracleError::Stale(age)) => {
                 // The stale answer is still a real reading: use it, but flag it.
                 let p = oracle::normalise(round.answer, cfg.decimals).ok();
-                (p.or(fallback), Some(Error::StaleOracle(StaleOracle { underlying: id, age })))
+                (
+                    p.or(fallback),
+                    Some(Error::StaleOracle(StaleOracle {
+                        underlying: id,
+                        age,
+                    })),
+                )
             }
             Err(e) => {
                 let reason = match e {
@@ -333,14 +370,26 @@ impl RiskEngine {
                     OracleError::FromTheFuture => 3,
                     _ => 4,
                 };
-                (fallback, Some(Error::BadOracle(BadOracle { underlying: id, reason })))
+                (
+                    fallback,
+                    Some(Error::BadOracle(BadOracle {
+                        underlying: id,
+                        reason,
+                    })),
+                )
             }
         }
     }
 
     /// Builds the market data of one underlying: oracle, stable price, rate, forecast vol,
     /// and the surfaces of `expiries` (live option expiries the account holds).
-    fn load_market(&self, id: u32, expiries: &[u64], now: u64, failed: &mut Option<Error>) -> Result<Market, Vec<u8>> {
+    fn load_market(
+        &self,
+        id: u32,
+        expiries: &[u64],
+        now: u64,
+        failed: &mut Option<Error>,
+    ) -> Result<Market, Vec<u8>> {
         let u = self.underlyings.getter(U32::from(id));
         let cfg = UnderlyingConfig::unpack(u.config.get());
         if !cfg.listed {
@@ -351,12 +400,16 @@ impl RiskEngine {
             *failed = fail;
         }
         let Some(spot) = price else {
-            return err(BadOracle { underlying: id, reason: 5 });
+            return err(BadOracle {
+                underlying: id,
+                reason: 5,
+            });
         };
         let (stable, _) = state::halves(u.prices.get());
         let risk = UnderlyingRisk::unpack(u.risk.get());
         let vol = VolState::unpack(u.vol.get());
-        let forecast = margin::forecast_vol(vol.variance as i128).map_err(|e| math_err(e.into()))?;
+        let forecast =
+            margin::forecast_vol(vol.variance as i128).map_err(|e| math_err(e.into()))?;
         let mut surfaces = Vec::with_capacity(expiries.len());
         for &expiry in expiries {
             let s = self.surfaces.getter(surface_key(id, expiry));
@@ -364,16 +417,29 @@ impl RiskEngine {
             let (rho, m) = state::halves(s.rho_m.get());
             let (sigma, posted) = state::halves(s.sigma_time.get());
             if posted == 0 {
-                return err(MissingSurface { underlying: id, expiry });
+                return err(MissingSurface {
+                    underlying: id,
+                    expiry,
+                });
             }
             let posted = posted as u64;
             let age = now.saturating_sub(posted);
             if age > u64::from(cfg.surface_max_age) && failed.is_none() {
-                *failed = Some(Error::StaleSurface(StaleSurface { underlying: id, expiry, age }));
+                *failed = Some(Error::StaleSurface(StaleSurface {
+                    underlying: id,
+                    expiry,
+                    age,
+                }));
             }
             surfaces.push((
                 expiry,
-                SviParams { a: a as i128, b: b as i128, rho: rho as i128, m: m as i128, sigma: sigma as i128 },
+                SviParams {
+                    a: a as i128,
+                    b: b as i128,
+                    rho: rho as i128,
+                    m: m as i128,
+                    sigma: sigma as i128,
+                },
             ));
         }
         Ok(Market {
@@ -383,7 +449,11 @@ impl RiskEngine {
             rate: i128::from(risk.rate),
             forecast_vol: forecast,
             ref_vol: i128::from(risk.ref_vol),
-            method: if cfg.method == 1 { Method::Full } else { Method::Greeks },
+            method: if cfg.method == 1 {
+                Method::Full
+            } else {
+                Method::Greeks
+            },
             surfaces,
             settlements: Vec::new(),
         })
@@ -393,8 +463,9 @@ impl RiskEngine {
     pub fn load_account(&self, account: U256, actor: Address) -> Result<Loaded, Vec<u8>> {
         let now = self.now();
         let vault = ICollateralVault::new(self.vault.get());
-        let (owner, frozen, actor_authorized, cash, tokens, amounts, configs) =
-            vault.get_account_state(self, account, actor).map_err(call_err)?;
+        let (owner, frozen, actor_authorized, cash, tokens, amounts, configs) = vault
+            .get_account_state(self, account, actor)
+            .map_err(call_err)?;
         let registry = IPositionRegistry::new(self.registry.get());
         let (ids, sizes, entries) = registry.get_positions(self, account).map_err(call_err)?;
         let mut collateral = Vec::with_capacity(tokens.len());
@@ -406,8 +477,13 @@ impl RiskEngine {
         }
         let mut positions = Vec::with_capacity(ids.len());
         for ((id, size), entry) in ids.iter().zip(&sizes).zip(&entries) {
-            let terms = instrument::unpack(id.to_be_bytes()).map_err(|_| math_err(MarginError::BadGrid))?;
-            positions.push(Position { terms, size: i128_of(*size), entry: i128_of(*entry) });
+            let terms =
+                instrument::unpack(id.to_be_bytes()).map_err(|_| math_err(MarginError::BadGrid))?;
+            positions.push(Position {
+                terms,
+                size: i128_of(*size),
+                entry: i128_of(*entry),
+            });
         }
         // The underlyings this account needs, and per underlying its live option expiries.
         let mut needed: Vec<(u32, Vec<u64>)> = Vec::new();
@@ -468,7 +544,12 @@ impl RiskEngine {
 
     /// The post-action rule: IM for new risk; MM is enough when the action strictly
     /// reduces the account's risk. A failed reading or the pause blocks new risk only.
-    fn require_margin(&self, account: U256, before: &AccountRisk, after_l: &Loaded) -> Result<(), Vec<u8>> {
+    fn require_margin(
+        &self,
+        account: U256,
+        before: &AccountRisk,
+        after_l: &Loaded,
+    ) -> Result<(), Vec<u8>> {
         let after = self.risk_of(after_l)?;
         let reduces = margin::reduces_risk(before, &after);
         if after.im_surplus() >= 0 && !reduces && after_l.failed.is_none() && !self.paused.get() {
@@ -478,7 +559,11 @@ impl RiskEngine {
             if after.mm_surplus() >= 0 {
                 return Ok(());
             }
-            return err(InsufficientMargin { account, equity: i256(after.equity), requirement: i256(after.mm) });
+            return err(InsufficientMargin {
+                account,
+                equity: i256(after.equity),
+                requirement: i256(after.mm),
+            });
         }
         if let Some(e) = after_l.failed.as_ref() {
             return Err(clone_error(e).into());
@@ -493,7 +578,11 @@ impl RiskEngine {
         if after.im_surplus() >= 0 {
             return Ok(());
         }
-        err(InsufficientMargin { account, equity: i256(after.equity_im), requirement: i256(after.im) })
+        err(InsufficientMargin {
+            account,
+            equity: i256(after.equity_im),
+            requirement: i256(after.im),
+        })
     }
 }
 
@@ -538,7 +627,13 @@ impl RiskEngine {
         let prev = self.owner.get();
         self.owner.set(s);
         self.pending_owner.set(Address::ZERO);
-        log(self.vm(), OwnershipTransferred { previous: prev, next: s });
+        log(
+            self.vm(),
+            OwnershipTransferred {
+                previous: prev,
+                next: s,
+            },
+        );
         Ok(())
     }
 
@@ -594,11 +689,19 @@ impl RiskEngine {
     pub fn set_params(&mut self, values: [u64; 12]) -> Result<(), Vec<u8>> {
         self.only_owner()?;
         let words: [U256; 3] = core::array::from_fn(|i| {
-            U256::from_limbs([values[i * 4], values[i * 4 + 1], values[i * 4 + 2], values[i * 4 + 3]])
+            U256::from_limbs([
+                values[i * 4],
+                values[i * 4 + 1],
+                values[i * 4 + 2],
+                values[i * 4 + 3],
+            ])
         });
         let p = params_from_words(words);
         if let Err(i) = p.validate() {
-            return err(ParameterOutOfBounds { which: i, value: I256::try_from(values[i as usize]).unwrap_or(I256::MAX) });
+            return err(ParameterOutOfBounds {
+                which: i,
+                value: I256::try_from(values[i as usize]).unwrap_or(I256::MAX),
+            });
         }
         self.params0.set(words[0]);
         self.params1.set(words[1]);
@@ -644,20 +747,48 @@ impl RiskEngine {
         ];
         for (which, v, lo, hi) in checks {
             if v < lo || v > hi {
-                return err(ParameterOutOfBounds { which, value: i256(v) });
+                return err(ParameterOutOfBounds {
+                    which,
+                    value: i256(v),
+                });
             }
         }
-        let decimals = IAggregatorV3::new(feed)
-            .decimals(&*self)
-            .map_err(|_| Vec::<u8>::from(Error::BadOracle(BadOracle { underlying, reason: 5 })))?;
-        let cfg = UnderlyingConfig { feed, max_age, surface_max_age, decimals, method, listed: true };
-        let risk = UnderlyingRisk { rate, ref_vol, lambda, stable_rate };
+        let decimals = IAggregatorV3::new(feed).decimals(&*self).map_err(|_| {
+            Vec::<u8>::from(Error::BadOracle(BadOracle {
+                underlying,
+                reason: 5,
+            }))
+        })?;
+        let cfg = UnderlyingConfig {
+            feed,
+            max_age,
+            surface_max_age,
+            decimals,
+            method,
+            listed: true,
+        };
+        let risk = UnderlyingRisk {
+            rate,
+            ref_vol,
+            lambda,
+            stable_rate,
+        };
         let mut u = self.underlyings.setter(U32::from(underlying));
         u.config.set(cfg.pack());
         u.risk.set(risk.pack());
         log(
             self.vm(),
-            UnderlyingSet { underlying, feed, maxAge: max_age, surfaceMaxAge: surface_max_age, method, rate, refVol: ref_vol, lambda, stableRate: stable_rate },
+            UnderlyingSet {
+                underlying,
+                feed,
+                maxAge: max_age,
+                surfaceMaxAge: surface_max_age,
+                method,
+                rate,
+                refVol: ref_vol,
+                lambda,
+                stableRate: stable_rate,
+            },
         );
         Ok(())
     }
@@ -669,15 +800,32 @@ impl RiskEngine {
     /// # Events
     /// `SurfacePosted`.
     #[allow(clippy::too_many_arguments)]
-    pub fn post_surface(&mut self, underlying: u32, expiry: u64, a: I256, b: I256, rho: I256, m: I256, sigma: I256) -> Result<(), Vec<u8>> {
+    pub fn post_surface(
+        &mut self,
+        underlying: u32,
+        expiry: u64,
+        a: I256,
+        b: I256,
+        rho: I256,
+        m: I256,
+        sigma: I256,
+    ) -> Result<(), Vec<u8>> {
         let s = self.vm().msg_sender();
         if !self.feeders.get(s) {
             return err(Unauthorized { caller: s });
         }
-        if !UnderlyingConfig::unpack(self.underlyings.getter(U32::from(underlying)).config.get()).listed {
+        if !UnderlyingConfig::unpack(self.underlyings.getter(U32::from(underlying)).config.get())
+            .listed
+        {
             return err(UnknownUnderlying { underlying });
         }
-        let p = SviParams { a: i128_of(a), b: i128_of(b), rho: i128_of(rho), m: i128_of(m), sigma: i128_of(sigma) };
+        let p = SviParams {
+            a: i128_of(a),
+            b: i128_of(b),
+            rho: i128_of(rho),
+            m: i128_of(m),
+            sigma: i128_of(sigma),
+        };
         let now = self.now();
         if stylus_margin::svi::validate(&p).is_err() || expiry <= now {
             return err(InvalidSurface { underlying, expiry });
@@ -685,8 +833,20 @@ impl RiskEngine {
         let mut slot = self.surfaces.setter(surface_key(underlying, expiry));
         slot.ab.set(state::join(p.a as u128, p.b as u128));
         slot.rho_m.set(state::join(p.rho as u128, p.m as u128));
-        slot.sigma_time.set(state::join(p.sigma as u128, u128::from(now)));
-        log(self.vm(), SurfacePosted { underlying, expiry, a, b, rho, m, sigma });
+        slot.sigma_time
+            .set(state::join(p.sigma as u128, u128::from(now)));
+        log(
+            self.vm(),
+            SurfacePosted {
+                underlying,
+                expiry,
+                a,
+                b,
+                rho,
+                m,
+                sigma,
+            },
+        );
         Ok(())
     }
 
@@ -698,7 +858,8 @@ impl RiskEngine {
     /// `Poked`.
     pub fn poke(&mut self, underlying: u32) -> Result<(), Vec<u8>> {
         let now = self.now();
-        let cfg = UnderlyingConfig::unpack(self.underlyings.getter(U32::from(underlying)).config.get());
+        let cfg =
+            UnderlyingConfig::unpack(self.underlyings.getter(U32::from(underlying)).config.get());
         if !cfg.listed {
             return err(UnknownUnderlying { underlying });
         }
@@ -706,20 +867,33 @@ impl RiskEngine {
         if let Some(e) = fail {
             return Err(e.into());
         }
-        let Some(price) = price else { return err(BadOracle { underlying, reason: 5 }) };
+        let Some(price) = price else {
+            return err(BadOracle {
+                underlying,
+                reason: 5,
+            });
+        };
         let u = self.underlyings.getter(U32::from(underlying));
         let (stable, last) = state::halves(u.prices.get());
         let risk = UnderlyingRisk::unpack(u.risk.get());
         let mut vol = VolState::unpack(u.vol.get());
         let me = |e| math_err(MarginError::Math(e));
         let dt = now.saturating_sub(vol.last_poke);
-        let new_stable = margin::stable_price_update(stable as i128, price, dt, i128::from(risk.stable_rate)).map_err(me)?;
+        let new_stable =
+            margin::stable_price_update(stable as i128, price, dt, i128::from(risk.stable_rate))
+                .map_err(me)?;
         // EWMA: at most one update per minute, so a burst of pokes cannot swamp it.
         let dt_ewma = now.saturating_sub(vol.last_ewma);
         if last > 0 && dt_ewma >= 60 {
-            vol.variance = margin::ewma_variance_update(vol.variance as i128, last as i128, price, dt_ewma, i128::from(risk.lambda))
-                .map_err(me)?
-                .max(0) as u128;
+            vol.variance = margin::ewma_variance_update(
+                vol.variance as i128,
+                last as i128,
+                price,
+                dt_ewma,
+                i128::from(risk.lambda),
+            )
+            .map_err(me)?
+            .max(0) as u128;
             vol.last_ewma = now;
         } else if last == 0 {
             vol.last_ewma = now;
@@ -727,10 +901,22 @@ impl RiskEngine {
         vol.last_poke = now;
         let forecast = margin::forecast_vol(vol.variance as i128).map_err(me)?;
         let mut u = self.underlyings.setter(U32::from(underlying));
-        let last_out = if dt_ewma >= 60 || last == 0 { price as u128 } else { last };
+        let last_out = if dt_ewma >= 60 || last == 0 {
+            price as u128
+        } else {
+            last
+        };
         u.prices.set(state::join(new_stable as u128, last_out));
         u.vol.set(vol.pack());
-        log(self.vm(), Poked { underlying, price: i256(price), stablePrice: i256(new_stable), forecastVol: i256(forecast) });
+        log(
+            self.vm(),
+            Poked {
+                underlying,
+                price: i256(price),
+                stablePrice: i256(new_stable),
+                forecastVol: i256(forecast),
+            },
+        );
         Ok(())
     }
 
@@ -747,17 +933,33 @@ impl RiskEngine {
     /// (new risk only), and the registry's and vault's errors unchanged.
     /// # Events
     /// `Trade`.
-    pub fn trade(&mut self, buyer: U256, seller: U256, instrument: U256, size: I256, price: I256, fee: I256) -> Result<(), Vec<u8>> {
+    pub fn trade(
+        &mut self,
+        buyer: U256,
+        seller: U256,
+        instrument: U256,
+        size: I256,
+        price: I256,
+        fee: I256,
+    ) -> Result<(), Vec<u8>> {
         let market = self.vm().msg_sender();
         if !self.markets.get(market) {
             return err(MarketNotAuthorized { market });
         }
         if size <= I256::ZERO || buyer == seller || fee < I256::ZERO {
-            return err(InvalidTrade { buyer, seller, size });
+            return err(InvalidTrade {
+                buyer,
+                seller,
+                size,
+            });
         }
         let fee_account = self.fee_account.get();
         if fee > I256::ZERO && fee_account.is_zero() {
-            return err(InvalidTrade { buyer, seller, size });
+            return err(InvalidTrade {
+                buyer,
+                seller,
+                size,
+            });
         }
         let mut before = Vec::with_capacity(2);
         for account in [buyer, seller] {
@@ -771,29 +973,53 @@ impl RiskEngine {
             before.push(self.risk_of(&l)?);
         }
         let registry = IPositionRegistry::new(self.registry.get());
-        let (buyer_pnl, seller_pnl) = registry.apply_trade(&mut *self, buyer, seller, instrument, size, price).map_err(call_err)?;
+        let (buyer_pnl, seller_pnl) = registry
+            .apply_trade(&mut *self, buyer, seller, instrument, size, price)
+            .map_err(call_err)?;
         let vault = ICollateralVault::new(self.vault.get());
-        let terms = instrument::unpack(instrument.to_be_bytes()).map_err(|_| math_err(MarginError::BadGrid))?;
+        let terms = instrument::unpack(instrument.to_be_bytes())
+            .map_err(|_| math_err(MarginError::BadGrid))?;
         if terms.kind != Kind::Future {
-            let premium = stylus_margin::fixed::mul(i128_of(size), i128_of(price), stylus_margin::fixed::Rounding::Up)
-                .map_err(|e| math_err(e.into()))?;
+            let premium = stylus_margin::fixed::mul(
+                i128_of(size),
+                i128_of(price),
+                stylus_margin::fixed::Rounding::Up,
+            )
+            .map_err(|e| math_err(e.into()))?;
             if premium != 0 {
-                vault.transfer_cash(&mut *self, buyer, seller, i256(premium)).map_err(call_err)?;
+                vault
+                    .transfer_cash(&mut *self, buyer, seller, i256(premium))
+                    .map_err(call_err)?;
             }
         }
         for (account, pnl) in [(buyer, buyer_pnl), (seller, seller_pnl)] {
             if !pnl.is_zero() {
-                vault.adjust_cash(&mut *self, account, pnl, REASON_FUTURES_PNL).map_err(call_err)?;
+                vault
+                    .adjust_cash(&mut *self, account, pnl, REASON_FUTURES_PNL)
+                    .map_err(call_err)?;
             }
             if fee > I256::ZERO {
-                vault.transfer_cash(&mut *self, account, fee_account, fee).map_err(call_err)?;
+                vault
+                    .transfer_cash(&mut *self, account, fee_account, fee)
+                    .map_err(call_err)?;
             }
         }
         for (account, b) in [(buyer, &before[0]), (seller, &before[1])] {
             let after = self.load_account(account, market)?;
             self.require_margin(account, b, &after)?;
         }
-        log(self.vm(), Trade { buyer, seller, instrument, size, price, fee, market });
+        log(
+            self.vm(),
+            Trade {
+                buyer,
+                seller,
+                instrument,
+                size,
+                price,
+                fee,
+                market,
+            },
+        );
         Ok(())
     }
 
@@ -804,7 +1030,13 @@ impl RiskEngine {
     /// readings, and the vault's errors unchanged.
     /// # Events
     /// `Withdrawal` (and the vault's).
-    pub fn withdraw(&mut self, account: U256, token: Address, amount: U256, to: Address) -> Result<U256, Vec<u8>> {
+    pub fn withdraw(
+        &mut self,
+        account: U256,
+        token: Address,
+        amount: U256,
+        to: Address,
+    ) -> Result<U256, Vec<u8>> {
         let caller = self.vm().msg_sender();
         let l = self.load_account(account, caller)?;
         if !l.actor_authorized {
@@ -815,10 +1047,20 @@ impl RiskEngine {
         }
         let before = self.risk_of(&l)?;
         let vault = ICollateralVault::new(self.vault.get());
-        let sent = vault.withdraw_to(&mut *self, account, token, amount, to).map_err(call_err)?;
+        let sent = vault
+            .withdraw_to(&mut *self, account, token, amount, to)
+            .map_err(call_err)?;
         let after = self.load_account(account, caller)?;
         self.require_margin(account, &before, &after)?;
-        log(self.vm(), Withdrawal { account, token, amount, to });
+        log(
+            self.vm(),
+            Withdrawal {
+                account,
+                token,
+                amount,
+                to,
+            },
+        );
         Ok(sent)
     }
 
@@ -827,7 +1069,24 @@ impl RiskEngine {
     /// Equity (oracle), MM, IM, equity for IM, and per underlying: id, delta, gamma,
     /// vega, theta (WAD); plus the index of the worst scenario (255: no positions).
     #[allow(clippy::type_complexity)]
-    pub fn account_risk(&self, account: U256) -> Result<(I256, I256, I256, I256, Vec<u32>, Vec<I256>, Vec<I256>, Vec<I256>, Vec<I256>, u8), Vec<u8>> {
+    pub fn account_risk(
+        &self,
+        account: U256,
+    ) -> Result<
+        (
+            I256,
+            I256,
+            I256,
+            I256,
+            Vec<u32>,
+            Vec<I256>,
+            Vec<I256>,
+            Vec<I256>,
+            Vec<I256>,
+            u8,
+        ),
+        Vec<u8>,
+    > {
         let l = self.load_account(account, Address::ZERO)?;
         let r = self.risk_of(&l)?;
         let g = &r.greeks;
@@ -860,17 +1119,36 @@ impl RiskEngine {
 
     /// Price and Greeks of one unit of an instrument now: (price, delta, gamma, vega, theta).
     pub fn quote(&self, instrument: U256) -> Result<(I256, I256, I256, I256, I256), Vec<u8>> {
-        let terms = instrument::unpack(instrument.to_be_bytes()).map_err(|_| math_err(MarginError::BadGrid))?;
+        let terms = instrument::unpack(instrument.to_be_bytes())
+            .map_err(|_| math_err(MarginError::BadGrid))?;
         let now = self.now();
         let mut failed = None;
         let live = terms.kind != Kind::Future && terms.expiry > now;
         let expiries = if live { vec![terms.expiry] } else { Vec::new() };
         let m = self.load_market(terms.underlying, &expiries, now, &mut failed)?;
-        let one = Position { terms, size: WAD, entry: 0 };
-        let r = margin::account_risk(0, &[], &[one], &[m], &margin::DEFAULT_GRID[..1], &self.margin_params(), now)
-            .map_err(math_err)?;
+        let one = Position {
+            terms,
+            size: WAD,
+            entry: 0,
+        };
+        let r = margin::account_risk(
+            0,
+            &[],
+            &[one],
+            &[m],
+            &margin::DEFAULT_GRID[..1],
+            &self.margin_params(),
+            now,
+        )
+        .map_err(math_err)?;
         let g = r.greeks[0];
-        Ok((i256(r.mtm), i256(g.delta), i256(g.gamma), i256(g.vega), i256(g.theta)))
+        Ok((
+            i256(r.mtm),
+            i256(g.delta),
+            i256(g.gamma),
+            i256(g.vega),
+            i256(g.theta),
+        ))
     }
 
     /// Whether an address is an authorised market.

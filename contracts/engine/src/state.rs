@@ -22,7 +22,12 @@ pub fn halves(w: U256) -> (u128, u128) {
 
 /// Joins (high, low) 128-bit halves.
 pub fn join(high: u128, low: u128) -> U256 {
-    U256::from_limbs([low as u64, (low >> 64) as u64, high as u64, (high >> 64) as u64])
+    U256::from_limbs([
+        low as u64,
+        (low >> 64) as u64,
+        high as u64,
+        (high >> 64) as u64,
+    ])
 }
 
 /// Underlying configuration (slot `config`).
@@ -72,11 +77,21 @@ pub struct UnderlyingRisk {
 
 impl UnderlyingRisk {
     pub fn pack(&self) -> U256 {
-        U256::from_limbs([self.rate as u64, self.ref_vol, self.lambda, self.stable_rate])
+        U256::from_limbs([
+            self.rate as u64,
+            self.ref_vol,
+            self.lambda,
+            self.stable_rate,
+        ])
     }
     pub fn unpack(w: U256) -> Self {
         let l = w.as_limbs();
-        UnderlyingRisk { rate: l[0] as i64, ref_vol: l[1], lambda: l[2], stable_rate: l[3] }
+        UnderlyingRisk {
+            rate: l[0] as i64,
+            ref_vol: l[1],
+            lambda: l[2],
+            stable_rate: l[3],
+        }
     }
 }
 
@@ -90,7 +105,12 @@ pub struct VolState {
 
 impl VolState {
     pub fn pack(&self) -> U256 {
-        U256::from_limbs([self.last_ewma, self.last_poke, self.variance as u64, (self.variance >> 64) as u64])
+        U256::from_limbs([
+            self.last_ewma,
+            self.last_poke,
+            self.variance as u64,
+            (self.variance >> 64) as u64,
+        ])
     }
     pub fn unpack(w: U256) -> Self {
         let l = w.as_limbs();
@@ -122,9 +142,18 @@ mod tests {
             listed: true,
         };
         assert_eq!(UnderlyingConfig::unpack(c.pack()), c);
-        let r = UnderlyingRisk { rate: -5, ref_vol: 8, lambda: 9, stable_rate: 10 };
+        let r = UnderlyingRisk {
+            rate: -5,
+            ref_vol: 8,
+            lambda: 9,
+            stable_rate: 10,
+        };
         assert_eq!(UnderlyingRisk::unpack(r.pack()), r);
-        let v = VolState { variance: u128::MAX - 7, last_poke: 11, last_ewma: 12 };
+        let v = VolState {
+            variance: u128::MAX - 7,
+            last_poke: 11,
+            last_ewma: 12,
+        };
         assert_eq!(VolState::unpack(v.pack()), v);
         assert_eq!(halves(join(u128::MAX, 3)), (u128::MAX, 3));
     }

@@ -44,41 +44,91 @@ struct World<'a> {
 
 impl World<'_> {
     fn put(&self, strike: u128) -> U256 {
-        let terms = Terms { kind: Kind::Put, underlying: ETH, expiry: self.expiry, strike: strike * E18 };
+        let terms = Terms {
+            kind: Kind::Put,
+            underlying: ETH,
+            expiry: self.expiry,
+            strike: strike * E18,
+        };
         U256::from_be_bytes(instrument::pack(&terms))
     }
     fn call(&self, strike: u128) -> U256 {
-        let terms = Terms { kind: Kind::Call, underlying: ETH, expiry: self.expiry, strike: strike * E18 };
+        let terms = Terms {
+            kind: Kind::Call,
+            underlying: ETH,
+            expiry: self.expiry,
+            strike: strike * E18,
+        };
         U256::from_be_bytes(instrument::pack(&terms))
     }
     fn list(&self, id: U256) {
         let t = instrument::unpack(id.to_be_bytes()).unwrap();
-        self.registry.sender(self.admin).list_instrument(t.kind as u8, t.underlying, U256::from(t.strike), t.expiry).motsu_unwrap();
+        self.registry
+            .sender(self.admin)
+            .list_instrument(t.kind as u8, t.underlying, U256::from(t.strike), t.expiry)
+            .motsu_unwrap();
     }
     /// Opens an account for `who`, authorises the market, deposits.
     fn account(&self, who: Address, usdc: u128, weth: u128) -> U256 {
         let id = self.vault.sender(who).open_account();
-        self.vault.sender(who).set_operator(id, self.market, true).motsu_unwrap();
+        self.vault
+            .sender(who)
+            .set_operator(id, self.market, true)
+            .motsu_unwrap();
         if usdc > 0 {
-            self.usdc.sender(self.admin).mint(who, u(usdc * 1_000_000)).motsu_unwrap();
-            self.usdc.sender(who).approve(self.vault.address(), u(usdc * 1_000_000)).motsu_unwrap();
-            self.vault.sender(who).deposit(id, self.usdc.address(), u(usdc * 1_000_000)).motsu_unwrap();
+            self.usdc
+                .sender(self.admin)
+                .mint(who, u(usdc * 1_000_000))
+                .motsu_unwrap();
+            self.usdc
+                .sender(who)
+                .approve(self.vault.address(), u(usdc * 1_000_000))
+                .motsu_unwrap();
+            self.vault
+                .sender(who)
+                .deposit(id, self.usdc.address(), u(usdc * 1_000_000))
+                .motsu_unwrap();
         }
         if weth > 0 {
-            self.weth.sender(self.admin).mint(who, u(weth * E18)).motsu_unwrap();
-            self.weth.sender(who).approve(self.vault.address(), u(weth * E18)).motsu_unwrap();
-            self.vault.sender(who).deposit(id, self.weth.address(), u(weth * E18)).motsu_unwrap();
+            self.weth
+                .sender(self.admin)
+                .mint(who, u(weth * E18))
+                .motsu_unwrap();
+            self.weth
+                .sender(who)
+                .approve(self.vault.address(), u(weth * E18))
+                .motsu_unwrap();
+            self.vault
+                .sender(who)
+                .deposit(id, self.weth.address(), u(weth * E18))
+                .motsu_unwrap();
         }
         id
     }
     fn set_spot(&self, price: u128, age: u64) {
-        self.feed.sender(self.admin).push_round(i(price as i128 * 100_000_000), u(u128::from(NOW - age)));
+        self.feed
+            .sender(self.admin)
+            .push_round(i(price as i128 * 100_000_000), u(u128::from(NOW - age)));
     }
-    fn trade(&self, buyer: U256, seller: U256, id: U256, size: i128, price: i128) -> Result<(), Vec<u8>> {
-        self.engine.sender(self.market).trade(buyer, seller, id, i(size), i(price), I256::ZERO).motsu_res()
+    fn trade(
+        &self,
+        buyer: U256,
+        seller: U256,
+        id: U256,
+        size: i128,
+        price: i128,
+    ) -> Result<(), Vec<u8>> {
+        self.engine
+            .sender(self.market)
+            .trade(buyer, seller, id, i(size), i(price), I256::ZERO)
+            .motsu_res()
     }
     fn risk(&self, account: U256) -> (i128, i128, i128, i128) {
-        let r = self.engine.sender(self.admin).account_risk(account).motsu_unwrap();
+        let r = self
+            .engine
+            .sender(self.admin)
+            .account_risk(account)
+            .motsu_unwrap();
         let c = |x: I256| i128::try_from(x).unwrap();
         (c(r.0), c(r.1), c(r.2), c(r.3))
     }
@@ -96,16 +146,37 @@ fn setup<'a>(
 ) -> World<'a> {
     vault.sender(admin).constructor(admin).motsu_unwrap();
     registry.sender(admin).constructor(admin).motsu_unwrap();
-    engine.sender(admin).constructor(admin, vault.address(), registry.address());
-    vault.sender(admin).set_engine(engine.address()).motsu_unwrap();
-    registry.sender(admin).set_engine(engine.address()).motsu_unwrap();
+    engine
+        .sender(admin)
+        .constructor(admin, vault.address(), registry.address());
+    vault
+        .sender(admin)
+        .set_engine(engine.address())
+        .motsu_unwrap();
+    registry
+        .sender(admin)
+        .set_engine(engine.address())
+        .motsu_unwrap();
     usdc.sender(admin).constructor(6);
     weth.sender(admin).constructor(18);
     feed.sender(admin).constructor(8);
-    feed.sender(admin).push_round(i(2_000 * 100_000_000), u(u128::from(NOW)));
+    feed.sender(admin)
+        .push_round(i(2_000 * 100_000_000), u(u128::from(NOW)));
 
-    let quote_cfg = AssetConfig { enabled: true, haircut_max_ppm: 0, ..AssetConfig::default() };
-    vault.sender(admin).list_asset(usdc.address(), U256::from_be_bytes(quote_cfg.pack()), u(u128::MAX >> 8), true).motsu_unwrap();
+    let quote_cfg = AssetConfig {
+        enabled: true,
+        haircut_max_ppm: 0,
+        ..AssetConfig::default()
+    };
+    vault
+        .sender(admin)
+        .list_asset(
+            usdc.address(),
+            U256::from_be_bytes(quote_cfg.pack()),
+            u(u128::MAX >> 8),
+            true,
+        )
+        .motsu_unwrap();
     let weth_cfg = AssetConfig {
         underlying: ETH,
         enabled: true,
@@ -114,11 +185,29 @@ fn setup<'a>(
         haircut_max_ppm: 500_000,
         ..AssetConfig::default()
     };
-    vault.sender(admin).list_asset(weth.address(), U256::from_be_bytes(weth_cfg.pack()), u(u128::MAX >> 8), false).motsu_unwrap();
+    vault
+        .sender(admin)
+        .list_asset(
+            weth.address(),
+            U256::from_be_bytes(weth_cfg.pack()),
+            u(u128::MAX >> 8),
+            false,
+        )
+        .motsu_unwrap();
     registry.sender(admin).add_underlying(ETH).motsu_unwrap();
     engine
         .sender(admin)
-        .set_underlying(ETH, feed.address(), 3_600, 3_600, 0, 40_000_000_000_000_000, 800_000_000_000_000_000, 940_000_000_000_000_000, 300_000_000_000_000)
+        .set_underlying(
+            ETH,
+            feed.address(),
+            3_600,
+            3_600,
+            0,
+            40_000_000_000_000_000,
+            800_000_000_000_000_000,
+            940_000_000_000_000_000,
+            300_000_000_000_000,
+        )
         .motsu_unwrap();
     engine.sender(admin).set_feeder(admin, true).motsu_unwrap();
     engine.sender(admin).set_market(market, true).motsu_unwrap();
@@ -126,8 +215,29 @@ fn setup<'a>(
     // Flat 65% vol: total variance a = 0.65^2 x T.
     let t = (30 * DAY) as i128 * WAD / 31_536_000;
     let a = 65 * 65 * t / 10_000;
-    engine.sender(admin).post_surface(ETH, expiry, i(a), I256::ZERO, I256::ZERO, I256::ZERO, i(WAD / 10)).motsu_unwrap();
-    World { vault, registry, engine, usdc, weth, feed, admin, market, expiry }
+    engine
+        .sender(admin)
+        .post_surface(
+            ETH,
+            expiry,
+            i(a),
+            I256::ZERO,
+            I256::ZERO,
+            I256::ZERO,
+            i(WAD / 10),
+        )
+        .motsu_unwrap();
+    World {
+        vault,
+        registry,
+        engine,
+        usdc,
+        weth,
+        feed,
+        admin,
+        market,
+        expiry,
+    }
 }
 
 macro_rules! world {
@@ -155,14 +265,26 @@ fn trade_moves_positions_and_premium_and_checks_margin(
     let seller = w.account(bob, 0, 10);
     let buyer = w.account(carol, 50_000, 0);
     w.trade(buyer, seller, put, 2 * WAD, 40 * WAD).unwrap();
-    assert_eq!(w.registry.sender(admin).position_of(buyer, put).0, i(2 * WAD));
-    assert_eq!(w.registry.sender(admin).position_of(seller, put).0, i(-2 * WAD));
+    assert_eq!(
+        w.registry.sender(admin).position_of(buyer, put).0,
+        i(2 * WAD)
+    );
+    assert_eq!(
+        w.registry.sender(admin).position_of(seller, put).0,
+        i(-2 * WAD)
+    );
     assert_eq!(w.vault.sender(admin).cash_of(seller), i(80 * WAD));
-    assert_eq!(w.vault.sender(admin).cash_of(buyer), i(50_000 * WAD - 80 * WAD));
+    assert_eq!(
+        w.vault.sender(admin).cash_of(buyer),
+        i(50_000 * WAD - 80 * WAD)
+    );
     let (equity, mm, im, _) = w.risk(seller);
     assert!(mm > 0 && im > mm, "mm {mm} im {im}");
     // 10 WETH at 2000 less a >= 10% haircut, plus 80 premium, less the puts' value.
-    assert!(equity < 18_000 * WAD + 80 * WAD && equity > 15_000 * WAD, "equity {equity}");
+    assert!(
+        equity < 18_000 * WAD + 80 * WAD && equity > 15_000 * WAD,
+        "equity {equity}"
+    );
     // A long option cannot lose more than its value: the buyer's MM is at most its MtM.
     let (equity_b, mm_b, _, _) = w.risk(buyer);
     let mtm_b = equity_b - i128::try_from(w.vault.sender(admin).cash_of(buyer)).unwrap();
@@ -187,8 +309,11 @@ fn trade_reverts_below_initial_margin_and_changes_nothing(
     w.list(put);
     let seller = w.account(bob, 0, 1);
     let buyer = w.account(carol, 50_000, 0);
-    let e = w.trade(buyer, seller, put, 50 * WAD, 100 * WAD).unwrap_err();
-    let expected_selector = <margin_engine::InsufficientMargin as alloy_sol_types::SolError>::SELECTOR;
+    let e = w
+        .trade(buyer, seller, put, 50 * WAD, 100 * WAD)
+        .unwrap_err();
+    let expected_selector =
+        <margin_engine::InsufficientMargin as alloy_sol_types::SolError>::SELECTOR;
     assert_eq!(&e[..4], &expected_selector, "expected InsufficientMargin");
     assert_eq!(w.registry.sender(admin).position_count(seller), U256::ZERO);
     assert_eq!(w.vault.sender(admin).cash_of(buyer), i(50_000 * WAD));
@@ -213,12 +338,25 @@ fn unauthorised_market_and_unapproved_market_are_refused(
     w.list(put);
     let seller = w.account(bob, 0, 10);
     let buyer = w.account(carol, 50_000, 0);
-    let e = w.engine.sender(mallory).trade(buyer, seller, put, i(WAD), i(WAD), I256::ZERO).motsu_unwrap_err();
-    assert_eq!(&e[..4], &<margin_engine::MarketNotAuthorized as alloy_sol_types::SolError>::SELECTOR);
+    let e = w
+        .engine
+        .sender(mallory)
+        .trade(buyer, seller, put, i(WAD), i(WAD), I256::ZERO)
+        .motsu_unwrap_err();
+    assert_eq!(
+        &e[..4],
+        &<margin_engine::MarketNotAuthorized as alloy_sol_types::SolError>::SELECTOR
+    );
     // The owner revokes the market as operator of the seller's account.
-    w.vault.sender(bob).set_operator(seller, market, false).motsu_unwrap();
+    w.vault
+        .sender(bob)
+        .set_operator(seller, market, false)
+        .motsu_unwrap();
     let e = w.trade(buyer, seller, put, WAD, WAD).unwrap_err();
-    assert_eq!(&e[..4], &<margin_engine::MarketNotOperator as alloy_sol_types::SolError>::SELECTOR);
+    assert_eq!(
+        &e[..4],
+        &<margin_engine::MarketNotOperator as alloy_sol_types::SolError>::SELECTOR
+    );
 }
 
 #[motsu::test]
@@ -254,7 +392,10 @@ fn risk_reducing_trade_is_accepted_below_im_and_adding_risk_is_not(
     // Adding risk is refused; buying back one put (reducing risk) is accepted.
     assert!(w.trade(buyer, seller, put, WAD, 150 * WAD).is_err());
     w.trade(seller, buyer, put, WAD, 200 * WAD).unwrap();
-    assert_eq!(w.registry.sender(admin).position_of(seller, put).0, i(-(sold - 1) * WAD));
+    assert_eq!(
+        w.registry.sender(admin).position_of(seller, put).0,
+        i(-(sold - 1) * WAD)
+    );
 }
 
 #[motsu::test]
@@ -277,15 +418,37 @@ fn withdrawal_is_refused_below_im_then_allowed(
     let buyer = w.account(carol, 100_000, 0);
     w.trade(buyer, seller, call, 5 * WAD, 60 * WAD).unwrap();
     // Withdrawing all the WETH would leave the short calls unbacked.
-    let e = w.engine.sender(bob).withdraw(seller, w.weth.address(), u(10 * E18), bob).motsu_res().unwrap_err();
-    assert_eq!(&e[..4], &<margin_engine::InsufficientMargin as alloy_sol_types::SolError>::SELECTOR);
-    assert_eq!(w.vault.sender(admin).balance_of(seller, w.weth.address()), u(10 * E18));
+    let e = w
+        .engine
+        .sender(bob)
+        .withdraw(seller, w.weth.address(), u(10 * E18), bob)
+        .motsu_res()
+        .unwrap_err();
+    assert_eq!(
+        &e[..4],
+        &<margin_engine::InsufficientMargin as alloy_sol_types::SolError>::SELECTOR
+    );
+    assert_eq!(
+        w.vault.sender(admin).balance_of(seller, w.weth.address()),
+        u(10 * E18)
+    );
     // A small withdrawal is fine.
-    w.engine.sender(bob).withdraw(seller, w.weth.address(), u(E18), bob).motsu_unwrap();
+    w.engine
+        .sender(bob)
+        .withdraw(seller, w.weth.address(), u(E18), bob)
+        .motsu_unwrap();
     assert_eq!(w.weth.sender(admin).balance_of(bob), u(E18));
     // A stranger cannot withdraw.
-    let e = w.engine.sender(carol).withdraw(seller, w.weth.address(), u(E18), carol).motsu_res().unwrap_err();
-    assert_eq!(&e[..4], &<margin_engine::NotOwnerOrOperator as alloy_sol_types::SolError>::SELECTOR);
+    let e = w
+        .engine
+        .sender(carol)
+        .withdraw(seller, w.weth.address(), u(E18), carol)
+        .motsu_res()
+        .unwrap_err();
+    assert_eq!(
+        &e[..4],
+        &<margin_engine::NotOwnerOrOperator as alloy_sol_types::SolError>::SELECTOR
+    );
 }
 
 #[motsu::test]
@@ -310,12 +473,25 @@ fn stale_oracle_blocks_new_risk_but_not_deposits(
     // The feed's last answer is two hours old (max age one hour).
     w.set_spot(2_000, 7_200);
     let e = w.trade(buyer, seller, put, WAD, 40 * WAD).unwrap_err();
-    assert_eq!(&e[..4], &<margin_engine::StaleOracle as alloy_sol_types::SolError>::SELECTOR);
+    assert_eq!(
+        &e[..4],
+        &<margin_engine::StaleOracle as alloy_sol_types::SolError>::SELECTOR
+    );
     // Deposits still work, and a stale reading never makes the account liquidatable.
     w.weth.sender(admin).mint(bob, u(E18)).motsu_unwrap();
-    w.weth.sender(bob).approve(w.vault.address(), u(E18)).motsu_unwrap();
-    w.vault.sender(bob).deposit(seller, w.weth.address(), u(E18)).motsu_unwrap();
-    assert!(!w.engine.sender(admin).is_liquidatable(seller).motsu_unwrap());
+    w.weth
+        .sender(bob)
+        .approve(w.vault.address(), u(E18))
+        .motsu_unwrap();
+    w.vault
+        .sender(bob)
+        .deposit(seller, w.weth.address(), u(E18))
+        .motsu_unwrap();
+    assert!(!w
+        .engine
+        .sender(admin)
+        .is_liquidatable(seller)
+        .motsu_unwrap());
     // Closing (risk-reducing) still works on the stale reading.
     w.trade(seller, buyer, put, WAD, 40 * WAD).unwrap();
 }
@@ -334,15 +510,39 @@ fn parameters_are_bounded_and_owner_only(
 ) {
     let w = world!(vault, registry, engine, usdc, weth, feed, admin, market);
     let before = w.engine.sender(admin).params();
-    let e = w.engine.sender(mallory).set_params(before).motsu_res().unwrap_err();
-    assert_eq!(&e[..4], &<margin_engine::Unauthorized as alloy_sol_types::SolError>::SELECTOR);
+    let e = w
+        .engine
+        .sender(mallory)
+        .set_params(before)
+        .motsu_res()
+        .unwrap_err();
+    assert_eq!(
+        &e[..4],
+        &<margin_engine::Unauthorized as alloy_sol_types::SolError>::SELECTOR
+    );
     let mut bad = before;
     bad[6] = 10 * E18 as u64 / 2; // IM multiplier 5.0 is the bound: 5.0 ok
     w.engine.sender(admin).set_params(bad).motsu_unwrap();
     bad[1] = E18 as u64; // vol-down 100%: out of bounds
-    let e = w.engine.sender(admin).set_params(bad).motsu_res().unwrap_err();
-    assert_eq!(&e[..4], &<margin_engine::ParameterOutOfBounds as alloy_sol_types::SolError>::SELECTOR);
+    let e = w
+        .engine
+        .sender(admin)
+        .set_params(bad)
+        .motsu_res()
+        .unwrap_err();
+    assert_eq!(
+        &e[..4],
+        &<margin_engine::ParameterOutOfBounds as alloy_sol_types::SolError>::SELECTOR
+    );
     assert_eq!(w.engine.sender(admin).params()[1], before[1]);
-    let e = w.engine.sender(admin).set_underlying(2, w.feed.address(), 0, 1, 0, 0, 1, E18 as u64 / 2, 0).motsu_res().unwrap_err();
-    assert_eq!(&e[..4], &<margin_engine::ParameterOutOfBounds as alloy_sol_types::SolError>::SELECTOR);
+    let e = w
+        .engine
+        .sender(admin)
+        .set_underlying(2, w.feed.address(), 0, 1, 0, 0, 1, E18 as u64 / 2, 0)
+        .motsu_res()
+        .unwrap_err();
+    assert_eq!(
+        &e[..4],
+        &<margin_engine::ParameterOutOfBounds as alloy_sol_types::SolError>::SELECTOR
+    );
 }

@@ -62,7 +62,12 @@ impl IErc20 for TestToken {
     fn approve(&mut self, spender: Address, value: U256) -> Result<bool, Self::Error> {
         self.erc20.approve(spender, value)
     }
-    fn transfer_from(&mut self, from: Address, to: Address, value: U256) -> Result<bool, Self::Error> {
+    fn transfer_from(
+        &mut self,
+        from: Address,
+        to: Address,
+        value: U256,
+    ) -> Result<bool, Self::Error> {
         self.erc20.transfer_from(from, to, value)
     }
 }

@@ -221,8 +221,8 @@ fn run(
         );
     }
     // The run exercised every operation, both ways where both are possible.
-    for op in 0..8 {
-        assert!(successes[op] > 0, "seed {seed}: op {op} never succeeded");
+    for (op, n) in successes.iter().enumerate() {
+        assert!(*n > 0, "seed {seed}: op {op} never succeeded");
     }
     for op in [0, 1, 2, 4, 5] {
         assert!(failures[op] > 0, "seed {seed}: op {op} never failed");
@@ -270,7 +270,13 @@ fn check(
     }
     let quote_total = v().total_deposits(tokens[0].0.addr());
     let sum_cash = accounts.iter().fold(I256::ZERO, |s, a| s + v().cash_of(*a));
-    let by_reason = (0..=255u8).fold(I256::ZERO, |s, r| s + v().net_cash_adjustment(r));
+    // The run uses reasons 1 to 4; the last step checks all 256.
+    let reasons = if step + 1 == STEPS {
+        0..=255u8
+    } else {
+        0..=5u8
+    };
+    let by_reason = reasons.fold(I256::ZERO, |s, r| s + v().net_cash_adjustment(r));
     assert_eq!(
         sum_cash,
         v().total_cash(),
@@ -288,6 +294,8 @@ fn check(
     );
 }
 
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 macro_rules! seeds {
     ($($name:ident = $seed:expr;)*) => {$(
         #[motsu::test]
@@ -304,6 +312,10 @@ macro_rules! seeds {
             bob: Address,
             carol: Address,
         ) {
+            // motsu 0.10 keeps every test's storage in shared maps and panics
+            // after ~10 ms of lock contention ("storage is locked"); these
+            // long tests run one at a time so they never contend.
+            let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
             run($seed, &vault, &usdc, &weth, &wbtc, &usdt, owner, engine, [alice, bob, carol]);
         }
     )*};

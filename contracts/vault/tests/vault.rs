@@ -756,7 +756,10 @@ fn deposit_credits_collateral_in_wad(
         vault.sender(alice).total_deposits(wbtc.address()),
         U256::from(15 * WAD / 10)
     );
-    assert_eq!(wbtc.token_balance(vault.address()), U256::from(150_000_000u64));
+    assert_eq!(
+        wbtc.token_balance(vault.address()),
+        U256::from(150_000_000u64)
+    );
     assert_eq!(wbtc.token_balance(alice), U256::ZERO);
     vault.assert_emitted(&Deposited {
         account: id,
