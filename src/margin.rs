@@ -417,15 +417,6 @@ pub fn vol_shock_scale(years: i128) -> Result<i128, MathError> {
     math::exp(fixed::mul(p, math::ln(ratio)?, Up)?)
 }
 
-/// Payoff per unit of an option or the price of a future at `spot`.
-fn payoff(kind: Kind, strike: i128, spot: i128) -> i128 {
-    match kind {
-        Kind::Call => (spot - strike).max(0),
-        Kind::Put => (strike - spot).max(0),
-        Kind::Future => spot,
-    }
-}
-
 /// Per (expiry, strike) evaluation shared by calls and puts.
 struct Node {
     expiry: u64,
@@ -539,7 +530,11 @@ fn build_book<'a>(
                 .iter()
                 .find(|s| s.0 == p.terms.expiry)
                 .map(|s| s.1);
-            let px = payoff(p.terms.kind, strike, settle.unwrap_or(spot));
+            let px = black_scholes::intrinsic(
+                p.terms.kind == Kind::Call,
+                settle.unwrap_or(spot),
+                strike,
+            )?;
             book.mtm = fixed::add(book.mtm, fixed::mul(p.size, px, Down)?)?;
             if settle.is_none() {
                 let d = match p.terms.kind {
@@ -646,8 +641,8 @@ fn full_pnl(
             Leg::Future => fixed::mul(p.size, dspot, Down)?,
             Leg::Settled => 0,
             Leg::Expired => {
-                let now_v = payoff(p.terms.kind, strike, spot);
-                let new_v = payoff(p.terms.kind, strike, new_spot);
+                let now_v = black_scholes::intrinsic(p.terms.kind == Kind::Call, spot, strike)?;
+                let new_v = black_scholes::intrinsic(p.terms.kind == Kind::Call, new_spot, strike)?;
                 fixed::mul(p.size, new_v - now_v, Down)?
             }
             Leg::Option(i) => {
@@ -721,8 +716,8 @@ fn greeks_pnl(
             Leg::Settled => 0,
             Leg::Expired => {
                 let strike = i128::try_from(p.terms.strike).map_err(|_| MathError::Overflow)?;
-                let diff = payoff(p.terms.kind, strike, new_spot)
-                    - payoff(p.terms.kind, strike, book.spot);
+                let diff = black_scholes::intrinsic(p.terms.kind == Kind::Call, new_spot, strike)?
+                    - black_scholes::intrinsic(p.terms.kind == Kind::Call, book.spot, strike)?;
                 fixed::mul(p.size, diff, Down)?
             }
             Leg::Option(i) => {
