@@ -281,11 +281,11 @@ pub struct AccountRisk {
 impl AccountRisk {
     /// `equity - MM` (negative: liquidatable).
     pub fn mm_surplus(&self) -> i128 {
-        self.equity.saturating_sub(self.mm)
+        Standing::from(self).mm_surplus()
     }
     /// `equity_im - IM` (negative: may not add risk).
     pub fn im_surplus(&self) -> i128 {
-        self.equity_im.saturating_sub(self.im)
+        Standing::from(self).im_surplus()
     }
 }
 
@@ -903,8 +903,83 @@ pub fn account_risk(
 
 /// Whether a change from `before` to `after` strictly reduces an account's risk
 /// (Mango v4's "health may not fall"): MM falls and `equity - MM` rises.
-pub fn reduces_risk(before: &AccountRisk, after: &AccountRisk) -> bool {
+pub fn reduces_risk(before: &Standing, after: &Standing) -> bool {
     after.mm < before.mm && after.mm_surplus() > before.mm_surplus()
+}
+
+/// What the post-action rule needs of an account: both equities and both requirements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Standing {
+    /// Equity for the maintenance test (oracle prices).
+    pub equity: i128,
+    /// Equity for the initial test (conservative prices).
+    pub equity_im: i128,
+    /// Maintenance margin.
+    pub mm: i128,
+    /// Initial margin.
+    pub im: i128,
+}
+
+impl Standing {
+    /// `equity - MM` (negative: liquidatable).
+    pub fn mm_surplus(&self) -> i128 {
+        self.equity.saturating_sub(self.mm)
+    }
+    /// `equity_im - IM` (negative: may not add risk).
+    pub fn im_surplus(&self) -> i128 {
+        self.equity_im.saturating_sub(self.im)
+    }
+}
+
+impl From<&AccountRisk> for Standing {
+    fn from(r: &AccountRisk) -> Self {
+        Standing {
+            equity: r.equity,
+            equity_im: r.equity_im,
+            mm: r.mm,
+            im: r.im,
+        }
+    }
+}
+
+/// The outcome of the post-action rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// The action may stand.
+    Allowed,
+    /// A risk-reducing action left equity below MM: `(equity, mm)`.
+    BelowMaintenance(i128, i128),
+    /// An action adding risk left equity (IM prices) below IM: `(equity_im, im)`.
+    BelowInitial(i128, i128),
+    /// An action adding risk met a stale or failed reading.
+    FailedReading,
+    /// An action adding risk while new risk is paused.
+    Paused,
+}
+
+/// The post-action rule (Mango v4's "health may not fall"): an action that strictly
+/// reduces the account's risk ([`reduces_risk`]) needs only MM afterwards; any other
+/// action needs IM, fresh readings (`failed` false) and no pause. While paused, an
+/// account that needs no margin at all (IM 0, IM equity >= 0) may still act.
+pub fn verdict(before: &Standing, after: &Standing, failed: bool, paused: bool) -> Verdict {
+    if reduces_risk(before, after) {
+        return if after.mm_surplus() >= 0 {
+            Verdict::Allowed
+        } else {
+            Verdict::BelowMaintenance(after.equity, after.mm)
+        };
+    }
+    if failed {
+        return Verdict::FailedReading;
+    }
+    if paused && !(after.im == 0 && after.equity_im >= 0) {
+        return Verdict::Paused;
+    }
+    if after.im_surplus() >= 0 {
+        Verdict::Allowed
+    } else {
+        Verdict::BelowInitial(after.equity_im, after.im)
+    }
 }
 
 #[cfg(test)]
@@ -1189,8 +1264,39 @@ mod tests {
             &half,
             market(2_000 * WAD, Method::Greeks, 0),
         );
-        assert!(reduces_risk(&before, &after));
-        assert!(!reduces_risk(&after, &before));
+        let (b, a) = (Standing::from(&before), Standing::from(&after));
+        assert!(reduces_risk(&b, &a));
+        assert!(!reduces_risk(&a, &b));
+        // Below IM but above MM: the reduction stands, the reverse (adding risk) does not.
+        let thin = Standing {
+            equity_im: a.im - 1,
+            ..a
+        };
+        assert_eq!(verdict(&b, &thin, true, true), Verdict::Allowed);
+        assert_eq!(verdict(&thin, &b, true, false), Verdict::FailedReading);
+        assert_eq!(verdict(&thin, &b, false, true), Verdict::Paused);
+        let over = Standing {
+            equity_im: b.im - 1,
+            ..b
+        };
+        assert_eq!(
+            verdict(&thin, &over, false, false),
+            Verdict::BelowInitial(b.im - 1, b.im)
+        );
+        let worse = Standing {
+            equity: b.mm - 10,
+            ..b
+        };
+        let under = Standing {
+            equity: a.mm - 1,
+            ..a
+        };
+        assert_eq!(
+            verdict(&worse, &under, false, false),
+            Verdict::BelowMaintenance(a.mm - 1, a.mm)
+        );
+        let flat = Standing::default();
+        assert_eq!(verdict(&flat, &flat, false, true), Verdict::Allowed);
     }
 
     #[test]

@@ -6,7 +6,10 @@
 //! expiry) is tested in the pure core with `now` as an argument.
 #![allow(clippy::too_many_arguments)]
 use alloy_primitives::{Address, I256, U256};
+use margin_calculator::RiskCalculator;
 use margin_engine::RiskEngine;
+use margin_oracle::RiskOracle;
+use margin_reader::RiskReader;
 use margin_registry::PositionRegistry;
 use margin_testkit::{Erc20Interface, MockAggregator, TestToken};
 use margin_vault::CollateralVault;
@@ -34,6 +37,8 @@ struct World<'a> {
     vault: &'a Contract<CollateralVault>,
     registry: &'a Contract<PositionRegistry>,
     engine: &'a Contract<RiskEngine>,
+    oracle: &'a Contract<RiskOracle>,
+    reader: &'a Contract<RiskReader>,
     usdc: &'a Contract<TestToken>,
     weth: &'a Contract<TestToken>,
     feed: &'a Contract<MockAggregator>,
@@ -125,7 +130,7 @@ impl World<'_> {
     }
     fn risk(&self, account: U256) -> (i128, i128, i128, i128) {
         let r = self
-            .engine
+            .reader
             .sender(self.admin)
             .account_risk(account)
             .motsu_unwrap();
@@ -138,6 +143,9 @@ fn setup<'a>(
     vault: &'a Contract<CollateralVault>,
     registry: &'a Contract<PositionRegistry>,
     engine: &'a Contract<RiskEngine>,
+    oracle: &'a Contract<RiskOracle>,
+    calculator: &'a Contract<RiskCalculator>,
+    reader: &'a Contract<RiskReader>,
     usdc: &'a Contract<TestToken>,
     weth: &'a Contract<TestToken>,
     feed: &'a Contract<MockAggregator>,
@@ -146,9 +154,16 @@ fn setup<'a>(
 ) -> World<'a> {
     vault.sender(admin).constructor(admin).motsu_unwrap();
     registry.sender(admin).constructor(admin).motsu_unwrap();
+    oracle.sender(admin).constructor(admin);
+    reader.sender(admin).constructor(
+        vault.address(),
+        registry.address(),
+        oracle.address(),
+        calculator.address(),
+    );
     engine
         .sender(admin)
-        .constructor(admin, vault.address(), registry.address());
+        .constructor(admin, vault.address(), registry.address(), reader.address());
     vault
         .sender(admin)
         .set_engine(engine.address())
@@ -195,7 +210,7 @@ fn setup<'a>(
         )
         .motsu_unwrap();
     registry.sender(admin).add_underlying(ETH).motsu_unwrap();
-    engine
+    oracle
         .sender(admin)
         .set_underlying(
             ETH,
@@ -209,13 +224,13 @@ fn setup<'a>(
             300_000_000_000_000,
         )
         .motsu_unwrap();
-    engine.sender(admin).set_feeder(admin, true).motsu_unwrap();
+    oracle.sender(admin).set_feeder(admin, true).motsu_unwrap();
     engine.sender(admin).set_market(market, true).motsu_unwrap();
     let expiry = NOW + 30 * DAY;
     // Flat 65% vol: total variance a = 0.65^2 x T.
     let t = (30 * DAY) as i128 * WAD / 31_536_000;
     let a = 65 * 65 * t / 10_000;
-    engine
+    oracle
         .sender(admin)
         .post_surface(
             ETH,
@@ -231,6 +246,8 @@ fn setup<'a>(
         vault,
         registry,
         engine,
+        oracle,
+        reader,
         usdc,
         weth,
         feed,
@@ -241,8 +258,8 @@ fn setup<'a>(
 }
 
 macro_rules! world {
-    ($v:ident, $r:ident, $e:ident, $u:ident, $w:ident, $f:ident, $a:ident, $m:ident) => {
-        setup(&$v, &$r, &$e, &$u, &$w, &$f, $a, $m)
+    ($v:ident, $r:ident, $e:ident, $o:ident, $c:ident, $rd:ident, $u:ident, $w:ident, $f:ident, $a:ident, $m:ident) => {
+        setup(&$v, &$r, &$e, &$o, &$c, &$rd, &$u, &$w, &$f, $a, $m)
     };
 }
 
@@ -251,6 +268,9 @@ fn trade_moves_positions_and_premium_and_checks_margin(
     vault: Contract<CollateralVault>,
     registry: Contract<PositionRegistry>,
     engine: Contract<RiskEngine>,
+    oracle: Contract<RiskOracle>,
+    calculator: Contract<RiskCalculator>,
+    reader: Contract<RiskReader>,
     usdc: Contract<TestToken>,
     weth: Contract<TestToken>,
     feed: Contract<MockAggregator>,
@@ -259,7 +279,9 @@ fn trade_moves_positions_and_premium_and_checks_margin(
     bob: Address,
     carol: Address,
 ) {
-    let w = world!(vault, registry, engine, usdc, weth, feed, admin, market);
+    let w = world!(
+        vault, registry, engine, oracle, calculator, reader, usdc, weth, feed, admin, market
+    );
     let put = w.put(1_800);
     w.list(put);
     let seller = w.account(bob, 0, 10);
@@ -296,6 +318,9 @@ fn trade_reverts_below_initial_margin_and_changes_nothing(
     vault: Contract<CollateralVault>,
     registry: Contract<PositionRegistry>,
     engine: Contract<RiskEngine>,
+    oracle: Contract<RiskOracle>,
+    calculator: Contract<RiskCalculator>,
+    reader: Contract<RiskReader>,
     usdc: Contract<TestToken>,
     weth: Contract<TestToken>,
     feed: Contract<MockAggregator>,
@@ -304,7 +329,9 @@ fn trade_reverts_below_initial_margin_and_changes_nothing(
     bob: Address,
     carol: Address,
 ) {
-    let w = world!(vault, registry, engine, usdc, weth, feed, admin, market);
+    let w = world!(
+        vault, registry, engine, oracle, calculator, reader, usdc, weth, feed, admin, market
+    );
     let put = w.put(2_000);
     w.list(put);
     let seller = w.account(bob, 0, 1);
@@ -324,6 +351,9 @@ fn unauthorised_market_and_unapproved_market_are_refused(
     vault: Contract<CollateralVault>,
     registry: Contract<PositionRegistry>,
     engine: Contract<RiskEngine>,
+    oracle: Contract<RiskOracle>,
+    calculator: Contract<RiskCalculator>,
+    reader: Contract<RiskReader>,
     usdc: Contract<TestToken>,
     weth: Contract<TestToken>,
     feed: Contract<MockAggregator>,
@@ -333,7 +363,9 @@ fn unauthorised_market_and_unapproved_market_are_refused(
     carol: Address,
     mallory: Address,
 ) {
-    let w = world!(vault, registry, engine, usdc, weth, feed, admin, market);
+    let w = world!(
+        vault, registry, engine, oracle, calculator, reader, usdc, weth, feed, admin, market
+    );
     let put = w.put(1_800);
     w.list(put);
     let seller = w.account(bob, 0, 10);
@@ -364,6 +396,9 @@ fn risk_reducing_trade_is_accepted_below_im_and_adding_risk_is_not(
     vault: Contract<CollateralVault>,
     registry: Contract<PositionRegistry>,
     engine: Contract<RiskEngine>,
+    oracle: Contract<RiskOracle>,
+    calculator: Contract<RiskCalculator>,
+    reader: Contract<RiskReader>,
     usdc: Contract<TestToken>,
     weth: Contract<TestToken>,
     feed: Contract<MockAggregator>,
@@ -372,7 +407,9 @@ fn risk_reducing_trade_is_accepted_below_im_and_adding_risk_is_not(
     bob: Address,
     carol: Address,
 ) {
-    let w = world!(vault, registry, engine, usdc, weth, feed, admin, market);
+    let w = world!(
+        vault, registry, engine, oracle, calculator, reader, usdc, weth, feed, admin, market
+    );
     let put = w.put(2_000);
     w.list(put);
     let seller = w.account(bob, 0, 10);
@@ -403,6 +440,9 @@ fn withdrawal_is_refused_below_im_then_allowed(
     vault: Contract<CollateralVault>,
     registry: Contract<PositionRegistry>,
     engine: Contract<RiskEngine>,
+    oracle: Contract<RiskOracle>,
+    calculator: Contract<RiskCalculator>,
+    reader: Contract<RiskReader>,
     usdc: Contract<TestToken>,
     weth: Contract<TestToken>,
     feed: Contract<MockAggregator>,
@@ -411,7 +451,9 @@ fn withdrawal_is_refused_below_im_then_allowed(
     bob: Address,
     carol: Address,
 ) {
-    let w = world!(vault, registry, engine, usdc, weth, feed, admin, market);
+    let w = world!(
+        vault, registry, engine, oracle, calculator, reader, usdc, weth, feed, admin, market
+    );
     let call = w.call(2_400);
     w.list(call);
     let seller = w.account(bob, 0, 10);
@@ -456,6 +498,9 @@ fn stale_oracle_blocks_new_risk_but_not_deposits(
     vault: Contract<CollateralVault>,
     registry: Contract<PositionRegistry>,
     engine: Contract<RiskEngine>,
+    oracle: Contract<RiskOracle>,
+    calculator: Contract<RiskCalculator>,
+    reader: Contract<RiskReader>,
     usdc: Contract<TestToken>,
     weth: Contract<TestToken>,
     feed: Contract<MockAggregator>,
@@ -464,7 +509,9 @@ fn stale_oracle_blocks_new_risk_but_not_deposits(
     bob: Address,
     carol: Address,
 ) {
-    let w = world!(vault, registry, engine, usdc, weth, feed, admin, market);
+    let w = world!(
+        vault, registry, engine, oracle, calculator, reader, usdc, weth, feed, admin, market
+    );
     let put = w.put(1_800);
     w.list(put);
     let seller = w.account(bob, 0, 10);
@@ -475,7 +522,7 @@ fn stale_oracle_blocks_new_risk_but_not_deposits(
     let e = w.trade(buyer, seller, put, WAD, 40 * WAD).unwrap_err();
     assert_eq!(
         &e[..4],
-        &<margin_engine::StaleOracle as alloy_sol_types::SolError>::SELECTOR
+        &<margin_common::StaleOracle as alloy_sol_types::SolError>::SELECTOR
     );
     // Deposits still work, and a stale reading never makes the account liquidatable.
     w.weth.sender(admin).mint(bob, u(E18)).motsu_unwrap();
@@ -488,7 +535,7 @@ fn stale_oracle_blocks_new_risk_but_not_deposits(
         .deposit(seller, w.weth.address(), u(E18))
         .motsu_unwrap();
     assert!(!w
-        .engine
+        .reader
         .sender(admin)
         .is_liquidatable(seller)
         .motsu_unwrap());
@@ -501,6 +548,9 @@ fn parameters_are_bounded_and_owner_only(
     vault: Contract<CollateralVault>,
     registry: Contract<PositionRegistry>,
     engine: Contract<RiskEngine>,
+    oracle: Contract<RiskOracle>,
+    calculator: Contract<RiskCalculator>,
+    reader: Contract<RiskReader>,
     usdc: Contract<TestToken>,
     weth: Contract<TestToken>,
     feed: Contract<MockAggregator>,
@@ -508,41 +558,43 @@ fn parameters_are_bounded_and_owner_only(
     market: Address,
     mallory: Address,
 ) {
-    let w = world!(vault, registry, engine, usdc, weth, feed, admin, market);
-    let before = w.engine.sender(admin).params();
+    let w = world!(
+        vault, registry, engine, oracle, calculator, reader, usdc, weth, feed, admin, market
+    );
+    let before = w.oracle.sender(admin).params();
     let e = w
-        .engine
+        .oracle
         .sender(mallory)
         .set_params(before)
         .motsu_res()
         .unwrap_err();
     assert_eq!(
         &e[..4],
-        &<margin_engine::Unauthorized as alloy_sol_types::SolError>::SELECTOR
+        &<margin_common::Unauthorized as alloy_sol_types::SolError>::SELECTOR
     );
     let mut bad = before;
     bad[6] = 10 * E18 as u64 / 2; // IM multiplier 5.0 is the bound: 5.0 ok
-    w.engine.sender(admin).set_params(bad).motsu_unwrap();
+    w.oracle.sender(admin).set_params(bad).motsu_unwrap();
     bad[1] = E18 as u64; // vol-down 100%: out of bounds
     let e = w
-        .engine
+        .oracle
         .sender(admin)
         .set_params(bad)
         .motsu_res()
         .unwrap_err();
     assert_eq!(
         &e[..4],
-        &<margin_engine::ParameterOutOfBounds as alloy_sol_types::SolError>::SELECTOR
+        &<margin_common::ParameterOutOfBounds as alloy_sol_types::SolError>::SELECTOR
     );
-    assert_eq!(w.engine.sender(admin).params()[1], before[1]);
+    assert_eq!(w.oracle.sender(admin).params()[1], before[1]);
     let e = w
-        .engine
+        .oracle
         .sender(admin)
         .set_underlying(2, w.feed.address(), 0, 1, 0, 0, 1, E18 as u64 / 2, 0)
         .motsu_res()
         .unwrap_err();
     assert_eq!(
         &e[..4],
-        &<margin_engine::ParameterOutOfBounds as alloy_sol_types::SolError>::SELECTOR
+        &<margin_common::ParameterOutOfBounds as alloy_sol_types::SolError>::SELECTOR
     );
 }

@@ -1,4 +1,4 @@
-//! Packed storage words of the RiskEngine (one 256-bit slot each) and their codecs.
+//! Packed storage words of the RiskOracle (one 256-bit slot each) and their codecs.
 //!
 //! Per underlying, four slots:
 //! - `config`: feed address (bits 96..256) | oracle max age u32 | surface max age u32 |
@@ -120,11 +120,6 @@ impl VolState {
             last_ewma: l[0],
         }
     }
-}
-
-/// Storage key of a surface: `underlying << 64 | expiry`.
-pub fn surface_key(underlying: u32, expiry: u64) -> U256 {
-    U256::from((u128::from(underlying) << 64) | u128::from(expiry))
 }
 
 #[cfg(test)]

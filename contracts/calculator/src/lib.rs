@@ -1,0 +1,231 @@
+//! # RiskCalculator
+//!
+//! The pure core (`stylus_margin::margin`) as a contract: no storage, no calls. One
+//! function, `evaluate`, takes accounts and their market data as words (the layout of
+//! `margin_common::wire::Request`) and answers equity, MM, IM, mark-to-market and
+//! portfolio Greeks per account. The RiskReader gathers the inputs and calls it; the same
+//! function runs off chain on the same words, so every on-chain number is reproducible.
+//!
+//! It is its own contract because the Black-Scholes, SVI and scenario code alone is most
+//! of a contract's 24 KiB: keeping it apart leaves the contracts with state room to grow.
+//!
+//! Call graph: the RiskReader calls it; it calls nothing.
+#![cfg_attr(not(any(test, feature = "export-abi")), no_main)]
+extern crate alloc;
+
+use alloc::vec::Vec;
+
+use alloy_primitives::{I256, U256};
+use margin_common::{
+    i128_of, math_err, u128_of,
+    wire::{self, params_from_words, Check, Evaluation, ExpiryData, Failure, Header, Request},
+    MathFailure, MissingSurface, UnknownUnderlying,
+};
+use stylus_margin::{
+    collateral::AssetConfig,
+    fixed::{self, MathError, Rounding, WAD},
+    instrument,
+    margin::{
+        self, Collateral, MarginError, MarginParams, Market, Method, Position, Standing, YEAR,
+    },
+    svi::SviParams,
+};
+use stylus_sdk::prelude::*;
+
+/// Errors of the RiskCalculator.
+#[derive(SolidityError, Debug)]
+pub enum Error {
+    MissingSurface(MissingSurface),
+    UnknownUnderlying(UnknownUnderlying),
+    MathFailure(MathFailure),
+}
+
+#[storage]
+#[entrypoint]
+pub struct RiskCalculator {}
+
+/// Market data as the core takes it, and the failed readings found on the way.
+pub struct Markets {
+    pub params: MarginParams,
+    pub markets: Vec<Market>,
+    /// Failures by key (`expiry == 0`: the feed).
+    pub failures: Vec<(U256, Failure)>,
+}
+
+impl Markets {
+    /// The first failed reading among `keys`.
+    pub fn failure(&self, keys: &[U256]) -> Option<Failure> {
+        self.failures
+            .iter()
+            .find(|(k, _)| keys.contains(k))
+            .map(|(_, f)| *f)
+    }
+}
+
+/// Flat SVI parameters of total variance `vol^2 x T`, for a held live expiry that has no
+/// surface: it values the option at the reference vol, and the failure it carries blocks
+/// every action that adds risk.
+fn flat_surface(vol: i128, expiry: u64, now: u64) -> Result<SviParams, MathError> {
+    let years = i128::from(expiry.saturating_sub(now)) * WAD / YEAR;
+    let a = fixed::mul(fixed::mul(vol, vol, Rounding::Up)?, years, Rounding::Up)?;
+    Ok(SviParams {
+        a,
+        b: 0,
+        rho: 0,
+        m: 0,
+        sigma: WAD / 10,
+    })
+}
+
+/// Builds the core's markets from a `marketData` answer (pure: `now` is an argument).
+pub fn decode_markets(keys: &[U256], words: &[U256], now: u64) -> Result<Markets, Vec<u8>> {
+    let bad = || math_err(MarginError::BadGrid);
+    if words.len() < wire::PARAM_WORDS {
+        return Err(bad());
+    }
+    let params = params_from_words([words[0], words[1], words[2]]);
+    let mut at = wire::PARAM_WORDS;
+    let mut markets: Vec<Market> = Vec::new();
+    // Surface max age per market, index-aligned with `markets`.
+    let mut max_ages: Vec<u64> = Vec::new();
+    let mut failures = Vec::new();
+    for &k in keys {
+        let (underlying, expiry) = wire::split_key(k);
+        if expiry == 0 {
+            let w = words.get(at..at + wire::HEADER_WORDS).ok_or_else(bad)?;
+            at += wire::HEADER_WORDS;
+            let h = Header::decode(w);
+            if let Some(f) = h.status {
+                failures.push((k, f));
+            }
+            max_ages.push(u64::from(h.config.surface_max_age));
+            markets.push(Market {
+                id: underlying,
+                spot: h.spot,
+                stable: if h.stable == 0 { h.spot } else { h.stable },
+                rate: i128::from(h.risk.rate),
+                forecast_vol: margin::forecast_vol(h.vol.variance as i128)
+                    .map_err(|e| math_err(e.into()))?,
+                ref_vol: i128::from(h.risk.ref_vol),
+                method: if h.config.method == 1 {
+                    Method::Full
+                } else {
+                    Method::Greeks
+                },
+                surfaces: Vec::new(),
+                settlements: Vec::new(),
+            });
+            continue;
+        }
+        let w = words.get(at..at + wire::EXPIRY_WORDS).ok_or_else(bad)?;
+        at += wire::EXPIRY_WORDS;
+        let e = ExpiryData::decode(w);
+        // Keys list an underlying before its expiries (`wire::sort_keys`).
+        let i = markets
+            .iter()
+            .rposition(|m| m.id == underlying)
+            .ok_or_else(bad)?;
+        let m = &mut markets[i];
+        if expiry <= now {
+            if e.settlement > 0 {
+                m.settlements.push((expiry, e.settlement));
+            }
+            continue;
+        }
+        match e.surface {
+            Some((p, posted)) => {
+                m.surfaces.push((expiry, p));
+                let age = now.saturating_sub(posted);
+                if age > max_ages[i] {
+                    failures.push((
+                        k,
+                        Failure::StaleSurface {
+                            underlying,
+                            expiry,
+                            age,
+                        },
+                    ));
+                }
+            }
+            None => {
+                let p = flat_surface(m.ref_vol, expiry, now).map_err(|e| math_err(e.into()))?;
+                m.surfaces.push((expiry, p));
+                failures.push((k, Failure::MissingSurface { underlying, expiry }));
+            }
+        }
+    }
+    Ok(Markets {
+        params,
+        markets,
+        failures,
+    })
+}
+
+/// Evaluates a request (pure: everything, `now` included, is in the words).
+/// # Errors
+/// `MathFailure(4)` for malformed words or ids; `UnknownUnderlying` when a needed market
+/// is missing; other core failures as `MathFailure`.
+pub fn evaluate_words(words: &[U256]) -> Result<Vec<U256>, Vec<u8>> {
+    let bad = || math_err(MarginError::BadGrid);
+    let req = Request::decode(words).ok_or_else(bad)?;
+    let grid_len = usize::try_from(req.grid_len).map_err(|_| bad())?;
+    let grid = margin::DEFAULT_GRID.get(..grid_len).ok_or_else(bad)?;
+    let m = decode_markets(&req.keys, &req.market, req.now)?;
+    let mut out = Vec::new();
+    for a in &req.accounts {
+        let collateral: Vec<Collateral> = a
+            .amounts
+            .iter()
+            .zip(&a.configs)
+            .map(|(amount, config)| Collateral {
+                amount: u128_of(*amount) as i128,
+                config: AssetConfig::unpack(config.to_be_bytes()),
+            })
+            .collect();
+        let mut positions = Vec::with_capacity(a.ids.len());
+        for ((id, size), entry) in a.ids.iter().zip(&a.sizes).zip(&a.entries) {
+            positions.push(Position {
+                terms: instrument::unpack(id.to_be_bytes()).map_err(|_| bad())?,
+                size: i128_of(I256::from_raw(*size)),
+                entry: i128_of(I256::from_raw(*entry)),
+            });
+        }
+        let r = margin::account_risk(
+            i128_of(I256::from_raw(a.cash)),
+            &collateral,
+            &positions,
+            &m.markets,
+            grid,
+            &m.params,
+            req.now,
+        )
+        .map_err(math_err)?;
+        let mut keys = Vec::new();
+        wire::needed_keys(&a.ids, &a.amounts, &a.configs, &mut keys);
+        Evaluation {
+            check: Check {
+                authorized: a.flags & 1 != 0,
+                frozen: a.flags & 2 != 0,
+                failure: m.failure(&keys),
+                standing: Standing::from(&r),
+            },
+            mtm: r.mtm,
+            collateral_value: r.collateral_value,
+            worst_scenario: r.worst_scenario,
+            greeks: r.greeks,
+        }
+        .encode(&mut out);
+    }
+    Ok(out)
+}
+
+#[public]
+impl RiskCalculator {
+    /// Equity, MM, IM, mark-to-market and Greeks of the accounts in `request` (layout:
+    /// `margin_common::wire::Request`; answer: one `Evaluation` per account).
+    /// # Errors
+    /// `MathFailure`, `UnknownUnderlying`.
+    pub fn evaluate(&self, request: Vec<U256>) -> Result<Vec<U256>, Vec<u8>> {
+        evaluate_words(&request)
+    }
+}

@@ -1,0 +1,178 @@
+//! # margin-common
+//!
+//! One home for what the three risk contracts share, so that they agree by construction:
+//!
+//! - [`words`]: the packed storage words of the RiskOracle (underlying config, prices,
+//!   EWMA state, risk settings, surfaces) and their codecs;
+//! - [`wire`]: the two internal wire formats, `RiskOracle.marketData` (market data for a
+//!   set of underlyings and expiries) and `RiskCalculator.check` (one account's standing);
+//! - the custom errors raised by more than one contract (oracle readings, roles, bounds);
+//! - [`Owned`]: two-step ownership;
+//! - conversions between ABI integers and the core's `i128` WAD values.
+//!
+//! The call graph is a tree: markets and users call the RiskEngine; the engine calls the
+//! RiskCalculator, the CollateralVault and the PositionRegistry; the calculator calls the
+//! vault, the registry (views) and the RiskOracle; the oracle calls the price feeds.
+#![no_std]
+extern crate alloc;
+
+pub mod wire;
+pub mod words;
+
+#[allow(unused_imports)]
+use alloc::{vec, vec::Vec};
+
+use alloy_primitives::{Address, I256, U256};
+use alloy_sol_types::{sol, SolError};
+use stylus_margin::{fixed::MathError, margin::MarginError};
+use stylus_sdk::{prelude::*, storage::StorageAddress};
+
+sol! {
+    /// A price reading is older than the underlying's maximum age.
+    #[derive(Debug, PartialEq, Eq)]
+    error StaleOracle(uint32 underlying, uint64 age);
+    /// A price reading was refused: reason 1 non-positive, 2 incomplete round,
+    /// 3 timestamp in the future, 4 bad scale, 5 the feed call failed or no price yet.
+    #[derive(Debug, PartialEq, Eq)]
+    error BadOracle(uint32 underlying, uint8 reason);
+    /// No volatility surface for a live expiry the account holds.
+    #[derive(Debug, PartialEq, Eq)]
+    error MissingSurface(uint32 underlying, uint64 expiry);
+    /// The surface of an expiry is older than its maximum age.
+    #[derive(Debug, PartialEq, Eq)]
+    error StaleSurface(uint32 underlying, uint64 expiry, uint64 age);
+    /// The underlying is not configured in the RiskOracle.
+    #[derive(Debug, PartialEq, Eq)]
+    error UnknownUnderlying(uint32 underlying);
+    /// The caller lacks the role the function needs.
+    #[derive(Debug, PartialEq, Eq)]
+    error Unauthorized(address caller);
+    /// A parameter is outside its hard bounds (`which` names it, per function docs).
+    #[derive(Debug, PartialEq, Eq)]
+    error ParameterOutOfBounds(uint8 which, int256 value);
+    /// A fixed-point failure in the core: 1 overflow, 2 division by zero, 3 outside the
+    /// domain, 4 malformed data (grid or instrument id).
+    #[derive(Debug, PartialEq, Eq)]
+    error MathFailure(uint8 code);
+
+    /// Ownership moved (two-step).
+    event OwnershipTransferred(address indexed previous, address indexed next);
+}
+
+/// Revert data of an error.
+pub fn revert<E: SolError>(e: E) -> Vec<u8> {
+    e.abi_encode()
+}
+
+/// `Err(revert data)` of an error.
+pub fn err<T, E: SolError>(e: E) -> Result<T, Vec<u8>> {
+    Err(e.abi_encode())
+}
+
+/// Revert data of a failed call to another contract: the callee's revert data unchanged,
+/// so integrators decode it with the callee's ABI.
+#[allow(deprecated)]
+pub fn call_err(e: stylus_sdk::call::Error) -> Vec<u8> {
+    match e {
+        stylus_sdk::call::Error::Revert(data) => data,
+        other => Vec::<u8>::from(other),
+    }
+}
+
+/// Revert data of a core failure.
+pub fn math_err(e: MarginError) -> Vec<u8> {
+    let code = match e {
+        MarginError::Math(MathError::Overflow) => 1,
+        MarginError::Math(MathError::DivisionByZero) => 2,
+        MarginError::Math(_) => 3,
+        MarginError::MissingMarket(underlying) => return revert(UnknownUnderlying { underlying }),
+        MarginError::MissingSurface(underlying, expiry) => {
+            return revert(MissingSurface { underlying, expiry })
+        }
+        MarginError::BadGrid => 4,
+    };
+    revert(MathFailure { code })
+}
+
+/// Revert data of a fixed-point failure.
+pub fn fixed_err(e: MathError) -> Vec<u8> {
+    math_err(MarginError::Math(e))
+}
+
+/// `I256` to `i128`, saturating (ABI inputs beyond the core's range are refused by the
+/// core's own bounds, never wrapped).
+pub fn i128_of(v: I256) -> i128 {
+    i128::try_from(v).unwrap_or(if v.is_negative() {
+        i128::MIN
+    } else {
+        i128::MAX
+    })
+}
+
+/// `i128` to `I256` (lossless).
+pub fn i256(v: i128) -> I256 {
+    I256::try_from(v).unwrap_or(I256::ZERO)
+}
+
+/// `U256` to `u128`, saturating.
+pub fn u128_of(v: U256) -> u128 {
+    u128::try_from(v).unwrap_or(u128::MAX)
+}
+
+/// Two-step ownership: the owner names a successor, who accepts.
+#[storage]
+pub struct Owned {
+    owner: StorageAddress,
+    pending: StorageAddress,
+}
+
+impl Owned {
+    /// The owner.
+    pub fn get(&self) -> Address {
+        self.owner.get()
+    }
+
+    /// The successor named by the owner, if any.
+    pub fn pending(&self) -> Address {
+        self.pending.get()
+    }
+
+    /// Sets the first owner (constructor).
+    pub fn init(&mut self, owner: Address) {
+        self.owner.set(owner);
+    }
+
+    /// # Errors
+    /// `Unauthorized` unless `caller` is the owner.
+    pub fn only(&self, caller: Address) -> Result<(), Vec<u8>> {
+        if caller != self.owner.get() {
+            return err(Unauthorized { caller });
+        }
+        Ok(())
+    }
+
+    /// Names a successor. Owner only.
+    /// # Errors
+    /// `Unauthorized`.
+    pub fn transfer(&mut self, caller: Address, next: Address) -> Result<(), Vec<u8>> {
+        self.only(caller)?;
+        self.pending.set(next);
+        Ok(())
+    }
+
+    /// The successor accepts; returns the event to log.
+    /// # Errors
+    /// `Unauthorized` unless `caller` is the named successor.
+    pub fn accept(&mut self, caller: Address) -> Result<OwnershipTransferred, Vec<u8>> {
+        if caller != self.pending.get() || caller.is_zero() {
+            return err(Unauthorized { caller });
+        }
+        let previous = self.owner.get();
+        self.owner.set(caller);
+        self.pending.set(Address::ZERO);
+        Ok(OwnershipTransferred {
+            previous,
+            next: caller,
+        })
+    }
+}

@@ -1,0 +1,671 @@
+//! The internal wire formats, as flat `uint256[]` (the cheapest ABI shape to encode and
+//! decode, and one codec per format shared by both ends).
+//!
+//! ## `RiskOracle.marketData(uint256[] keys) returns (uint256[] words)`
+//! Each key is `underlying << 64 | expiry` ([`key`]). `expiry == 0` asks for the
+//! underlying itself; any other expiry for that expiry's surface and settlement price.
+//! The answer starts with the [`PARAM_WORDS`] risk-parameter words, then per key in
+//! order: [`HEADER_WORDS`] words for an underlying ([`Header`]), [`EXPIRY_WORDS`] for an
+//! expiry ([`ExpiryData`]).
+//!
+//! ## `RiskCalculator.evaluate(uint256[] request) returns (uint256[] evaluations)`
+//! The request ([`Request`]): `now | gridLen << 64`, the number of market keys, the keys,
+//! the oracle's `marketData` answer for them, the number of accounts, then per account:
+//! flags, cash, the collateral count and `(amount, config)` pairs, the position count and
+//! `(id, size, entry)` triples, all as the vault and registry return them. The answer:
+//! per account an [`Evaluation`].
+//!
+//! ## `RiskReader.check(uint256[] accounts, address actor) returns (uint256[] words)`
+//! [`CHECK_WORDS`] words per account, in order ([`Check`]).
+use alloc::vec::Vec;
+
+use alloy_primitives::{I256, U256};
+use stylus_margin::{
+    collateral::AssetConfig,
+    margin::{Greeks, MarginParams, Standing},
+    svi::SviParams,
+};
+
+use crate::{
+    i128_of, i256, revert,
+    words::{halves, join, UnderlyingConfig, UnderlyingRisk, VolState},
+    BadOracle, MissingSurface, StaleOracle, StaleSurface,
+};
+
+/// Words of risk parameters at the start of a `marketData` answer.
+pub const PARAM_WORDS: usize = 3;
+/// Words per underlying key.
+pub const HEADER_WORDS: usize = 5;
+/// Words per expiry key.
+pub const EXPIRY_WORDS: usize = 4;
+/// Words per account in a `check` answer.
+pub const CHECK_WORDS: usize = 6;
+
+/// The key of an underlying (`expiry == 0`) or of one of its expiries.
+pub fn key(underlying: u32, expiry: u64) -> U256 {
+    U256::from((u128::from(underlying) << 64) | u128::from(expiry))
+}
+
+/// `(underlying, expiry)` of a key.
+pub fn split_key(k: U256) -> (u32, u64) {
+    let l = k.as_limbs();
+    (l[1] as u32, l[0])
+}
+
+/// A stale or failed reading: it blocks actions that add risk, never makes an account
+/// look healthier, and never triggers a liquidation on its own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Failure {
+    /// The oracle's answer is older than the underlying's maximum age.
+    StaleOracle { underlying: u32, age: u64 },
+    /// The oracle's answer was refused (reason codes as the `BadOracle` error).
+    BadOracle { underlying: u32, reason: u8 },
+    /// A held expiry's surface is older than its maximum age.
+    StaleSurface {
+        underlying: u32,
+        expiry: u64,
+        age: u64,
+    },
+    /// A held live expiry has no surface; it is valued at the reference volatility.
+    MissingSurface { underlying: u32, expiry: u64 },
+}
+
+impl Failure {
+    /// One word: kind (1..4) | underlying << 8 in limb 0, the values in limbs 1 and 2.
+    pub fn pack(f: Option<Failure>) -> U256 {
+        let (kind, u, a, b) = match f {
+            None => return U256::ZERO,
+            Some(Failure::StaleOracle { underlying, age }) => (1, underlying, age, 0),
+            Some(Failure::BadOracle { underlying, reason }) => {
+                (2, underlying, u64::from(reason), 0)
+            }
+            Some(Failure::StaleSurface {
+                underlying,
+                expiry,
+                age,
+            }) => (3, underlying, expiry, age),
+            Some(Failure::MissingSurface { underlying, expiry }) => (4, underlying, expiry, 0),
+        };
+        U256::from_limbs([kind | (u64::from(u) << 8), a, b, 0])
+    }
+
+    /// Inverse of [`Failure::pack`] (an unknown kind reads as none).
+    pub fn unpack(w: U256) -> Option<Failure> {
+        let l = w.as_limbs();
+        let underlying = (l[0] >> 8) as u32;
+        match l[0] & 0xff {
+            1 => Some(Failure::StaleOracle {
+                underlying,
+                age: l[1],
+            }),
+            2 => Some(Failure::BadOracle {
+                underlying,
+                reason: l[1] as u8,
+            }),
+            3 => Some(Failure::StaleSurface {
+                underlying,
+                expiry: l[1],
+                age: l[2],
+            }),
+            4 => Some(Failure::MissingSurface {
+                underlying,
+                expiry: l[1],
+            }),
+            _ => None,
+        }
+    }
+
+    /// The revert data an action adding risk fails with.
+    pub fn revert_data(self) -> Vec<u8> {
+        match self {
+            Failure::StaleOracle { underlying, age } => revert(StaleOracle { underlying, age }),
+            Failure::BadOracle { underlying, reason } => revert(BadOracle { underlying, reason }),
+            Failure::StaleSurface {
+                underlying,
+                expiry,
+                age,
+            } => revert(StaleSurface {
+                underlying,
+                expiry,
+                age,
+            }),
+            Failure::MissingSurface { underlying, expiry } => {
+                revert(MissingSurface { underlying, expiry })
+            }
+        }
+    }
+}
+
+/// Risk parameters as three words of four u64 limbs each (all zero: the defaults).
+pub fn params_from_words(w: [U256; 3]) -> MarginParams {
+    if w.iter().all(|x| x.is_zero()) {
+        return MarginParams::DEFAULT;
+    }
+    let mut l = [0u64; 12];
+    for (i, word) in w.iter().enumerate() {
+        l[i * 4..i * 4 + 4].copy_from_slice(word.as_limbs());
+    }
+    params_from_limbs(l)
+}
+
+/// Risk parameters from 12 u64 values in `MarginParams` field order.
+pub fn params_from_limbs(l: [u64; 12]) -> MarginParams {
+    let v = |i: usize| i128::from(l[i]);
+    MarginParams {
+        vol_up: v(0),
+        vol_down: v(1),
+        mm_short_option: v(2),
+        im_short_option: v(3),
+        mm_future: v(4),
+        im_future: v(5),
+        im_multiplier: v(6),
+        im_positive_mtm: v(7),
+        theta_horizon: v(8),
+        haircut_horizon: v(9),
+        size_coef: v(10),
+        max_shock_scale: v(11),
+    }
+}
+
+/// The 12 u64 values of validated parameters, in `MarginParams` field order.
+pub fn params_limbs(p: &MarginParams) -> [u64; 12] {
+    [
+        p.vol_up,
+        p.vol_down,
+        p.mm_short_option,
+        p.im_short_option,
+        p.mm_future,
+        p.im_future,
+        p.im_multiplier,
+        p.im_positive_mtm,
+        p.theta_horizon,
+        p.haircut_horizon,
+        p.size_coef,
+        p.max_shock_scale,
+    ]
+    .map(|x| x as u64)
+}
+
+/// 12 u64 values as three storage words.
+pub fn params_words(l: &[u64; 12]) -> [U256; 3] {
+    core::array::from_fn(|i| U256::from_limbs([l[i * 4], l[i * 4 + 1], l[i * 4 + 2], l[i * 4 + 3]]))
+}
+
+/// Market data of one underlying, as the oracle answers it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Header {
+    /// A stale or failed oracle reading (the price is then the stale answer or the last
+    /// good one).
+    pub status: Option<Failure>,
+    /// Oracle price (WAD).
+    pub spot: i128,
+    /// Stable reference price (WAD; 0 before the first poke).
+    pub stable: i128,
+    /// Configuration (feed, ages, method).
+    pub config: UnderlyingConfig,
+    /// Rate, reference vol, EWMA lambda, stable rate.
+    pub risk: UnderlyingRisk,
+    /// EWMA state.
+    pub vol: VolState,
+}
+
+impl Header {
+    /// Appends the header's words.
+    pub fn encode(&self, out: &mut Vec<U256>) {
+        out.push(Failure::pack(self.status));
+        out.push(join(self.stable.max(0) as u128, self.spot.max(0) as u128));
+        out.push(self.config.pack());
+        out.push(self.risk.pack());
+        out.push(self.vol.pack());
+    }
+
+    /// Reads a header from `HEADER_WORDS` words.
+    pub fn decode(w: &[U256]) -> Header {
+        let (stable, spot) = halves(w[1]);
+        Header {
+            status: Failure::unpack(w[0]),
+            spot: spot as i128,
+            stable: stable as i128,
+            config: UnderlyingConfig::unpack(w[2]),
+            risk: UnderlyingRisk::unpack(w[3]),
+            vol: VolState::unpack(w[4]),
+        }
+    }
+}
+
+/// The surface and settlement price of one (underlying, expiry).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ExpiryData {
+    /// SVI parameters and the time they were posted (`None`: never posted).
+    pub surface: Option<(SviParams, u64)>,
+    /// Recorded settlement price (WAD; 0: none yet).
+    pub settlement: i128,
+}
+
+impl ExpiryData {
+    /// Appends the expiry's words (the three surface storage words as stored, then the
+    /// settlement price).
+    pub fn encode_raw(surface: [U256; 3], settlement: U256, out: &mut Vec<U256>) {
+        out.extend_from_slice(&surface);
+        out.push(settlement);
+    }
+
+    /// Reads an expiry from `EXPIRY_WORDS` words.
+    pub fn decode(w: &[U256]) -> ExpiryData {
+        let (a, b) = halves(w[0]);
+        let (rho, m) = halves(w[1]);
+        let (sigma, posted) = halves(w[2]);
+        ExpiryData {
+            surface: (posted != 0).then_some((
+                SviParams {
+                    a: a as i128,
+                    b: b as i128,
+                    rho: rho as i128,
+                    m: m as i128,
+                    sigma: sigma as i128,
+                },
+                posted as u64,
+            )),
+            settlement: u128::try_from(w[3]).unwrap_or(0) as i128,
+        }
+    }
+}
+
+/// The three storage words of a surface: `a | b`, `rho | m`, `sigma | postedAt`.
+pub fn surface_words(p: &SviParams, posted: u64) -> [U256; 3] {
+    [
+        join(p.a as u128, p.b as u128),
+        join(p.rho as u128, p.m as u128),
+        join(p.sigma as u128, u128::from(posted)),
+    ]
+}
+
+/// One account's standing, as the calculator answers `check`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Check {
+    /// `actor` is the account's owner or an operator.
+    pub authorized: bool,
+    /// The account is frozen (under liquidation).
+    pub frozen: bool,
+    /// The first stale or failed reading among what the account needs.
+    pub failure: Option<Failure>,
+    /// Equities and requirements.
+    pub standing: Standing,
+}
+
+impl Check {
+    /// Appends the check's `CHECK_WORDS` words.
+    pub fn encode(&self, out: &mut Vec<U256>) {
+        out.push(U256::from(
+            u8::from(self.authorized) | (u8::from(self.frozen) << 1),
+        ));
+        out.push(Failure::pack(self.failure));
+        for v in [
+            self.standing.equity,
+            self.standing.equity_im,
+            self.standing.mm,
+            self.standing.im,
+        ] {
+            out.push(i256(v).into_raw());
+        }
+    }
+
+    /// Reads a check from `CHECK_WORDS` words.
+    pub fn decode(w: &[U256]) -> Check {
+        let flags = w[0].as_limbs()[0];
+        let int = |x: U256| i128_of(I256::from_raw(x));
+        Check {
+            authorized: flags & 1 != 0,
+            frozen: flags & 2 != 0,
+            failure: Failure::unpack(w[1]),
+            standing: Standing {
+                equity: int(w[2]),
+                equity_im: int(w[3]),
+                mm: int(w[4]),
+                im: int(w[5]),
+            },
+        }
+    }
+}
+
+/// The market keys an account needs: each underlying of its positions and of its
+/// non-quote collateral (expiry 0), and each expiry it holds (surface or settlement),
+/// appended to `out` without repeats. `ids` are instrument ids (the underlying in bits
+/// 192..224, the expiry in bits 128..192).
+pub fn needed_keys(ids: &[U256], amounts: &[U256], configs: &[U256], out: &mut Vec<U256>) {
+    let mut add = |k: U256| {
+        if !out.contains(&k) {
+            out.push(k);
+        }
+    };
+    for id in ids {
+        let l = id.as_limbs();
+        let underlying = l[3] as u32;
+        add(key(underlying, 0));
+        add(key(underlying, l[2]));
+    }
+    for (amount, config) in amounts.iter().zip(configs) {
+        let c = AssetConfig::unpack(config.to_be_bytes());
+        if !amount.is_zero() && !c.is_quote {
+            add(key(c.underlying, 0));
+        }
+    }
+}
+
+/// Sorts keys so that each underlying comes before its expiries.
+pub fn sort_keys(keys: &mut [U256]) {
+    keys.sort_unstable_by_key(|k| split_key(*k));
+}
+
+/// One account in an evaluation request, as the vault and registry return it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AccountWords {
+    /// Bit 0: the actor is owner or operator; bit 1: frozen.
+    pub flags: u8,
+    /// Signed quote cash (int256 raw).
+    pub cash: U256,
+    /// Collateral amounts (18-decimal) and packed asset configs.
+    pub amounts: Vec<U256>,
+    pub configs: Vec<U256>,
+    /// Instrument ids, sizes and entry notionals (int256 raw).
+    pub ids: Vec<U256>,
+    pub sizes: Vec<U256>,
+    pub entries: Vec<U256>,
+}
+
+/// An evaluation request (see the module docs for the layout).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Request {
+    pub now: u64,
+    /// How many scenarios of the grid to use (the full grid for margin, 1 for a quote).
+    pub grid_len: u64,
+    pub keys: Vec<U256>,
+    pub market: Vec<U256>,
+    pub accounts: Vec<AccountWords>,
+}
+
+impl Request {
+    /// The request's words.
+    pub fn encode(&self) -> Vec<U256> {
+        let mut out = Vec::new();
+        out.push(U256::from_limbs([self.now, self.grid_len, 0, 0]));
+        out.push(U256::from(self.keys.len()));
+        out.extend_from_slice(&self.keys);
+        out.push(U256::from(self.market.len()));
+        out.extend_from_slice(&self.market);
+        out.push(U256::from(self.accounts.len()));
+        for a in &self.accounts {
+            out.push(U256::from(a.flags));
+            out.push(a.cash);
+            out.push(U256::from(a.amounts.len()));
+            for (x, y) in a.amounts.iter().zip(&a.configs) {
+                out.extend_from_slice(&[*x, *y]);
+            }
+            out.push(U256::from(a.ids.len()));
+            for ((x, y), z) in a.ids.iter().zip(&a.sizes).zip(&a.entries) {
+                out.extend_from_slice(&[*x, *y, *z]);
+            }
+        }
+        out
+    }
+
+    /// Reads a request; `None` when malformed.
+    pub fn decode(w: &[U256]) -> Option<Request> {
+        let mut r = Reader { w, at: 0 };
+        let head = r.word()?.into_limbs();
+        let keys = r.list(1)?;
+        let market = r.list(1)?;
+        let n = r.len()?;
+        let mut accounts = Vec::with_capacity(n.min(64));
+        for _ in 0..n {
+            let flags = r.word()?.as_limbs()[0] as u8;
+            let cash = r.word()?;
+            let coll = r.list(2)?;
+            let pos = r.list(3)?;
+            accounts.push(AccountWords {
+                flags,
+                cash,
+                amounts: coll.iter().step_by(2).copied().collect(),
+                configs: coll.iter().skip(1).step_by(2).copied().collect(),
+                ids: pos.iter().step_by(3).copied().collect(),
+                sizes: pos.iter().skip(1).step_by(3).copied().collect(),
+                entries: pos.iter().skip(2).step_by(3).copied().collect(),
+            });
+        }
+        (r.at == w.len()).then_some(Request {
+            now: head[0],
+            grid_len: head[1],
+            keys,
+            market,
+            accounts,
+        })
+    }
+}
+
+struct Reader<'a> {
+    w: &'a [U256],
+    at: usize,
+}
+
+impl Reader<'_> {
+    fn word(&mut self) -> Option<U256> {
+        let x = *self.w.get(self.at)?;
+        self.at += 1;
+        Some(x)
+    }
+    fn len(&mut self) -> Option<usize> {
+        usize::try_from(self.word()?).ok()
+    }
+    /// A count followed by `count x per` words.
+    fn list(&mut self, per: usize) -> Option<Vec<U256>> {
+        let n = self.len()?.checked_mul(per)?;
+        let end = self.at.checked_add(n)?;
+        let v = self.w.get(self.at..end)?.to_vec();
+        self.at = end;
+        Some(v)
+    }
+}
+
+/// What the calculator answers per account.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Evaluation {
+    pub check: Check,
+    /// Mark-to-market of the positions (oracle).
+    pub mtm: i128,
+    /// Haircut collateral value (oracle).
+    pub collateral_value: i128,
+    /// Index of the worst scenario (255: no positions).
+    pub worst_scenario: u8,
+    /// Portfolio Greeks per underlying.
+    pub greeks: Vec<Greeks>,
+}
+
+impl Evaluation {
+    /// Appends the evaluation's words: the [`Check`], mtm, collateral value, worst
+    /// scenario, the Greeks count and `(underlying, delta, gamma, vega, theta)` each.
+    pub fn encode(&self, out: &mut Vec<U256>) {
+        self.check.encode(out);
+        out.push(i256(self.mtm).into_raw());
+        out.push(i256(self.collateral_value).into_raw());
+        out.push(U256::from(self.worst_scenario));
+        out.push(U256::from(self.greeks.len()));
+        for g in &self.greeks {
+            out.push(U256::from(g.underlying));
+            for v in [g.delta, g.gamma, g.vega, g.theta] {
+                out.push(i256(v).into_raw());
+            }
+        }
+    }
+
+    /// Reads the evaluations of an answer; `None` when malformed.
+    pub fn decode_all(w: &[U256]) -> Option<Vec<Evaluation>> {
+        let int = |x: U256| i128_of(I256::from_raw(x));
+        let mut r = Reader { w, at: 0 };
+        let mut out = Vec::new();
+        while r.at < w.len() {
+            let check = Check::decode(r.w.get(r.at..r.at + CHECK_WORDS)?);
+            r.at += CHECK_WORDS;
+            let mtm = int(r.word()?);
+            let collateral_value = int(r.word()?);
+            let worst_scenario = r.word()?.as_limbs()[0] as u8;
+            let g = r.list(5)?;
+            let greeks = g
+                .chunks(5)
+                .map(|c| Greeks {
+                    underlying: c[0].as_limbs()[0] as u32,
+                    delta: int(c[1]),
+                    gamma: int(c[2]),
+                    vega: int(c[3]),
+                    theta: int(c[4]),
+                })
+                .collect();
+            out.push(Evaluation {
+                check,
+                mtm,
+                collateral_value,
+                worst_scenario,
+                greeks,
+            });
+        }
+        Some(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloy_primitives::Address;
+
+    #[test]
+    fn formats_round_trip() {
+        for f in [
+            None,
+            Some(Failure::StaleOracle {
+                underlying: 7,
+                age: 99,
+            }),
+            Some(Failure::BadOracle {
+                underlying: u32::MAX,
+                reason: 5,
+            }),
+            Some(Failure::StaleSurface {
+                underlying: 1,
+                expiry: u64::MAX,
+                age: 3,
+            }),
+            Some(Failure::MissingSurface {
+                underlying: 2,
+                expiry: 4,
+            }),
+        ] {
+            assert_eq!(Failure::unpack(Failure::pack(f)), f);
+        }
+        let c = Check {
+            authorized: true,
+            frozen: false,
+            failure: Some(Failure::StaleOracle {
+                underlying: 1,
+                age: 2,
+            }),
+            standing: Standing {
+                equity: -5,
+                equity_im: i128::MIN,
+                mm: i128::MAX,
+                im: 0,
+            },
+        };
+        let mut w = Vec::new();
+        c.encode(&mut w);
+        assert_eq!(w.len(), CHECK_WORDS);
+        assert_eq!(Check::decode(&w), c);
+        let h = Header {
+            status: None,
+            spot: 2_000,
+            stable: 1_990,
+            config: UnderlyingConfig {
+                feed: Address::repeat_byte(1),
+                max_age: 60,
+                surface_max_age: 600,
+                decimals: 8,
+                method: 1,
+                listed: true,
+            },
+            risk: UnderlyingRisk {
+                rate: -1,
+                ref_vol: 2,
+                lambda: 3,
+                stable_rate: 4,
+            },
+            vol: VolState {
+                variance: 5,
+                last_poke: 6,
+                last_ewma: 7,
+            },
+        };
+        let mut w = Vec::new();
+        h.encode(&mut w);
+        assert_eq!(w.len(), HEADER_WORDS);
+        assert_eq!(Header::decode(&w), h);
+        let p = SviParams {
+            a: 1,
+            b: 2,
+            rho: -3,
+            m: -4,
+            sigma: 5,
+        };
+        let mut w = Vec::new();
+        ExpiryData::encode_raw(surface_words(&p, 77), U256::from(9u8), &mut w);
+        assert_eq!(w.len(), EXPIRY_WORDS);
+        assert_eq!(
+            ExpiryData::decode(&w),
+            ExpiryData {
+                surface: Some((p, 77)),
+                settlement: 9
+            }
+        );
+        assert_eq!(split_key(key(3, 1_000)), (3, 1_000));
+        let req = Request {
+            now: 5,
+            grid_len: 26,
+            keys: alloc::vec![key(1, 0), key(1, 9)],
+            market: alloc::vec![U256::from(1u8); 12],
+            accounts: alloc::vec![
+                AccountWords {
+                    flags: 3,
+                    cash: U256::MAX,
+                    amounts: alloc::vec![U256::from(1u8)],
+                    configs: alloc::vec![U256::from(2u8)],
+                    ids: alloc::vec![U256::from(3u8), U256::from(4u8)],
+                    sizes: alloc::vec![U256::from(5u8), U256::from(6u8)],
+                    entries: alloc::vec![U256::from(7u8), U256::from(8u8)],
+                },
+                AccountWords::default(),
+            ],
+        };
+        let w = req.encode();
+        assert_eq!(Request::decode(&w), Some(req));
+        assert_eq!(Request::decode(&w[..w.len() - 1]), None);
+        let ev = Evaluation {
+            check: c,
+            mtm: -3,
+            collateral_value: 4,
+            worst_scenario: 255,
+            greeks: alloc::vec![Greeks {
+                underlying: 1,
+                delta: -1,
+                gamma: 2,
+                vega: 3,
+                theta: -4,
+            }],
+        };
+        let mut w = Vec::new();
+        ev.encode(&mut w);
+        Evaluation::default().encode(&mut w);
+        assert_eq!(
+            Evaluation::decode_all(&w),
+            Some(alloc::vec![ev, Evaluation::default()])
+        );
+        let l = params_limbs(&MarginParams::DEFAULT);
+        assert_eq!(params_from_words(params_words(&l)), MarginParams::DEFAULT);
+    }
+}

@@ -1,0 +1,495 @@
+//! # RiskOracle
+//!
+//! The home of market data and risk parameters: per underlying a Chainlink-style feed
+//! with its maximum age, a stable reference price (Mango v4) and an EWMA volatility
+//! forecast updated by `poke`, a bounded risk-free rate; per (underlying, expiry) an SVI
+//! surface posted by a feeder; the 12 margin parameters. Owner-set within hard bounds.
+//!
+//! It answers `marketData` for the RiskCalculator in one call, reading only the feeds and
+//! surfaces asked for. A stale or failed feed does not revert there: the answer carries
+//! the failure and the last usable price, so that an action that only reduces risk still
+//! goes through while one that adds risk fails (the calculator and the engine decide).
+//!
+//! Call graph: the RiskCalculator calls this contract; this contract calls only the feeds.
+#![cfg_attr(not(any(test, feature = "export-abi")), no_main)]
+extern crate alloc;
+
+use alloc::vec::Vec;
+
+use alloy_primitives::{aliases::U32, Address, I256, U256};
+use alloy_sol_types::sol;
+use margin_common::{
+    err, fixed_err, i128_of, i256,
+    wire::{
+        self, key, params_from_limbs, params_from_words, params_limbs, params_words, Failure,
+        Header,
+    },
+    words::{halves, join, UnderlyingConfig, UnderlyingRisk, VolState},
+    BadOracle, MathFailure, Owned, OwnershipTransferred, ParameterOutOfBounds, StaleOracle,
+    Unauthorized, UnknownUnderlying,
+};
+use stylus_margin::{
+    fixed::WAD,
+    margin,
+    oracle::{self, OracleError, Round},
+    svi::{self, SviParams},
+};
+use stylus_sdk::{
+    prelude::*,
+    storage::{StorageBool, StorageMap, StorageU256},
+};
+
+mod events {
+    use super::*;
+    sol! {
+        /// The surface key or expiry is invalid (expiry not in the future, or SVI
+        /// parameters failing the core's checks).
+        #[derive(Debug)]
+        error InvalidSurface(uint32 underlying, uint64 expiry);
+
+        /// Risk parameters changed.
+        event ParamsSet(uint64[12] values);
+        /// An underlying was configured.
+        event UnderlyingSet(uint32 indexed underlying, address feed, uint32 maxAge, uint32 surfaceMaxAge, uint8 method, int64 rate, uint64 refVol, uint64 lambda, uint64 stableRate);
+        /// A volatility surface was posted.
+        event SurfacePosted(uint32 indexed underlying, uint64 indexed expiry, int256 a, int256 b, int256 rho, int256 m, int256 sigma);
+        /// Stable price and EWMA volatility updated from the oracle.
+        event Poked(uint32 indexed underlying, int256 price, int256 stablePrice, int256 forecastVol);
+        /// A feeder was authorised or removed.
+        event FeederSet(address indexed feeder, bool allowed);
+    }
+}
+pub use events::*;
+
+/// Errors of the RiskOracle.
+#[derive(SolidityError, Debug)]
+pub enum Error {
+    StaleOracle(StaleOracle),
+    BadOracle(BadOracle),
+    InvalidSurface(InvalidSurface),
+    UnknownUnderlying(UnknownUnderlying),
+    ParameterOutOfBounds(ParameterOutOfBounds),
+    Unauthorized(Unauthorized),
+    MathFailure(MathFailure),
+}
+
+sol_interface! {
+    interface IAggregatorV3 {
+        function latestRoundData() external view returns (uint80, int256, uint256, uint256, uint80);
+        function decimals() external view returns (uint8);
+    }
+}
+
+/// Largest rate magnitude (WAD): -10% .. 100%.
+const RATE_MIN: i128 = -WAD / 10;
+const RATE_MAX: i128 = WAD;
+/// EWMA updates at most once per this many seconds, so a burst of pokes cannot swamp it.
+pub const EWMA_MIN_INTERVAL: u64 = 60;
+
+#[storage]
+pub struct Underlying {
+    config: StorageU256,
+    prices: StorageU256,
+    vol: StorageU256,
+    risk: StorageU256,
+}
+
+#[storage]
+pub struct Surface {
+    ab: StorageU256,
+    rho_m: StorageU256,
+    sigma_time: StorageU256,
+    settlement: StorageU256,
+}
+
+#[storage]
+#[entrypoint]
+pub struct RiskOracle {
+    owner: Owned,
+    params0: StorageU256,
+    params1: StorageU256,
+    params2: StorageU256,
+    feeders: StorageMap<Address, StorageBool>,
+    underlyings: StorageMap<U32, Underlying>,
+    surfaces: StorageMap<U256, Surface>,
+}
+
+impl RiskOracle {
+    fn param_words(&self) -> [U256; 3] {
+        [self.params0.get(), self.params1.get(), self.params2.get()]
+    }
+
+    fn now(&self) -> u64 {
+        self.vm().block_timestamp()
+    }
+
+    fn config(&self, underlying: u32) -> Result<UnderlyingConfig, Vec<u8>> {
+        let cfg =
+            UnderlyingConfig::unpack(self.underlyings.getter(U32::from(underlying)).config.get());
+        if !cfg.listed {
+            return err(UnknownUnderlying { underlying });
+        }
+        Ok(cfg)
+    }
+
+    /// Reads and checks an underlying's feed. Returns the price to use and the failure,
+    /// if any: a stale answer is still used (flagged); a refused one falls back to the
+    /// last good price (flagged).
+    /// # Errors
+    /// `BadOracle(underlying, 5)` when there is no usable price at all.
+    fn read_price(
+        &self,
+        id: u32,
+        cfg: &UnderlyingConfig,
+        now: u64,
+    ) -> Result<(i128, Option<Failure>), Vec<u8>> {
+        let reading = IAggregatorV3::new(cfg.feed).latest_round_data(self);
+        let (last_stable, last_price) = halves(self.underlyings.getter(U32::from(id)).prices.get());
+        let fallback = if last_price > 0 {
+            last_price
+        } else {
+            last_stable
+        } as i128;
+        let bad = |reason| Failure::BadOracle {
+            underlying: id,
+            reason,
+        };
+        let (price, failure) = match reading {
+            Err(_) => (fallback, Some(bad(5))),
+            Ok((round_id, answer, _, updated_at, answered_in)) => {
+                let round = Round {
+                    round_id: round_id.to::<u128>(),
+                    answer: i128_of(answer),
+                    updated_at: u64::try_from(updated_at).unwrap_or(u64::MAX),
+                    answered_in_round: answered_in.to::<u128>(),
+                };
+                match oracle::check_latest(&round, cfg.decimals, now, u64::from(cfg.max_age)) {
+                    Ok(p) => (p, None),
+                    Err(OracleError::Stale(age)) => (
+                        oracle::normalise(round.answer, cfg.decimals).unwrap_or(fallback),
+                        Some(Failure::StaleOracle {
+                            underlying: id,
+                            age,
+                        }),
+                    ),
+                    Err(OracleError::NonPositive) => (fallback, Some(bad(1))),
+                    Err(OracleError::IncompleteRound) => (fallback, Some(bad(2))),
+                    Err(OracleError::FromTheFuture) => (fallback, Some(bad(3))),
+                    Err(_) => (fallback, Some(bad(4))),
+                }
+            }
+        };
+        if price <= 0 {
+            return err(BadOracle {
+                underlying: id,
+                reason: 5,
+            });
+        }
+        Ok((price, failure))
+    }
+}
+
+#[public]
+impl RiskOracle {
+    /// Sets the owner.
+    #[constructor]
+    pub fn constructor(&mut self, owner: Address) {
+        self.owner.init(owner);
+    }
+
+    /// The owner.
+    pub fn owner(&self) -> Address {
+        self.owner.get()
+    }
+
+    /// Names a successor owner. Owner only.
+    /// # Errors
+    /// `Unauthorized`.
+    pub fn transfer_ownership(&mut self, next: Address) -> Result<(), Vec<u8>> {
+        let s = self.vm().msg_sender();
+        self.owner.transfer(s, next)
+    }
+
+    /// The named successor takes ownership.
+    /// # Errors
+    /// `Unauthorized`.
+    /// # Events
+    /// `OwnershipTransferred`.
+    pub fn accept_ownership(&mut self) -> Result<(), Vec<u8>> {
+        let s = self.vm().msg_sender();
+        let e: OwnershipTransferred = self.owner.accept(s)?;
+        log(self.vm(), e);
+        Ok(())
+    }
+
+    /// Authorises or removes a volatility feeder. Owner only.
+    /// # Events
+    /// `FeederSet`.
+    pub fn set_feeder(&mut self, feeder: Address, allowed: bool) -> Result<(), Vec<u8>> {
+        self.owner.only(self.vm().msg_sender())?;
+        self.feeders.setter(feeder).set(allowed);
+        log(self.vm(), FeederSet { feeder, allowed });
+        Ok(())
+    }
+
+    /// Whether an address may post surfaces.
+    pub fn is_feeder(&self, feeder: Address) -> bool {
+        self.feeders.get(feeder)
+    }
+
+    /// Sets the 12 risk parameters (WAD; order as `MarginParams`: volUp, volDown,
+    /// mmShortOption, imShortOption, mmFuture, imFuture, imMultiplier, imPositiveMtm,
+    /// thetaHorizon (seconds), haircutHorizon (years), sizeCoef, maxShockScale). Owner only.
+    /// # Errors
+    /// `ParameterOutOfBounds(index, value)` for the first value outside its hard bounds.
+    /// # Events
+    /// `ParamsSet`.
+    pub fn set_params(&mut self, values: [u64; 12]) -> Result<(), Vec<u8>> {
+        self.owner.only(self.vm().msg_sender())?;
+        if let Err(i) = params_from_limbs(values).validate() {
+            return err(ParameterOutOfBounds {
+                which: i,
+                value: I256::try_from(values[usize::from(i)]).unwrap_or(I256::MAX),
+            });
+        }
+        let [w0, w1, w2] = params_words(&values);
+        self.params0.set(w0);
+        self.params1.set(w1);
+        self.params2.set(w2);
+        log(self.vm(), ParamsSet { values });
+        Ok(())
+    }
+
+    /// The risk parameters in force (defaults until set).
+    pub fn params(&self) -> [u64; 12] {
+        params_limbs(&params_from_words(self.param_words()))
+    }
+
+    /// Configures an underlying. Owner only. Reads the feed's decimals once here.
+    /// `method`: 0 Greeks path, 1 full revaluation. `rate` WAD in [-0.1, 1.0];
+    /// `refVol` WAD in (0, 10]; `lambda` WAD in [0.5, 1); `stableRate` WAD per second
+    /// at most 0.001; ages 1 s .. 7 days.
+    /// # Errors
+    /// `Unauthorized`, `ParameterOutOfBounds(which, value)` (0 maxAge, 1 surfaceMaxAge,
+    /// 2 method, 3 rate, 4 refVol, 5 lambda, 6 stableRate), `BadOracle` (feed unreadable).
+    /// # Events
+    /// `UnderlyingSet`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn set_underlying(
+        &mut self,
+        underlying: u32,
+        feed: Address,
+        max_age: u32,
+        surface_max_age: u32,
+        method: u8,
+        rate: i64,
+        ref_vol: u64,
+        lambda: u64,
+        stable_rate: u64,
+    ) -> Result<(), Vec<u8>> {
+        self.owner.only(self.vm().msg_sender())?;
+        let week = 7 * 86_400;
+        let checks: [(u8, i128, i128, i128); 7] = [
+            (0, i128::from(max_age), 1, week),
+            (1, i128::from(surface_max_age), 1, week),
+            (2, i128::from(method), 0, 1),
+            (3, i128::from(rate), RATE_MIN, RATE_MAX),
+            (4, i128::from(ref_vol), 1, 10 * WAD),
+            (5, i128::from(lambda), WAD / 2, WAD - 1),
+            (6, i128::from(stable_rate), 0, WAD / 1000),
+        ];
+        for (which, v, lo, hi) in checks {
+            if v < lo || v > hi {
+                return err(ParameterOutOfBounds {
+                    which,
+                    value: i256(v),
+                });
+            }
+        }
+        let decimals = IAggregatorV3::new(feed).decimals(&*self).map_err(|_| {
+            margin_common::revert(BadOracle {
+                underlying,
+                reason: 5,
+            })
+        })?;
+        let cfg = UnderlyingConfig {
+            feed,
+            max_age,
+            surface_max_age,
+            decimals,
+            method,
+            listed: true,
+        };
+        let risk = UnderlyingRisk {
+            rate,
+            ref_vol,
+            lambda,
+            stable_rate,
+        };
+        let mut u = self.underlyings.setter(U32::from(underlying));
+        u.config.set(cfg.pack());
+        u.risk.set(risk.pack());
+        log(
+            self.vm(),
+            UnderlyingSet {
+                underlying,
+                feed,
+                maxAge: max_age,
+                surfaceMaxAge: surface_max_age,
+                method,
+                rate,
+                refVol: ref_vol,
+                lambda,
+                stableRate: stable_rate,
+            },
+        );
+        Ok(())
+    }
+
+    /// Posts SVI parameters (WAD) for (underlying, expiry). Feeder only. Checked by the
+    /// core (no negative variance, bounded parameters); the expiry must be in the future.
+    /// # Errors
+    /// `Unauthorized`, `UnknownUnderlying`, `InvalidSurface`.
+    /// # Events
+    /// `SurfacePosted`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn post_surface(
+        &mut self,
+        underlying: u32,
+        expiry: u64,
+        a: I256,
+        b: I256,
+        rho: I256,
+        m: I256,
+        sigma: I256,
+    ) -> Result<(), Vec<u8>> {
+        let s = self.vm().msg_sender();
+        if !self.feeders.get(s) {
+            return err(Unauthorized { caller: s });
+        }
+        self.config(underlying)?;
+        let p = SviParams {
+            a: i128_of(a),
+            b: i128_of(b),
+            rho: i128_of(rho),
+            m: i128_of(m),
+            sigma: i128_of(sigma),
+        };
+        let now = self.now();
+        if svi::validate(&p).is_err() || expiry <= now {
+            return err(InvalidSurface { underlying, expiry });
+        }
+        let words = wire::surface_words(&p, now);
+        let mut slot = self.surfaces.setter(key(underlying, expiry));
+        slot.ab.set(words[0]);
+        slot.rho_m.set(words[1]);
+        slot.sigma_time.set(words[2]);
+        log(
+            self.vm(),
+            SurfacePosted {
+                underlying,
+                expiry,
+                a,
+                b,
+                rho,
+                m,
+                sigma,
+            },
+        );
+        Ok(())
+    }
+
+    /// Moves the stable price toward the oracle (bounded rate per second, Mango v4) and
+    /// updates the EWMA volatility forecast (at most once a minute). Anyone may call.
+    /// # Errors
+    /// `UnknownUnderlying`, `StaleOracle`, `BadOracle`.
+    /// # Events
+    /// `Poked`.
+    pub fn poke(&mut self, underlying: u32) -> Result<(), Vec<u8>> {
+        let now = self.now();
+        let cfg = self.config(underlying)?;
+        let (price, failure) = self.read_price(underlying, &cfg, now)?;
+        if let Some(f) = failure {
+            return Err(f.revert_data());
+        }
+        let u = self.underlyings.getter(U32::from(underlying));
+        let (stable, last) = halves(u.prices.get());
+        let risk = UnderlyingRisk::unpack(u.risk.get());
+        let mut vol = VolState::unpack(u.vol.get());
+        let dt = now.saturating_sub(vol.last_poke);
+        let new_stable =
+            margin::stable_price_update(stable as i128, price, dt, i128::from(risk.stable_rate))
+                .map_err(fixed_err)?;
+        let dt_ewma = now.saturating_sub(vol.last_ewma);
+        let mut last_out = last;
+        if last == 0 || dt_ewma >= EWMA_MIN_INTERVAL {
+            if last > 0 {
+                vol.variance = margin::ewma_variance_update(
+                    vol.variance as i128,
+                    last as i128,
+                    price,
+                    dt_ewma,
+                    i128::from(risk.lambda),
+                )
+                .map_err(fixed_err)?
+                .max(0) as u128;
+            }
+            vol.last_ewma = now;
+            last_out = price as u128;
+        }
+        vol.last_poke = now;
+        let forecast = margin::forecast_vol(vol.variance as i128).map_err(fixed_err)?;
+        let mut u = self.underlyings.setter(U32::from(underlying));
+        u.prices.set(join(new_stable as u128, last_out));
+        u.vol.set(vol.pack());
+        log(
+            self.vm(),
+            Poked {
+                underlying,
+                price: i256(price),
+                stablePrice: i256(new_stable),
+                forecastVol: i256(forecast),
+            },
+        );
+        Ok(())
+    }
+
+    /// Market data for the keys asked (`underlying << 64 | expiry`; expiry 0 for the
+    /// underlying itself), in the layout of `margin_common::wire`: 3 parameter words, then
+    /// 5 words per underlying (failure, stable|spot, config, risk, EWMA state) and 4 per
+    /// expiry (surface words a|b, rho|m, sigma|postedAt, settlement price). A stale or
+    /// refused feed is reported in the failure word, not reverted.
+    /// # Errors
+    /// `UnknownUnderlying`, `BadOracle(underlying, 5)` when no usable price exists.
+    pub fn market_data(&self, keys: Vec<U256>) -> Result<Vec<U256>, Vec<u8>> {
+        let now = self.now();
+        let mut out = Vec::with_capacity(wire::PARAM_WORDS + keys.len() * wire::HEADER_WORDS);
+        out.extend(self.param_words());
+        for k in keys {
+            let (underlying, expiry) = wire::split_key(k);
+            if expiry == 0 {
+                let cfg = self.config(underlying)?;
+                let (spot, status) = self.read_price(underlying, &cfg, now)?;
+                let u = self.underlyings.getter(U32::from(underlying));
+                let (stable, _) = halves(u.prices.get());
+                Header {
+                    status,
+                    spot,
+                    stable: stable as i128,
+                    config: cfg,
+                    risk: UnderlyingRisk::unpack(u.risk.get()),
+                    vol: VolState::unpack(u.vol.get()),
+                }
+                .encode(&mut out);
+            } else {
+                let s = self.surfaces.getter(k);
+                wire::ExpiryData::encode_raw(
+                    [s.ab.get(), s.rho_m.get(), s.sigma_time.get()],
+                    s.settlement.get(),
+                    &mut out,
+                );
+            }
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,240 @@
+//! # RiskReader
+//!
+//! Reads what a margin check needs and asks the RiskCalculator: per account one call to
+//! the CollateralVault (`getAccountState`: flags, cash, collateral with configs) and one
+//! to the PositionRegistry (`getPositions`), then one `marketData` call to the RiskOracle
+//! for exactly the underlyings and expiries those accounts hold, and one `evaluate` call
+//! to the calculator for all of them. The RiskEngine calls `check` before and after every
+//! action; wallets, keepers and risk teams read the same numbers through the views.
+//!
+//! Wiring is fixed at construction: a new version is a new reader, which the engine's
+//! owner points the engine at.
+//!
+//! Call graph: the engine (or anyone, for views) calls this contract; it calls the vault,
+//! the registry, the oracle and the calculator, all as views. Nothing calls it back.
+#![cfg_attr(not(any(test, feature = "export-abi")), no_main)]
+extern crate alloc;
+
+use alloc::vec::Vec;
+
+use alloy_primitives::{Address, I256, U256};
+use margin_common::{
+    call_err, i256, math_err,
+    wire::{self, AccountWords, Evaluation, Request},
+    MathFailure,
+};
+use stylus_margin::margin::{MarginError, DEFAULT_GRID};
+use stylus_sdk::{prelude::*, storage::StorageAddress};
+
+/// Errors of the RiskReader (the vault's, registry's, oracle's and calculator's are
+/// bubbled up unchanged).
+#[derive(SolidityError, Debug)]
+pub enum Error {
+    MathFailure(MathFailure),
+}
+
+sol_interface! {
+    interface ICollateralVault {
+        function getAccountState(uint256 account, address actor) external view returns (address, bool, bool, int256, address[] memory, uint256[] memory, uint256[] memory);
+    }
+    interface IPositionRegistry {
+        function getPositions(uint256 account) external view returns (uint256[] memory, int256[] memory, int256[] memory);
+    }
+    interface IRiskOracle {
+        function marketData(uint256[] memory keys) external view returns (uint256[] memory);
+    }
+    interface IRiskCalculator {
+        function evaluate(uint256[] memory request) external view returns (uint256[] memory);
+    }
+}
+
+#[storage]
+#[entrypoint]
+pub struct RiskReader {
+    vault: StorageAddress,
+    registry: StorageAddress,
+    oracle: StorageAddress,
+    calculator: StorageAddress,
+}
+
+impl RiskReader {
+    /// One account's words: one vault call, one registry call.
+    fn account(&self, account: U256, actor: Address) -> Result<AccountWords, Vec<u8>> {
+        let (_, frozen, authorized, cash, _, amounts, configs) =
+            ICollateralVault::new(self.vault.get())
+                .get_account_state(self, account, actor)
+                .map_err(call_err)?;
+        let (ids, sizes, entries) = IPositionRegistry::new(self.registry.get())
+            .get_positions(self, account)
+            .map_err(call_err)?;
+        Ok(AccountWords {
+            flags: u8::from(authorized) | (u8::from(frozen) << 1),
+            cash: cash.into_raw(),
+            amounts,
+            configs,
+            ids,
+            sizes: sizes.into_iter().map(I256::into_raw).collect(),
+            entries: entries.into_iter().map(I256::into_raw).collect(),
+        })
+    }
+
+    /// Market data for `keys` and the calculator's answer for `accounts`.
+    fn evaluate(
+        &self,
+        mut keys: Vec<U256>,
+        accounts: Vec<AccountWords>,
+        grid_len: usize,
+    ) -> Result<Vec<Evaluation>, Vec<u8>> {
+        wire::sort_keys(&mut keys);
+        let market = IRiskOracle::new(self.oracle.get())
+            .market_data(self, keys.clone())
+            .map_err(call_err)?;
+        let request = Request {
+            now: self.vm().block_timestamp(),
+            grid_len: grid_len as u64,
+            keys,
+            market,
+            accounts,
+        };
+        let words = IRiskCalculator::new(self.calculator.get())
+            .evaluate(self, request.encode())
+            .map_err(call_err)?;
+        Evaluation::decode_all(&words).ok_or_else(|| math_err(MarginError::BadGrid))
+    }
+
+    /// Evaluations of `accounts` as `actor` sees them.
+    fn evaluate_accounts(
+        &self,
+        accounts: &[U256],
+        actor: Address,
+    ) -> Result<Vec<Evaluation>, Vec<u8>> {
+        let mut keys = Vec::new();
+        let mut words = Vec::with_capacity(accounts.len());
+        for &a in accounts {
+            let w = self.account(a, actor)?;
+            wire::needed_keys(&w.ids, &w.amounts, &w.configs, &mut keys);
+            words.push(w);
+        }
+        self.evaluate(keys, words, DEFAULT_GRID.len())
+    }
+
+    fn one(&self, account: U256) -> Result<Evaluation, Vec<u8>> {
+        let mut e = self.evaluate_accounts(&[account], Address::ZERO)?;
+        e.pop().ok_or_else(|| math_err(MarginError::BadGrid))
+    }
+}
+
+#[public]
+impl RiskReader {
+    /// Wires the vault, the registry, the oracle and the calculator (once).
+    #[constructor]
+    pub fn constructor(
+        &mut self,
+        vault: Address,
+        registry: Address,
+        oracle: Address,
+        calculator: Address,
+    ) {
+        self.vault.set(vault);
+        self.registry.set(registry);
+        self.oracle.set(oracle);
+        self.calculator.set(calculator);
+    }
+
+    /// The accounts' standings for the engine's checks, 6 words per account: flags
+    /// (bit 0: `actor` is owner or operator, bit 1: frozen), the first failed reading the
+    /// account needs (0: none; low byte 1 stale oracle, 2 bad oracle, 3 stale surface,
+    /// 4 missing surface), equity, IM equity, MM, IM (int256 WAD).
+    /// # Errors
+    /// The vault's, registry's, oracle's and calculator's errors unchanged.
+    pub fn check(&self, accounts: Vec<U256>, actor: Address) -> Result<Vec<U256>, Vec<u8>> {
+        let mut out = Vec::with_capacity(accounts.len() * wire::CHECK_WORDS);
+        for e in self.evaluate_accounts(&accounts, actor)? {
+            e.check.encode(&mut out);
+        }
+        Ok(out)
+    }
+
+    /// Equity (oracle), MM, IM, equity for IM, and per underlying: id, delta, gamma,
+    /// vega, theta (WAD); plus the index of the worst scenario (255: no positions).
+    #[allow(clippy::type_complexity)]
+    pub fn account_risk(
+        &self,
+        account: U256,
+    ) -> Result<
+        (
+            I256,
+            I256,
+            I256,
+            I256,
+            Vec<u32>,
+            Vec<I256>,
+            Vec<I256>,
+            Vec<I256>,
+            Vec<I256>,
+            u8,
+        ),
+        Vec<u8>,
+    > {
+        let e = self.one(account)?;
+        let s = e.check.standing;
+        let g = &e.greeks;
+        Ok((
+            i256(s.equity),
+            i256(s.mm),
+            i256(s.im),
+            i256(s.equity_im),
+            g.iter().map(|x| x.underlying).collect(),
+            g.iter().map(|x| i256(x.delta)).collect(),
+            g.iter().map(|x| i256(x.gamma)).collect(),
+            g.iter().map(|x| i256(x.vega)).collect(),
+            g.iter().map(|x| i256(x.theta)).collect(),
+            e.worst_scenario,
+        ))
+    }
+
+    /// `equity - MM` (negative: below maintenance).
+    pub fn health(&self, account: U256) -> Result<I256, Vec<u8>> {
+        Ok(i256(self.one(account)?.check.standing.mm_surplus()))
+    }
+
+    /// Whether equity < MM on fresh data (a stale reading never makes an account
+    /// liquidatable on its own).
+    pub fn is_liquidatable(&self, account: U256) -> Result<bool, Vec<u8>> {
+        let c = self.one(account)?.check;
+        Ok(c.failure.is_none() && c.standing.mm_surplus() < 0)
+    }
+
+    /// Price and Greeks of one unit of an instrument now: (price, delta, gamma, vega,
+    /// theta), WAD, on the oracle price and the expiry's surface.
+    pub fn quote(&self, instrument: U256) -> Result<(I256, I256, I256, I256, I256), Vec<u8>> {
+        let one = AccountWords {
+            ids: alloc::vec![instrument],
+            sizes: alloc::vec![U256::from(stylus_margin::fixed::WAD as u128)],
+            entries: alloc::vec![U256::ZERO],
+            ..AccountWords::default()
+        };
+        let mut keys = Vec::new();
+        wire::needed_keys(&one.ids, &[], &[], &mut keys);
+        let e = self.evaluate(keys, alloc::vec![one], 1)?;
+        let e = e.first().ok_or_else(|| math_err(MarginError::BadGrid))?;
+        let g = e.greeks.first().copied().unwrap_or_default();
+        Ok((
+            i256(e.mtm),
+            i256(g.delta),
+            i256(g.gamma),
+            i256(g.vega),
+            i256(g.theta),
+        ))
+    }
+
+    /// The contracts this reader uses: (vault, registry, oracle, calculator).
+    pub fn sources(&self) -> (Address, Address, Address, Address) {
+        (
+            self.vault.get(),
+            self.registry.get(),
+            self.oracle.get(),
+            self.calculator.get(),
+        )
+    }
+}
