@@ -19,6 +19,7 @@ pub mod collateral;
 pub mod decimal;
 pub mod fixed;
 pub mod instrument;
+pub mod liquidation;
 pub mod margin;
 pub mod math;
 pub mod normal;
