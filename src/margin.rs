@@ -271,6 +271,8 @@ pub struct AccountRisk {
     pub mtm: i128,
     /// Haircut collateral value (oracle).
     pub collateral_value: i128,
+    /// Collateral value at the oracle price without haircuts (what a liquidator takes).
+    pub collateral_gross: i128,
     /// Portfolio Greeks per underlying.
     pub greeks: Vec<Greeks>,
     /// Index into the grid of the worst scenario of the underlying with the largest loss
@@ -812,6 +814,7 @@ pub fn account_risk(
         im: 0,
         mtm: 0,
         collateral_value: 0,
+        collateral_gross: 0,
         greeks: Vec::new(),
         worst_scenario: u8::MAX,
     };
@@ -823,6 +826,10 @@ pub fn account_risk(
         let v = collateral_value(c.amount, m.spot, h)?;
         let v_im = collateral_value(c.amount, m.spot.min(m.stable), h)?;
         risk.collateral_value = fixed::add(risk.collateral_value, v)?;
+        risk.collateral_gross = fixed::add(
+            risk.collateral_gross,
+            collateral_value(c.amount, m.spot, 0)?,
+        )?;
         risk.equity = fixed::add(risk.equity, v)?;
         risk.equity_im = fixed::add(risk.equity_im, v_im)?;
         if c.config.risk_offsetting {

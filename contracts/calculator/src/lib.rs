@@ -25,9 +25,7 @@ use stylus_margin::{
     collateral::AssetConfig,
     fixed::{self, MathError, Rounding, WAD},
     instrument,
-    margin::{
-        self, Collateral, MarginError, MarginParams, Market, Method, Position, Standing, YEAR,
-    },
+    margin::{self, Collateral, MarginError, Market, Method, Position, Standing, YEAR},
     svi::SviParams,
 };
 use stylus_sdk::prelude::*;
@@ -46,7 +44,6 @@ pub struct RiskCalculator {}
 
 /// Market data as the core takes it, and the failed readings found on the way.
 pub struct Markets {
-    pub params: MarginParams,
     pub markets: Vec<Market>,
     /// Failures by key (`expiry == 0`: the feed).
     pub failures: Vec<(U256, Failure)>,
@@ -80,11 +77,7 @@ fn flat_surface(vol: i128, expiry: u64, now: u64) -> Result<SviParams, MathError
 /// Builds the core's markets from a `marketData` answer (pure: `now` is an argument).
 pub fn decode_markets(keys: &[U256], words: &[U256], now: u64) -> Result<Markets, Vec<u8>> {
     let bad = || math_err(MarginError::BadGrid);
-    if words.len() < wire::PARAM_WORDS {
-        return Err(bad());
-    }
-    let params = params_from_words([words[0], words[1], words[2]]);
-    let mut at = wire::PARAM_WORDS;
+    let mut at = 0;
     let mut markets: Vec<Market> = Vec::new();
     // Surface max age per market, index-aligned with `markets`.
     let mut max_ages: Vec<u64> = Vec::new();
@@ -154,11 +147,7 @@ pub fn decode_markets(keys: &[U256], words: &[U256], now: u64) -> Result<Markets
             }
         }
     }
-    Ok(Markets {
-        params,
-        markets,
-        failures,
-    })
+    Ok(Markets { markets, failures })
 }
 
 /// Evaluates a request (pure: everything, `now` included, is in the words).
@@ -171,6 +160,7 @@ pub fn evaluate_words(words: &[U256]) -> Result<Vec<U256>, Vec<u8>> {
     let grid_len = usize::try_from(req.grid_len).map_err(|_| bad())?;
     let grid = margin::DEFAULT_GRID.get(..grid_len).ok_or_else(bad)?;
     let m = decode_markets(&req.keys, &req.market, req.now)?;
+    let params = params_from_words(req.params);
     let mut out = Vec::new();
     for a in &req.accounts {
         let collateral: Vec<Collateral> = a
@@ -196,7 +186,7 @@ pub fn evaluate_words(words: &[U256]) -> Result<Vec<U256>, Vec<u8>> {
             &positions,
             &m.markets,
             grid,
-            &m.params,
+            &params,
             req.now,
         )
         .map_err(math_err)?;
@@ -211,6 +201,7 @@ pub fn evaluate_words(words: &[U256]) -> Result<Vec<U256>, Vec<u8>> {
             },
             mtm: r.mtm,
             collateral_value: r.collateral_value,
+            collateral_gross: r.collateral_gross,
             worst_scenario: r.worst_scenario,
             greeks: r.greeks,
         }

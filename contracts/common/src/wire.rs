@@ -4,12 +4,12 @@
 //! ## `RiskOracle.marketData(uint256[] keys) returns (uint256[] words)`
 //! Each key is `underlying << 64 | expiry` ([`key`]). `expiry == 0` asks for the
 //! underlying itself; any other expiry for that expiry's surface and settlement price.
-//! The answer starts with the [`PARAM_WORDS`] risk-parameter words, then per key in
-//! order: [`HEADER_WORDS`] words for an underlying ([`Header`]), [`EXPIRY_WORDS`] for an
+//! The answer, per key in order: [`HEADER_WORDS`] words for an underlying ([`Header`]), [`EXPIRY_WORDS`] for an
 //! expiry ([`ExpiryData`]).
 //!
 //! ## `RiskCalculator.evaluate(uint256[] request) returns (uint256[] evaluations)`
-//! The request ([`Request`]): `now | gridLen << 64`, the number of market keys, the keys,
+//! The request ([`Request`]): `now | gridLen << 64`, the [`PARAM_WORDS`] risk-parameter
+//! words (all zero: the defaults), the number of market keys, the keys,
 //! the oracle's `marketData` answer for them, the number of accounts, then per account:
 //! flags, cash, the collateral count and `(amount, config)` pairs, the position count and
 //! `(id, size, entry)` triples, all as the vault and registry return them. The answer:
@@ -32,7 +32,7 @@ use crate::{
     BadOracle, MissingSurface, StaleOracle, StaleSurface,
 };
 
-/// Words of risk parameters at the start of a `marketData` answer.
+/// Words of risk parameters in a request.
 pub const PARAM_WORDS: usize = 3;
 /// Words per underlying key.
 pub const HEADER_WORDS: usize = 5;
@@ -379,6 +379,8 @@ pub struct Request {
     pub now: u64,
     /// How many scenarios of the grid to use (the full grid for margin, 1 for a quote).
     pub grid_len: u64,
+    /// Risk parameters as three words ([`params_words`]; all zero: the defaults).
+    pub params: [U256; PARAM_WORDS],
     pub keys: Vec<U256>,
     pub market: Vec<U256>,
     pub accounts: Vec<AccountWords>,
@@ -389,6 +391,7 @@ impl Request {
     pub fn encode(&self) -> Vec<U256> {
         let mut out = Vec::new();
         out.push(U256::from_limbs([self.now, self.grid_len, 0, 0]));
+        out.extend_from_slice(&self.params);
         out.push(U256::from(self.keys.len()));
         out.extend_from_slice(&self.keys);
         out.push(U256::from(self.market.len()));
@@ -413,6 +416,7 @@ impl Request {
     pub fn decode(w: &[U256]) -> Option<Request> {
         let mut r = Reader { w, at: 0 };
         let head = r.word()?.into_limbs();
+        let params = [r.word()?, r.word()?, r.word()?];
         let keys = r.list(1)?;
         let market = r.list(1)?;
         let n = r.len()?;
@@ -435,6 +439,7 @@ impl Request {
         (r.at == w.len()).then_some(Request {
             now: head[0],
             grid_len: head[1],
+            params,
             keys,
             market,
             accounts,
@@ -474,6 +479,8 @@ pub struct Evaluation {
     pub mtm: i128,
     /// Haircut collateral value (oracle).
     pub collateral_value: i128,
+    /// Collateral value at the oracle price without haircuts.
+    pub collateral_gross: i128,
     /// Index of the worst scenario (255: no positions).
     pub worst_scenario: u8,
     /// Portfolio Greeks per underlying.
@@ -481,12 +488,22 @@ pub struct Evaluation {
 }
 
 impl Evaluation {
-    /// Appends the evaluation's words: the [`Check`], mtm, collateral value, worst
-    /// scenario, the Greeks count and `(underlying, delta, gamma, vega, theta)` each.
+    /// What a liquidator takes with the whole account, at oracle prices: cash, the
+    /// positions' mark-to-market and the collateral without haircuts (WAD).
+    pub fn bundle(&self) -> i128 {
+        self.check
+            .standing
+            .equity
+            .saturating_add(self.collateral_gross.saturating_sub(self.collateral_value))
+    }
+
+    /// Appends the evaluation's words: the [`Check`], mtm, collateral value (haircut),
+    /// collateral value (gross), worst scenario, the Greeks count and `(underlying, delta, gamma, vega, theta)` each.
     pub fn encode(&self, out: &mut Vec<U256>) {
         self.check.encode(out);
         out.push(i256(self.mtm).into_raw());
         out.push(i256(self.collateral_value).into_raw());
+        out.push(i256(self.collateral_gross).into_raw());
         out.push(U256::from(self.worst_scenario));
         out.push(U256::from(self.greeks.len()));
         for g in &self.greeks {
@@ -507,6 +524,7 @@ impl Evaluation {
             r.at += CHECK_WORDS;
             let mtm = int(r.word()?);
             let collateral_value = int(r.word()?);
+            let collateral_gross = int(r.word()?);
             let worst_scenario = r.word()?.as_limbs()[0] as u8;
             let g = r.list(5)?;
             let greeks = g
@@ -523,6 +541,7 @@ impl Evaluation {
                 check,
                 mtm,
                 collateral_value,
+                collateral_gross,
                 worst_scenario,
                 greeks,
             });
@@ -627,6 +646,7 @@ mod tests {
         let req = Request {
             now: 5,
             grid_len: 26,
+            params: [U256::from(1u8), U256::ZERO, U256::MAX],
             keys: alloc::vec![key(1, 0), key(1, 9)],
             market: alloc::vec![U256::from(1u8); 12],
             accounts: alloc::vec![
@@ -649,6 +669,7 @@ mod tests {
             check: c,
             mtm: -3,
             collateral_value: 4,
+            collateral_gross: 5,
             worst_scenario: 255,
             greeks: alloc::vec![Greeks {
                 underlying: 1,

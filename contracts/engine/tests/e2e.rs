@@ -156,6 +156,7 @@ fn setup<'a>(
     registry.sender(admin).constructor(admin).motsu_unwrap();
     oracle.sender(admin).constructor(admin);
     reader.sender(admin).constructor(
+        admin,
         vault.address(),
         registry.address(),
         oracle.address(),
@@ -561,9 +562,9 @@ fn parameters_are_bounded_and_owner_only(
     let w = world!(
         vault, registry, engine, oracle, calculator, reader, usdc, weth, feed, admin, market
     );
-    let before = w.oracle.sender(admin).params();
+    let before = w.reader.sender(admin).params();
     let e = w
-        .oracle
+        .reader
         .sender(mallory)
         .set_params(before)
         .motsu_res()
@@ -574,10 +575,10 @@ fn parameters_are_bounded_and_owner_only(
     );
     let mut bad = before;
     bad[6] = 10 * E18 as u64 / 2; // IM multiplier 5.0 is the bound: 5.0 ok
-    w.oracle.sender(admin).set_params(bad).motsu_unwrap();
+    w.reader.sender(admin).set_params(bad).motsu_unwrap();
     bad[1] = E18 as u64; // vol-down 100%: out of bounds
     let e = w
-        .oracle
+        .reader
         .sender(admin)
         .set_params(bad)
         .motsu_res()
@@ -586,7 +587,7 @@ fn parameters_are_bounded_and_owner_only(
         &e[..4],
         &<margin_common::ParameterOutOfBounds as alloy_sol_types::SolError>::SELECTOR
     );
-    assert_eq!(w.oracle.sender(admin).params()[1], before[1]);
+    assert_eq!(w.reader.sender(admin).params()[1], before[1]);
     let e = w
         .oracle
         .sender(admin)

@@ -1,9 +1,10 @@
 //! # RiskOracle
 //!
-//! The home of market data and risk parameters: per underlying a Chainlink-style feed
+//! The home of market data: per underlying a Chainlink-style feed
 //! with its maximum age, a stable reference price (Mango v4) and an EWMA volatility
 //! forecast updated by `poke`, a bounded risk-free rate; per (underlying, expiry) an SVI
-//! surface posted by a feeder; the 12 margin parameters. Owner-set within hard bounds.
+//! surface posted by a feeder, and its settlement price once recorded from the feed's
+//! first round at or after expiry. Owner-set within hard bounds.
 //!
 //! It answers `marketData` for the RiskCalculator in one call, reading only the feeds and
 //! surfaces asked for. A stale or failed feed does not revert there: the answer carries
@@ -16,14 +17,14 @@ extern crate alloc;
 
 use alloc::vec::Vec;
 
-use alloy_primitives::{aliases::U32, Address, I256, U256};
+use alloy_primitives::{
+    aliases::{U32, U80},
+    Address, I256, U256,
+};
 use alloy_sol_types::sol;
 use margin_common::{
     err, fixed_err, i128_of, i256,
-    wire::{
-        self, key, params_from_limbs, params_from_words, params_limbs, params_words, Failure,
-        Header,
-    },
+    wire::{self, key, Failure, Header},
     words::{halves, join, UnderlyingConfig, UnderlyingRisk, VolState},
     BadOracle, MathFailure, Owned, OwnershipTransferred, ParameterOutOfBounds, StaleOracle,
     Unauthorized, UnknownUnderlying,
@@ -46,15 +47,25 @@ mod events {
         /// parameters failing the core's checks).
         #[derive(Debug)]
         error InvalidSurface(uint32 underlying, uint64 expiry);
+        /// The expiry has not passed yet.
+        #[derive(Debug)]
+        error NotExpired(uint64 expiry, uint64 timestamp);
+        /// The named round is not the first at or after expiry (its timestamp must be at or
+        /// after expiry and the previous round's before), or its answer is not positive.
+        #[derive(Debug)]
+        error SettlementRoundInvalid(uint80 roundId, uint64 updatedAt, uint64 previousUpdatedAt);
+        /// The settlement price of (underlying, expiry) is already recorded.
+        #[derive(Debug)]
+        error SettlementAlreadyRecorded(uint32 underlying, uint64 expiry, int256 price);
 
-        /// Risk parameters changed.
-        event ParamsSet(uint64[12] values);
         /// An underlying was configured.
         event UnderlyingSet(uint32 indexed underlying, address feed, uint32 maxAge, uint32 surfaceMaxAge, uint8 method, int64 rate, uint64 refVol, uint64 lambda, uint64 stableRate);
         /// A volatility surface was posted.
         event SurfacePosted(uint32 indexed underlying, uint64 indexed expiry, int256 a, int256 b, int256 rho, int256 m, int256 sigma);
         /// Stable price and EWMA volatility updated from the oracle.
         event Poked(uint32 indexed underlying, int256 price, int256 stablePrice, int256 forecastVol);
+        /// The settlement price of (underlying, expiry) was recorded from a feed round.
+        event SettlementRecorded(uint32 indexed underlying, uint64 indexed expiry, int256 price, uint80 roundId);
         /// A feeder was authorised or removed.
         event FeederSet(address indexed feeder, bool allowed);
     }
@@ -67,6 +78,9 @@ pub enum Error {
     StaleOracle(StaleOracle),
     BadOracle(BadOracle),
     InvalidSurface(InvalidSurface),
+    NotExpired(NotExpired),
+    SettlementRoundInvalid(SettlementRoundInvalid),
+    SettlementAlreadyRecorded(SettlementAlreadyRecorded),
     UnknownUnderlying(UnknownUnderlying),
     ParameterOutOfBounds(ParameterOutOfBounds),
     Unauthorized(Unauthorized),
@@ -76,6 +90,7 @@ pub enum Error {
 sol_interface! {
     interface IAggregatorV3 {
         function latestRoundData() external view returns (uint80, int256, uint256, uint256, uint80);
+        function getRoundData(uint80 round_id) external view returns (uint80, int256, uint256, uint256, uint80);
         function decimals() external view returns (uint8);
     }
 }
@@ -106,19 +121,22 @@ pub struct Surface {
 #[entrypoint]
 pub struct RiskOracle {
     owner: Owned,
-    params0: StorageU256,
-    params1: StorageU256,
-    params2: StorageU256,
     feeders: StorageMap<Address, StorageBool>,
     underlyings: StorageMap<U32, Underlying>,
     surfaces: StorageMap<U256, Surface>,
 }
 
-impl RiskOracle {
-    fn param_words(&self) -> [U256; 3] {
-        [self.params0.get(), self.params1.get(), self.params2.get()]
+/// A feed round as the core takes it.
+fn round_of(r: (U80, I256, U256, U256, U80)) -> Round {
+    Round {
+        round_id: r.0.to::<u128>(),
+        answer: i128_of(r.1),
+        updated_at: u64::try_from(r.3).unwrap_or(u64::MAX),
+        answered_in_round: r.4.to::<u128>(),
     }
+}
 
+impl RiskOracle {
     fn now(&self) -> u64 {
         self.vm().block_timestamp()
     }
@@ -156,13 +174,8 @@ impl RiskOracle {
         };
         let (price, failure) = match reading {
             Err(_) => (fallback, Some(bad(5))),
-            Ok((round_id, answer, _, updated_at, answered_in)) => {
-                let round = Round {
-                    round_id: round_id.to::<u128>(),
-                    answer: i128_of(answer),
-                    updated_at: u64::try_from(updated_at).unwrap_or(u64::MAX),
-                    answered_in_round: answered_in.to::<u128>(),
-                };
+            Ok(r) => {
+                let round = round_of(r);
                 match oracle::check_latest(&round, cfg.decimals, now, u64::from(cfg.max_age)) {
                     Ok(p) => (p, None),
                     Err(OracleError::Stale(age)) => (
@@ -235,34 +248,6 @@ impl RiskOracle {
     /// Whether an address may post surfaces.
     pub fn is_feeder(&self, feeder: Address) -> bool {
         self.feeders.get(feeder)
-    }
-
-    /// Sets the 12 risk parameters (WAD; order as `MarginParams`: volUp, volDown,
-    /// mmShortOption, imShortOption, mmFuture, imFuture, imMultiplier, imPositiveMtm,
-    /// thetaHorizon (seconds), haircutHorizon (years), sizeCoef, maxShockScale). Owner only.
-    /// # Errors
-    /// `ParameterOutOfBounds(index, value)` for the first value outside its hard bounds.
-    /// # Events
-    /// `ParamsSet`.
-    pub fn set_params(&mut self, values: [u64; 12]) -> Result<(), Vec<u8>> {
-        self.owner.only(self.vm().msg_sender())?;
-        if let Err(i) = params_from_limbs(values).validate() {
-            return err(ParameterOutOfBounds {
-                which: i,
-                value: I256::try_from(values[usize::from(i)]).unwrap_or(I256::MAX),
-            });
-        }
-        let [w0, w1, w2] = params_words(&values);
-        self.params0.set(w0);
-        self.params1.set(w1);
-        self.params2.set(w2);
-        log(self.vm(), ParamsSet { values });
-        Ok(())
-    }
-
-    /// The risk parameters in force (defaults until set).
-    pub fn params(&self) -> [u64; 12] {
-        params_limbs(&params_from_words(self.param_words()))
     }
 
     /// Configures an underlying. Owner only. Reads the feed's decimals once here.
@@ -454,17 +439,85 @@ impl RiskOracle {
         Ok(())
     }
 
+    /// Records the settlement price of (underlying, expiry) from the feed's round
+    /// `roundId`: that round must be the first at or after expiry (its timestamp at or
+    /// after expiry, round `roundId - 1` before it), so nobody can choose a convenient
+    /// price. Anyone may call, once per (underlying, expiry). Returns the price (WAD).
+    /// Round ids are consecutive within a Chainlink phase; a round that opens a new phase
+    /// cannot be named (its predecessor is in the old phase): name the next one.
+    /// # Errors
+    /// `UnknownUnderlying`, `NotExpired`, `SettlementAlreadyRecorded`,
+    /// `SettlementRoundInvalid`, `BadOracle` (the feed call failed).
+    /// # Events
+    /// `SettlementRecorded`.
+    pub fn record_settlement(
+        &mut self,
+        underlying: u32,
+        expiry: u64,
+        round_id: U80,
+    ) -> Result<I256, Vec<u8>> {
+        let cfg = self.config(underlying)?;
+        let now = self.now();
+        if expiry > now || expiry == 0 {
+            return err(NotExpired {
+                expiry,
+                timestamp: now,
+            });
+        }
+        let k = key(underlying, expiry);
+        let recorded = self.surfaces.getter(k).settlement.get();
+        if !recorded.is_zero() {
+            return err(SettlementAlreadyRecorded {
+                underlying,
+                expiry,
+                price: I256::from_raw(recorded),
+            });
+        }
+        let feed = IAggregatorV3::new(cfg.feed);
+        let failed = |_| {
+            margin_common::revert(BadOracle {
+                underlying,
+                reason: 5,
+            })
+        };
+        let round = round_of(feed.get_round_data(&*self, round_id).map_err(failed)?);
+        let previous = round_of(
+            feed.get_round_data(&*self, round_id.saturating_sub(U80::from(1)))
+                .map_err(failed)?,
+        );
+        let price = oracle::check_settlement_round(&round, &previous, cfg.decimals, expiry)
+            .map_err(|(updated_at, previous_updated_at)| {
+                margin_common::revert(SettlementRoundInvalid {
+                    roundId: round_id,
+                    updatedAt: updated_at,
+                    previousUpdatedAt: previous_updated_at,
+                })
+            })?;
+        self.surfaces
+            .setter(k)
+            .settlement
+            .set(U256::from(price as u128));
+        log(
+            self.vm(),
+            SettlementRecorded {
+                underlying,
+                expiry,
+                price: i256(price),
+                roundId: round_id,
+            },
+        );
+        Ok(i256(price))
+    }
+
     /// Market data for the keys asked (`underlying << 64 | expiry`; expiry 0 for the
-    /// underlying itself), in the layout of `margin_common::wire`: 3 parameter words, then
-    /// 5 words per underlying (failure, stable|spot, config, risk, EWMA state) and 4 per
+    /// underlying itself), in the layout of `margin_common::wire`: 5 words per underlying (failure, stable|spot, config, risk, EWMA state) and 4 per
     /// expiry (surface words a|b, rho|m, sigma|postedAt, settlement price). A stale or
     /// refused feed is reported in the failure word, not reverted.
     /// # Errors
     /// `UnknownUnderlying`, `BadOracle(underlying, 5)` when no usable price exists.
     pub fn market_data(&self, keys: Vec<U256>) -> Result<Vec<U256>, Vec<u8>> {
         let now = self.now();
-        let mut out = Vec::with_capacity(wire::PARAM_WORDS + keys.len() * wire::HEADER_WORDS);
-        out.extend(self.param_words());
+        let mut out = Vec::with_capacity(keys.len() * wire::HEADER_WORDS);
         for k in keys {
             let (underlying, expiry) = wire::split_key(k);
             if expiry == 0 {

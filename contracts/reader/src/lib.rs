@@ -7,8 +7,9 @@
 //! to the calculator for all of them. The RiskEngine calls `check` before and after every
 //! action; wallets, keepers and risk teams read the same numbers through the views.
 //!
-//! Wiring is fixed at construction: a new version is a new reader, which the engine's
-//! owner points the engine at.
+//! It also holds the 12 margin parameters (owner-set within the core's hard bounds) and
+//! sends them with every request. Its wiring is fixed at construction: a new version of
+//! the calculator is a new reader, which the engine's owner points the engine at.
 //!
 //! Call graph: the engine (or anyone, for views) calls this contract; it calls the vault,
 //! the registry, the oracle and the calculator, all as views. Nothing calls it back.
@@ -18,19 +19,37 @@ extern crate alloc;
 use alloc::vec::Vec;
 
 use alloy_primitives::{Address, I256, U256};
+use alloy_sol_types::sol;
 use margin_common::{
-    call_err, i256, math_err,
-    wire::{self, AccountWords, Evaluation, Request},
-    MathFailure,
+    call_err, err, i256, math_err,
+    wire::{
+        self, params_from_limbs, params_from_words, params_limbs, params_words, AccountWords,
+        Evaluation, Request,
+    },
+    MathFailure, Owned, OwnershipTransferred, ParameterOutOfBounds, Unauthorized,
 };
 use stylus_margin::margin::{MarginError, DEFAULT_GRID};
-use stylus_sdk::{prelude::*, storage::StorageAddress};
+use stylus_sdk::{
+    prelude::*,
+    storage::{StorageAddress, StorageU256},
+};
+
+mod events {
+    use super::*;
+    sol! {
+        /// Risk parameters changed.
+        event ParamsSet(uint64[12] values);
+    }
+}
+pub use events::*;
 
 /// Errors of the RiskReader (the vault's, registry's, oracle's and calculator's are
 /// bubbled up unchanged).
 #[derive(SolidityError, Debug)]
 pub enum Error {
     MathFailure(MathFailure),
+    ParameterOutOfBounds(ParameterOutOfBounds),
+    Unauthorized(Unauthorized),
 }
 
 sol_interface! {
@@ -51,6 +70,10 @@ sol_interface! {
 #[storage]
 #[entrypoint]
 pub struct RiskReader {
+    owner: Owned,
+    params0: StorageU256,
+    params1: StorageU256,
+    params2: StorageU256,
     vault: StorageAddress,
     registry: StorageAddress,
     oracle: StorageAddress,
@@ -58,6 +81,10 @@ pub struct RiskReader {
 }
 
 impl RiskReader {
+    fn param_words(&self) -> [U256; 3] {
+        [self.params0.get(), self.params1.get(), self.params2.get()]
+    }
+
     /// One account's words: one vault call, one registry call.
     fn account(&self, account: U256, actor: Address) -> Result<AccountWords, Vec<u8>> {
         let (_, frozen, authorized, cash, _, amounts, configs) =
@@ -92,6 +119,7 @@ impl RiskReader {
         let request = Request {
             now: self.vm().block_timestamp(),
             grid_len: grid_len as u64,
+            params: self.param_words(),
             keys,
             market,
             accounts,
@@ -126,19 +154,76 @@ impl RiskReader {
 
 #[public]
 impl RiskReader {
-    /// Wires the vault, the registry, the oracle and the calculator (once).
+    /// Sets the owner (who sets the margin parameters) and wires the vault, the registry,
+    /// the oracle and the calculator (once).
     #[constructor]
     pub fn constructor(
         &mut self,
+        owner: Address,
         vault: Address,
         registry: Address,
         oracle: Address,
         calculator: Address,
     ) {
+        self.owner.init(owner);
         self.vault.set(vault);
         self.registry.set(registry);
         self.oracle.set(oracle);
         self.calculator.set(calculator);
+    }
+
+    /// The owner.
+    pub fn owner(&self) -> Address {
+        self.owner.get()
+    }
+
+    /// Names a successor owner. Owner only.
+    /// # Errors
+    /// `Unauthorized`.
+    pub fn transfer_ownership(&mut self, next: Address) -> Result<(), Vec<u8>> {
+        let s = self.vm().msg_sender();
+        self.owner.transfer(s, next)
+    }
+
+    /// The named successor takes ownership.
+    /// # Errors
+    /// `Unauthorized`.
+    /// # Events
+    /// `OwnershipTransferred`.
+    pub fn accept_ownership(&mut self) -> Result<(), Vec<u8>> {
+        let s = self.vm().msg_sender();
+        let e: OwnershipTransferred = self.owner.accept(s)?;
+        log(self.vm(), e);
+        Ok(())
+    }
+
+    /// Sets the 12 risk parameters (WAD; order as `MarginParams`: volUp, volDown,
+    /// mmShortOption, imShortOption, mmFuture, imFuture, imMultiplier, imPositiveMtm,
+    /// thetaHorizon (seconds), haircutHorizon (years), sizeCoef, maxShockScale). Owner only.
+    /// # Errors
+    /// `Unauthorized`, `ParameterOutOfBounds(index, value)` for the first value outside
+    /// its hard bounds.
+    /// # Events
+    /// `ParamsSet`.
+    pub fn set_params(&mut self, values: [u64; 12]) -> Result<(), Vec<u8>> {
+        self.owner.only(self.vm().msg_sender())?;
+        if let Err(i) = params_from_limbs(values).validate() {
+            return err(ParameterOutOfBounds {
+                which: i,
+                value: I256::try_from(values[usize::from(i)]).unwrap_or(I256::MAX),
+            });
+        }
+        let [w0, w1, w2] = params_words(&values);
+        self.params0.set(w0);
+        self.params1.set(w1);
+        self.params2.set(w2);
+        log(self.vm(), ParamsSet { values });
+        Ok(())
+    }
+
+    /// The risk parameters in force (defaults until set).
+    pub fn params(&self) -> [u64; 12] {
+        params_limbs(&params_from_words(self.param_words()))
     }
 
     /// The accounts' standings for the engine's checks, 6 words per account: flags

@@ -177,6 +177,12 @@ mod sol {
         #[allow(missing_docs)]
         event EngineSet(address indexed engine);
 
+        /// The keeper module (liquidations, settlement) was set (once). It may call
+        /// every engine-only function.
+        #[derive(Debug)]
+        #[allow(missing_docs)]
+        event KeeperSet(address indexed keeper);
+
         /// An ownership transfer started.
         ///
         /// * `previousOwner` - Current owner.
@@ -476,6 +482,7 @@ pub struct PositionRegistry {
     pending_owner: StorageAddress,
     /// The RiskEngine (set once).
     engine: StorageAddress,
+    keeper: StorageAddress,
     /// Per-account position bound.
     max_positions: StorageU8,
     /// Instruments by id.
@@ -933,6 +940,36 @@ impl PositionRegistry {
         Ok(())
     }
 
+    /// Sets the keeper module (liquidations and settlement), once. It may call every
+    /// engine-only function, like the engine.
+    ///
+    /// # Errors
+    /// * Not the owner, zero address, or already set (`EngineAlreadySet` with the
+    ///   current keeper).
+    ///
+    /// # Events
+    /// * [`KeeperSet`].
+    pub fn set_keeper(&mut self, keeper: Address) -> Result<(), Error> {
+        self.only_owner()?;
+        if keeper.is_zero() {
+            return Err(Error::InvalidEngine(InvalidEngine { engine: keeper }));
+        }
+        let current = self.keeper.get();
+        if !current.is_zero() {
+            return Err(Error::EngineAlreadySet(EngineAlreadySet {
+                engine: current,
+            }));
+        }
+        self.keeper.set(keeper);
+        log(self.vm(), KeeperSet { keeper });
+        Ok(())
+    }
+
+    /// The keeper module (zero until set).
+    pub fn keeper(&self) -> Address {
+        self.keeper.get()
+    }
+
     /// Adds an underlying id that instruments may reference.
     ///
     /// # Arguments
@@ -1228,7 +1265,7 @@ impl PositionRegistry {
 
     fn only_engine(&self) -> Result<(), Error> {
         let caller = self.vm().msg_sender();
-        if caller != self.engine.get() || caller.is_zero() {
+        if caller.is_zero() || (caller != self.engine.get() && caller != self.keeper.get()) {
             return Err(Error::CallerNotEngine(CallerNotEngine { caller }));
         }
         Ok(())

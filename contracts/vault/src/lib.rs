@@ -126,6 +126,12 @@ mod sol {
         #[allow(missing_docs)]
         event EngineSet(address indexed engine);
 
+        /// The keeper module (liquidations, settlement) was set (once). It may call
+        /// every engine-only function.
+        #[derive(Debug)]
+        #[allow(missing_docs)]
+        event KeeperSet(address indexed keeper);
+
         /// A new account was opened.
         ///
         /// * `account` - Its id.
@@ -518,6 +524,7 @@ pub struct CollateralVault {
     owner: StorageAddress,
     pending_owner: StorageAddress,
     engine: StorageAddress,
+    keeper: StorageAddress,
     quote: StorageAddress,
     account_count: StorageU64,
     /// Sum of all accounts' cash.
@@ -701,7 +708,8 @@ impl CollateralVault {
     fn only_engine(&self) -> Result<(), Error> {
         let caller = self.sender();
         let engine = self.engine.get();
-        if engine.is_zero() || caller != engine {
+        let keeper = self.keeper.get();
+        if caller.is_zero() || (caller != engine && caller != keeper) {
             return Err(Error::CallerNotEngine(CallerNotEngine { caller }));
         }
         Ok(())
@@ -980,6 +988,36 @@ impl CollateralVault {
         self.engine.set(engine);
         log(self.vm(), EngineSet { engine });
         Ok(())
+    }
+
+    /// Sets the keeper module (liquidations and settlement), once. It may call every
+    /// engine-only function, like the engine.
+    ///
+    /// # Errors
+    /// * Not the owner, zero address, or already set (`EngineAlreadySet` with the
+    ///   current keeper).
+    ///
+    /// # Events
+    /// * [`KeeperSet`].
+    pub fn set_keeper(&mut self, keeper: Address) -> Result<(), Error> {
+        self.only_owner()?;
+        if keeper.is_zero() {
+            return Err(Error::ZeroAddress(ZeroAddress {}));
+        }
+        let current = self.keeper.get();
+        if !current.is_zero() {
+            return Err(Error::EngineAlreadySet(EngineAlreadySet {
+                engine: current,
+            }));
+        }
+        self.keeper.set(keeper);
+        log(self.vm(), KeeperSet { keeper });
+        Ok(())
+    }
+
+    /// The keeper module (zero until set).
+    pub fn keeper(&self) -> Address {
+        self.keeper.get()
     }
 
     /// The RiskEngine (zero until set).
