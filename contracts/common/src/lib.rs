@@ -94,6 +94,11 @@ pub fn math_err(e: MarginError) -> Vec<u8> {
     revert(MathFailure { code })
 }
 
+/// Revert data of malformed words or ids (`MathFailure(4)`).
+pub fn malformed() -> Vec<u8> {
+    revert(MathFailure { code: 4 })
+}
+
 /// Revert data of a fixed-point failure.
 pub fn fixed_err(e: MathError) -> Vec<u8> {
     math_err(MarginError::Math(e))

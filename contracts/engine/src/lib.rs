@@ -1,14 +1,15 @@
 //! # RiskEngine
 //!
-//! The only contract that moves positions or value between accounts: trades from
-//! authorised markets and margin-checked withdrawals. Before and after each action it
+//! Trades from authorised markets, margin-checked withdrawals, and settlement of expired
+//! positions at the recorded settlement prices (liquidations are the KeeperModule's). Before and after each action it
 //! asks the RiskReader for the accounts' standing (one call for both accounts of a
 //! trade), and applies the core's post-action rule (`stylus_margin::margin::verdict`):
 //! IM for new risk, MM for an action that strictly reduces risk, and new risk blocked by
 //! a stale or failed reading or by the guardian's pause.
 //!
 //! Call graph (a tree, never a cycle): markets and users call the engine; the engine
-//! calls the RiskReader (views), the CollateralVault and the PositionRegistry. The
+//! calls the RiskReader and the RiskOracle (views), the CollateralVault and the
+//! PositionRegistry. The
 //! reader calls the vault and registry (views), the RiskOracle (which calls the feeds)
 //! and the RiskCalculator (pure). Nothing calls the engine back.
 //!
@@ -18,20 +19,20 @@
 #![cfg_attr(not(any(test, feature = "export-abi")), no_main)]
 extern crate alloc;
 
-use alloc::vec::Vec;
+use alloc::{vec, vec::Vec};
 
 use alloy_primitives::{Address, I256, U256};
 use alloy_sol_types::sol;
 use margin_common::{
-    call_err, err, fixed_err, i128_of, i256, math_err,
-    wire::{self, Check},
+    call_err, err, fixed_err, i128_of, i256, malformed,
+    wire::{self, Check, ExpiryData},
     BadOracle, MathFailure, MissingSurface, Owned, OwnershipTransferred, StaleOracle, StaleSurface,
     Unauthorized,
 };
 use stylus_margin::{
     fixed::{self, Rounding},
     instrument::{self, Kind},
-    margin::{self, MarginError, Standing, Verdict},
+    margin::{self, Standing, Verdict},
 };
 use stylus_sdk::{
     prelude::*,
@@ -63,6 +64,9 @@ mod events {
         /// or it charges a fee while no fee account is set.
         #[derive(Debug)]
         error InvalidTrade(uint256 buyer, uint256 seller, int256 size);
+        /// No settlement price is recorded yet for (underlying, expiry).
+        #[derive(Debug)]
+        error SettlementPriceMissing(uint32 underlying, uint64 expiry);
         /// The address is zero where a contract is required.
         #[derive(Debug)]
         error ZeroAddress();
@@ -71,6 +75,8 @@ mod events {
         event Trade(uint256 indexed buyer, uint256 indexed seller, uint256 indexed instrument, int256 size, int256 price, int256 fee, address market);
         /// A withdrawal approved by the margin check.
         event Withdrawal(uint256 indexed account, address indexed token, uint256 amount, address to);
+        /// An expired position closed at the settlement price into cash.
+        event Settled(uint256 indexed account, uint256 indexed instrument, int256 price, int256 cash);
         /// A market was authorised or removed.
         event MarketSet(address indexed market, bool allowed);
         /// The guardian changed.
@@ -96,6 +102,7 @@ pub enum Error {
     AccountFrozen(AccountFrozen),
     InvalidTrade(InvalidTrade),
     ZeroAddress(ZeroAddress),
+    SettlementPriceMissing(SettlementPriceMissing),
     Unauthorized(Unauthorized),
     StaleOracle(StaleOracle),
     BadOracle(BadOracle),
@@ -112,6 +119,10 @@ sol_interface! {
     }
     interface IPositionRegistry {
         function applyTrade(uint256 buyer, uint256 seller, uint256 id, int256 size, int256 price) external returns (int256, int256);
+        function closeExpired(uint256 account, uint256 id, int256 settlement_price) external returns (int256);
+    }
+    interface IRiskOracle {
+        function marketData(uint256[] memory keys) external view returns (uint256[] memory);
     }
     interface IRiskReader {
         function check(uint256[] memory accounts, address actor) external view returns (uint256[] memory);
@@ -120,6 +131,8 @@ sol_interface! {
 
 /// Cash ledger reason for realised futures PnL (vault `adjustCash`).
 pub const REASON_FUTURES_PNL: u8 = 5;
+/// Cash ledger reason for settlement payoffs (vault `adjustCash`).
+pub const REASON_SETTLEMENT: u8 = 1;
 
 #[storage]
 #[entrypoint]
@@ -129,6 +142,7 @@ pub struct RiskEngine {
     vault: StorageAddress,
     registry: StorageAddress,
     reader: StorageAddress,
+    oracle: StorageAddress,
     paused: StorageBool,
     fee_account: StorageU256,
     markets: StorageMap<Address, StorageBool>,
@@ -145,7 +159,7 @@ impl RiskEngine {
             .check(self, accounts.to_vec(), actor)
             .map_err(call_err)?;
         if words.len() != accounts.len() * wire::CHECK_WORDS {
-            return Err(math_err(MarginError::BadGrid));
+            return Err(malformed());
         }
         Ok(words.chunks(wire::CHECK_WORDS).map(Check::decode).collect())
     }
@@ -201,8 +215,8 @@ impl RiskEngine {
 
 #[public]
 impl RiskEngine {
-    /// Sets the owner (also the first guardian) and wires the vault, the registry and the
-    /// reader.
+    /// Sets the owner (also the first guardian) and wires the vault, the registry, the
+    /// reader and the oracle (settlement prices).
     #[constructor]
     pub fn constructor(
         &mut self,
@@ -210,8 +224,10 @@ impl RiskEngine {
         vault: Address,
         registry: Address,
         reader: Address,
+        oracle: Address,
     ) {
         self.owner.init(owner);
+        self.oracle.set(oracle);
         self.guardian.set(owner);
         self.vault.set(vault);
         self.registry.set(registry);
@@ -353,8 +369,7 @@ impl RiskEngine {
             .apply_trade(&mut *self, buyer, seller, instrument, size, price)
             .map_err(call_err)?;
         let vault = ICollateralVault::new(self.vault.get());
-        let terms = instrument::unpack(instrument.to_be_bytes())
-            .map_err(|_| math_err(MarginError::BadGrid))?;
+        let terms = instrument::unpack(instrument.to_be_bytes()).map_err(|_| malformed())?;
         if terms.kind != Kind::Future {
             let premium =
                 fixed::mul(i128_of(size), i128_of(price), Rounding::Up).map_err(fixed_err)?;
@@ -430,6 +445,49 @@ impl RiskEngine {
         Ok(sent)
     }
 
+    /// Settles expired positions of an account at the recorded settlement prices:
+    /// options pay max(0, S - K) or max(0, K - S) per unit, futures size x S - entry
+    /// notional, into cash. Anyone may call; frozen accounts too.
+    /// # Errors
+    /// `SettlementPriceMissing`, the registry's (`InstrumentNotExpired`, `NoPosition`,
+    /// ...) and vault's errors.
+    /// # Events
+    /// `Settled` per instrument (and the registry's and vault's).
+    pub fn settle(&mut self, account: U256, instruments: Vec<U256>) -> Result<(), Vec<u8>> {
+        for id in instruments {
+            let terms = instrument::unpack(id.to_be_bytes()).map_err(|_| malformed())?;
+            let words = IRiskOracle::new(self.oracle.get())
+                .market_data(&*self, vec![wire::key(terms.underlying, terms.expiry)])
+                .map_err(call_err)?;
+            let price = ExpiryData::decode(words.get(..wire::EXPIRY_WORDS).ok_or_else(malformed)?)
+                .settlement;
+            if price <= 0 {
+                return err(SettlementPriceMissing {
+                    underlying: terms.underlying,
+                    expiry: terms.expiry,
+                });
+            }
+            let cash = IPositionRegistry::new(self.registry.get())
+                .close_expired(&mut *self, account, id, i256(price))
+                .map_err(call_err)?;
+            if !cash.is_zero() {
+                ICollateralVault::new(self.vault.get())
+                    .adjust_cash(&mut *self, account, cash, REASON_SETTLEMENT)
+                    .map_err(call_err)?;
+            }
+            log(
+                self.vm(),
+                Settled {
+                    account,
+                    instrument: id,
+                    price: i256(price),
+                    cash,
+                },
+            );
+        }
+        Ok(())
+    }
+
     // ---------------------------------------------------------------- views
 
     /// Whether an address is an authorised market.
@@ -452,8 +510,13 @@ impl RiskEngine {
         self.fee_account.get()
     }
 
-    /// The contracts this engine uses: (vault, registry, reader).
-    pub fn contracts(&self) -> (Address, Address, Address) {
-        (self.vault.get(), self.registry.get(), self.reader.get())
+    /// The contracts this engine uses: (vault, registry, reader, oracle).
+    pub fn contracts(&self) -> (Address, Address, Address, Address) {
+        (
+            self.vault.get(),
+            self.registry.get(),
+            self.reader.get(),
+            self.oracle.get(),
+        )
     }
 }

@@ -1,288 +1,18 @@
-//! End to end across the three contracts (motsu): real OpenZeppelin ERC20 tokens, a
-//! Chainlink-style mock aggregator, the real vault and registry, the engine in between.
-//!
-//! motsu's block time is fixed at 1,735,689,600 (2025-01-01): expiries and oracle
-//! timestamps are placed relative to it. Time-dependent logic (auctions, EWMA over time,
-//! expiry) is tested in the pure core with `now` as an argument.
-#![allow(clippy::too_many_arguments)]
-use alloy_primitives::{Address, I256, U256};
-use margin_calculator::RiskCalculator;
-use margin_engine::RiskEngine;
-use margin_oracle::RiskOracle;
-use margin_reader::RiskReader;
-use margin_registry::PositionRegistry;
-use margin_testkit::{Erc20Interface, MockAggregator, TestToken};
-use margin_vault::CollateralVault;
+//! End to end across the seven contracts (motsu): trades, margin checks, withdrawals,
+//! stale readings and parameters. See `common` for the world.
+mod common;
+
+use alloy_primitives::{I256, U256};
+use common::*;
 use motsu::prelude::*;
-use stylus_margin::{
-    collateral::AssetConfig,
-    fixed::WAD,
-    instrument::{self, Kind, Terms},
-};
-
-const NOW: u64 = 1_735_689_600;
-const DAY: u64 = 86_400;
-const ETH: u32 = 1;
-const E18: u128 = 1_000_000_000_000_000_000;
-
-fn u(x: u128) -> U256 {
-    U256::from(x)
-}
-fn i(x: i128) -> I256 {
-    I256::try_from(x).unwrap()
-}
-
-/// Everything a test needs, wired.
-struct World<'a> {
-    vault: &'a Contract<CollateralVault>,
-    registry: &'a Contract<PositionRegistry>,
-    engine: &'a Contract<RiskEngine>,
-    oracle: &'a Contract<RiskOracle>,
-    reader: &'a Contract<RiskReader>,
-    usdc: &'a Contract<TestToken>,
-    weth: &'a Contract<TestToken>,
-    feed: &'a Contract<MockAggregator>,
-    admin: Address,
-    market: Address,
-    expiry: u64,
-}
-
-impl World<'_> {
-    fn put(&self, strike: u128) -> U256 {
-        let terms = Terms {
-            kind: Kind::Put,
-            underlying: ETH,
-            expiry: self.expiry,
-            strike: strike * E18,
-        };
-        U256::from_be_bytes(instrument::pack(&terms))
-    }
-    fn call(&self, strike: u128) -> U256 {
-        let terms = Terms {
-            kind: Kind::Call,
-            underlying: ETH,
-            expiry: self.expiry,
-            strike: strike * E18,
-        };
-        U256::from_be_bytes(instrument::pack(&terms))
-    }
-    fn list(&self, id: U256) {
-        let t = instrument::unpack(id.to_be_bytes()).unwrap();
-        self.registry
-            .sender(self.admin)
-            .list_instrument(t.kind as u8, t.underlying, U256::from(t.strike), t.expiry)
-            .motsu_unwrap();
-    }
-    /// Opens an account for `who`, authorises the market, deposits.
-    fn account(&self, who: Address, usdc: u128, weth: u128) -> U256 {
-        let id = self.vault.sender(who).open_account();
-        self.vault
-            .sender(who)
-            .set_operator(id, self.market, true)
-            .motsu_unwrap();
-        if usdc > 0 {
-            self.usdc
-                .sender(self.admin)
-                .mint(who, u(usdc * 1_000_000))
-                .motsu_unwrap();
-            self.usdc
-                .sender(who)
-                .approve(self.vault.address(), u(usdc * 1_000_000))
-                .motsu_unwrap();
-            self.vault
-                .sender(who)
-                .deposit(id, self.usdc.address(), u(usdc * 1_000_000))
-                .motsu_unwrap();
-        }
-        if weth > 0 {
-            self.weth
-                .sender(self.admin)
-                .mint(who, u(weth * E18))
-                .motsu_unwrap();
-            self.weth
-                .sender(who)
-                .approve(self.vault.address(), u(weth * E18))
-                .motsu_unwrap();
-            self.vault
-                .sender(who)
-                .deposit(id, self.weth.address(), u(weth * E18))
-                .motsu_unwrap();
-        }
-        id
-    }
-    fn set_spot(&self, price: u128, age: u64) {
-        self.feed
-            .sender(self.admin)
-            .push_round(i(price as i128 * 100_000_000), u(u128::from(NOW - age)));
-    }
-    fn trade(
-        &self,
-        buyer: U256,
-        seller: U256,
-        id: U256,
-        size: i128,
-        price: i128,
-    ) -> Result<(), Vec<u8>> {
-        self.engine
-            .sender(self.market)
-            .trade(buyer, seller, id, i(size), i(price), I256::ZERO)
-            .motsu_res()
-    }
-    fn risk(&self, account: U256) -> (i128, i128, i128, i128) {
-        let r = self
-            .reader
-            .sender(self.admin)
-            .account_risk(account)
-            .motsu_unwrap();
-        let c = |x: I256| i128::try_from(x).unwrap();
-        (c(r.0), c(r.1), c(r.2), c(r.3))
-    }
-}
-
-fn setup<'a>(
-    vault: &'a Contract<CollateralVault>,
-    registry: &'a Contract<PositionRegistry>,
-    engine: &'a Contract<RiskEngine>,
-    oracle: &'a Contract<RiskOracle>,
-    calculator: &'a Contract<RiskCalculator>,
-    reader: &'a Contract<RiskReader>,
-    usdc: &'a Contract<TestToken>,
-    weth: &'a Contract<TestToken>,
-    feed: &'a Contract<MockAggregator>,
-    admin: Address,
-    market: Address,
-) -> World<'a> {
-    vault.sender(admin).constructor(admin).motsu_unwrap();
-    registry.sender(admin).constructor(admin).motsu_unwrap();
-    oracle.sender(admin).constructor(admin);
-    reader.sender(admin).constructor(
-        admin,
-        vault.address(),
-        registry.address(),
-        oracle.address(),
-        calculator.address(),
-    );
-    engine
-        .sender(admin)
-        .constructor(admin, vault.address(), registry.address(), reader.address());
-    vault
-        .sender(admin)
-        .set_engine(engine.address())
-        .motsu_unwrap();
-    registry
-        .sender(admin)
-        .set_engine(engine.address())
-        .motsu_unwrap();
-    usdc.sender(admin).constructor(6);
-    weth.sender(admin).constructor(18);
-    feed.sender(admin).constructor(8);
-    feed.sender(admin)
-        .push_round(i(2_000 * 100_000_000), u(u128::from(NOW)));
-
-    let quote_cfg = AssetConfig {
-        enabled: true,
-        haircut_max_ppm: 0,
-        ..AssetConfig::default()
-    };
-    vault
-        .sender(admin)
-        .list_asset(
-            usdc.address(),
-            U256::from_be_bytes(quote_cfg.pack()),
-            u(u128::MAX >> 8),
-            true,
-        )
-        .motsu_unwrap();
-    let weth_cfg = AssetConfig {
-        underlying: ETH,
-        enabled: true,
-        haircut_floor_ppm: 100_000,
-        vol_multiplier_ppm: 1_000_000,
-        haircut_max_ppm: 500_000,
-        ..AssetConfig::default()
-    };
-    vault
-        .sender(admin)
-        .list_asset(
-            weth.address(),
-            U256::from_be_bytes(weth_cfg.pack()),
-            u(u128::MAX >> 8),
-            false,
-        )
-        .motsu_unwrap();
-    registry.sender(admin).add_underlying(ETH).motsu_unwrap();
-    oracle
-        .sender(admin)
-        .set_underlying(
-            ETH,
-            feed.address(),
-            3_600,
-            3_600,
-            0,
-            40_000_000_000_000_000,
-            800_000_000_000_000_000,
-            940_000_000_000_000_000,
-            300_000_000_000_000,
-        )
-        .motsu_unwrap();
-    oracle.sender(admin).set_feeder(admin, true).motsu_unwrap();
-    engine.sender(admin).set_market(market, true).motsu_unwrap();
-    let expiry = NOW + 30 * DAY;
-    // Flat 65% vol: total variance a = 0.65^2 x T.
-    let t = (30 * DAY) as i128 * WAD / 31_536_000;
-    let a = 65 * 65 * t / 10_000;
-    oracle
-        .sender(admin)
-        .post_surface(
-            ETH,
-            expiry,
-            i(a),
-            I256::ZERO,
-            I256::ZERO,
-            I256::ZERO,
-            i(WAD / 10),
-        )
-        .motsu_unwrap();
-    World {
-        vault,
-        registry,
-        engine,
-        oracle,
-        reader,
-        usdc,
-        weth,
-        feed,
-        admin,
-        market,
-        expiry,
-    }
-}
-
-macro_rules! world {
-    ($v:ident, $r:ident, $e:ident, $o:ident, $c:ident, $rd:ident, $u:ident, $w:ident, $f:ident, $a:ident, $m:ident) => {
-        setup(&$v, &$r, &$e, &$o, &$c, &$rd, &$u, &$w, &$f, $a, $m)
-    };
-}
+use stylus_margin::fixed::WAD;
 
 #[motsu::test]
-fn trade_moves_positions_and_premium_and_checks_margin(
-    vault: Contract<CollateralVault>,
-    registry: Contract<PositionRegistry>,
-    engine: Contract<RiskEngine>,
-    oracle: Contract<RiskOracle>,
-    calculator: Contract<RiskCalculator>,
-    reader: Contract<RiskReader>,
-    usdc: Contract<TestToken>,
-    weth: Contract<TestToken>,
-    feed: Contract<MockAggregator>,
-    admin: Address,
-    market: Address,
-    bob: Address,
-    carol: Address,
-) {
-    let w = world!(
-        vault, registry, engine, oracle, calculator, reader, usdc, weth, feed, admin, market
-    );
+fn trade_moves_positions_and_premium_and_checks_margin() {
+    let w = World::new();
+    let admin = w.admin;
+    let bob = addr(0xb0);
+    let carol = addr(0xca);
     let put = w.put(1_800);
     w.list(put);
     let seller = w.account(bob, 0, 10);
@@ -315,24 +45,11 @@ fn trade_moves_positions_and_premium_and_checks_margin(
 }
 
 #[motsu::test]
-fn trade_reverts_below_initial_margin_and_changes_nothing(
-    vault: Contract<CollateralVault>,
-    registry: Contract<PositionRegistry>,
-    engine: Contract<RiskEngine>,
-    oracle: Contract<RiskOracle>,
-    calculator: Contract<RiskCalculator>,
-    reader: Contract<RiskReader>,
-    usdc: Contract<TestToken>,
-    weth: Contract<TestToken>,
-    feed: Contract<MockAggregator>,
-    admin: Address,
-    market: Address,
-    bob: Address,
-    carol: Address,
-) {
-    let w = world!(
-        vault, registry, engine, oracle, calculator, reader, usdc, weth, feed, admin, market
-    );
+fn trade_reverts_below_initial_margin_and_changes_nothing() {
+    let w = World::new();
+    let admin = w.admin;
+    let bob = addr(0xb0);
+    let carol = addr(0xca);
     let put = w.put(2_000);
     w.list(put);
     let seller = w.account(bob, 0, 1);
@@ -348,25 +65,12 @@ fn trade_reverts_below_initial_margin_and_changes_nothing(
 }
 
 #[motsu::test]
-fn unauthorised_market_and_unapproved_market_are_refused(
-    vault: Contract<CollateralVault>,
-    registry: Contract<PositionRegistry>,
-    engine: Contract<RiskEngine>,
-    oracle: Contract<RiskOracle>,
-    calculator: Contract<RiskCalculator>,
-    reader: Contract<RiskReader>,
-    usdc: Contract<TestToken>,
-    weth: Contract<TestToken>,
-    feed: Contract<MockAggregator>,
-    admin: Address,
-    market: Address,
-    bob: Address,
-    carol: Address,
-    mallory: Address,
-) {
-    let w = world!(
-        vault, registry, engine, oracle, calculator, reader, usdc, weth, feed, admin, market
-    );
+fn unauthorised_market_and_unapproved_market_are_refused() {
+    let w = World::new();
+    let market = w.market;
+    let bob = addr(0xb0);
+    let carol = addr(0xca);
+    let mallory = addr(0x66);
     let put = w.put(1_800);
     w.list(put);
     let seller = w.account(bob, 0, 10);
@@ -393,24 +97,11 @@ fn unauthorised_market_and_unapproved_market_are_refused(
 }
 
 #[motsu::test]
-fn risk_reducing_trade_is_accepted_below_im_and_adding_risk_is_not(
-    vault: Contract<CollateralVault>,
-    registry: Contract<PositionRegistry>,
-    engine: Contract<RiskEngine>,
-    oracle: Contract<RiskOracle>,
-    calculator: Contract<RiskCalculator>,
-    reader: Contract<RiskReader>,
-    usdc: Contract<TestToken>,
-    weth: Contract<TestToken>,
-    feed: Contract<MockAggregator>,
-    admin: Address,
-    market: Address,
-    bob: Address,
-    carol: Address,
-) {
-    let w = world!(
-        vault, registry, engine, oracle, calculator, reader, usdc, weth, feed, admin, market
-    );
+fn risk_reducing_trade_is_accepted_below_im_and_adding_risk_is_not() {
+    let w = World::new();
+    let admin = w.admin;
+    let bob = addr(0xb0);
+    let carol = addr(0xca);
     let put = w.put(2_000);
     w.list(put);
     let seller = w.account(bob, 0, 10);
@@ -437,24 +128,11 @@ fn risk_reducing_trade_is_accepted_below_im_and_adding_risk_is_not(
 }
 
 #[motsu::test]
-fn withdrawal_is_refused_below_im_then_allowed(
-    vault: Contract<CollateralVault>,
-    registry: Contract<PositionRegistry>,
-    engine: Contract<RiskEngine>,
-    oracle: Contract<RiskOracle>,
-    calculator: Contract<RiskCalculator>,
-    reader: Contract<RiskReader>,
-    usdc: Contract<TestToken>,
-    weth: Contract<TestToken>,
-    feed: Contract<MockAggregator>,
-    admin: Address,
-    market: Address,
-    bob: Address,
-    carol: Address,
-) {
-    let w = world!(
-        vault, registry, engine, oracle, calculator, reader, usdc, weth, feed, admin, market
-    );
+fn withdrawal_is_refused_below_im_then_allowed() {
+    let w = World::new();
+    let admin = w.admin;
+    let bob = addr(0xb0);
+    let carol = addr(0xca);
     let call = w.call(2_400);
     w.list(call);
     let seller = w.account(bob, 0, 10);
@@ -495,24 +173,11 @@ fn withdrawal_is_refused_below_im_then_allowed(
 }
 
 #[motsu::test]
-fn stale_oracle_blocks_new_risk_but_not_deposits(
-    vault: Contract<CollateralVault>,
-    registry: Contract<PositionRegistry>,
-    engine: Contract<RiskEngine>,
-    oracle: Contract<RiskOracle>,
-    calculator: Contract<RiskCalculator>,
-    reader: Contract<RiskReader>,
-    usdc: Contract<TestToken>,
-    weth: Contract<TestToken>,
-    feed: Contract<MockAggregator>,
-    admin: Address,
-    market: Address,
-    bob: Address,
-    carol: Address,
-) {
-    let w = world!(
-        vault, registry, engine, oracle, calculator, reader, usdc, weth, feed, admin, market
-    );
+fn stale_oracle_blocks_new_risk_but_not_deposits() {
+    let w = World::new();
+    let admin = w.admin;
+    let bob = addr(0xb0);
+    let carol = addr(0xca);
     let put = w.put(1_800);
     w.list(put);
     let seller = w.account(bob, 0, 10);
@@ -545,23 +210,10 @@ fn stale_oracle_blocks_new_risk_but_not_deposits(
 }
 
 #[motsu::test]
-fn parameters_are_bounded_and_owner_only(
-    vault: Contract<CollateralVault>,
-    registry: Contract<PositionRegistry>,
-    engine: Contract<RiskEngine>,
-    oracle: Contract<RiskOracle>,
-    calculator: Contract<RiskCalculator>,
-    reader: Contract<RiskReader>,
-    usdc: Contract<TestToken>,
-    weth: Contract<TestToken>,
-    feed: Contract<MockAggregator>,
-    admin: Address,
-    market: Address,
-    mallory: Address,
-) {
-    let w = world!(
-        vault, registry, engine, oracle, calculator, reader, usdc, weth, feed, admin, market
-    );
+fn parameters_are_bounded_and_owner_only() {
+    let w = World::new();
+    let admin = w.admin;
+    let mallory = addr(0x66);
     let before = w.reader.sender(admin).params();
     let e = w
         .reader

@@ -55,6 +55,7 @@ pub enum Error {
 sol_interface! {
     interface ICollateralVault {
         function getAccountState(uint256 account, address actor) external view returns (address, bool, bool, int256, address[] memory, uint256[] memory, uint256[] memory);
+        function accountCount() external view returns (uint256);
     }
     interface IPositionRegistry {
         function getPositions(uint256 account) external view returns (uint256[] memory, int256[] memory, int256[] memory);
@@ -238,6 +239,69 @@ impl RiskReader {
             e.check.encode(&mut out);
         }
         Ok(out)
+    }
+
+    /// The full evaluations of `accounts` as `actor` sees them, in the layout of
+    /// `margin_common::wire::Evaluation`: the 6 `check` words, mark-to-market, collateral
+    /// value (haircut), collateral value (gross), worst scenario, and the Greeks (count,
+    /// then underlying, delta, gamma, vega, theta each). The keeper module prices
+    /// liquidations from these.
+    /// # Errors
+    /// As `check`.
+    pub fn evaluations(&self, accounts: Vec<U256>, actor: Address) -> Result<Vec<U256>, Vec<u8>> {
+        let mut out = Vec::new();
+        for e in self.evaluate_accounts(&accounts, actor)? {
+            e.encode(&mut out);
+        }
+        Ok(out)
+    }
+
+    /// A keeper's scan: of the accounts `first .. first + count` (ids start at 1; the
+    /// page stops at the last account), those holding positions, with equity, MM and
+    /// whether each is liquidatable now (equity < MM on fresh data). At most 64 a page.
+    /// # Errors
+    /// As `check`.
+    #[allow(clippy::type_complexity)]
+    pub fn scan(
+        &self,
+        first: U256,
+        count: U256,
+    ) -> Result<(Vec<U256>, Vec<I256>, Vec<I256>, Vec<bool>), Vec<u8>> {
+        let last = ICollateralVault::new(self.vault.get())
+            .account_count(self)
+            .map_err(call_err)?;
+        let first = first.max(U256::from(1));
+        let end = first
+            .saturating_add(count.min(U256::from(64u8)))
+            .min(last.saturating_add(U256::from(1)));
+        let mut keys = Vec::new();
+        let mut ids = Vec::new();
+        let mut words = Vec::new();
+        let mut a = first;
+        while a < end {
+            let w = self.account(a, Address::ZERO)?;
+            if !w.ids.is_empty() {
+                wire::needed_keys(&w.ids, &w.amounts, &w.configs, &mut keys);
+                ids.push(a);
+                words.push(w);
+            }
+            a += U256::from(1);
+        }
+        let evals = if words.is_empty() {
+            Vec::new()
+        } else {
+            self.evaluate(keys, words, DEFAULT_GRID.len())?
+        };
+        let s = |e: &Evaluation| e.check.standing;
+        Ok((
+            ids,
+            evals.iter().map(|e| i256(s(e).equity)).collect(),
+            evals.iter().map(|e| i256(s(e).mm)).collect(),
+            evals
+                .iter()
+                .map(|e| e.check.failure.is_none() && s(e).mm_surplus() < 0)
+                .collect(),
+        ))
     }
 
     /// Equity (oracle), MM, IM, equity for IM, and per underlying: id, delta, gamma,

@@ -1,0 +1,627 @@
+//! # KeeperModule
+//!
+//! What keepers do, for a reward, and never to steal:
+//!
+//! - **Liquidation as a Dutch auction.** `startLiquidation` (anyone, when equity < MM on
+//!   fresh data) freezes the account and pays the caller a bounded bounty from it.
+//!   `liquidate` (an owner or operator of the liquidator's account) takes a fraction `f`
+//!   of every position, collateral balance and the cash of the account, paying
+//!   `f x (B - d x |B|)` where `B` is the bundle at oracle prices without haircuts and the
+//!   discount `d` grows linearly from the start. `f` is capped at what restores
+//!   `equity >= (1 + buffer) x MM` (small accounts are taken whole); a share of the
+//!   discount goes to the insurance fund; the liquidator must satisfy IM afterwards.
+//!   `endAuction` (anyone) unfreezes an account back above the target; an account taken
+//!   whole ends its auction at once.
+//! - **Insolvency.** An account with equity < 0 is taken whole: the insurance fund pays
+//!   the liquidator on top (growing over time to a cap), covers the account's remaining
+//!   negative cash as far as it can, and writes the rest to an explicit deficit ledger.
+//!
+//! All the arithmetic is the pure core's (`stylus_margin::liquidation`), with `now` as an
+//! argument. The vault and registry accept this module as they accept the engine.
+//!
+//! Call graph: keepers call this contract; it calls the RiskReader (views), the
+//! CollateralVault and the PositionRegistry. Nothing calls it back.
+#![cfg_attr(not(any(test, feature = "export-abi")), no_main)]
+extern crate alloc;
+
+use alloc::vec::Vec;
+
+use alloy_primitives::{Address, I256, U256};
+use alloy_sol_types::sol;
+use margin_common::{
+    call_err, err, i128_of, i256, malformed, math_err, revert, wire::Evaluation, MathFailure,
+    Owned, OwnershipTransferred, ParameterOutOfBounds, Unauthorized,
+};
+use stylus_margin::{
+    fixed::{self, Rounding, WAD},
+    liquidation::{self as liq, LiquidationError, LiquidationParams},
+    margin::MarginError,
+};
+use stylus_sdk::{
+    prelude::*,
+    storage::{StorageAddress, StorageMap, StorageU256},
+};
+
+mod events {
+    use super::*;
+    sol! {
+        /// Equity is not below MM (start), or not below the auction's target (bid).
+        #[derive(Debug)]
+        error NotLiquidatable(uint256 account, int256 equity, int256 mm);
+        /// The account has no auction running.
+        #[derive(Debug)]
+        error AuctionNotStarted(uint256 account);
+        /// The account's auction is already running.
+        #[derive(Debug)]
+        error AuctionAlreadyStarted(uint256 account, uint64 startedAt);
+        /// The account is still below its target: the auction cannot end.
+        #[derive(Debug)]
+        error AuctionCannotEnd(uint256 account, int256 equity, int256 mm);
+        /// The portion asked is 0 or above 1 (WAD).
+        #[derive(Debug)]
+        error PortionOutOfRange(uint256 portion);
+        /// The bid would cost more than the liquidator's limit.
+        #[derive(Debug)]
+        error PriceAboveMax(int256 price, int256 maxPrice);
+        /// The liquidator's account would be below IM (or on a failed reading) afterwards.
+        #[derive(Debug)]
+        error LiquidatorUnderIM(uint256 account, int256 equity, int256 im);
+        /// The caller is neither the owner nor an operator of the liquidator's account.
+        #[derive(Debug)]
+        error NotOwnerOrOperator(uint256 account, address caller);
+        /// The insurance fund's account is not set.
+        #[derive(Debug)]
+        error InsuranceAccountNotSet();
+
+        /// An auction started; `bounty` went to `bountyAccount`.
+        event AuctionStarted(uint256 indexed account, address indexed caller, uint256 bountyAccount, int256 equity, int256 mm, int256 bounty);
+        /// A bid: `fraction` (WAD) of the account went to `liquidatorAccount` for `price`
+        /// (what the liquidator paid in all, of which `insuranceFee` to the fund).
+        event Liquidated(uint256 indexed account, uint256 indexed liquidatorAccount, int256 fraction, int256 price, int256 discount, int256 insuranceFee);
+        /// An auction ended (restored, or taken whole).
+        event AuctionEnded(uint256 indexed account, int256 equity, int256 mm);
+        /// The insurance fund paid `amount` to `to` (insolvent pay or bad-debt cover).
+        event InsurancePaid(uint256 indexed to, int256 amount);
+        /// Bad debt the fund could not cover, written to the ledger.
+        event DeficitRecorded(uint256 indexed account, int256 amount, int256 totalDeficit);
+        /// Liquidation parameters changed.
+        event LiquidationParamsSet(uint256[10] values);
+        /// The insurance fund's account changed.
+        event InsuranceAccountSet(uint256 indexed account);
+    }
+}
+pub use events::*;
+
+/// Errors of the KeeperModule (the reader's, vault's and registry's are bubbled up
+/// unchanged, as are the oracle readings' errors).
+#[derive(SolidityError, Debug)]
+pub enum Error {
+    NotLiquidatable(NotLiquidatable),
+    AuctionNotStarted(AuctionNotStarted),
+    AuctionAlreadyStarted(AuctionAlreadyStarted),
+    AuctionCannotEnd(AuctionCannotEnd),
+    PortionOutOfRange(PortionOutOfRange),
+    PriceAboveMax(PriceAboveMax),
+    LiquidatorUnderIM(LiquidatorUnderIM),
+    NotOwnerOrOperator(NotOwnerOrOperator),
+    InsuranceAccountNotSet(InsuranceAccountNotSet),
+    ParameterOutOfBounds(ParameterOutOfBounds),
+    Unauthorized(Unauthorized),
+    MathFailure(MathFailure),
+}
+
+sol_interface! {
+    interface ICollateralVault {
+        function transferCash(uint256 from, uint256 to, int256 amount) external;
+        function adjustCash(uint256 account, int256 delta, uint8 reason) external;
+        function moveFraction(uint256 from, uint256 to, uint256 fraction_wad) external returns (int256);
+        function setFrozen(uint256 account, bool frozen) external;
+        function cashOf(uint256 account) external view returns (int256);
+    }
+    interface IPositionRegistry {
+        function moveFraction(uint256 from, uint256 to, uint256 fraction_wad) external;
+        function setFrozen(uint256 account, bool frozen) external;
+    }
+    interface IRiskReader {
+        function evaluations(uint256[] memory accounts, address actor) external view returns (uint256[] memory);
+    }
+}
+
+/// Vault ledger reasons (`CollateralVault::reason`).
+const REASON_DEFICIT: u8 = 3;
+
+#[storage]
+#[entrypoint]
+pub struct KeeperModule {
+    owner: Owned,
+    vault: StorageAddress,
+    registry: StorageAddress,
+    reader: StorageAddress,
+    params0: StorageU256,
+    params1: StorageU256,
+    params2: StorageU256,
+    insurance: StorageU256,
+    /// Bad debt not covered by the fund (quote WAD, >= 0).
+    deficit: StorageU256,
+    /// Per account: started at (limb 0), insolvent since (limb 1); zero: no auction.
+    auctions: StorageMap<U256, StorageU256>,
+}
+
+fn liq_err(e: LiquidationError) -> Vec<u8> {
+    match e {
+        LiquidationError::ParamOutOfBounds { which, value } => revert(ParameterOutOfBounds {
+            which: which as u8,
+            value: i256(value),
+        }),
+        LiquidationError::Math(m) => math_err(MarginError::Math(m)),
+        _ => revert(MathFailure { code: 3 }),
+    }
+}
+
+impl KeeperModule {
+    fn now(&self) -> u64 {
+        self.vm().block_timestamp()
+    }
+
+    fn params(&self) -> LiquidationParams {
+        let w = [self.params0.get(), self.params1.get(), self.params2.get()];
+        if w.iter().all(|x| x.is_zero()) {
+            LiquidationParams::DEFAULT
+        } else {
+            LiquidationParams::unpack(w.map(|x| x.to_be_bytes()))
+        }
+    }
+
+    fn evaluations(&self, accounts: &[U256], actor: Address) -> Result<Vec<Evaluation>, Vec<u8>> {
+        let words = IRiskReader::new(self.reader.get())
+            .evaluations(self, accounts.to_vec(), actor)
+            .map_err(call_err)?;
+        let e = Evaluation::decode_all(&words).ok_or_else(malformed)?;
+        if e.len() != accounts.len() {
+            return Err(malformed());
+        }
+        Ok(e)
+    }
+
+    /// Evaluation of one account on fresh data (a failed reading reverts with it).
+    fn fresh(&self, account: U256) -> Result<Evaluation, Vec<u8>> {
+        let e = self.evaluations(&[account], Address::ZERO)?.remove(0);
+        if let Some(f) = e.check.failure {
+            return Err(f.revert_data());
+        }
+        Ok(e)
+    }
+
+    fn auction_of(&self, account: U256) -> (u64, u64) {
+        let l = *self.auctions.get(account).as_limbs();
+        (l[0], l[1])
+    }
+
+    fn set_frozen(&mut self, account: U256, frozen: bool) -> Result<(), Vec<u8>> {
+        ICollateralVault::new(self.vault.get())
+            .set_frozen(&mut *self, account, frozen)
+            .map_err(call_err)?;
+        IPositionRegistry::new(self.registry.get())
+            .set_frozen(&mut *self, account, frozen)
+            .map_err(call_err)
+    }
+
+    fn end(&mut self, account: U256, equity: i128, mm: i128) -> Result<(), Vec<u8>> {
+        self.auctions.setter(account).set(U256::ZERO);
+        self.set_frozen(account, false)?;
+        log(
+            self.vm(),
+            AuctionEnded {
+                account,
+                equity: i256(equity),
+                mm: i256(mm),
+            },
+        );
+        Ok(())
+    }
+
+    /// Moves signed cash (skips zero).
+    fn pay(&mut self, from: U256, to: U256, amount: i128) -> Result<(), Vec<u8>> {
+        if amount == 0 {
+            return Ok(());
+        }
+        ICollateralVault::new(self.vault.get())
+            .transfer_cash(&mut *self, from, to, i256(amount))
+            .map_err(call_err)
+    }
+
+    /// The insurance fund pays up to `amount` to `to`; returns what it paid.
+    fn fund_pays(&mut self, to: U256, amount: i128) -> Result<i128, Vec<u8>> {
+        let fund = self.insurance.get();
+        if fund.is_zero() || amount <= 0 {
+            return Ok(0);
+        }
+        let balance = i128_of(
+            ICollateralVault::new(self.vault.get())
+                .cash_of(&*self, fund)
+                .map_err(call_err)?,
+        );
+        let c = liq::cover(balance.max(0), amount).map_err(liq_err)?;
+        self.pay(fund, to, c.paid_by_fund)?;
+        if c.paid_by_fund > 0 {
+            log(
+                self.vm(),
+                InsurancePaid {
+                    to,
+                    amount: i256(c.paid_by_fund),
+                },
+            );
+        }
+        Ok(c.paid_by_fund)
+    }
+}
+
+#[public]
+impl KeeperModule {
+    /// Sets the owner and wires the vault, registry and reader (once).
+    #[constructor]
+    pub fn constructor(
+        &mut self,
+        owner: Address,
+        vault: Address,
+        registry: Address,
+        reader: Address,
+    ) {
+        self.owner.init(owner);
+        self.vault.set(vault);
+        self.registry.set(registry);
+        self.reader.set(reader);
+    }
+
+    /// The owner.
+    pub fn owner(&self) -> Address {
+        self.owner.get()
+    }
+
+    /// Names a successor owner. Owner only.
+    /// # Errors
+    /// `Unauthorized`.
+    pub fn transfer_ownership(&mut self, next: Address) -> Result<(), Vec<u8>> {
+        let s = self.vm().msg_sender();
+        self.owner.transfer(s, next)
+    }
+
+    /// The named successor takes ownership.
+    /// # Errors
+    /// `Unauthorized`.
+    /// # Events
+    /// `OwnershipTransferred`.
+    pub fn accept_ownership(&mut self) -> Result<(), Vec<u8>> {
+        let s = self.vm().msg_sender();
+        let e: OwnershipTransferred = self.owner.accept(s)?;
+        log(self.vm(), e);
+        Ok(())
+    }
+
+    /// Sets the liquidation parameters: startDiscount, maxDiscount, discountDuration (s),
+    /// mmBuffer, dustMm (quote), bountyFraction, bountyCap (quote), insuranceShare,
+    /// insolventPayCap (fraction of MM), insolventPayDuration (s); fractions WAD. Owner
+    /// only; each within the core's hard bounds.
+    /// # Errors
+    /// `Unauthorized`, `ParameterOutOfBounds(which 1..10, value)`.
+    /// # Events
+    /// `LiquidationParamsSet`.
+    pub fn set_liquidation_params(&mut self, values: [U256; 10]) -> Result<(), Vec<u8>> {
+        self.owner.only(self.vm().msg_sender())?;
+        let v = |i: usize| i128::try_from(values[i]).unwrap_or(i128::MAX);
+        let t = |i: usize| u64::try_from(values[i]).unwrap_or(u64::MAX);
+        let p = LiquidationParams {
+            start_discount: v(0),
+            max_discount: v(1),
+            discount_duration: t(2),
+            mm_buffer: v(3),
+            dust_mm: v(4),
+            bounty_fraction: v(5),
+            bounty_cap: v(6),
+            insurance_share: v(7),
+            insolvent_pay_cap: v(8),
+            insolvent_pay_duration: t(9),
+        };
+        p.validate().map_err(liq_err)?;
+        let [w0, w1, w2] = p.pack().map(U256::from_be_bytes);
+        self.params0.set(w0);
+        self.params1.set(w1);
+        self.params2.set(w2);
+        log(self.vm(), LiquidationParamsSet { values });
+        Ok(())
+    }
+
+    /// The liquidation parameters in force (defaults until set), in `setLiquidationParams`
+    /// order.
+    pub fn liquidation_params(&self) -> [U256; 10] {
+        let p = self.params();
+        let u = |x: i128| U256::from(x.max(0) as u128);
+        [
+            u(p.start_discount),
+            u(p.max_discount),
+            U256::from(p.discount_duration),
+            u(p.mm_buffer),
+            u(p.dust_mm),
+            u(p.bounty_fraction),
+            u(p.bounty_cap),
+            u(p.insurance_share),
+            u(p.insolvent_pay_cap),
+            U256::from(p.insolvent_pay_duration),
+        ]
+    }
+
+    /// Sets the insurance fund's account (a vault account; give its ownership to a
+    /// multisig or to this module so nobody withdraws it). Point the engine's fee account
+    /// here to fund it from trading fees. Owner only.
+    /// # Events
+    /// `InsuranceAccountSet`.
+    pub fn set_insurance_account(&mut self, account: U256) -> Result<(), Vec<u8>> {
+        self.owner.only(self.vm().msg_sender())?;
+        self.insurance.set(account);
+        log(self.vm(), InsuranceAccountSet { account });
+        Ok(())
+    }
+
+    /// The insurance fund's account.
+    pub fn insurance_account(&self) -> U256 {
+        self.insurance.get()
+    }
+
+    /// Bad debt the insurance fund could not cover (quote WAD).
+    pub fn deficit(&self) -> I256 {
+        I256::from_raw(self.deficit.get())
+    }
+
+    /// Starts the auction of an account below MM on fresh data: freezes it (no trades,
+    /// withdrawals or transfers; deposits still work), records the time, and pays the
+    /// caller's `bountyAccount` `min(bountyFraction x MM, bountyCap, equity)` from it.
+    /// Anyone may call.
+    /// # Errors
+    /// `AuctionAlreadyStarted`, `NotLiquidatable(equity, mm)`, a failed reading's error
+    /// (`StaleOracle`, ...), and the reader's and vault's errors.
+    /// # Events
+    /// `AuctionStarted`.
+    pub fn start_liquidation(
+        &mut self,
+        account: U256,
+        bounty_account: U256,
+    ) -> Result<(), Vec<u8>> {
+        let (started, _) = self.auction_of(account);
+        if started != 0 {
+            return err(AuctionAlreadyStarted {
+                account,
+                startedAt: started,
+            });
+        }
+        let e = self.fresh(account)?;
+        let s = e.check.standing;
+        if !liq::can_start(s.equity, s.mm) {
+            return err(NotLiquidatable {
+                account,
+                equity: i256(s.equity),
+                mm: i256(s.mm),
+            });
+        }
+        let p = self.params();
+        let bounty = liq::start_bounty(&p, s.mm, s.equity).map_err(liq_err)?;
+        if bounty_account != account {
+            self.pay(account, bounty_account, bounty)?;
+        }
+        let now = self.now();
+        let insolvent = if s.equity < 0 { now } else { 0 };
+        self.auctions
+            .setter(account)
+            .set(U256::from_limbs([now, insolvent, 0, 0]));
+        self.set_frozen(account, true)?;
+        log(
+            self.vm(),
+            AuctionStarted {
+                account,
+                caller: self.vm().msg_sender(),
+                bountyAccount: bounty_account,
+                equity: i256(s.equity),
+                mm: i256(s.mm),
+                bounty: i256(bounty),
+            },
+        );
+        Ok(())
+    }
+
+    /// A bid: `liquidatorAccount` takes `f = min(maxPortion, the close-factor cap)` of
+    /// every position, collateral balance and the cash of `account`, paying
+    /// `f x (B - d x |B|)` plus the fund's share of the discount; reverts if that exceeds
+    /// `maxPrice`. Caller: owner or operator of `liquidatorAccount`, which must satisfy IM
+    /// afterwards. Insolvent accounts are taken whole, with the fund's pay on top and any
+    /// remaining bad debt covered by the fund or written to the deficit ledger. Returns
+    /// (fraction, price).
+    /// # Errors
+    /// `AuctionNotStarted`, `PortionOutOfRange`, `NotOwnerOrOperator`,
+    /// `NotLiquidatable` (back above target: end the auction), `PriceAboveMax`,
+    /// `LiquidatorUnderIM`, a failed reading's error, and the callees' errors.
+    /// # Events
+    /// `Liquidated`, possibly `InsurancePaid`, `DeficitRecorded`, `AuctionEnded`.
+    pub fn liquidate(
+        &mut self,
+        account: U256,
+        liquidator_account: U256,
+        max_portion: U256,
+        max_price: I256,
+    ) -> Result<(I256, I256), Vec<u8>> {
+        let caller = self.vm().msg_sender();
+        let now = self.now();
+        let (started, insolvent_since) = self.auction_of(account);
+        if started == 0 {
+            return err(AuctionNotStarted { account });
+        }
+        if max_portion.is_zero()
+            || max_portion > U256::from(WAD as u128)
+            || liquidator_account == account
+        {
+            return err(PortionOutOfRange {
+                portion: max_portion,
+            });
+        }
+        let ev = self.evaluations(&[account, liquidator_account], caller)?;
+        if let Some(f) = ev[0].check.failure {
+            return Err(f.revert_data());
+        }
+        if !ev[1].check.authorized {
+            return err(NotOwnerOrOperator {
+                account: liquidator_account,
+                caller,
+            });
+        }
+        let s = ev[0].check.standing;
+        let bundle = ev[0].bundle();
+        let p = self.params();
+        let d = liq::discount(&p, started, now).map_err(liq_err)?;
+        let cap = liq::max_fraction(s.equity, s.mm, bundle, s.equity, d, &p).map_err(liq_err)?;
+        if cap == 0 {
+            return err(NotLiquidatable {
+                account,
+                equity: i256(s.equity),
+                mm: i256(s.mm),
+            });
+        }
+        let f = cap.min(max_portion.to::<u128>() as i128);
+        let sale = liq::sale(&p, bundle, f, d).map_err(liq_err)?;
+        if sale.liquidator_pays > i128_of(max_price) {
+            return err(PriceAboveMax {
+                price: i256(sale.liquidator_pays),
+                maxPrice: max_price,
+            });
+        }
+        let fraction = U256::from(f as u128);
+        IPositionRegistry::new(self.registry.get())
+            .move_fraction(&mut *self, account, liquidator_account, fraction)
+            .map_err(call_err)?;
+        ICollateralVault::new(self.vault.get())
+            .move_fraction(&mut *self, account, liquidator_account, fraction)
+            .map_err(call_err)?;
+        self.pay(liquidator_account, account, sale.account_receives)?;
+        let fund = self.insurance.get();
+        if sale.insurance_fee > 0 {
+            if fund.is_zero() {
+                return err(InsuranceAccountNotSet {});
+            }
+            self.pay(liquidator_account, fund, sale.insurance_fee)?;
+        }
+        // Insolvent: the fund pays the liquidator for taking the risk, growing to a cap.
+        let insolvent_since = if s.equity < 0 && insolvent_since == 0 {
+            now
+        } else {
+            insolvent_since
+        };
+        if s.equity < 0 {
+            let pay = liq::insolvent_pay(&p, insolvent_since, now, s.mm).map_err(liq_err)?;
+            let pay = fixed::mul(pay, f, Rounding::Down).map_err(|e| math_err(e.into()))?;
+            self.fund_pays(liquidator_account, pay)?;
+        }
+        log(
+            self.vm(),
+            Liquidated {
+                account,
+                liquidatorAccount: liquidator_account,
+                fraction: i256(f),
+                price: i256(sale.liquidator_pays),
+                discount: i256(d),
+                insuranceFee: i256(sale.insurance_fee),
+            },
+        );
+        if f == WAD {
+            // Taken whole: what is left is cash only. Bad debt goes to the fund, then to
+            // the ledger; never left hidden in a negative balance.
+            let cash = i128_of(
+                ICollateralVault::new(self.vault.get())
+                    .cash_of(&*self, account)
+                    .map_err(call_err)?,
+            );
+            if cash < 0 {
+                let paid = self.fund_pays(account, -cash)?;
+                let rest = -cash - paid;
+                if rest > 0 {
+                    ICollateralVault::new(self.vault.get())
+                        .adjust_cash(&mut *self, account, i256(rest), REASON_DEFICIT)
+                        .map_err(call_err)?;
+                    let total = i128_of(I256::from_raw(self.deficit.get())).saturating_add(rest);
+                    self.deficit.set(i256(total).into_raw());
+                    log(
+                        self.vm(),
+                        DeficitRecorded {
+                            account,
+                            amount: i256(rest),
+                            totalDeficit: i256(total),
+                        },
+                    );
+                }
+            }
+            self.end(account, 0, 0)?;
+        } else {
+            self.auctions
+                .setter(account)
+                .set(U256::from_limbs([started, insolvent_since, 0, 0]));
+        }
+        let after = self.evaluations(&[liquidator_account], caller)?.remove(0);
+        let a = after.check.standing;
+        if after.check.failure.is_some() || a.im_surplus() < 0 {
+            return err(LiquidatorUnderIM {
+                account: liquidator_account,
+                equity: i256(a.equity_im),
+                im: i256(a.im),
+            });
+        }
+        Ok((i256(f), i256(sale.liquidator_pays)))
+    }
+
+    /// Ends the auction of an account back at or above `(1 + buffer) x MM` on fresh data,
+    /// and unfreezes it. Anyone may call.
+    /// # Errors
+    /// `AuctionNotStarted`, `AuctionCannotEnd(equity, mm)`, a failed reading's error.
+    /// # Events
+    /// `AuctionEnded`.
+    pub fn end_auction(&mut self, account: U256) -> Result<(), Vec<u8>> {
+        if self.auction_of(account).0 == 0 {
+            return err(AuctionNotStarted { account });
+        }
+        let s = self.fresh(account)?.check.standing;
+        if !liq::can_end(s.equity, s.mm, &self.params(), false) {
+            return err(AuctionCannotEnd {
+                account,
+                equity: i256(s.equity),
+                mm: i256(s.mm),
+            });
+        }
+        self.end(account, s.equity, s.mm)
+    }
+
+    /// The auction of an account now: (startedAt, insolventSince, discount, the largest
+    /// fraction a bid may take, the price of `portion` (WAD) of it, capped at that
+    /// fraction). Zeros when no auction runs.
+    /// # Errors
+    /// The reader's errors.
+    pub fn auction(
+        &self,
+        account: U256,
+        portion: U256,
+    ) -> Result<(u64, u64, I256, I256, I256), Vec<u8>> {
+        let (started, insolvent) = self.auction_of(account);
+        if started == 0 {
+            return Ok((0, 0, I256::ZERO, I256::ZERO, I256::ZERO));
+        }
+        let e = self.evaluations(&[account], Address::ZERO)?.remove(0);
+        let s = e.check.standing;
+        let p = self.params();
+        let d = liq::discount(&p, started, self.now()).map_err(liq_err)?;
+        let cap =
+            liq::max_fraction(s.equity, s.mm, e.bundle(), s.equity, d, &p).map_err(liq_err)?;
+        let f = cap.min(
+            u128::try_from(portion)
+                .unwrap_or(u128::MAX)
+                .min(WAD as u128) as i128,
+        );
+        let price = liq::sale(&p, e.bundle(), f, d)
+            .map_err(liq_err)?
+            .liquidator_pays;
+        Ok((started, insolvent, i256(d), i256(cap), i256(price)))
+    }
+}
