@@ -822,7 +822,19 @@ pub fn account_risk(
     let mut offsets: Vec<(u32, i128)> = Vec::new();
     for c in collateral.iter().filter(|c| c.amount > 0) {
         let m = market_of(c.config.underlying)?;
-        let h = haircut(&c.config, c.amount, m.forecast_vol, params)?;
+        // Risk-offsetting collateral is shocked in the scenarios with the options on its
+        // underlying, so only its liquidity (size) term stays in the haircut: keeping the
+        // floor and the volatility term too would count its price risk twice.
+        let config = if c.config.risk_offsetting {
+            AssetConfig {
+                haircut_floor_ppm: 0,
+                vol_multiplier_ppm: 0,
+                ..c.config
+            }
+        } else {
+            c.config
+        };
+        let h = haircut(&config, c.amount, m.forecast_vol, params)?;
         let v = collateral_value(c.amount, m.spot, h)?;
         let v_im = collateral_value(c.amount, m.spot.min(m.stable), h)?;
         risk.collateral_value = fixed::add(risk.collateral_value, v)?;

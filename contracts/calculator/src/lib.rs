@@ -220,3 +220,146 @@ impl RiskCalculator {
         evaluate_words(&request)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use margin_common::{
+        wire::{key, surface_words, AccountWords},
+        words::{UnderlyingConfig, UnderlyingRisk, VolState},
+    };
+    use stylus_margin::instrument::{pack, Kind, Terms};
+
+    const NOW: u64 = 1_735_689_600;
+    const DAY: u64 = 86_400;
+
+    fn header(out: &mut Vec<U256>, status: Option<Failure>) {
+        Header {
+            status,
+            spot: 2_000 * WAD,
+            stable: 2_000 * WAD,
+            config: UnderlyingConfig {
+                feed: Default::default(),
+                max_age: 3_600,
+                surface_max_age: 600,
+                decimals: 8,
+                method: 0,
+                listed: true,
+            },
+            risk: UnderlyingRisk {
+                rate: 0,
+                ref_vol: (WAD * 8 / 10) as u64,
+                lambda: (WAD * 94 / 100) as u64,
+                stable_rate: 0,
+            },
+            vol: VolState::default(),
+        }
+        .encode(out);
+    }
+
+    fn flat(vol: i128, days: u64) -> SviParams {
+        flat_surface(vol, NOW + days * DAY, NOW).unwrap()
+    }
+
+    /// A short put 30 days out, its surface posted `age` seconds ago or missing.
+    fn request(surface: Option<(SviParams, u64)>, status: Option<Failure>) -> Request {
+        let expiry = NOW + 30 * DAY;
+        let keys = alloc::vec![key(1, 0), key(1, expiry)];
+        let mut market = Vec::new();
+        header(&mut market, status);
+        let words = match surface {
+            Some((p, age)) => surface_words(&p, NOW - age),
+            None => [U256::ZERO; 3],
+        };
+        ExpiryData::encode_raw(words, U256::ZERO, &mut market);
+        let put = Terms {
+            kind: Kind::Put,
+            underlying: 1,
+            expiry,
+            strike: 2_000 * WAD as u128,
+        };
+        Request {
+            now: NOW,
+            grid_len: 26,
+            params: [U256::ZERO; 3],
+            keys,
+            market,
+            accounts: alloc::vec![AccountWords {
+                flags: 1,
+                cash: U256::from(50_000 * WAD as u128),
+                ids: alloc::vec![U256::from_be_bytes(pack(&put))],
+                sizes: alloc::vec![margin_common::i256(-10 * WAD).into_raw()],
+                entries: alloc::vec![U256::ZERO],
+                ..AccountWords::default()
+            }],
+        }
+    }
+
+    fn eval(r: &Request) -> Evaluation {
+        Evaluation::decode_all(&evaluate_words(&r.encode()).unwrap())
+            .unwrap()
+            .remove(0)
+    }
+
+    #[test]
+    fn fresh_surface_has_no_failure() {
+        let e = eval(&request(Some((flat(8 * WAD / 10, 30), 10)), None));
+        assert_eq!(e.check.failure, None);
+        assert!(e.check.standing.mm > 0 && e.check.standing.im > e.check.standing.mm);
+    }
+
+    #[test]
+    fn stale_and_missing_surfaces_are_failures_not_reverts() {
+        let fresh = eval(&request(Some((flat(8 * WAD / 10, 30), 10)), None));
+        let stale = eval(&request(Some((flat(8 * WAD / 10, 30), 601)), None));
+        assert_eq!(
+            stale.check.failure,
+            Some(Failure::StaleSurface {
+                underlying: 1,
+                expiry: NOW + 30 * DAY,
+                age: 601
+            })
+        );
+        assert_eq!(stale.check.standing, fresh.check.standing);
+        // Missing: valued at the reference vol (80%, the same as this flat surface), so an
+        // action that only reduces risk can still be checked; the failure blocks new risk.
+        let missing = eval(&request(None, None));
+        assert_eq!(
+            missing.check.failure,
+            Some(Failure::MissingSurface {
+                underlying: 1,
+                expiry: NOW + 30 * DAY
+            })
+        );
+        assert_eq!(missing.check.standing, fresh.check.standing);
+    }
+
+    #[test]
+    fn oracle_failure_is_carried_to_the_account_that_needs_it() {
+        let f = Failure::StaleOracle {
+            underlying: 1,
+            age: 7_200,
+        };
+        let e = eval(&request(Some((flat(8 * WAD / 10, 30), 10)), Some(f)));
+        assert_eq!(e.check.failure, Some(f));
+        // An account without positions on that underlying does not inherit it.
+        let mut r = request(Some((flat(8 * WAD / 10, 30), 10)), Some(f));
+        r.accounts.push(AccountWords::default());
+        let words = evaluate_words(&r.encode()).unwrap();
+        let all = Evaluation::decode_all(&words).unwrap();
+        assert_eq!(all[1].check.failure, None);
+    }
+
+    #[test]
+    fn malformed_requests_revert_with_math_failure_4() {
+        let mut w = request(None, None).encode();
+        w.pop();
+        assert_eq!(evaluate_words(&w).unwrap_err(), margin_common::malformed());
+        let mut r = request(None, None);
+        r.grid_len = 99;
+        assert_eq!(
+            evaluate_words(&r.encode()).unwrap_err(),
+            margin_common::malformed()
+        );
+    }
+}

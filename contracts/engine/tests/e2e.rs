@@ -251,3 +251,33 @@ fn parameters_are_bounded_and_owner_only() {
         &<margin_common::ParameterOutOfBounds as alloy_sol_types::SolError>::SELECTOR
     );
 }
+
+#[motsu::test]
+fn risk_offsetting_collateral_enters_as_delta_and_raises_the_surplus_of_covered_calls() {
+    let w = World::new();
+    let (admin, bob, carol) = (w.admin, addr(0xb0), addr(0xca));
+    let call = w.call(2_200);
+    w.list(call);
+    let seller = w.account(bob, 0, 10);
+    let buyer = w.account(carol, 100_000, 0);
+    w.trade(buyer, seller, call, 10 * WAD, 50 * WAD).unwrap();
+    let greeks = |acct| {
+        let r = w.reader.sender(admin).account_risk(acct).motsu_unwrap();
+        let int = |x: I256| i128::try_from(x).unwrap();
+        (int(r.0) - int(r.1), int(r.5[0]))
+    };
+    let (surplus_plain, delta_plain) = greeks(seller);
+    assert!(delta_plain < 0, "short calls: delta {delta_plain}");
+    w.vault
+        .sender(admin)
+        .set_risk_offsetting(w.weth.address(), true)
+        .motsu_unwrap();
+    let (surplus_covered, delta_covered) = greeks(seller);
+    // The 10 WETH enter the scenarios as +10 delta (the portfolio delta includes them)
+    // and leave the haircut's price terms: the covered calls' surplus over MM grows.
+    assert_eq!(delta_covered - delta_plain, 10 * WAD);
+    assert!(
+        surplus_covered > surplus_plain,
+        "covered surplus {surplus_covered} vs plain {surplus_plain}"
+    );
+}
