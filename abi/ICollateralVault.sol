@@ -582,6 +582,8 @@ interface ICollateralVault {
     /// The net of all `adjustCash` entries with this reason, 18 decimals.
     function netCashAdjustment(uint8 reason) external view returns (int256);
 
+    struct GetAccountStateReturn { address _0; bool _1; bool _2; int256 _3; address[] _4; uint256[] _5; uint256[] _6; }
+
     /// An account's whole state in one call: owner, frozen flag, whether
     /// `actor` may act for it, cash, and every non-zero collateral balance
     /// (18 decimals) with its packed `AssetConfig` word, excluding the quote
@@ -589,7 +591,13 @@ interface ICollateralVault {
     ///
     /// # Errors
     /// * `UnknownAccount` - If the account does not exist.
-    function getAccountState(uint256 account, address actor) external view returns (address, bool, bool, int256, address[] memory, uint256[] memory, uint256[] memory);
+    ///
+    /// Wire format: stylus-sdk 0.9.0 ABI-encodes a return of several values that include a
+    /// dynamic one (array, bytes, string) as ONE tuple (stylus-sdk-rs issue 308, fixed in a
+    /// later SDK), not as Solidity's several return values. So this interface declares the
+    /// one struct the contract really returns; its fields `_0`, `_1`, ... are the values in
+    /// the order described above.
+    function getAccountState(uint256 account, address actor) external view returns (GetAccountStateReturn memory);
 
     /// Moves signed cash between accounts; cash may go negative.
     ///

@@ -483,9 +483,17 @@ interface IPositionRegistry {
     /// * `OwnershipTransferred`.
     function acceptOwnership() external;
 
+    struct GetPositionsReturn { uint256[] _0; int256[] _1; int256[] _2; }
+
     /// All positions of `account`, in storage order: ids (packed terms), sizes and
     /// entry notionals (WAD). The margin check's one call.
-    function getPositions(uint256 account) external view returns (uint256[] memory, int256[] memory, int256[] memory);
+    ///
+    /// Wire format: stylus-sdk 0.9.0 ABI-encodes a return of several values that include a
+    /// dynamic one (array, bytes, string) as ONE tuple (stylus-sdk-rs issue 308, fixed in a
+    /// later SDK), not as Solidity's several return values. So this interface declares the
+    /// one struct the contract really returns; its fields `_0`, `_1`, ... are the values in
+    /// the order described above.
+    function getPositions(uint256 account) external view returns (GetPositionsReturn memory);
 
     /// `account`'s position in `id`: `(size, entryNotional)`, zeros if none.
     function positionOf(uint256 account, uint256 id) external view returns (int256, int256);
