@@ -755,6 +755,6 @@ mod tests {
             &["".into(), "See [`Error::X`] @here.".into(), "".into()],
             "",
         );
-        assert_eq!(s, "/// See `Error::X` (at)here.\n");
+        assert_eq!(s, "/// See `X` (at)here.\n");
     }
 }
