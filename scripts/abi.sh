@@ -18,9 +18,10 @@ cd "$(dirname "$0")/.."
 CONTRACTS=(
   vault     # contracts/vault    -> abi/ICollateralVault.{sol,json}
   registry  # contracts/registry -> abi/IPositionRegistry.{sol,json}
-  # engine  # NOT YET: the RiskEngine is being split into several contracts; add each new
-  #         # contract here (and in tools/abi-export) when the split lands. Until then
-  #         # examples/solidity/IRiskEngineTrade.sol declares the one engine call it needs.
+  engine    # contracts/engine   -> abi/IRiskEngine.{sol,json}: the engine BEFORE its split into
+            # several contracts. When the split lands, replace this line (and its line in
+            # tools/abi-export) with one per new contract; examples/solidity then imports the
+            # generated interface instead of IRiskEngineTrade.sol.
 )
 # Solidity compiled against the generated interfaces (integrator examples).
 EXAMPLES=(examples/solidity/*.sol)

@@ -2,8 +2,9 @@
 pragma solidity ^0.8.23;
 
 /// The one RiskEngine call a market needs. Declared by hand FOR NOW: the engine is being
-/// split into several contracts, and its interface will be generated into abi/ like the
-/// vault's and the registry's (scripts/abi.sh). Replace this import then.
+/// split into several contracts, and abi/IRiskEngine.sol is generated from the engine as it
+/// is before the split. Import the generated interface of the contract that takes trades
+/// once the split lands.
 interface IRiskEngineTrade {
     /// A trade from an authorised market: `buyerAccount` receives `size` of `instrument`
     /// from `sellerAccount` at `price` (premium per unit for options, entry price for
