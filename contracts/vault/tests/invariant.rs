@@ -57,9 +57,9 @@ const STEPS: usize = 400;
 fn run(
     seed: u64,
     vault: &Contract<CollateralVault>,
-    usdc: &Contract<RealToken>,
-    weth: &Contract<RealToken>,
-    wbtc: &Contract<RealToken>,
+    usdc: &Contract<TestToken>,
+    weth: &Contract<TestToken>,
+    wbtc: &Contract<TestToken>,
     usdt: &Contract<NoReturnToken>,
     owner: Address,
     engine: Address,
@@ -76,7 +76,7 @@ fn run(
         usdc.address(),
         &[weth.address(), wbtc.address(), usdt.address()],
     );
-    let tokens: [(&dyn TestToken, u8); 4] = [(usdc, 6), (weth, 18), (wbtc, 8), (usdt, 6)];
+    let tokens: [(&dyn TokenHandle, u8); 4] = [(usdc, 6), (weth, 18), (wbtc, 8), (usdt, 6)];
     let big = U256::from(1u128 << 100);
     for u in users {
         for (t, _) in tokens {
@@ -231,7 +231,7 @@ fn run(
 
 fn check(
     vault: &Contract<CollateralVault>,
-    tokens: &[(&dyn TestToken, u8); 4],
+    tokens: &[(&dyn TokenHandle, u8); 4],
     accounts: &[U256],
     donations: &[U256; 4],
     net_adjustments: i128,
@@ -302,9 +302,9 @@ macro_rules! seeds {
         #[allow(clippy::too_many_arguments)]
         fn $name(
             vault: Contract<CollateralVault>,
-            usdc: Contract<RealToken>,
-            weth: Contract<RealToken>,
-            wbtc: Contract<RealToken>,
+            usdc: Contract<TestToken>,
+            weth: Contract<TestToken>,
+            wbtc: Contract<TestToken>,
             usdt: Contract<NoReturnToken>,
             owner: Address,
             engine: Address,

@@ -15,8 +15,8 @@ use stylus_margin::collateral::AssetConfig;
 /// both openzeppelin-stylus ERC20s; one account for `alice` (id 1).
 fn standard(
     vault: &Contract<CollateralVault>,
-    usdc: &Contract<RealToken>,
-    weth: &Contract<RealToken>,
+    usdc: &Contract<TestToken>,
+    weth: &Contract<TestToken>,
     owner: Address,
     engine: Address,
     alice: Address,
@@ -88,8 +88,8 @@ fn ownership_transfers_in_two_steps(
 #[motsu::test]
 fn owner_functions_revert_for_others(
     vault: Contract<CollateralVault>,
-    usdc: Contract<RealToken>,
-    weth: Contract<RealToken>,
+    usdc: Contract<TestToken>,
+    weth: Contract<TestToken>,
     owner: Address,
     engine: Address,
     alice: Address,
@@ -187,8 +187,8 @@ fn engine_functions_revert_before_engine_is_set(
 #[motsu::test]
 fn list_asset_reads_decimals_and_sets_quote(
     vault: Contract<CollateralVault>,
-    usdc: Contract<RealToken>,
-    weth: Contract<RealToken>,
+    usdc: Contract<TestToken>,
+    weth: Contract<TestToken>,
     owner: Address,
     engine: Address,
     alice: Address,
@@ -231,7 +231,7 @@ fn list_asset_reads_decimals_and_sets_quote(
 #[motsu::test]
 fn list_asset_ignores_decimals_and_quote_bits_of_the_word(
     vault: Contract<CollateralVault>,
-    wbtc: Contract<RealToken>,
+    wbtc: Contract<TestToken>,
     owner: Address,
 ) {
     real_decimals(&wbtc, 8);
@@ -257,9 +257,9 @@ fn list_asset_ignores_decimals_and_quote_bits_of_the_word(
 #[motsu::test]
 fn list_asset_reverts_on_bad_input(
     vault: Contract<CollateralVault>,
-    usdc: Contract<RealToken>,
-    weth: Contract<RealToken>,
-    dai: Contract<RealToken>,
+    usdc: Contract<TestToken>,
+    weth: Contract<TestToken>,
+    dai: Contract<TestToken>,
     huge: Contract<MockToken>,
     owner: Address,
     engine: Address,
@@ -371,8 +371,8 @@ fn list_asset_reverts_past_sixteen_assets(
 #[motsu::test]
 fn set_deposit_cap_below_deposits_needs_force(
     vault: Contract<CollateralVault>,
-    usdc: Contract<RealToken>,
-    weth: Contract<RealToken>,
+    usdc: Contract<TestToken>,
+    weth: Contract<TestToken>,
     owner: Address,
     engine: Address,
     alice: Address,
@@ -420,8 +420,8 @@ fn set_deposit_cap_below_deposits_needs_force(
 #[motsu::test]
 fn set_haircut_params_stores_bounded_values(
     vault: Contract<CollateralVault>,
-    usdc: Contract<RealToken>,
-    weth: Contract<RealToken>,
+    usdc: Contract<TestToken>,
+    weth: Contract<TestToken>,
     owner: Address,
     engine: Address,
     alice: Address,
@@ -476,8 +476,8 @@ fn set_haircut_params_stores_bounded_values(
 #[motsu::test]
 fn set_risk_offsetting_refuses_the_quote(
     vault: Contract<CollateralVault>,
-    usdc: Contract<RealToken>,
-    weth: Contract<RealToken>,
+    usdc: Contract<TestToken>,
+    weth: Contract<TestToken>,
     owner: Address,
     engine: Address,
     alice: Address,
@@ -675,8 +675,8 @@ fn transfer_account_reverts_for_non_owner_zero_and_unknown(
 #[motsu::test]
 fn transfer_account_reverts_while_frozen(
     vault: Contract<CollateralVault>,
-    usdc: Contract<RealToken>,
-    weth: Contract<RealToken>,
+    usdc: Contract<TestToken>,
+    weth: Contract<TestToken>,
     owner: Address,
     engine: Address,
     alice: Address,
@@ -706,8 +706,8 @@ fn transfer_account_reverts_while_frozen(
 #[motsu::test]
 fn set_frozen_reverts_for_unknown_account(
     vault: Contract<CollateralVault>,
-    usdc: Contract<RealToken>,
-    weth: Contract<RealToken>,
+    usdc: Contract<TestToken>,
+    weth: Contract<TestToken>,
     owner: Address,
     engine: Address,
     alice: Address,
@@ -728,9 +728,9 @@ fn set_frozen_reverts_for_unknown_account(
 #[motsu::test]
 fn deposit_credits_collateral_in_wad(
     vault: Contract<CollateralVault>,
-    usdc: Contract<RealToken>,
-    weth: Contract<RealToken>,
-    wbtc: Contract<RealToken>,
+    usdc: Contract<TestToken>,
+    weth: Contract<TestToken>,
+    wbtc: Contract<TestToken>,
     owner: Address,
     engine: Address,
     alice: Address,
@@ -774,8 +774,8 @@ fn deposit_credits_collateral_in_wad(
 #[motsu::test]
 fn deposit_of_the_quote_asset_credits_cash(
     vault: Contract<CollateralVault>,
-    usdc: Contract<RealToken>,
-    weth: Contract<RealToken>,
+    usdc: Contract<TestToken>,
+    weth: Contract<TestToken>,
     owner: Address,
     engine: Address,
     alice: Address,
@@ -800,8 +800,8 @@ fn deposit_of_the_quote_asset_credits_cash(
 #[motsu::test]
 fn anyone_may_deposit_into_any_account(
     vault: Contract<CollateralVault>,
-    usdc: Contract<RealToken>,
-    weth: Contract<RealToken>,
+    usdc: Contract<TestToken>,
+    weth: Contract<TestToken>,
     owner: Address,
     engine: Address,
     alice: Address,
@@ -822,7 +822,7 @@ fn anyone_may_deposit_into_any_account(
 #[motsu::test]
 fn deposit_works_with_a_token_returning_no_value(
     vault: Contract<CollateralVault>,
-    usdc: Contract<RealToken>,
+    usdc: Contract<TestToken>,
     usdt: Contract<NoReturnToken>,
     owner: Address,
     engine: Address,
@@ -847,7 +847,7 @@ fn deposit_works_with_a_token_returning_no_value(
 #[motsu::test]
 fn deposit_reverts_when_a_no_value_token_reverts(
     vault: Contract<CollateralVault>,
-    usdc: Contract<RealToken>,
+    usdc: Contract<TestToken>,
     usdt: Contract<NoReturnToken>,
     owner: Address,
     engine: Address,
@@ -870,7 +870,7 @@ fn deposit_reverts_when_a_no_value_token_reverts(
 #[motsu::test]
 fn deposit_reverts_when_the_token_returns_false(
     vault: Contract<CollateralVault>,
-    usdc: Contract<RealToken>,
+    usdc: Contract<TestToken>,
     bad: Contract<MockToken>,
     owner: Address,
     engine: Address,
@@ -895,8 +895,8 @@ fn deposit_reverts_when_the_token_returns_false(
 #[motsu::test]
 fn deposit_reverts_when_the_real_erc20_reverts(
     vault: Contract<CollateralVault>,
-    usdc: Contract<RealToken>,
-    weth: Contract<RealToken>,
+    usdc: Contract<TestToken>,
+    weth: Contract<TestToken>,
     owner: Address,
     engine: Address,
     alice: Address,
@@ -917,7 +917,7 @@ fn deposit_reverts_when_the_real_erc20_reverts(
 #[motsu::test]
 fn deposit_reverts_on_a_fee_on_transfer_token(
     vault: Contract<CollateralVault>,
-    usdc: Contract<RealToken>,
+    usdc: Contract<TestToken>,
     fee: Contract<MockToken>,
     owner: Address,
     engine: Address,
@@ -943,9 +943,9 @@ fn deposit_reverts_on_a_fee_on_transfer_token(
 #[motsu::test]
 fn deposit_reverts_for_unknown_account_unlisted_or_disabled_token_and_zero(
     vault: Contract<CollateralVault>,
-    usdc: Contract<RealToken>,
-    weth: Contract<RealToken>,
-    other: Contract<RealToken>,
+    usdc: Contract<TestToken>,
+    weth: Contract<TestToken>,
+    other: Contract<TestToken>,
     owner: Address,
     engine: Address,
     alice: Address,
@@ -992,8 +992,8 @@ fn deposit_reverts_for_unknown_account_unlisted_or_disabled_token_and_zero(
 #[motsu::test]
 fn deposit_reverts_over_the_cap(
     vault: Contract<CollateralVault>,
-    usdc: Contract<RealToken>,
-    weth: Contract<RealToken>,
+    usdc: Contract<TestToken>,
+    weth: Contract<TestToken>,
     owner: Address,
     engine: Address,
     alice: Address,
@@ -1024,8 +1024,8 @@ fn deposit_reverts_over_the_cap(
 #[motsu::test]
 fn deposit_rounds_down_for_tokens_with_more_than_18_decimals(
     vault: Contract<CollateralVault>,
-    usdc: Contract<RealToken>,
-    fine: Contract<RealToken>,
+    usdc: Contract<TestToken>,
+    fine: Contract<TestToken>,
     owner: Address,
     engine: Address,
     alice: Address,
@@ -1061,8 +1061,8 @@ fn deposit_rounds_down_for_tokens_with_more_than_18_decimals(
 #[motsu::test]
 fn deposit_reverts_when_amount_exceeds_128_bits(
     vault: Contract<CollateralVault>,
-    usdc: Contract<RealToken>,
-    weth: Contract<RealToken>,
+    usdc: Contract<TestToken>,
+    weth: Contract<TestToken>,
     owner: Address,
     engine: Address,
     alice: Address,
@@ -1091,8 +1091,8 @@ fn deposit_reverts_when_amount_exceeds_128_bits(
 #[motsu::test]
 fn withdraw_pays_rounded_down_and_debits_what_it_pays(
     vault: Contract<CollateralVault>,
-    usdc: Contract<RealToken>,
-    weth: Contract<RealToken>,
+    usdc: Contract<TestToken>,
+    weth: Contract<TestToken>,
     owner: Address,
     engine: Address,
     alice: Address,
@@ -1123,8 +1123,8 @@ fn withdraw_pays_rounded_down_and_debits_what_it_pays(
 #[motsu::test]
 fn withdraw_of_collateral_clears_the_held_entry(
     vault: Contract<CollateralVault>,
-    usdc: Contract<RealToken>,
-    weth: Contract<RealToken>,
+    usdc: Contract<TestToken>,
+    weth: Contract<TestToken>,
     owner: Address,
     engine: Address,
     alice: Address,
@@ -1155,8 +1155,8 @@ fn withdraw_of_collateral_clears_the_held_entry(
 #[motsu::test]
 fn withdraw_reverts_on_insufficient_balance_or_cash(
     vault: Contract<CollateralVault>,
-    usdc: Contract<RealToken>,
-    weth: Contract<RealToken>,
+    usdc: Contract<TestToken>,
+    weth: Contract<TestToken>,
     owner: Address,
     engine: Address,
     alice: Address,
@@ -1196,8 +1196,8 @@ fn withdraw_reverts_on_insufficient_balance_or_cash(
 #[motsu::test]
 fn withdraw_reverts_when_quote_cash_exceeds_the_vaults_holdings(
     vault: Contract<CollateralVault>,
-    usdc: Contract<RealToken>,
-    weth: Contract<RealToken>,
+    usdc: Contract<TestToken>,
+    weth: Contract<TestToken>,
     owner: Address,
     engine: Address,
     alice: Address,
@@ -1221,8 +1221,8 @@ fn withdraw_reverts_when_quote_cash_exceeds_the_vaults_holdings(
 #[motsu::test]
 fn withdraw_reverts_for_frozen_unknown_unlisted_zero_and_non_engine(
     vault: Contract<CollateralVault>,
-    usdc: Contract<RealToken>,
-    weth: Contract<RealToken>,
+    usdc: Contract<TestToken>,
+    weth: Contract<TestToken>,
     owner: Address,
     engine: Address,
     alice: Address,
@@ -1282,7 +1282,7 @@ fn withdraw_reverts_for_frozen_unknown_unlisted_zero_and_non_engine(
 #[motsu::test]
 fn withdraw_reverts_when_the_token_transfer_fails(
     vault: Contract<CollateralVault>,
-    usdc: Contract<RealToken>,
+    usdc: Contract<TestToken>,
     bad: Contract<MockToken>,
     owner: Address,
     engine: Address,
@@ -1306,8 +1306,8 @@ fn withdraw_reverts_when_the_token_transfer_fails(
 #[motsu::test]
 fn withdraw_of_a_disabled_token_still_works(
     vault: Contract<CollateralVault>,
-    usdc: Contract<RealToken>,
-    weth: Contract<RealToken>,
+    usdc: Contract<TestToken>,
+    weth: Contract<TestToken>,
     owner: Address,
     engine: Address,
     alice: Address,
@@ -1332,8 +1332,8 @@ fn withdraw_of_a_disabled_token_still_works(
 #[motsu::test]
 fn engine_only_functions_revert_for_others(
     vault: Contract<CollateralVault>,
-    usdc: Contract<RealToken>,
-    weth: Contract<RealToken>,
+    usdc: Contract<TestToken>,
+    weth: Contract<TestToken>,
     owner: Address,
     engine: Address,
     alice: Address,
@@ -1367,8 +1367,8 @@ fn engine_only_functions_revert_for_others(
 #[motsu::test]
 fn transfer_cash_moves_signed_cash_and_may_go_negative(
     vault: Contract<CollateralVault>,
-    usdc: Contract<RealToken>,
-    weth: Contract<RealToken>,
+    usdc: Contract<TestToken>,
+    weth: Contract<TestToken>,
     owner: Address,
     engine: Address,
     alice: Address,
@@ -1405,8 +1405,8 @@ fn transfer_cash_moves_signed_cash_and_may_go_negative(
 #[motsu::test]
 fn transfer_cash_reverts_on_zero_unknown_or_out_of_range(
     vault: Contract<CollateralVault>,
-    usdc: Contract<RealToken>,
-    weth: Contract<RealToken>,
+    usdc: Contract<TestToken>,
+    weth: Contract<TestToken>,
     owner: Address,
     engine: Address,
     alice: Address,
@@ -1451,8 +1451,8 @@ fn transfer_cash_reverts_on_zero_unknown_or_out_of_range(
 #[motsu::test]
 fn adjust_cash_keeps_a_ledger_per_reason(
     vault: Contract<CollateralVault>,
-    usdc: Contract<RealToken>,
-    weth: Contract<RealToken>,
+    usdc: Contract<TestToken>,
+    weth: Contract<TestToken>,
     owner: Address,
     engine: Address,
     alice: Address,
@@ -1500,8 +1500,8 @@ fn adjust_cash_keeps_a_ledger_per_reason(
 #[motsu::test]
 fn move_collateral_moves_balances_and_held_lists(
     vault: Contract<CollateralVault>,
-    usdc: Contract<RealToken>,
-    weth: Contract<RealToken>,
+    usdc: Contract<TestToken>,
+    weth: Contract<TestToken>,
     owner: Address,
     engine: Address,
     alice: Address,
@@ -1543,8 +1543,8 @@ fn move_collateral_moves_balances_and_held_lists(
 #[motsu::test]
 fn move_collateral_reverts_on_bad_input(
     vault: Contract<CollateralVault>,
-    usdc: Contract<RealToken>,
-    weth: Contract<RealToken>,
+    usdc: Contract<TestToken>,
+    weth: Contract<TestToken>,
     owner: Address,
     engine: Address,
     alice: Address,
@@ -1579,9 +1579,9 @@ fn move_collateral_reverts_on_bad_input(
 #[motsu::test]
 fn move_fraction_moves_the_floor_of_every_balance_and_of_cash(
     vault: Contract<CollateralVault>,
-    usdc: Contract<RealToken>,
-    weth: Contract<RealToken>,
-    wbtc: Contract<RealToken>,
+    usdc: Contract<TestToken>,
+    weth: Contract<TestToken>,
+    wbtc: Contract<TestToken>,
     owner: Address,
     engine: Address,
     alice: Address,
@@ -1654,8 +1654,8 @@ fn move_fraction_moves_the_floor_of_every_balance_and_of_cash(
 #[motsu::test]
 fn move_fraction_reverts_on_bad_input(
     vault: Contract<CollateralVault>,
-    usdc: Contract<RealToken>,
-    weth: Contract<RealToken>,
+    usdc: Contract<TestToken>,
+    weth: Contract<TestToken>,
     owner: Address,
     engine: Address,
     alice: Address,
@@ -1682,9 +1682,9 @@ fn move_fraction_reverts_on_bad_input(
 #[motsu::test]
 fn get_account_state_returns_everything_in_one_call(
     vault: Contract<CollateralVault>,
-    usdc: Contract<RealToken>,
-    weth: Contract<RealToken>,
-    wbtc: Contract<RealToken>,
+    usdc: Contract<TestToken>,
+    weth: Contract<TestToken>,
+    wbtc: Contract<TestToken>,
     owner: Address,
     engine: Address,
     alice: Address,

@@ -1,12 +1,16 @@
-//! Test fixtures for the vault's motsu tests: a real ERC20 (openzeppelin-stylus),
-//! hand-written tokens that return no value, return false, or take a fee on
-//! transfer, and helpers to set the vault up and snapshot its state.
+//! Test fixtures for the vault's motsu tests: helpers to set the vault up and
+//! snapshot its state. The test tokens (a real ERC20 from openzeppelin-stylus,
+//! tokens that return no value, return false, or take a fee on transfer) live
+//! in `margin-testkit`.
 //!
 //! The including test crate must declare `extern crate alloc;` (the Stylus
 //! macros refer to `alloc::`).
 #![allow(dead_code)]
 
 use alloy_primitives::{Address, U256};
+// Not every test crate uses every token.
+#[allow(unused_imports)]
+pub use margin_testkit::{mock_token, MockToken, NoReturnToken, TestToken, TokenHandle};
 use margin_vault::CollateralVault;
 use motsu::prelude::*;
 use stylus_margin::collateral::AssetConfig;
@@ -51,318 +55,9 @@ pub fn quote_config() -> U256 {
     )
 }
 
-/// The interface every test token offers, so helpers work on any of them.
-pub trait TestToken {
-    fn addr(&self) -> Address;
-    fn mint_to(&self, to: Address, amount: U256);
-    fn approve_from(&self, owner: Address, spender: Address, amount: U256);
-    fn token_balance(&self, who: Address) -> U256;
-    fn send(&self, from: Address, to: Address, amount: U256);
-}
-
-pub mod real_token {
-    //! openzeppelin-stylus's ERC20 with settable decimals.
-    use alloy_primitives::{aliases::U8, Address, U256};
-    use openzeppelin_stylus::token::erc20::{self, Erc20, IErc20};
-    use stylus_sdk::{prelude::*, storage::StorageU8};
-
-    #[entrypoint]
-    #[storage]
-    pub struct RealToken {
-        erc20: Erc20,
-        decimals: StorageU8,
-    }
-
-    #[public]
-    #[implements(IErc20<Error = erc20::Error>)]
-    impl RealToken {
-        pub fn mint(&mut self, to: Address, value: U256) -> Result<(), erc20::Error> {
-            self.erc20._mint(to, value)
-        }
-
-        pub fn set_decimals(&mut self, decimals: u8) {
-            self.decimals.set(U8::from(decimals));
-        }
-
-        pub fn decimals(&self) -> u8 {
-            self.decimals.get().to::<u8>()
-        }
-    }
-
-    #[public]
-    impl IErc20 for RealToken {
-        type Error = erc20::Error;
-
-        fn total_supply(&self) -> U256 {
-            self.erc20.total_supply()
-        }
-
-        fn balance_of(&self, account: Address) -> U256 {
-            self.erc20.balance_of(account)
-        }
-
-        fn transfer(&mut self, to: Address, value: U256) -> Result<bool, Self::Error> {
-            self.erc20.transfer(to, value)
-        }
-
-        fn allowance(&self, owner: Address, spender: Address) -> U256 {
-            self.erc20.allowance(owner, spender)
-        }
-
-        fn approve(&mut self, spender: Address, value: U256) -> Result<bool, Self::Error> {
-            self.erc20.approve(spender, value)
-        }
-
-        fn transfer_from(
-            &mut self,
-            from: Address,
-            to: Address,
-            value: U256,
-        ) -> Result<bool, Self::Error> {
-            self.erc20.transfer_from(from, to, value)
-        }
-    }
-}
-
-pub mod no_return_token {
-    //! A USDT-style token: `transfer`/`transferFrom` return no value and
-    //! revert on failure.
-    use alloy_primitives::{aliases::U8, Address, U256};
-    use stylus_sdk::{
-        prelude::*,
-        storage::{StorageMap, StorageU256, StorageU8},
-    };
-
-    #[entrypoint]
-    #[storage]
-    pub struct NoReturnToken {
-        balances: StorageMap<Address, StorageU256>,
-        allowances: StorageMap<Address, StorageMap<Address, StorageU256>>,
-        decimals: StorageU8,
-    }
-
-    #[public]
-    impl NoReturnToken {
-        pub fn mint(&mut self, to: Address, value: U256) {
-            let b = self.balances.get(to);
-            self.balances.setter(to).set(b + value);
-        }
-
-        pub fn set_decimals(&mut self, decimals: u8) {
-            self.decimals.set(U8::from(decimals));
-        }
-
-        pub fn decimals(&self) -> u8 {
-            self.decimals.get().to::<u8>()
-        }
-
-        pub fn balance_of(&self, who: Address) -> U256 {
-            self.balances.get(who)
-        }
-
-        pub fn approve(&mut self, spender: Address, value: U256) {
-            let owner = self.vm().msg_sender();
-            self.allowances.setter(owner).setter(spender).set(value);
-        }
-
-        pub fn transfer(&mut self, to: Address, value: U256) -> Result<(), Vec<u8>> {
-            let from = self.vm().msg_sender();
-            self.move_tokens(from, to, value)
-        }
-
-        pub fn transfer_from(
-            &mut self,
-            from: Address,
-            to: Address,
-            value: U256,
-        ) -> Result<(), Vec<u8>> {
-            let spender = self.vm().msg_sender();
-            let allowed = self.allowances.getter(from).get(spender);
-            if allowed < value {
-                return Err(b"allowance".to_vec());
-            }
-            self.allowances
-                .setter(from)
-                .setter(spender)
-                .set(allowed - value);
-            self.move_tokens(from, to, value)
-        }
-    }
-
-    impl NoReturnToken {
-        fn move_tokens(&mut self, from: Address, to: Address, value: U256) -> Result<(), Vec<u8>> {
-            let b = self.balances.get(from);
-            if b < value {
-                return Err(b"balance".to_vec());
-            }
-            self.balances.setter(from).set(b - value);
-            let t = self.balances.get(to);
-            self.balances.setter(to).set(t + value);
-            Ok(())
-        }
-    }
-}
-
-pub mod mock_token {
-    //! A bool-returning token with modes: normal, returning `false` instead
-    //! of moving tokens, or burning a 1% fee on every transfer.
-    use alloy_primitives::{aliases::U8, Address, U256};
-    use stylus_sdk::{
-        prelude::*,
-        storage::{StorageMap, StorageU256, StorageU8},
-    };
-
-    pub const NORMAL: u8 = 0;
-    pub const RETURNS_FALSE: u8 = 1;
-    pub const FEE_ON_TRANSFER: u8 = 2;
-
-    #[entrypoint]
-    #[storage]
-    pub struct MockToken {
-        balances: StorageMap<Address, StorageU256>,
-        allowances: StorageMap<Address, StorageMap<Address, StorageU256>>,
-        decimals: StorageU8,
-        mode: StorageU8,
-    }
-
-    #[public]
-    impl MockToken {
-        pub fn mint(&mut self, to: Address, value: U256) {
-            let b = self.balances.get(to);
-            self.balances.setter(to).set(b + value);
-        }
-
-        pub fn set_decimals(&mut self, decimals: u8) {
-            self.decimals.set(U8::from(decimals));
-        }
-
-        pub fn set_mode(&mut self, mode: u8) {
-            self.mode.set(U8::from(mode));
-        }
-
-        pub fn decimals(&self) -> u8 {
-            self.decimals.get().to::<u8>()
-        }
-
-        pub fn balance_of(&self, who: Address) -> U256 {
-            self.balances.get(who)
-        }
-
-        pub fn approve(&mut self, spender: Address, value: U256) -> bool {
-            let owner = self.vm().msg_sender();
-            self.allowances.setter(owner).setter(spender).set(value);
-            true
-        }
-
-        pub fn transfer(&mut self, to: Address, value: U256) -> bool {
-            let from = self.vm().msg_sender();
-            self.move_tokens(from, to, value)
-        }
-
-        pub fn transfer_from(&mut self, from: Address, to: Address, value: U256) -> bool {
-            let spender = self.vm().msg_sender();
-            let allowed = self.allowances.getter(from).get(spender);
-            if allowed < value {
-                return false;
-            }
-            if !self.move_tokens(from, to, value) {
-                return false;
-            }
-            self.allowances
-                .setter(from)
-                .setter(spender)
-                .set(allowed - value);
-            true
-        }
-    }
-
-    impl MockToken {
-        fn move_tokens(&mut self, from: Address, to: Address, value: U256) -> bool {
-            let mode = self.mode.get().to::<u8>();
-            if mode == RETURNS_FALSE {
-                return false;
-            }
-            let b = self.balances.get(from);
-            if b < value {
-                return false;
-            }
-            let fee = if mode == FEE_ON_TRANSFER {
-                value / U256::from(100)
-            } else {
-                U256::ZERO
-            };
-            self.balances.setter(from).set(b - value);
-            let t = self.balances.get(to);
-            self.balances.setter(to).set(t + value - fee);
-            true
-        }
-    }
-}
-
-pub use mock_token::MockToken;
-pub use no_return_token::NoReturnToken;
-pub use real_token::RealToken;
-
-impl TestToken for Contract<RealToken> {
-    fn addr(&self) -> Address {
-        self.address()
-    }
-    fn mint_to(&self, to: Address, amount: U256) {
-        self.sender(to).mint(to, amount).motsu_unwrap();
-    }
-    fn approve_from(&self, owner: Address, spender: Address, amount: U256) {
-        use openzeppelin_stylus::token::erc20::IErc20;
-        self.sender(owner).approve(spender, amount).motsu_unwrap();
-    }
-    fn token_balance(&self, who: Address) -> U256 {
-        use openzeppelin_stylus::token::erc20::IErc20;
-        self.sender(who).balance_of(who)
-    }
-    fn send(&self, from: Address, to: Address, amount: U256) {
-        use openzeppelin_stylus::token::erc20::IErc20;
-        self.sender(from).transfer(to, amount).motsu_unwrap();
-    }
-}
-
-impl TestToken for Contract<NoReturnToken> {
-    fn addr(&self) -> Address {
-        self.address()
-    }
-    fn mint_to(&self, to: Address, amount: U256) {
-        self.sender(to).mint(to, amount);
-    }
-    fn approve_from(&self, owner: Address, spender: Address, amount: U256) {
-        self.sender(owner).approve(spender, amount);
-    }
-    fn token_balance(&self, who: Address) -> U256 {
-        self.sender(who).balance_of(who)
-    }
-    fn send(&self, from: Address, to: Address, amount: U256) {
-        self.sender(from).transfer(to, amount).motsu_unwrap();
-    }
-}
-
-impl TestToken for Contract<MockToken> {
-    fn addr(&self) -> Address {
-        self.address()
-    }
-    fn mint_to(&self, to: Address, amount: U256) {
-        self.sender(to).mint(to, amount);
-    }
-    fn approve_from(&self, owner: Address, spender: Address, amount: U256) {
-        self.sender(owner).approve(spender, amount);
-    }
-    fn token_balance(&self, who: Address) -> U256 {
-        self.sender(who).balance_of(who)
-    }
-    fn send(&self, from: Address, to: Address, amount: U256) {
-        assert!(self.sender(from).transfer(to, amount));
-    }
-}
-
-/// Sets a real token's decimals.
-pub fn real_decimals(t: &Contract<RealToken>, decimals: u8) {
-    t.sender(Address::ZERO).set_decimals(decimals);
+/// Sets a real token's decimals (its constructor).
+pub fn real_decimals(t: &Contract<TestToken>, decimals: u8) {
+    t.sender(Address::ZERO).constructor(decimals);
 }
 
 /// Constructs the vault with `owner`, sets `engine`, lists `quote` as the quote
@@ -396,7 +91,7 @@ pub fn setup(
 /// Mints `amount` to `user`, approves the vault and deposits into `account`.
 pub fn fund(
     vault: &Contract<CollateralVault>,
-    token: &impl TestToken,
+    token: &impl TokenHandle,
     user: Address,
     account: U256,
     amount: U256,
@@ -422,7 +117,7 @@ pub struct Snapshot {
 pub fn snapshot(
     vault: &Contract<CollateralVault>,
     accounts: &[U256],
-    tokens: &[&dyn TestToken],
+    tokens: &[&dyn TokenHandle],
     holders: &[Address],
 ) -> Snapshot {
     let v = vault.sender(Address::ZERO);
