@@ -75,6 +75,10 @@ interface ICollateralVault {
     /// * `engine` - The RiskEngine.
     event EngineSet(address indexed engine);
 
+    /// The keeper module (liquidations, settlement) was set (once). It may call
+    /// every engine-only function.
+    event KeeperSet(address indexed keeper);
+
     /// A new account was opened.
     ///
     /// * `account` - Its id.
@@ -360,6 +364,20 @@ interface ICollateralVault {
     /// # Events
     /// * `EngineSet`.
     function setEngine(address engine) external;
+
+    /// Sets the keeper module (liquidations and settlement), once. It may call every
+    /// engine-only function, like the engine.
+    ///
+    /// # Errors
+    /// * Not the owner, zero address, or already set (`EngineAlreadySet` with the
+    ///   current keeper).
+    ///
+    /// # Events
+    /// * `KeeperSet`.
+    function setKeeper(address keeper) external;
+
+    /// The keeper module (zero until set).
+    function keeper() external view returns (address);
 
     /// The RiskEngine (zero until set).
     function engine() external view returns (address);

@@ -115,6 +115,10 @@ interface IPositionRegistry {
     /// * `engine` - Engine address.
     event EngineSet(address indexed engine);
 
+    /// The keeper module (liquidations, settlement) was set (once). It may call
+    /// every engine-only function.
+    event KeeperSet(address indexed keeper);
+
     /// An ownership transfer started.
     ///
     /// * `previousOwner` - Current owner.
@@ -391,6 +395,20 @@ interface IPositionRegistry {
     ///
     /// * `EngineSet`.
     function setEngine(address engine) external;
+
+    /// Sets the keeper module (liquidations and settlement), once. It may call every
+    /// engine-only function, like the engine.
+    ///
+    /// # Errors
+    /// * Not the owner, zero address, or already set (`EngineAlreadySet` with the
+    ///   current keeper).
+    ///
+    /// # Events
+    /// * `KeeperSet`.
+    function setKeeper(address keeper) external;
+
+    /// The keeper module (zero until set).
+    function keeper() external view returns (address);
 
     /// Adds an underlying id that instruments may reference.
     ///

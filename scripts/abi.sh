@@ -18,10 +18,11 @@ cd "$(dirname "$0")/.."
 CONTRACTS=(
   vault     # contracts/vault    -> abi/ICollateralVault.{sol,json}
   registry  # contracts/registry -> abi/IPositionRegistry.{sol,json}
-  engine    # contracts/engine   -> abi/IRiskEngine.{sol,json}: the engine BEFORE its split into
-            # several contracts. When the split lands, replace this line (and its line in
-            # tools/abi-export) with one per new contract; examples/solidity then imports the
-            # generated interface instead of IRiskEngineTrade.sol.
+  oracle     # contracts/oracle     -> abi/IRiskOracle.{sol,json}
+  calculator # contracts/calculator -> abi/IRiskCalculator.{sol,json}
+  reader     # contracts/reader     -> abi/IRiskReader.{sol,json}
+  engine     # contracts/engine     -> abi/IRiskEngine.{sol,json}
+  keeper     # contracts/keeper     -> abi/IKeeperModule.{sol,json}
 )
 # Solidity compiled against the generated interfaces (integrator examples).
 EXAMPLES=(examples/solidity/*.sol)

@@ -3,7 +3,7 @@ pragma solidity ^0.8.23;
 
 import {ICollateralVault} from "../../abi/ICollateralVault.sol";
 import {IPositionRegistry} from "../../abi/IPositionRegistry.sol";
-import {IRiskEngineTrade} from "./IRiskEngineTrade.sol";
+import {IRiskEngine} from "../../abi/IRiskEngine.sol";
 
 /// An example market on Stylus Margin: on-chain request-for-quote for options.
 ///
@@ -41,7 +41,7 @@ contract OptionRfqMarket {
 
     ICollateralVault public immutable vault;
     IPositionRegistry public immutable registry;
-    IRiskEngineTrade public immutable engine;
+    IRiskEngine public immutable engine;
     /// Fee charged to EACH side, in basis points of the premium notional.
     uint256 public immutable feeBps;
 
@@ -69,7 +69,7 @@ contract OptionRfqMarket {
     error FillTooLarge(uint256 quoteId, uint256 size, uint256 remaining);
     error NotMaker(uint256 quoteId, address caller);
 
-    constructor(ICollateralVault vault_, IPositionRegistry registry_, IRiskEngineTrade engine_, uint256 feeBps_) {
+    constructor(ICollateralVault vault_, IPositionRegistry registry_, IRiskEngine engine_, uint256 feeBps_) {
         if (feeBps_ > 1_000) revert BadQuote(); // at most 10%
         vault = vault_;
         registry = registry_;

@@ -1,21 +1,21 @@
 //! # RiskEngine
 //!
 //! Trades from authorised markets, margin-checked withdrawals, and settlement of expired
-//! positions at the recorded settlement prices (liquidations are the KeeperModule's). Before and after each action it
-//! asks the RiskReader for the accounts' standing (one call for both accounts of a
-//! trade), and applies the core's post-action rule (`stylus_margin::margin::verdict`):
-//! IM for new risk, MM for an action that strictly reduces risk, and new risk blocked by
-//! a stale or failed reading or by the guardian's pause.
+//! positions at the recorded settlement prices (liquidations are the KeeperModule's).
+//! Before and after each action it asks the RiskReader for the accounts' standing (one
+//! call for both accounts of a trade), and applies the core's post-action rule
+//! (`stylus_margin::margin::verdict`): IM for new risk, MM for an action that strictly
+//! reduces risk, and new risk blocked by a stale or failed reading or by the guardian's
+//! pause.
 //!
 //! Call graph (a tree, never a cycle): markets and users call the engine; the engine
 //! calls the RiskReader and the RiskOracle (views), the CollateralVault and the
-//! PositionRegistry. The
-//! reader calls the vault and registry (views), the RiskOracle (which calls the feeds)
-//! and the RiskCalculator (pure). Nothing calls the engine back.
+//! PositionRegistry. The reader calls the vault and registry (views), the RiskOracle
+//! (which calls the feeds) and the RiskCalculator (pure). Nothing calls the engine back.
 //!
 //! Public functions return `Result<_, Vec<u8>>`: the revert data is either one of this
 //! contract's custom errors or, unchanged, the custom error of the contract called, so an
-//! integrator decodes every revert with the ABIs of the six contracts.
+//! integrator decodes every revert with the ABIs in `abi/`.
 #![cfg_attr(not(any(test, feature = "export-abi")), no_main)]
 extern crate alloc;
 

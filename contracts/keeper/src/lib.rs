@@ -29,8 +29,9 @@ use alloc::vec::Vec;
 use alloy_primitives::{Address, I256, U256};
 use alloy_sol_types::sol;
 use margin_common::{
-    call_err, err, i128_of, i256, malformed, math_err, revert, wire::Evaluation, MathFailure,
-    Owned, OwnershipTransferred, ParameterOutOfBounds, Unauthorized,
+    call_err, err, i128_of, i256, malformed, math_err, revert, wire::Evaluation, BadOracle,
+    MathFailure, MissingSurface, Owned, OwnershipTransferred, ParameterOutOfBounds, StaleOracle,
+    StaleSurface, Unauthorized,
 };
 use stylus_margin::{
     fixed::{self, Rounding, WAD},
@@ -108,6 +109,10 @@ pub enum Error {
     ParameterOutOfBounds(ParameterOutOfBounds),
     Unauthorized(Unauthorized),
     MathFailure(MathFailure),
+    StaleOracle(StaleOracle),
+    BadOracle(BadOracle),
+    StaleSurface(StaleSurface),
+    MissingSurface(MissingSurface),
 }
 
 sol_interface! {

@@ -74,8 +74,15 @@ fn contracts() -> Vec<Contract> {
             "contracts/registry",
             margin_registry::PositionRegistry
         ),
-        // The engine before its split into several contracts: one line per new contract then.
+        contract!("oracle", "contracts/oracle", margin_oracle::RiskOracle),
+        contract!(
+            "calculator",
+            "contracts/calculator",
+            margin_calculator::RiskCalculator
+        ),
+        contract!("reader", "contracts/reader", margin_reader::RiskReader),
         contract!("engine", "contracts/engine", margin_engine::RiskEngine),
+        contract!("keeper", "contracts/keeper", margin_keeper::KeeperModule),
     ]
 }
 
@@ -183,7 +190,54 @@ fn read_source(crate_dir: &Path) -> Result<Source, String> {
     let file = parse_rust(&lib)?;
     src.crate_docs = docs(&file.attrs);
     walk(&file.items, &lib, &mut src)?;
+    add_shared(&lib, &mut src)?;
     Ok(src)
+}
+
+/// The errors and events a contract uses from `margin-common` (declared once there, in its
+/// `sol!` block, for every contract that raises them): those its `lib.rs` imports with
+/// `use margin_common::{...}`.
+fn add_shared(lib: &Path, src: &mut Source) -> Result<(), String> {
+    fn leaves(tree: &syn::UseTree, out: &mut Vec<String>) {
+        match tree {
+            syn::UseTree::Path(p) => leaves(&p.tree, out),
+            syn::UseTree::Name(n) => out.push(n.ident.to_string()),
+            syn::UseTree::Rename(r) => out.push(r.ident.to_string()),
+            syn::UseTree::Group(g) => g.items.iter().for_each(|t| leaves(t, out)),
+            syn::UseTree::Glob(_) => {}
+        }
+    }
+    let file = parse_rust(lib)?;
+    let mut used = Vec::new();
+    for item in &file.items {
+        if let Item::Use(u) = item {
+            if let syn::UseTree::Path(p) = &u.tree {
+                if p.ident == "margin_common" {
+                    leaves(&p.tree, &mut used);
+                }
+            }
+        }
+    }
+    if used.is_empty() {
+        return Ok(());
+    }
+    let common_lib = workspace_root().join("contracts/common/src/lib.rs");
+    let common = parse_rust(&common_lib)?;
+    let mut shared = Source::default();
+    walk(&common.items, &common_lib, &mut shared)?;
+    for e in shared.errors {
+        let name = e.item.name.to_string();
+        if used.contains(&name) && !src.errors.iter().any(|x| x.item.name == name) {
+            src.errors.push(e);
+        }
+    }
+    for e in shared.events {
+        let name = e.item.name.to_string();
+        if used.contains(&name) && !src.events.iter().any(|x| x.item.name == name) {
+            src.events.push(e);
+        }
+    }
+    Ok(())
 }
 
 fn parse_rust(path: &Path) -> Result<syn::File, String> {
