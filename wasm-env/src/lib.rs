@@ -112,6 +112,14 @@ impl Outcome {
     }
 }
 
+/// A deployed program.
+#[derive(Clone, Debug)]
+pub struct Deployment {
+    pub address: Address,
+    /// The constructor call, if one was made.
+    pub constructor: Option<Outcome>,
+}
+
 /// Why a deployment failed.
 #[derive(Clone, Debug)]
 pub enum DeployError {
@@ -182,35 +190,51 @@ impl Env {
         constructor_args: Option<&[u8]>,
         from: Address,
     ) -> Result<Address, DeployError> {
+        self.deploy(wasm, constructor_args, from).map(|d| d.address)
+    }
+
+    /// [`Env::deploy_wasm`], also returning the constructor call's outcome.
+    pub fn deploy(
+        &mut self,
+        wasm: &[u8],
+        constructor_args: Option<&[u8]>,
+        from: Address,
+    ) -> Result<Deployment, DeployError> {
         let nonce = self.nonce(from);
         let addr = from.create(nonce);
         self.ctx.world.accounts.entry(from).or_default().nonce = nonce + 1;
-        self.deploy_wasm_at(addr, wasm, constructor_args, from)?;
-        Ok(addr)
+        let constructor = self.deploy_wasm_at(addr, wasm, constructor_args, from)?;
+        Ok(Deployment { address: addr, constructor })
     }
 
-    /// [`Env::deploy_wasm`] at a chosen address.
+    /// Deploys at a chosen address; returns the constructor call's outcome, if one was made.
+    /// If the constructor fails, nothing stays deployed.
     pub fn deploy_wasm_at(
         &mut self,
         addr: Address,
         wasm: &[u8],
         constructor_args: Option<&[u8]>,
         from: Address,
-    ) -> Result<(), DeployError> {
+    ) -> Result<Option<Outcome>, DeployError> {
         let hash = self.install(wasm).map_err(DeployError::Invalid)?;
+        let previous = self.ctx.world.accounts.get(&addr).cloned();
         let acct = self.ctx.world.accounts.entry(addr).or_default();
         acct.code = Code::Wasm(hash);
         acct.nonce = acct.nonce.max(1);
-        if let Some(args) = constructor_args {
-            let mut data = CONSTRUCTOR_SELECTOR.to_vec();
-            data.extend_from_slice(args);
-            let out = self.call(from, addr, &data, U256::ZERO);
-            if !out.success {
-                self.ctx.world.accounts.remove(&addr);
-                return Err(DeployError::ConstructorFailed(Box::new(out)));
-            }
+        let Some(args) = constructor_args else {
+            return Ok(None);
+        };
+        let mut data = CONSTRUCTOR_SELECTOR.to_vec();
+        data.extend_from_slice(args);
+        let out = self.call(from, addr, &data, U256::ZERO);
+        if !out.success {
+            match previous {
+                Some(p) => self.ctx.world.accounts.insert(addr, p),
+                None => self.ctx.world.accounts.remove(&addr),
+            };
+            return Err(DeployError::ConstructorFailed(Box::new(out)));
         }
-        Ok(())
+        Ok(Some(out))
     }
 
     /// Activates a program and returns its code hash (what activation measured is kept for
