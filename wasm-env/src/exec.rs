@@ -74,7 +74,14 @@ pub(crate) struct CallArgs {
 
 impl CallArgs {
     /// The arguments of a call made by `parent`.
-    pub fn child(parent: &Frame, kind: CallKind, to: Address, input: Vec<u8>, value: U256, gas: u64) -> Self {
+    pub fn child(
+        parent: &Frame,
+        kind: CallKind,
+        to: Address,
+        input: Vec<u8>,
+        value: U256,
+        gas: u64,
+    ) -> Self {
         match kind {
             CallKind::Call => CallArgs {
                 kind,
@@ -123,7 +130,11 @@ pub(crate) struct FrameResult {
 
 impl FrameResult {
     fn new(status: FrameStatus, output: Vec<u8>, gas_left: u64) -> Self {
-        FrameResult { status, output, gas_left }
+        FrameResult {
+            status,
+            output,
+            gas_left,
+        }
     }
 }
 
@@ -245,7 +256,10 @@ impl Ctx {
         }
         if res.status != FrameStatus::Success {
             self.world.revert_to(cp);
-            if matches!(res.status, FrameStatus::OutOfGas | FrameStatus::Halt | FrameStatus::Fatal) {
+            if matches!(
+                res.status,
+                FrameStatus::OutOfGas | FrameStatus::Halt | FrameStatus::Fatal
+            ) {
                 res.gas_left = 0;
                 res.output.clear();
             }
@@ -256,6 +270,7 @@ impl Ctx {
         res
     }
 
+    #[allow(clippy::too_many_arguments)]
     /// A call made by a program through `call_contract` & co (nitro's `doCall`): returns the
     /// return data, the gas to charge the caller and whether the call succeeded.
     pub fn program_call(
@@ -285,12 +300,23 @@ impl Ctx {
         (res.output, cost, res.status == FrameStatus::Success)
     }
 
-    fn run_native(&mut self, n: Rc<dyn NativeContract>, frame: Frame, input: &[u8], gas: u64) -> FrameResult {
+    fn run_native(
+        &mut self,
+        n: Rc<dyn NativeContract>,
+        frame: Frame,
+        input: &[u8],
+        gas: u64,
+    ) -> FrameResult {
         let base = n.base_gas();
         if gas < base {
             return FrameResult::new(FrameStatus::OutOfGas, vec![], 0);
         }
-        let mut nctx = NativeCtx { ctx: self, frame, gas: gas - base, return_data: vec![] };
+        let mut nctx = NativeCtx {
+            ctx: self,
+            frame,
+            gas: gas - base,
+            return_data: vec![],
+        };
         let out = n.call(&mut nctx, input);
         let gas_left = nctx.gas;
         match out {
@@ -302,14 +328,22 @@ impl Ctx {
     }
 
     /// Runs a Stylus program (nitro's `CallProgram` and the user entrypoint).
-    fn run_wasm(&mut self, prog: &Rc<Program>, hash: B256, frame: Frame, input: Vec<u8>, gas: u64) -> FrameResult {
+    fn run_wasm(
+        &mut self,
+        prog: &Rc<Program>,
+        hash: B256,
+        frame: Frame,
+        input: Vec<u8>,
+        gas: u64,
+    ) -> FrameResult {
         let starting_gas = gas;
 
         // Entry cost: the program's memory footprint, then its init.
         let (open, ever) = (self.world.tx.pages_open, self.world.tx.pages_ever);
         let footprint = prog.stats.footprint;
         let mut cost = memory_gas(footprint, open, ever);
-        let cached = self.world.cached_programs.contains(&hash) | self.world.touch_recent_wasm(hash);
+        let cached =
+            self.world.cached_programs.contains(&hash) | self.world.touch_recent_wasm(hash);
         cost = cost.saturating_add(prog.stats.cached_gas());
         if !cached {
             cost = cost.saturating_add(prog.stats.init_gas());
@@ -335,7 +369,11 @@ impl Ctx {
         };
         let mut store = Store::new(prog.module.engine(), data);
         let result = Self::enter(&mut store, prog, args_len, gas);
-        *self = *store.data_mut().ctx.take().expect("the context comes back from the frame");
+        *self = *store
+            .data_mut()
+            .ctx
+            .take()
+            .expect("the context comes back from the frame");
         self.world.tx.pages_open = open;
 
         let (ink, status) = (store.data().ink, store.data().status);
@@ -382,16 +420,34 @@ impl Ctx {
     }
 
     /// Instantiates the program and calls `user_entrypoint(len)` with `gas` worth of ink.
-    fn enter(store: &mut Store<FrameData>, prog: &Program, args_len: usize, gas: u64) -> Result<i32, wasmi::Error> {
+    fn enter(
+        store: &mut Store<FrameData>,
+        prog: &Program,
+        args_len: usize,
+        gas: u64,
+    ) -> Result<i32, wasmi::Error> {
         let instance = prog
             .linker
             .instantiate_and_start(&mut *store, &prog.module)
-            .map_err(|e| wasmi::Error::host(HostTrap::Fatal(format!("instantiating the program failed: {e}"))))?;
-        let ink = instance.get_global(&*store, INK_LEFT).expect("instrumented: ink global");
-        let status = instance.get_global(&*store, INK_STATUS).expect("instrumented: status global");
-        let memory = instance.get_memory(&*store, "memory").expect("checked at activation: memory export");
-        ink.set(&mut *store, Val::I64(gas.saturating_mul(INK_PRICE).min(i64::MAX as u64) as i64))
-            .expect("ink global is a mutable i64");
+            .map_err(|e| {
+                wasmi::Error::host(HostTrap::Fatal(format!(
+                    "instantiating the program failed: {e}"
+                )))
+            })?;
+        let ink = instance
+            .get_global(&*store, INK_LEFT)
+            .expect("instrumented: ink global");
+        let status = instance
+            .get_global(&*store, INK_STATUS)
+            .expect("instrumented: status global");
+        let memory = instance
+            .get_memory(&*store, "memory")
+            .expect("checked at activation: memory export");
+        ink.set(
+            &mut *store,
+            Val::I64(gas.saturating_mul(INK_PRICE).min(i64::MAX as u64) as i64),
+        )
+        .expect("ink global is a mutable i64");
         let data = store.data_mut();
         data.ink = Some(ink);
         data.status = Some(status);

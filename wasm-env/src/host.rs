@@ -85,7 +85,10 @@ impl StorageCache {
     }
 
     fn get(&self, key: &B256) -> Option<B256> {
-        self.dirty.get(key).map(|(v, _)| *v).or_else(|| self.clean.get(key).copied())
+        self.dirty
+            .get(key)
+            .map(|(v, _)| *v)
+            .or_else(|| self.clean.get(key).copied())
     }
 
     fn insert_known(&mut self, key: B256, value: B256) {
@@ -139,7 +142,10 @@ type C<'a> = Caller<'a, FrameData>;
 
 fn globals(c: &C) -> (Global, Global) {
     let d = c.data();
-    (d.ink.expect("ink global set before entry"), d.status.expect("status global set before entry"))
+    (
+        d.ink.expect("ink global set before entry"),
+        d.status.expect("status global set before entry"),
+    )
 }
 
 fn ink_ready(c: &mut C) -> Result<u64, Error> {
@@ -163,7 +169,8 @@ fn buy_ink(c: &mut C, amount: u64) -> Result<(), Error> {
         return Err(out_of_ink(c));
     }
     let (ink, _) = globals(c);
-    ink.set(&mut *c, Val::I64((left - amount) as i64)).expect("mutable i64");
+    ink.set(&mut *c, Val::I64((left - amount) as i64))
+        .expect("mutable i64");
     Ok(())
 }
 
@@ -233,7 +240,10 @@ fn write(c: &mut C, ptr: i32, data: &[u8]) -> Result<(), Error> {
 }
 
 fn ctx<'a>(c: &'a mut C) -> &'a mut Ctx {
-    c.data_mut().ctx.as_mut().expect("the frame owns the context")
+    c.data_mut()
+        .ctx
+        .as_mut()
+        .expect("the frame owns the context")
 }
 
 fn ctx_ref<'a>(c: &'a C) -> &'a Ctx {
@@ -272,7 +282,10 @@ fn exit_early(_c: C, status: i32) -> Result<(), Error> {
 
 fn storage_load_bytes32(mut c: C, key: i32, dest: i32) -> Result<(), Error> {
     buy_ink(&mut c, hostio::STORAGE_LOAD)?;
-    require_gas(&mut c, COLD_SLOAD_GAS + STORAGE_CACHE_REQUIRED_ACCESS_GAS + EVM_API_GAS)?;
+    require_gas(
+        &mut c,
+        COLD_SLOAD_GAS + STORAGE_CACHE_REQUIRED_ACCESS_GAS + EVM_API_GAS,
+    )?;
     let key = read_b256(&c, key)?;
     let addr = acting(&c);
     let d = c.data_mut();
@@ -293,7 +306,10 @@ fn storage_load_bytes32(mut c: C, key: i32, dest: i32) -> Result<(), Error> {
 
 fn storage_cache_bytes32(mut c: C, key: i32, value: i32) -> Result<(), Error> {
     buy_ink(&mut c, hostio::STORAGE_CACHE)?;
-    require_gas(&mut c, SSTORE_SENTRY_GAS + STORAGE_CACHE_REQUIRED_ACCESS_GAS)?;
+    require_gas(
+        &mut c,
+        SSTORE_SENTRY_GAS + STORAGE_CACHE_REQUIRED_ACCESS_GAS,
+    )?;
     let key = read_b256(&c, key)?;
     let value = read_b256(&c, value)?;
     let d = c.data_mut();
@@ -313,7 +329,9 @@ fn storage_flush_cache(mut c: C, clear: i32) -> Result<(), Error> {
         return Ok(());
     }
     if d.frame.is_static {
-        return Err(trap(HostTrap::Failure("storage write in a static call".into())));
+        return Err(trap(HostTrap::Failure(
+            "storage write in a static call".into(),
+        )));
     }
     let ctx = d.ctx.as_mut().expect("context");
     let mut left = budget;
@@ -349,7 +367,9 @@ fn transient_store_bytes32(mut c: C, key: i32, value: i32) -> Result<(), Error> 
     let key = read_b256(&c, key)?;
     let value = read_b256(&c, value)?;
     if c.data().frame.is_static {
-        return Err(trap(HostTrap::Failure("transient write in a static call".into())));
+        return Err(trap(HostTrap::Failure(
+            "transient write in a static call".into(),
+        )));
     }
     let addr = acting(&c);
     ctx(&mut c).world.tstore(addr, key, value);
@@ -394,16 +414,65 @@ fn do_call(
     Ok(if ok { 0 } else { 2 })
 }
 
-fn call_contract(mut c: C, contract: i32, data: i32, len: i32, value: i32, gas: i64, ret_len: i32) -> Result<i32, Error> {
-    do_call(&mut c, CallKind::Call, contract, data, len, Some(value), gas, ret_len)
+fn call_contract(
+    mut c: C,
+    contract: i32,
+    data: i32,
+    len: i32,
+    value: i32,
+    gas: i64,
+    ret_len: i32,
+) -> Result<i32, Error> {
+    do_call(
+        &mut c,
+        CallKind::Call,
+        contract,
+        data,
+        len,
+        Some(value),
+        gas,
+        ret_len,
+    )
 }
 
-fn delegate_call_contract(mut c: C, contract: i32, data: i32, len: i32, gas: i64, ret_len: i32) -> Result<i32, Error> {
-    do_call(&mut c, CallKind::Delegate, contract, data, len, None, gas, ret_len)
+fn delegate_call_contract(
+    mut c: C,
+    contract: i32,
+    data: i32,
+    len: i32,
+    gas: i64,
+    ret_len: i32,
+) -> Result<i32, Error> {
+    do_call(
+        &mut c,
+        CallKind::Delegate,
+        contract,
+        data,
+        len,
+        None,
+        gas,
+        ret_len,
+    )
 }
 
-fn static_call_contract(mut c: C, contract: i32, data: i32, len: i32, gas: i64, ret_len: i32) -> Result<i32, Error> {
-    do_call(&mut c, CallKind::Static, contract, data, len, None, gas, ret_len)
+fn static_call_contract(
+    mut c: C,
+    contract: i32,
+    data: i32,
+    len: i32,
+    gas: i64,
+    ret_len: i32,
+) -> Result<i32, Error> {
+    do_call(
+        &mut c,
+        CallKind::Static,
+        contract,
+        data,
+        len,
+        None,
+        gas,
+        ret_len,
+    )
 }
 
 fn read_return_data(mut c: C, dest: i32, offset: i32, size: i32) -> Result<i32, Error> {
@@ -435,7 +504,10 @@ fn emit_log(mut c: C, data: i32, len: i32, topics: i32) -> Result<(), Error> {
         return Err(trap(HostTrap::Failure("bad topic data".into())));
     }
     pay_for_read(&mut c, len)?;
-    buy_gas(&mut c, (1 + topics as u64) * LOG_TOPIC_GAS + (len - topics * 32) as u64 * LOG_DATA_GAS)?;
+    buy_gas(
+        &mut c,
+        (1 + topics as u64) * LOG_TOPIC_GAS + (len - topics * 32) as u64 * LOG_DATA_GAS,
+    )?;
     let bytes = read(&c, data, len)?;
     if c.data().frame.is_static {
         return Err(trap(HostTrap::Failure("log in a static call".into())));
@@ -464,7 +536,11 @@ fn account_balance(mut c: C, address: i32, dest: i32) -> Result<(), Error> {
 fn code_bytes(ctx: &Ctx, addr: &Address) -> Vec<u8> {
     match ctx.world.code(addr) {
         Code::None => vec![],
-        Code::Wasm(h) => ctx.programs.get(&h).map(|p| p.code.clone()).unwrap_or_default(),
+        Code::Wasm(h) => ctx
+            .programs
+            .get(&h)
+            .map(|p| p.code.clone())
+            .unwrap_or_default(),
         Code::Native(n) => n.code(),
     }
 }
@@ -588,14 +664,22 @@ fn math_pow(mut c: C, value: i32, exponent: i32) -> Result<(), Error> {
 
 fn math_add_mod(mut c: C, value: i32, addend: i32, modulus: i32) -> Result<(), Error> {
     buy_ink(&mut c, hostio::MATH_ADD_MOD)?;
-    let (a, b, m) = (read_u256(&c, value)?, read_u256(&c, addend)?, read_u256(&c, modulus)?);
+    let (a, b, m) = (
+        read_u256(&c, value)?,
+        read_u256(&c, addend)?,
+        read_u256(&c, modulus)?,
+    );
     let r = a.add_mod(b, m);
     write(&mut c, value, &r.to_be_bytes::<32>())
 }
 
 fn math_mul_mod(mut c: C, value: i32, multiplier: i32, modulus: i32) -> Result<(), Error> {
     buy_ink(&mut c, hostio::MATH_MUL_MOD)?;
-    let (a, b, m) = (read_u256(&c, value)?, read_u256(&c, multiplier)?, read_u256(&c, modulus)?);
+    let (a, b, m) = (
+        read_u256(&c, value)?,
+        read_u256(&c, multiplier)?,
+        read_u256(&c, modulus)?,
+    );
     let r = a.mul_mod(b, m);
     write(&mut c, value, &r.to_be_bytes::<32>())
 }
@@ -718,7 +802,9 @@ pub const IMPLEMENTED_HOOKS: &[&str] = &[
 /// the transaction with the import's name if the program ever calls it.
 pub(crate) fn linker_for(engine: &Engine, module: &Module) -> Result<Linker<FrameData>, String> {
     let mut l = Linker::<FrameData>::new(engine);
-    let e = |r: Result<&mut Linker<FrameData>, wasmi::errors::LinkerError>| r.map(|_| ()).map_err(|e| e.to_string());
+    let e = |r: Result<&mut Linker<FrameData>, wasmi::errors::LinkerError>| {
+        r.map(|_| ()).map_err(|e| e.to_string())
+    };
     let vm = "vm_hooks";
     e(l.func_wrap(vm, "read_args", read_args))?;
     e(l.func_wrap(vm, "write_result", write_result))?;
@@ -767,17 +853,21 @@ pub(crate) fn linker_for(engine: &Engine, module: &Module) -> Result<Linker<Fram
 
     for import in module.imports() {
         let (m, name) = (import.module(), import.name());
-        let known = (m == vm && IMPLEMENTED_HOOKS.contains(&name)) || (m == "console" && console.contains(&name));
+        let known = (m == vm && IMPLEMENTED_HOOKS.contains(&name))
+            || (m == "console" && console.contains(&name));
         if known {
             continue;
         }
         let ExternType::Func(ty) = import.ty() else {
             return Err(format!("import {m}.{name} is not a function"));
         };
-        let msg = format!("{m}.{name} is not implemented by margin-wasm-env (the program called it)");
-        e(l.func_new(m, name, ty.clone(), move |_c, _params, _results| {
-            Err(trap(HostTrap::Fatal(msg.clone())))
-        }))?;
+        let msg =
+            format!("{m}.{name} is not implemented by margin-wasm-env (the program called it)");
+        e(
+            l.func_new(m, name, ty.clone(), move |_c, _params, _results| {
+                Err(trap(HostTrap::Fatal(msg.clone())))
+            }),
+        )?;
     }
     Ok(l)
 }

@@ -137,7 +137,9 @@ pub fn activate(wasm: &[u8]) -> Result<Activated, String> {
                     exports.push((e.name.to_string(), e.kind, e.index));
                 }
             }
-            Payload::StartSection { .. } => return Err("programs may not have a start function".into()),
+            Payload::StartSection { .. } => {
+                return Err("programs may not have a start function".into())
+            }
             Payload::CodeSectionEntry(_) => funcs += 1,
             Payload::DataSection(r) => {
                 for d in r {
@@ -151,21 +153,29 @@ pub fn activate(wasm: &[u8]) -> Result<Activated, String> {
 
     let (min_pages, max_pages) = memory.ok_or("the program has no memory")?;
     if min_pages > PAGE_LIMIT as u64 {
-        return Err(format!("memory of {min_pages} pages exceeds the bound of {PAGE_LIMIT}"));
+        return Err(format!(
+            "memory of {min_pages} pages exceeds the bound of {PAGE_LIMIT}"
+        ));
     }
     let find_export = |name: &str, kind: ExternalKind| {
-        exports.iter().find(|(n, k, _)| n == name && *k == kind).map(|(_, _, i)| *i)
+        exports
+            .iter()
+            .find(|(n, k, _)| n == name && *k == kind)
+            .map(|(_, _, i)| *i)
     };
     find_export("memory", ExternalKind::Memory).ok_or("missing export `memory`")?;
     let entry = find_export("user_entrypoint", ExternalKind::Func)
         .ok_or("missing export `user_entrypoint`")?;
     let entry_ty = &types[func_types[entry as usize] as usize];
-    if entry_ty.params() != [wasmparser::ValType::I32] || entry_ty.results() != [wasmparser::ValType::I32] {
+    if entry_ty.params() != [wasmparser::ValType::I32]
+        || entry_ty.results() != [wasmparser::ValType::I32]
+    {
         return Err("user_entrypoint must have type (i32) -> i32".into());
     }
     let growable = max_pages != Some(min_pages);
     if growable {
-        let idx = pay_func.ok_or("growable memory needs the import vm_hooks.pay_for_memory_grow")?;
+        let idx =
+            pay_func.ok_or("growable memory needs the import vm_hooks.pay_for_memory_grow")?;
         let ty = &types[func_types[idx as usize] as usize];
         if ty.params() != [wasmparser::ValType::I32] || !ty.results().is_empty() {
             return Err("vm_hooks.pay_for_memory_grow must have type (i32) -> ()".into());
@@ -192,15 +202,29 @@ pub fn activate(wasm: &[u8]) -> Result<Activated, String> {
     let ink = imported_globals + defined_globals;
     let status = ink + 1;
     let scratch = ink + 2;
-    let g = Globals { ink, status, scratch, pay_func };
-    let param_count = |ty: u32| types.get(ty as usize).map(|t| t.params().len() as u64).unwrap_or(0);
+    let g = Globals {
+        ink,
+        status,
+        scratch,
+        pay_func,
+    };
+    let param_count = |ty: u32| {
+        types
+            .get(ty as usize)
+            .map(|t| t.params().len() as u64)
+            .unwrap_or(0)
+    };
 
     let mut out = wasm_encoder::Module::new();
     let mut re = RoundtripReencoder;
     let mut code: Option<CodeSection> = None;
     let mut globals_done = false;
     let add_globals = |gs: &mut GlobalSection| {
-        let mutable = |ty| GlobalType { val_type: ty, mutable: true, shared: false };
+        let mutable = |ty| GlobalType {
+            val_type: ty,
+            mutable: true,
+            shared: false,
+        };
         gs.global(mutable(ValType::I64), &ConstExpr::i64_const(0));
         gs.global(mutable(ValType::I32), &ConstExpr::i32_const(0));
         gs.global(mutable(ValType::I32), &ConstExpr::i32_const(0));
@@ -241,7 +265,13 @@ pub fn activate(wasm: &[u8]) -> Result<Activated, String> {
                 let mut f = re
                     .new_function_with_parsed_locals(&body)
                     .map_err(|e| format!("{e:?}"))?;
-                instrument_body(&mut f, &mut re, body.get_operators_reader().map_err(|e| e.to_string())?, &g, &param_count)?;
+                instrument_body(
+                    &mut f,
+                    &mut re,
+                    body.get_operators_reader().map_err(|e| e.to_string())?,
+                    &g,
+                    &param_count,
+                )?;
                 code.as_mut().expect("code section started").function(&f);
             }
             Payload::End(_) => {
@@ -254,7 +284,10 @@ pub fn activate(wasm: &[u8]) -> Result<Activated, String> {
                     out.section(&c);
                 }
                 if let Some((id, range)) = other.as_section() {
-                    out.section(&RawSection { id, data: &wasm[range] });
+                    out.section(&RawSection {
+                        id,
+                        data: &wasm[range],
+                    });
                 }
             }
         }
@@ -265,7 +298,11 @@ pub fn activate(wasm: &[u8]) -> Result<Activated, String> {
     Validator::new_with_features(stylus_features())
         .validate_all(&wasm)
         .map_err(|e| format!("instrumentation produced an invalid module: {e}"))?;
-    Ok(Activated { wasm, stats, imports })
+    Ok(Activated {
+        wasm,
+        stats,
+        imports,
+    })
 }
 
 struct Globals {
@@ -319,7 +356,12 @@ fn instrument_body<'a>(
 
 /// Emits one original operator, preceded by the dynamic meter or the heap bound when it
 /// needs one.
-fn emit(f: &mut Function, re: &mut RoundtripReencoder, op: Operator, g: &Globals) -> Result<(), String> {
+fn emit(
+    f: &mut Function,
+    re: &mut RoundtripReencoder,
+    op: Operator,
+    g: &Globals,
+) -> Result<(), String> {
     match op {
         Operator::MemoryFill { .. } => linear_charge(f, g, MEMORY_FILL_INK),
         Operator::MemoryCopy { .. } => linear_charge(f, g, MEMORY_COPY_INK),

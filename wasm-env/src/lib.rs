@@ -204,7 +204,10 @@ impl Env {
         let addr = from.create(nonce);
         self.ctx.world.accounts.entry(from).or_default().nonce = nonce + 1;
         let constructor = self.deploy_wasm_at(addr, wasm, constructor_args, from)?;
-        Ok(Deployment { address: addr, constructor })
+        Ok(Deployment {
+            address: addr,
+            constructor,
+        })
     }
 
     /// Deploys at a chosen address; returns the constructor call's outcome, if one was made.
@@ -247,9 +250,18 @@ impl Env {
             return Ok(hash);
         }
         let act = instrument::activate(wasm)?;
-        let module = wasmi::Module::new(&self.engine, &act.wasm).map_err(|e| format!("compiling: {e}"))?;
+        let module =
+            wasmi::Module::new(&self.engine, &act.wasm).map_err(|e| format!("compiling: {e}"))?;
         let linker = host::linker_for(&self.engine, &module)?;
-        self.ctx.programs.insert(hash, Rc::new(Program { module, linker, stats: act.stats, code }));
+        self.ctx.programs.insert(
+            hash,
+            Rc::new(Program {
+                module,
+                linker,
+                stats: act.stats,
+                code,
+            }),
+        );
         Ok(hash)
     }
 
@@ -281,12 +293,13 @@ impl Env {
         acct.nonce = acct.nonce.max(1);
     }
 
-    /// The native contract of type `T` at `addr`, for tests to configure.
-    pub fn native<T: NativeContract>(&self, addr: Address) -> Option<&T> {
+    /// The native contract of type `T` at `addr`, for tests to configure (through its
+    /// interior mutability).
+    pub fn native<T: NativeContract>(&self, addr: Address) -> Option<Rc<T>> {
         match self.ctx.world.accounts.get(&addr).map(|a| &a.code) {
             Some(Code::Native(n)) => {
-                let any: &dyn std::any::Any = n.as_ref();
-                any.downcast_ref::<T>()
+                let any: Rc<dyn std::any::Any> = n.clone();
+                any.downcast::<T>().ok()
             }
             _ => None,
         }
@@ -297,7 +310,13 @@ impl Env {
     /// Sends a transaction from `from` calling `to` with `calldata` and `value` wei, mined in
     /// its own block. Panics if a program called a host I/O this environment does not
     /// implement.
-    pub fn call(&mut self, from: Address, to: Address, calldata: impl AsRef<[u8]>, value: U256) -> Outcome {
+    pub fn call(
+        &mut self,
+        from: Address,
+        to: Address,
+        calldata: impl AsRef<[u8]>,
+        value: U256,
+    ) -> Outcome {
         self.run(from, to, calldata.as_ref(), value, true)
     }
 
@@ -312,7 +331,11 @@ impl Env {
     }
 
     /// `eth_call` of a `sol!` call, decoded; `Err` with the outcome if it failed.
-    pub fn view_sol<C: SolCall>(&mut self, to: Address, call: &C) -> Result<C::Return, Box<Outcome>> {
+    pub fn view_sol<C: SolCall>(
+        &mut self,
+        to: Address,
+        call: &C,
+    ) -> Result<C::Return, Box<Outcome>> {
         let out = self.view(Address::ZERO, to, call.abi_encode());
         if !out.success {
             return Err(Box::new(out));
@@ -320,7 +343,14 @@ impl Env {
         C::abi_decode_returns(&out.return_data, true).map_err(|_| Box::new(out))
     }
 
-    fn run(&mut self, from: Address, to: Address, calldata: &[u8], value: U256, commit: bool) -> Outcome {
+    fn run(
+        &mut self,
+        from: Address,
+        to: Address,
+        calldata: &[u8],
+        value: U256,
+        commit: bool,
+    ) -> Outcome {
         let ctx = &mut self.ctx;
         ctx.world.begin_tx(from, to);
         ctx.trace.clear();
@@ -441,7 +471,12 @@ impl Env {
         self.ctx.world.accounts.entry(addr).or_default().balance = wei;
     }
     pub fn nonce(&self, addr: Address) -> u64 {
-        self.ctx.world.accounts.get(&addr).map(|a| a.nonce).unwrap_or(0)
+        self.ctx
+            .world
+            .accounts
+            .get(&addr)
+            .map(|a| a.nonce)
+            .unwrap_or(0)
     }
     /// Whether anything (a program or a native contract) runs at `addr`.
     pub fn has_code(&self, addr: Address) -> bool {

@@ -1,7 +1,9 @@
 //! Native stand-ins for the rest of the world: ERC20 tokens (standard and the awkward kinds)
 //! and a Chainlink-style price feed. ABI in and out through alloy's `sol!`.
 
-use crate::native::{address_key, mapping_slot, slot, NativeContract, NativeCtx, NativeError, NativeResult};
+use crate::native::{
+    address_key, mapping_slot, slot, NativeContract, NativeCtx, NativeError, NativeResult,
+};
 use alloy_primitives::{Address, B256, I256, U256};
 use alloy_sol_types::{sol, SolCall, SolInterface};
 use std::cell::{Cell, RefCell};
@@ -71,7 +73,12 @@ pub struct MockErc20 {
 
 impl MockErc20 {
     pub fn new(symbol: &str, decimals: u8, flavor: Erc20Flavor) -> Self {
-        MockErc20 { name: format!("Mock {symbol}"), symbol: symbol.to_string(), decimals, flavor }
+        MockErc20 {
+            name: format!("Mock {symbol}"),
+            symbol: symbol.to_string(),
+            decimals,
+            flavor,
+        }
     }
 
     /// The storage slot of `owner`'s balance.
@@ -81,7 +88,10 @@ impl MockErc20 {
 
     /// The storage slot of `owner`'s allowance to `spender`.
     pub fn allowance_slot(owner: Address, spender: Address) -> B256 {
-        mapping_slot(address_key(spender), mapping_slot(address_key(owner), slot(1)))
+        mapping_slot(
+            address_key(spender),
+            mapping_slot(address_key(owner), slot(1)),
+        )
     }
 
     /// The storage slot of the total supply.
@@ -104,18 +114,32 @@ impl MockErc20 {
     }
 
     /// Moves `value` from `from` to `to` (burning the fee of a fee-on-transfer token).
-    fn move_tokens(&self, ctx: &mut NativeCtx, from: Address, to: Address, value: U256) -> Result<Result<(), NativeError>, NativeError> {
+    fn move_tokens(
+        &self,
+        ctx: &mut NativeCtx,
+        from: Address,
+        to: Address,
+        value: U256,
+    ) -> Result<Result<(), NativeError>, NativeError> {
         if to.is_zero() {
-            return Ok(Err(NativeError::error(ERC20InvalidReceiver { receiver: to })));
+            return Ok(Err(NativeError::error(ERC20InvalidReceiver {
+                receiver: to,
+            })));
         }
         let from_slot = Self::balance_slot(from);
         let balance = ctx.sload_u256(from_slot)?;
         if balance < value {
-            return Ok(Err(NativeError::error(ERC20InsufficientBalance { sender: from, balance, needed: value })));
+            return Ok(Err(NativeError::error(ERC20InsufficientBalance {
+                sender: from,
+                balance,
+                needed: value,
+            })));
         }
         ctx.sstore_u256(from_slot, balance - value)?;
         let fee = match self.flavor {
-            Erc20Flavor::FeeOnTransfer { fee_bps } => value * U256::from(fee_bps) / U256::from(10_000u64),
+            Erc20Flavor::FeeOnTransfer { fee_bps } => {
+                value * U256::from(fee_bps) / U256::from(10_000u64)
+            }
             _ => U256::ZERO,
         };
         let to_slot = Self::balance_slot(to);
@@ -125,9 +149,17 @@ impl MockErc20 {
             let supply = ctx.sload_u256(Self::total_supply_slot())?;
             ctx.sstore_u256(Self::total_supply_slot(), supply - fee)?;
         }
-        ctx.emit(&IERC20::Transfer { from, to, value: value - fee })?;
+        ctx.emit(&IERC20::Transfer {
+            from,
+            to,
+            value: value - fee,
+        })?;
         if !fee.is_zero() {
-            ctx.emit(&IERC20::Transfer { from, to: Address::ZERO, value: fee })?;
+            ctx.emit(&IERC20::Transfer {
+                from,
+                to: Address::ZERO,
+                value: fee,
+            })?;
         }
         Ok(Ok(()))
     }
@@ -152,7 +184,9 @@ impl NativeContract for MockErc20 {
         }
         match call {
             Call::name(_) => Ok(IERC20::nameCall::abi_encode_returns(&(self.name.clone(),))),
-            Call::symbol(_) => Ok(IERC20::symbolCall::abi_encode_returns(&(self.symbol.clone(),))),
+            Call::symbol(_) => Ok(IERC20::symbolCall::abi_encode_returns(&(self
+                .symbol
+                .clone(),))),
             Call::decimals(_) => Ok(IERC20::decimalsCall::abi_encode_returns(&(self.decimals,))),
             Call::totalSupply(_) => {
                 let s = ctx.sload_u256(Self::total_supply_slot())?;
@@ -169,7 +203,11 @@ impl NativeContract for MockErc20 {
             Call::approve(c) => {
                 let owner = ctx.caller();
                 ctx.sstore_u256(Self::allowance_slot(owner, c.spender), c.value)?;
-                ctx.emit(&IERC20::Approval { owner, spender: c.spender, value: c.value })?;
+                ctx.emit(&IERC20::Approval {
+                    owner,
+                    spender: c.spender,
+                    value: c.value,
+                })?;
                 Ok(self.success())
             }
             Call::transfer(c) => {
@@ -210,7 +248,11 @@ impl NativeContract for MockErc20 {
                 ctx.sstore_u256(bslot, b + c.value)?;
                 let s = ctx.sload_u256(Self::total_supply_slot())?;
                 ctx.sstore_u256(Self::total_supply_slot(), s + c.value)?;
-                ctx.emit(&IERC20::Transfer { from: Address::ZERO, to: c.to, value: c.value })?;
+                ctx.emit(&IERC20::Transfer {
+                    from: Address::ZERO,
+                    to: c.to,
+                    value: c.value,
+                })?;
                 Ok(vec![])
             }
         }
@@ -251,7 +293,15 @@ impl MockAggregator {
     /// Adds the next round with `answer` updated at `updated_at`; returns its id.
     pub fn push(&self, answer: I256, updated_at: u64) -> u128 {
         let id = self.latest.get() + 1;
-        self.set_round(id, Round { answer, started_at: updated_at, updated_at, answered_in_round: id });
+        self.set_round(
+            id,
+            Round {
+                answer,
+                started_at: updated_at,
+                updated_at,
+                answered_in_round: id,
+            },
+        );
         id
     }
 
@@ -293,9 +343,15 @@ impl NativeContract for MockAggregator {
         let call = Call::abi_decode(input, true).map_err(|_| bad_calldata())?;
         let no_data = || NativeError::message("No data present");
         match call {
-            Call::decimals(_) => Ok(IAggregator::decimalsCall::abi_encode_returns(&(self.decimals,))),
-            Call::description(_) => Ok(IAggregator::descriptionCall::abi_encode_returns(&(self.description.clone(),))),
-            Call::version(_) => Ok(IAggregator::versionCall::abi_encode_returns(&(U256::from(4u64),))),
+            Call::decimals(_) => Ok(IAggregator::decimalsCall::abi_encode_returns(&(
+                self.decimals,
+            ))),
+            Call::description(_) => Ok(IAggregator::descriptionCall::abi_encode_returns(&(self
+                .description
+                .clone(),))),
+            Call::version(_) => Ok(IAggregator::versionCall::abi_encode_returns(&(U256::from(
+                4u64,
+            ),))),
             Call::getRoundData(c) => {
                 let id: u128 = c.roundId.to();
                 let rounds = self.rounds.borrow();
@@ -307,16 +363,24 @@ impl NativeContract for MockAggregator {
                 Ok(Self::round_data(id, &r))
             }
             Call::latestAnswer(_) => {
-                let a = self.latest_round().map(|(_, r)| r.answer).unwrap_or_default();
+                let a = self
+                    .latest_round()
+                    .map(|(_, r)| r.answer)
+                    .unwrap_or_default();
                 Ok(IAggregator::latestAnswerCall::abi_encode_returns(&(a,)))
             }
             Call::latestTimestamp(_) => {
-                let t = self.latest_round().map(|(_, r)| r.updated_at).unwrap_or_default();
-                Ok(IAggregator::latestTimestampCall::abi_encode_returns(&(U256::from(t),)))
+                let t = self
+                    .latest_round()
+                    .map(|(_, r)| r.updated_at)
+                    .unwrap_or_default();
+                Ok(IAggregator::latestTimestampCall::abi_encode_returns(&(
+                    U256::from(t),
+                )))
             }
-            Call::latestRound(_) => {
-                Ok(IAggregator::latestRoundCall::abi_encode_returns(&(U256::from(self.latest.get()),)))
-            }
+            Call::latestRound(_) => Ok(IAggregator::latestRoundCall::abi_encode_returns(&(
+                U256::from(self.latest.get()),
+            ))),
         }
     }
 }

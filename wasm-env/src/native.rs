@@ -192,7 +192,12 @@ impl<'a> NativeCtx<'a> {
     }
 
     /// CALL with all gas but 1/64th.
-    pub fn call(&mut self, to: Address, data: &[u8], value: U256) -> Result<CallResult, NativeError> {
+    pub fn call(
+        &mut self,
+        to: Address,
+        data: &[u8],
+        value: U256,
+    ) -> Result<CallResult, NativeError> {
         self.sub_call(CallKind::Call, to, data, value)
     }
 
@@ -201,7 +206,13 @@ impl<'a> NativeCtx<'a> {
         self.sub_call(CallKind::Static, to, data, U256::ZERO)
     }
 
-    fn sub_call(&mut self, kind: CallKind, to: Address, data: &[u8], value: U256) -> Result<CallResult, NativeError> {
+    fn sub_call(
+        &mut self,
+        kind: CallKind,
+        to: Address,
+        data: &[u8],
+        value: U256,
+    ) -> Result<CallResult, NativeError> {
         if self.frame.is_static && !value.is_zero() {
             return Err(NativeError::Halt("write protection".into()));
         }
@@ -218,10 +229,17 @@ impl<'a> NativeCtx<'a> {
             return Err(NativeError::Halt("fatal".into()));
         }
         let used = gas.saturating_sub(res.gas_left);
-        let used = if value.is_zero() { used } else { used.saturating_sub(CALL_STIPEND) };
+        let used = if value.is_zero() {
+            used
+        } else {
+            used.saturating_sub(CALL_STIPEND)
+        };
         self.gas = self.gas.saturating_sub(used);
         self.return_data = res.output.clone();
-        Ok(CallResult { success: res.status == FrameStatus::Success, data: res.output })
+        Ok(CallResult {
+            success: res.status == FrameStatus::Success,
+            data: res.output,
+        })
     }
 }
 

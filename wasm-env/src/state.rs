@@ -42,9 +42,20 @@ pub struct Account {
 
 #[derive(Clone, Debug)]
 pub(crate) enum Entry {
-    Storage { addr: Address, key: B256, prev: Option<B256> },
-    Transient { addr: Address, key: B256, prev: Option<B256> },
-    Balance { addr: Address, prev: U256 },
+    Storage {
+        addr: Address,
+        key: B256,
+        prev: Option<B256>,
+    },
+    Transient {
+        addr: Address,
+        key: B256,
+        prev: Option<B256>,
+    },
+    Balance {
+        addr: Address,
+        prev: U256,
+    },
     WarmAddress(Address),
     WarmSlot(Address, B256),
     Refund(i64),
@@ -75,8 +86,8 @@ impl Default for BlockEnv {
     fn default() -> Self {
         BlockEnv {
             number: 1,
-            timestamp: 1_735_689_600, // 2025-01-01, as motsu
-            chain_id: 412_346,        // nitro dev node
+            timestamp: 1_735_689_600,           // 2025-01-01, as motsu
+            chain_id: 412_346,                  // nitro dev node
             basefee: U256::from(10_000_000u64), // 0.01 gwei, Arbitrum's floor
             coinbase: Address::repeat_byte(0xA4),
             gas_limit: 1_125_899_906_842_624, // Arbitrum's block gas limit
@@ -120,7 +131,10 @@ pub(crate) struct World {
 
 impl World {
     pub fn checkpoint(&self) -> Checkpoint {
-        Checkpoint { journal: self.tx.journal.len(), logs: self.tx.logs.len() }
+        Checkpoint {
+            journal: self.tx.journal.len(),
+            logs: self.tx.logs.len(),
+        }
     }
 
     pub fn revert_to(&mut self, cp: Checkpoint) {
@@ -159,7 +173,11 @@ impl World {
 
     /// Starts a transaction: fresh access lists (sender, recipient and precompiles warm).
     pub fn begin_tx(&mut self, origin: Address, to: Address) {
-        let mut tx = TxState { origin, gas_price: self.block.basefee, ..TxState::default() };
+        let mut tx = TxState {
+            origin,
+            gas_price: self.block.basefee,
+            ..TxState::default()
+        };
         tx.warm_addresses.insert(origin);
         tx.warm_addresses.insert(to);
         tx.warm_addresses.insert(self.block.coinbase); // EIP-3651
@@ -187,11 +205,17 @@ impl World {
     }
 
     pub fn balance(&self, addr: &Address) -> U256 {
-        self.accounts.get(addr).map(|a| a.balance).unwrap_or_default()
+        self.accounts
+            .get(addr)
+            .map(|a| a.balance)
+            .unwrap_or_default()
     }
 
     pub fn code(&self, addr: &Address) -> Code {
-        self.accounts.get(addr).map(|a| a.code.clone()).unwrap_or_default()
+        self.accounts
+            .get(addr)
+            .map(|a| a.code.clone())
+            .unwrap_or_default()
     }
 
     fn touch(&mut self, addr: Address) -> &mut Account {
@@ -210,7 +234,10 @@ impl World {
         if fb < value {
             return false;
         }
-        self.tx.journal.push(Entry::Balance { addr: from, prev: fb });
+        self.tx.journal.push(Entry::Balance {
+            addr: from,
+            prev: fb,
+        });
         self.touch(from).balance = fb - value;
         let tb = self.balance(&to);
         self.tx.journal.push(Entry::Balance { addr: to, prev: tb });
@@ -232,7 +259,11 @@ impl World {
         let cur = self.sload(&addr, &key);
         self.tx.originals.entry((addr, key)).or_insert(cur);
         let acct = self.touch(addr);
-        let prev = if value.is_zero() { acct.storage.remove(&key) } else { acct.storage.insert(key, value) };
+        let prev = if value.is_zero() {
+            acct.storage.remove(&key)
+        } else {
+            acct.storage.insert(key, value)
+        };
         self.tx.journal.push(Entry::Storage { addr, key, prev });
     }
 
@@ -245,7 +276,11 @@ impl World {
     }
 
     pub fn tload(&self, addr: &Address, key: &B256) -> B256 {
-        self.tx.transient.get(&(*addr, *key)).copied().unwrap_or_default()
+        self.tx
+            .transient
+            .get(&(*addr, *key))
+            .copied()
+            .unwrap_or_default()
     }
 
     pub fn tstore(&mut self, addr: Address, key: B256, value: B256) {
@@ -335,13 +370,21 @@ impl World {
     /// its code is read.
     pub fn account_touch_cost(&mut self, addr: Address, with_code: bool) -> u64 {
         let base = if with_code { EXTCODE_GAS } else { 0 };
-        base + if self.warm_address(addr) { COLD_ACCOUNT_GAS } else { WARM_READ_GAS }
+        base + if self.warm_address(addr) {
+            COLD_ACCOUNT_GAS
+        } else {
+            WARM_READ_GAS
+        }
     }
 
     /// Base gas of a call (`WasmCallCost`): access cost, plus 9,000 (+25,000 to an empty
     /// account) when it moves value.
     pub fn call_base_cost(&mut self, to: Address, value: U256) -> u64 {
-        let mut cost = if self.warm_address(to) { COLD_ACCOUNT_GAS } else { WARM_READ_GAS };
+        let mut cost = if self.warm_address(to) {
+            COLD_ACCOUNT_GAS
+        } else {
+            WARM_READ_GAS
+        };
         if !value.is_zero() {
             if self.is_empty(&to) {
                 cost += CALL_NEW_ACCOUNT_GAS;

@@ -24,7 +24,9 @@ fn print(rows: &[(String, u64, u64)]) {
 #[test]
 fn vault_gas() {
     let mut env = Env::new();
-    let d = env.deploy(VAULT_WASM, Some(&address_arg(owner())), owner()).unwrap();
+    let d = env
+        .deploy(&VAULT_WASM, Some(&address_arg(owner())), owner())
+        .unwrap();
     let vault = d.address;
     let stats = env.program_stats(vault).unwrap();
     println!(
@@ -35,10 +37,16 @@ fn vault_gas() {
         stats.init_gas(),
         stats.cached_gas()
     );
-    let mut rows = vec![row("vault constructor(owner)", d.constructor.as_ref().unwrap())];
+    let mut rows = vec![row(
+        "vault constructor(owner)",
+        d.constructor.as_ref().unwrap(),
+    )];
 
     let token = Address::repeat_byte(0x71);
-    env.register_native(token, Box::new(MockErc20::new("WETH", 18, Erc20Flavor::Standard)));
+    env.register_native(
+        token,
+        Box::new(MockErc20::new("WETH", 18, Erc20Flavor::Standard)),
+    );
     let cfg = AssetConfig {
         underlying: 1,
         enabled: true,
@@ -55,20 +63,66 @@ fn vault_gas() {
         isQuote: false,
     };
 
-    rows.push(row("vault owner() (as a transaction)", &env.call_sol(alice(), vault, &IVault::ownerCall {})));
-    rows.push(row("vault listAsset (static-calls decimals)", &env.call_sol(owner(), vault, &list)));
-    rows.push(row("vault openAccount (first)", &env.call_sol(alice(), vault, &IVault::openAccountCall {})));
-    rows.push(row("vault openAccount (second)", &env.call_sol(bob(), vault, &IVault::openAccountCall {})));
-    assert!(env.call_sol(alice(), token, &IERC20::mintCall { to: alice(), value: wad(100) }).success);
-    assert!(env.call_sol(alice(), token, &IERC20::approveCall { spender: vault, value: wad(100) }).success);
-    let dep = IVault::depositCall { account: U256::from(1), token, amount: wad(1) };
+    rows.push(row(
+        "vault owner() (as a transaction)",
+        &env.call_sol(alice(), vault, &IVault::ownerCall {}),
+    ));
+    rows.push(row(
+        "vault listAsset (static-calls decimals)",
+        &env.call_sol(owner(), vault, &list),
+    ));
+    rows.push(row(
+        "vault openAccount (first)",
+        &env.call_sol(alice(), vault, &IVault::openAccountCall {}),
+    ));
+    rows.push(row(
+        "vault openAccount (second)",
+        &env.call_sol(bob(), vault, &IVault::openAccountCall {}),
+    ));
+    assert!(
+        env.call_sol(
+            alice(),
+            token,
+            &IERC20::mintCall {
+                to: alice(),
+                value: wad(100)
+            }
+        )
+        .success
+    );
+    assert!(
+        env.call_sol(
+            alice(),
+            token,
+            &IERC20::approveCall {
+                spender: vault,
+                value: wad(100)
+            }
+        )
+        .success
+    );
+    let dep = IVault::depositCall {
+        account: U256::from(1),
+        token,
+        amount: wad(1),
+    };
     let first = env.call_sol(alice(), vault, &dep);
     rows.push(row("vault deposit (first, 3 token calls)", &first));
-    rows.push(row("vault deposit (again)", &env.call_sol(alice(), vault, &dep)));
+    rows.push(row(
+        "vault deposit (again)",
+        &env.call_sol(alice(), vault, &dep),
+    ));
     let bad = env.call_sol(alice(), vault, &IVault::setEngineCall { engine: engine() });
     assert!(!bad.success);
-    rows.push(("vault setEngine by non-owner (revert)".into(), bad.gas_used, bad.execution_gas()));
-    rows.push(row("vault setEngine", &env.call_sol(owner(), vault, &IVault::setEngineCall { engine: engine() })));
+    rows.push((
+        "vault setEngine by non-owner (revert)".into(),
+        bad.gas_used,
+        bad.execution_gas(),
+    ));
+    rows.push(row(
+        "vault setEngine",
+        &env.call_sol(owner(), vault, &IVault::setEngineCall { engine: engine() }),
+    ));
 
     // The same view with the program in the cache manager.
     env.set_program_cached(vault, true);
@@ -104,22 +158,58 @@ fn vault_gas() {
 #[test]
 fn registry_gas() {
     let mut env = Env::new();
-    let d = env.deploy(REGISTRY_WASM, Some(&address_arg(owner())), owner()).unwrap();
+    let d = env
+        .deploy(&REGISTRY_WASM, Some(&address_arg(owner())), owner())
+        .unwrap();
     let reg = d.address;
-    let mut rows = vec![row("registry constructor(owner)", d.constructor.as_ref().unwrap())];
-    rows.push(row("registry setEngine", &env.call_sol(owner(), reg, &IRegistry::setEngineCall { engine: engine() })));
-    rows.push(row("registry addUnderlying", &env.call_sol(owner(), reg, &IRegistry::addUnderlyingCall { underlying: 1 })));
+    let mut rows = vec![row(
+        "registry constructor(owner)",
+        d.constructor.as_ref().unwrap(),
+    )];
+    rows.push(row(
+        "registry setEngine",
+        &env.call_sol(owner(), reg, &IRegistry::setEngineCall { engine: engine() }),
+    ));
+    rows.push(row(
+        "registry addUnderlying",
+        &env.call_sol(
+            owner(),
+            reg,
+            &IRegistry::addUnderlyingCall { underlying: 1 },
+        ),
+    ));
     let expiry = env.timestamp() + 86_400;
-    let list = IRegistry::listInstrumentCall { kind: 2, underlying: 1, strike: U256::ZERO, expiry };
+    let list = IRegistry::listInstrumentCall {
+        kind: 2,
+        underlying: 1,
+        strike: U256::ZERO,
+        expiry,
+    };
     let out = env.call_sol(engine(), reg, &list);
     let id = out.decode::<IRegistry::listInstrumentCall>()._0;
     rows.push(row("registry listInstrument", &out));
     let wad_i = |x: i64| I256::try_from(x).unwrap() * I256::try_from(10i64.pow(18)).unwrap();
-    let trade = IRegistry::applyTradeCall { buyer: U256::from(1), seller: U256::from(2), id, size: wad_i(1), price: wad_i(2_000) };
-    rows.push(row("registry applyTrade (opens 2 positions)", &env.call_sol(engine(), reg, &trade)));
-    rows.push(row("registry applyTrade (adds to them)", &env.call_sol(engine(), reg, &trade)));
+    let trade = IRegistry::applyTradeCall {
+        buyer: U256::from(1),
+        seller: U256::from(2),
+        id,
+        size: wad_i(1),
+        price: wad_i(2_000),
+    };
+    rows.push(row(
+        "registry applyTrade (opens 2 positions)",
+        &env.call_sol(engine(), reg, &trade),
+    ));
+    rows.push(row(
+        "registry applyTrade (adds to them)",
+        &env.call_sol(engine(), reg, &trade),
+    ));
     env.advance(86_400);
-    let close = IRegistry::closeExpiredCall { account: U256::from(1), id, settlementPrice: wad_i(2_050) };
+    let close = IRegistry::closeExpiredCall {
+        account: U256::from(1),
+        id,
+        settlementPrice: wad_i(2_050),
+    };
     let out = env.call_sol(engine(), reg, &close);
     rows.push(row("registry closeExpired (refunds cleared slots)", &out));
     print(&rows);

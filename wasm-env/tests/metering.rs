@@ -55,7 +55,9 @@ const PROGRAM: &str = r#"
 fn setup() -> (Env, Address) {
     let wasm = wat::parse_str(PROGRAM).unwrap();
     let mut env = Env::new();
-    let addr = env.deploy_wasm(&wasm, None, Address::repeat_byte(1)).unwrap();
+    let addr = env
+        .deploy_wasm(&wasm, None, Address::repeat_byte(1))
+        .unwrap();
     (env, addr)
 }
 
@@ -138,7 +140,10 @@ fn storage_pricing_and_refund() {
     let same = run(&mut env, p, 6, &one);
     let clear = run(&mut env, p, 6, &[0u8; 32]);
     assert!(set.success && same.success && clear.success);
-    assert_eq!(env.storage(p, Default::default()), alloy_primitives::B256::ZERO);
+    assert_eq!(
+        env.storage(p, Default::default()),
+        alloy_primitives::B256::ZERO
+    );
     // Zero to non-zero: 2,100 (cold) + 20,000; the same value again: 2,100 + 100.
     assert_eq!(set.gas_used - same.gas_used, 19_900);
     // Non-zero to zero: 2,100 + 2,900, refunding 4,800 (under a fifth of the gas used).
@@ -158,14 +163,20 @@ fn activation_rejects_what_the_chain_rejects() {
     let mut env = Env::new();
     let from = Address::repeat_byte(1);
     let no_entry = wat::parse_str(r#"(module (memory (export "memory") 1))"#).unwrap();
-    let err = env.deploy_wasm(&no_entry, None, from).unwrap_err().to_string();
+    let err = env
+        .deploy_wasm(&no_entry, None, from)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("user_entrypoint"), "{err}");
     let bad_import = wat::parse_str(
         r#"(module (import "env" "f" (func)) (memory (export "memory") 1)
            (func (export "user_entrypoint") (param i32) (result i32) (i32.const 0)))"#,
     )
     .unwrap();
-    let err = env.deploy_wasm(&bad_import, None, from).unwrap_err().to_string();
+    let err = env
+        .deploy_wasm(&bad_import, None, from)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("outside vm_hooks"), "{err}");
     let multi_value = wat::parse_str(
         r#"(module (memory (export "memory") 1)

@@ -8,7 +8,8 @@ use alloy_sol_types::{SolCall, SolInterface};
 use common::*;
 use margin_wasm_env::mocks::{Erc20Flavor, MockErc20, IERC20};
 use margin_wasm_env::{
-    Address, CallResult, Env, FrameStatus, NativeContract, NativeCtx, NativeError, NativeResult, U256,
+    Address, CallResult, Env, FrameStatus, NativeContract, NativeCtx, NativeError, NativeResult,
+    U256,
 };
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -73,11 +74,39 @@ fn setup(callback: Vec<u8>, strict: bool) -> (Env, Address, Address, Rc<RefCell<
             seen: seen.clone(),
         }),
     );
-    let list = IVault::listAssetCall { token, config: config(), depositCap: wad(1_000), isQuote: false };
+    let list = IVault::listAssetCall {
+        token,
+        config: config(),
+        depositCap: wad(1_000),
+        isQuote: false,
+    };
     assert!(env.call_sol(owner(), vault, &list).success);
-    assert!(env.call_sol(alice(), vault, &IVault::openAccountCall {}).success);
-    assert!(env.call_sol(alice(), token, &IERC20::mintCall { to: alice(), value: wad(10) }).success);
-    assert!(env.call_sol(alice(), token, &IERC20::approveCall { spender: vault, value: wad(10) }).success);
+    assert!(
+        env.call_sol(alice(), vault, &IVault::openAccountCall {})
+            .success
+    );
+    assert!(
+        env.call_sol(
+            alice(),
+            token,
+            &IERC20::mintCall {
+                to: alice(),
+                value: wad(10)
+            }
+        )
+        .success
+    );
+    assert!(
+        env.call_sol(
+            alice(),
+            token,
+            &IERC20::approveCall {
+                spender: vault,
+                value: wad(10)
+            }
+        )
+        .success
+    );
     (env, vault, token, seen)
 }
 
@@ -85,9 +114,20 @@ fn setup(callback: Vec<u8>, strict: bool) -> (Env, Address, Address, Rc<RefCell<
 fn a_token_calling_back_into_the_vault_during_a_deposit_is_reverted() {
     let callback = IVault::openAccountCall {}.abi_encode();
     let (mut env, vault, token, seen) = setup(callback, false);
-    let count_before = env.view_sol(vault, &IVault::accountCountCall {}).unwrap()._0;
+    let count_before = env
+        .view_sol(vault, &IVault::accountCountCall {})
+        .unwrap()
+        ._0;
 
-    let out = env.call_sol(alice(), vault, &IVault::depositCall { account: U256::from(1), token, amount: wad(1) });
+    let out = env.call_sol(
+        alice(),
+        vault,
+        &IVault::depositCall {
+            account: U256::from(1),
+            token,
+            amount: wad(1),
+        },
+    );
     // The token swallowed the failure, so the deposit itself went through.
     assert!(out.success, "{out:?}");
 
@@ -95,29 +135,77 @@ fn a_token_calling_back_into_the_vault_during_a_deposit_is_reverted() {
     // no data by the SDK's entrypoint before any of the vault's code ran.
     let seen = seen.borrow();
     assert_eq!(seen.len(), 1);
-    assert_eq!(seen[0], CallResult { success: false, data: vec![] });
+    assert_eq!(
+        seen[0],
+        CallResult {
+            success: false,
+            data: vec![]
+        }
+    );
     let reentered: Vec<_> = out.trace.iter().filter(|f| f.depth == 3).collect();
     assert_eq!(reentered.len(), 1, "{:?}", out.trace);
     assert_eq!(reentered[0].to, vault);
     assert!(reentered[0].reentrant);
     assert_eq!(reentered[0].status, FrameStatus::Revert);
-    println!("gas: re-entrant frame reverted after {} gas", reentered[0].gas_used);
+    println!(
+        "gas: re-entrant frame reverted after {} gas",
+        reentered[0].gas_used
+    );
 
     // openAccount did not run.
-    assert_eq!(env.view_sol(vault, &IVault::accountCountCall {}).unwrap()._0, count_before);
+    assert_eq!(
+        env.view_sol(vault, &IVault::accountCountCall {})
+            .unwrap()
+            ._0,
+        count_before
+    );
     assert!(out.events_from::<IVault::AccountOpened>(vault).is_empty());
-    assert_eq!(env.view_sol(vault, &IVault::balanceOfCall { account: U256::from(1), token }).unwrap()._0, wad(1));
+    assert_eq!(
+        env.view_sol(
+            vault,
+            &IVault::balanceOfCall {
+                account: U256::from(1),
+                token
+            }
+        )
+        .unwrap()
+        ._0,
+        wad(1)
+    );
 }
 
 #[test]
 fn a_failed_reentry_that_the_token_propagates_fails_the_deposit() {
-    let callback =
-        IVault::depositCall { account: U256::from(1), token: Address::repeat_byte(0x77), amount: wad(1) }.abi_encode();
+    let callback = IVault::depositCall {
+        account: U256::from(1),
+        token: Address::repeat_byte(0x77),
+        amount: wad(1),
+    }
+    .abi_encode();
     let (mut env, vault, token, seen) = setup(callback, true);
     let before = env.storage_of(vault);
-    let out = env.call_sol(alice(), vault, &IVault::depositCall { account: U256::from(1), token, amount: wad(2) });
-    assert_eq!(out.revert_as::<IVault::TokenTransferFailed>().unwrap().token, token);
-    assert_eq!(seen.borrow()[0], CallResult { success: false, data: vec![] });
+    let out = env.call_sol(
+        alice(),
+        vault,
+        &IVault::depositCall {
+            account: U256::from(1),
+            token,
+            amount: wad(2),
+        },
+    );
+    assert_eq!(
+        out.revert_as::<IVault::TokenTransferFailed>()
+            .unwrap()
+            .token,
+        token
+    );
+    assert_eq!(
+        seen.borrow()[0],
+        CallResult {
+            success: false,
+            data: vec![]
+        }
+    );
     assert_eq!(env.storage_of(vault), before);
 }
 
@@ -130,7 +218,12 @@ fn the_same_call_succeeds_when_the_vault_is_not_on_the_stack() {
     assert!(out.success, "{out:?}");
     let r = &seen.borrow()[0];
     assert!(r.success);
-    assert_eq!(IVault::openAccountCall::abi_decode_returns(&r.data, true).unwrap()._0, U256::from(2));
+    assert_eq!(
+        IVault::openAccountCall::abi_decode_returns(&r.data, true)
+            .unwrap()
+            ._0,
+        U256::from(2)
+    );
     let opened = out.events_from::<IVault::AccountOpened>(vault);
     assert_eq!((opened[0].account, opened[0].owner), (U256::from(2), token));
     assert!(!out.trace[1].reentrant);

@@ -5,6 +5,7 @@
 
 use alloy_sol_types::sol;
 use margin_wasm_env::{Address, Env, U256};
+use std::sync::LazyLock;
 
 sol! {
     #[derive(Debug, PartialEq)]
@@ -78,8 +79,23 @@ sol! {
     }
 }
 
-pub const VAULT_WASM: &[u8] = include_bytes!("../fixtures/vault.wasm");
-pub const REGISTRY_WASM: &[u8] = include_bytes!("../fixtures/registry.wasm");
+/// The deployable binaries: the fixtures copied from `scripts/build-wasm.sh`'s output
+/// (`target-wasm/deploy/`), or, when `MARGIN_WASM_DEPLOY_DIR` is set, the `vault.wasm` and
+/// `registry.wasm` in that directory (to test a fresh build).
+pub static VAULT_WASM: LazyLock<Vec<u8>> =
+    LazyLock::new(|| load("vault.wasm", include_bytes!("../fixtures/vault.wasm")));
+pub static REGISTRY_WASM: LazyLock<Vec<u8>> =
+    LazyLock::new(|| load("registry.wasm", include_bytes!("../fixtures/registry.wasm")));
+
+fn load(name: &str, fixture: &[u8]) -> Vec<u8> {
+    match std::env::var_os("MARGIN_WASM_DEPLOY_DIR") {
+        Some(dir) => {
+            let path = std::path::Path::new(&dir).join(name);
+            std::fs::read(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
+        }
+        None => fixture.to_vec(),
+    }
+}
 
 pub fn owner() -> Address {
     Address::repeat_byte(0x0A)
@@ -101,13 +117,13 @@ pub fn address_arg(a: Address) -> Vec<u8> {
 
 /// A vault deployed through its constructor with `owner()` as the owner role.
 pub fn deploy_vault(env: &mut Env) -> Address {
-    env.deploy_wasm(VAULT_WASM, Some(&address_arg(owner())), owner())
+    env.deploy_wasm(&VAULT_WASM, Some(&address_arg(owner())), owner())
         .expect("vault deploys")
 }
 
 /// A registry deployed through its constructor with `owner()` as the owner role.
 pub fn deploy_registry(env: &mut Env) -> Address {
-    env.deploy_wasm(REGISTRY_WASM, Some(&address_arg(owner())), owner())
+    env.deploy_wasm(&REGISTRY_WASM, Some(&address_arg(owner())), owner())
         .expect("registry deploys")
 }
 
