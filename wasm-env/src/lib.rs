@@ -1,7 +1,7 @@
 //! # margin-wasm-env
 //!
 //! A deterministic execution environment for the deployable Stylus WASM of Stylus Margin: it
-//! activates the very bytes that go on chain, runs them on [wasmi] (a pure-Rust interpreter),
+//! activates the very bytes that go on chain, runs them on `wasmi` (a pure-Rust interpreter),
 //! implements the `vm_hooks` host I/Os with the chain's semantics, and meters ink and gas as
 //! nitro does. Contracts written in Rust ([`NativeContract`]) stand in for the rest of the
 //! world (ERC20s, Chainlink feeds, attackers) at any address.
