@@ -142,11 +142,16 @@ pub fn activate(wasm: &[u8]) -> Result<Activated, String> {
             }
             Payload::CodeSectionEntry(_) => funcs += 1,
             Payload::DataSection(r) => {
+                // nitro sums each segment's byte range in the binary
                 for d in r {
-                    data_len += d.map_err(|e| e.to_string())?.data.len() as u64;
+                    data_len += d.map_err(|e| e.to_string())?.range.len() as u64;
                 }
             }
-            Payload::ElementSection(r) => data_len += r.range().len() as u64,
+            Payload::ElementSection(r) => {
+                for e in r {
+                    data_len += e.map_err(|e| e.to_string())?.range.len() as u64;
+                }
+            }
             _ => {}
         }
     }
