@@ -8,6 +8,7 @@
 #   4. the ABI drift check: abi/ regenerated from the code must equal what is committed,
 #      and the Solidity examples must compile against it (pinned solc-js)
 #   5. the WASM build of the seven contracts, with size and activation checks
+#   6. scripts/deploy.sh --dry-run: every step, the JSON, and bad inputs refused
 set -euo pipefail
 cd "$(dirname "$0")/.."
 step() { printf '\n==> %s\n' "$*"; }
@@ -29,3 +30,6 @@ scripts/abi.sh --check
 
 step "WASM build, size and activation checks"
 scripts/build-wasm.sh
+
+step "deployment script, dry run (no chain is reachable here)"
+scripts/deploy_test.sh

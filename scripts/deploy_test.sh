@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Tests scripts/deploy.sh --dry-run (no chain is reachable from here): every step printed,
+# the JSON well formed with the seven addresses, and each bad input refused with exit 2
+# and a message naming it. Needs target-wasm/deploy/ (scripts/build-wasm.sh).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+fail() { echo "deploy_test: $*" >&2; exit 1; }
+
+export RPC_URL=http://127.0.0.1:8547
+export PRIVATE_KEY=0x$(printf 'ab%.0s' {1..32})
+export OWNER=0x$(printf '11%.0s' {1..20})
+export QUOTE_TOKEN=0x$(printf '22%.0s' {1..20})
+export FEED=0x$(printf '33%.0s' {1..20})
+export MARKET=0x$(printf '44%.0s' {1..20})
+
+out=$(scripts/deploy.sh --dry-run 2>"${TMPDIR:-/tmp}/deploy_test.err") || fail "dry run failed: $(cat "${TMPDIR:-/tmp}/deploy_test.err")"
+steps=$(cat "${TMPDIR:-/tmp}/deploy_test.err")
+python3 - "$out" <<'PY' || fail "JSON: $out"
+import json, sys
+d = json.loads(sys.argv[1])
+names = ["vault", "registry", "oracle", "calculator", "reader", "engine", "keeper"]
+assert d["dryRun"] is True and d["chainId"] is None
+assert [k for k in d if k in names] == names
+assert len({d[k] for k in names}) == 7 and all(len(d[k]) == 42 for k in names)
+PY
+# 7 deployments + 4 wiring calls + quote listing + underlying (2) + feeder + market = 16 steps.
+[ "$(grep -c '^\[' <<<"$steps")" = 16 ] || fail "expected 16 steps, got: $steps"
+grep -q 'deploy reader: .*--constructor-args 0x1111111111111111111111111111111111111111 0x0000000000000000000000000000000000000001 0x0000000000000000000000000000000000000002 0x0000000000000000000000000000000000000003 0x0000000000000000000000000000000000000004' <<<"$steps" \
+  || fail "reader constructor arguments not wired: $steps"
+grep -q 'setKeeper(address) 0x0000000000000000000000000000000000000007' <<<"$steps" || fail "keeper not wired"
+grep -q '<PRIVATE_KEY>' <<<"$steps" && ! grep -q "$PRIVATE_KEY" <<<"$steps" || fail "the key must never be printed"
+
+expect_refusal() { # VAR VALUE MESSAGE
+  local code=0 err
+  err=$(env "$1=$2" scripts/deploy.sh --dry-run 2>&1 >/dev/null) || code=$?
+  [ "$code" = 2 ] || fail "$1='$2': exit $code, expected 2"
+  grep -q "$3" <<<"$err" || fail "$1='$2': message '$err' does not say '$3'"
+}
+expect_refusal RPC_URL "not a url" "RPC_URL must be"
+expect_refusal PRIVATE_KEY 0x1234 "PRIVATE_KEY must be"
+expect_refusal OWNER 0x12 "OWNER must be a 0x address"
+expect_refusal QUOTE_TOKEN "" "QUOTE_TOKEN is not set"
+expect_refusal FEED 0xzz33333333333333333333333333333333333333 "FEED must be a 0x address"
+expect_refusal UNDERLYING 0 "UNDERLYING must be"
+expect_refusal MARKET nope "MARKET must be"
+echo "deploy_test: dry run and 7 refusals ok"
