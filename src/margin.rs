@@ -1195,6 +1195,141 @@ mod tests {
         }
     }
 
+    /// A deterministic xorshift generator for the property tests.
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        fn range(&mut self, lo: i128, hi: i128) -> i128 {
+            lo + (self.next() % (hi - lo + 1) as u64) as i128
+        }
+    }
+
+    /// A random book: up to 6 option legs (calls and puts, 5 strikes, 2 expiries, long or
+    /// short, odd sizes in wei so that every product rounds), maybe a future, maybe WETH.
+    fn random_book(r: &mut Rng) -> (Vec<Collateral>, Vec<Position>, Method) {
+        let mut pos = Vec::new();
+        for _ in 0..r.range(1, 6) {
+            let kind = if r.next() % 2 == 0 {
+                Kind::Call
+            } else {
+                Kind::Put
+            };
+            let mut p = opt(
+                kind,
+                1_600 + 200 * r.range(0, 4),
+                [30, 90][r.range(0, 1) as usize],
+                0,
+            );
+            p.size = r.range(-30 * WAD, 30 * WAD) | 1;
+            pos.push(p);
+        }
+        if r.next() % 3 == 0 {
+            pos.push(fut(r.range(-50, 50) | 1, 2_000));
+        }
+        let coll = if r.next() % 2 == 0 {
+            vec![weth(r.range(1, 20), r.next() % 2 == 0)]
+        } else {
+            vec![]
+        };
+        let method = if r.next() % 2 == 0 {
+            Method::Greeks
+        } else {
+            Method::Full
+        };
+        (coll, pos, method)
+    }
+
+    /// Requirements are ordered and monotone the right way on random books: MM >= 0,
+    /// IM >= MM, IM equity <= MM equity; more collateral never lowers equity nor raises
+    /// MM; a lower spot lowers the equity and the surplus over MM of a book of short puts.
+    #[test]
+    fn random_books_requirements_ordered_and_monotone() {
+        let mut r = Rng(0x9e37_79b9_7f4a_7c15);
+        for _ in 0..300 {
+            let (coll, pos, method) = random_book(&mut r);
+            let m = market(2_000 * WAD, method, 0);
+            let a = risk(10_000, &coll, &pos, m.clone());
+            assert!(a.mm >= 0 && a.im >= a.mm, "{a:?}");
+            assert!(a.equity_im <= a.equity, "{a:?}");
+            let mut more = coll.clone();
+            more.push(weth(1, false));
+            let b = risk(10_000, &more, &pos, m);
+            assert!(b.equity > a.equity && b.mm == a.mm, "{a:?} {b:?}");
+        }
+        for _ in 0..100 {
+            let strike = 1_600 + 200 * r.range(0, 4);
+            let puts: Vec<Position> = (0..r.range(1, 4))
+                .map(|_| {
+                    let mut p = opt(Kind::Put, strike, 30, 0);
+                    p.size = -r.range(1, 20 * WAD);
+                    p
+                })
+                .collect();
+            let method = if r.next() % 2 == 0 {
+                Method::Greeks
+            } else {
+                Method::Full
+            };
+            let hi = risk(0, &[], &puts, market(2_000 * WAD, method, 0));
+            let lo = risk(0, &[], &puts, market(1_900 * WAD, method, 0));
+            // MM is the further loss from the current mark, which already took the move:
+            // it may fall as a put goes in the money. What must fall is the surplus.
+            assert!(lo.equity < hi.equity, "{hi:?} {lo:?}");
+            assert!(lo.mm_surplus() < hi.mm_surplus(), "{hi:?} {lo:?}");
+        }
+    }
+
+    /// Rounding never favours the account: splitting every position into two halves
+    /// (each half rounded on its own) can only lower equity and raise MM and IM, and a
+    /// short option of one wei still carries a margin of at least one wei.
+    #[test]
+    fn rounding_never_favours_the_account() {
+        let mut r = Rng(0x2545_f491_4f6c_dd1d);
+        for _ in 0..300 {
+            let (coll, pos, method) = random_book(&mut r);
+            let mut split = Vec::new();
+            for p in &pos {
+                let half = p.size / 2;
+                let mut a = *p;
+                let mut b = *p;
+                a.size = half;
+                b.size = p.size - half;
+                a.entry = p.entry / 2;
+                b.entry = p.entry - a.entry;
+                split.push(a);
+                split.push(b);
+            }
+            let m = market(2_000 * WAD, method, 0);
+            let whole = risk(10_000, &coll, &pos, m.clone());
+            let parts = risk(10_000, &coll, &split, m);
+            assert!(parts.equity <= whole.equity, "{whole:?} {parts:?}");
+            assert!(parts.mm >= whole.mm, "{whole:?} {parts:?}");
+            assert!(parts.im >= whole.im, "{whole:?} {parts:?}");
+        }
+        for kind in [Kind::Call, Kind::Put] {
+            for method in [Method::Greeks, Method::Full] {
+                let mut p = opt(kind, 2_000, 30, 0);
+                p.size = -1;
+                let a = account_risk(
+                    0,
+                    &[],
+                    &[p],
+                    &[market(2_000 * WAD, method, 0)],
+                    &DEFAULT_GRID,
+                    &MarginParams::DEFAULT,
+                    NOW,
+                )
+                .unwrap();
+                assert!(a.mm >= 1 && a.equity <= 0, "{kind:?} {a:?}");
+            }
+        }
+    }
+
     #[test]
     fn cash_moves_equity_one_for_one_and_not_margin() {
         let pos = vec![opt(Kind::Put, 1800, 30, -20)];
