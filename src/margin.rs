@@ -1204,6 +1204,9 @@ mod tests {
             self.0 ^= self.0 << 17;
             self.0
         }
+        fn coin(&mut self) -> bool {
+            self.next() & 1 == 0
+        }
         fn range(&mut self, lo: i128, hi: i128) -> i128 {
             lo + (self.next() % (hi - lo + 1) as u64) as i128
         }
@@ -1214,11 +1217,7 @@ mod tests {
     fn random_book(r: &mut Rng) -> (Vec<Collateral>, Vec<Position>, Method) {
         let mut pos = Vec::new();
         for _ in 0..r.range(1, 6) {
-            let kind = if r.next() % 2 == 0 {
-                Kind::Call
-            } else {
-                Kind::Put
-            };
+            let kind = if r.coin() { Kind::Call } else { Kind::Put };
             let mut p = opt(
                 kind,
                 1_600 + 200 * r.range(0, 4),
@@ -1228,15 +1227,15 @@ mod tests {
             p.size = r.range(-30 * WAD, 30 * WAD) | 1;
             pos.push(p);
         }
-        if r.next() % 3 == 0 {
+        if r.next().is_multiple_of(3) {
             pos.push(fut(r.range(-50, 50) | 1, 2_000));
         }
-        let coll = if r.next() % 2 == 0 {
-            vec![weth(r.range(1, 20), r.next() % 2 == 0)]
+        let coll = if r.coin() {
+            vec![weth(r.range(1, 20), r.coin())]
         } else {
             vec![]
         };
-        let method = if r.next() % 2 == 0 {
+        let method = if r.coin() {
             Method::Greeks
         } else {
             Method::Full
@@ -1270,7 +1269,7 @@ mod tests {
                     p
                 })
                 .collect();
-            let method = if r.next() % 2 == 0 {
+            let method = if r.coin() {
                 Method::Greeks
             } else {
                 Method::Full
