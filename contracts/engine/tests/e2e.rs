@@ -281,3 +281,48 @@ fn risk_offsetting_collateral_enters_as_delta_and_raises_the_surplus_of_covered_
         "covered surplus {surplus_covered} vs plain {surplus_plain}"
     );
 }
+
+#[motsu::test]
+fn guardian_pause_blocks_new_risk_but_not_closing_trades() {
+    let w = World::new();
+    let (admin, bob, carol, guardian) = (w.admin, addr(0xb0), addr(0xca), addr(0x9a));
+    let put = w.put(1_800);
+    w.list(put);
+    let seller = w.account(bob, 0, 10);
+    let buyer = w.account(carol, 50_000, 0);
+    w.trade(buyer, seller, put, 2 * WAD, 40 * WAD).unwrap();
+    // Only the owner names the guardian; only the guardian or the owner pauses.
+    let e = w
+        .engine
+        .sender(guardian)
+        .set_paused(true)
+        .motsu_res()
+        .unwrap_err();
+    assert_eq!(
+        &e[..4],
+        &<margin_common::Unauthorized as alloy_sol_types::SolError>::SELECTOR
+    );
+    w.engine.sender(admin).set_guardian(guardian).motsu_unwrap();
+    w.engine.sender(guardian).set_paused(true).motsu_unwrap();
+    assert!(w.engine.sender(admin).paused());
+    let e = w.trade(buyer, seller, put, WAD, 40 * WAD).unwrap_err();
+    assert_eq!(
+        &e[..4],
+        &<margin_engine::RiskPaused as alloy_sol_types::SolError>::SELECTOR
+    );
+    // A withdrawal that leaves margin in use adds risk: refused while paused.
+    let e = w
+        .engine
+        .sender(bob)
+        .withdraw(seller, w.weth.address(), u(E18), bob)
+        .motsu_res()
+        .unwrap_err();
+    assert_eq!(
+        &e[..4],
+        &<margin_engine::RiskPaused as alloy_sol_types::SolError>::SELECTOR
+    );
+    // Closing half of the position reduces both accounts' risk: it goes through.
+    w.trade(seller, buyer, put, WAD, 40 * WAD).unwrap();
+    w.engine.sender(guardian).set_paused(false).motsu_unwrap();
+    w.trade(buyer, seller, put, WAD, 40 * WAD).unwrap();
+}
