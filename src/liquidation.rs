@@ -601,11 +601,53 @@ pub fn effective_cash(
     Ok(fixed::mul_div(stored, global, snapshot, Down)?)
 }
 
+/// The stored form of a positive cash balance under the index: `value x WAD / global`,
+/// rounded down, so that `effective_cash(shares, WAD, global) <= value` (a write never
+/// credits more than asked). Zero and negative balances are stored as they are (debts are
+/// not socialised). Saturates at `i128::MAX`, far beyond any balance the vault accepts.
+///
+/// # Errors
+/// [`LiquidationError::BadIndex`] unless `MIN_INDEX <= global <= WAD`.
+pub fn cash_shares(value: i128, global: i128) -> Result<i128, LiquidationError> {
+    if value <= 0 {
+        return Ok(value);
+    }
+    if !(MIN_INDEX..=WAD).contains(&global) {
+        return Err(LiquidationError::BadIndex {
+            snapshot: WAD,
+            global,
+        });
+    }
+    Ok(fixed::mul_div(value, WAD, global, Down).unwrap_or(i128::MAX))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::vec::Vec;
     use Rounding::Nearest;
+
+    #[test]
+    fn shares_round_trip_never_credits_more() {
+        let mut g = WAD;
+        let mut x: i128 = 1;
+        for _ in 0..2_000 {
+            x = x
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            let value = (x >> 40).abs() % (1_000_000_000 * WAD) + 1;
+            g = (g - (x.abs() % (WAD / 100))).max(MIN_INDEX);
+            let s = cash_shares(value, g).unwrap();
+            let back = effective_cash(s, WAD, g).unwrap();
+            assert!(
+                back <= value && value - back <= WAD / g + 1,
+                "{value} {g} {back}"
+            );
+        }
+        assert_eq!(cash_shares(-5, WAD / 2).unwrap(), -5);
+        assert_eq!(cash_shares(7, WAD).unwrap(), 7);
+        assert!(cash_shares(7, 0).is_err());
+    }
 
     const P: LiquidationParams = LiquidationParams::DEFAULT;
 

@@ -294,6 +294,82 @@ fn insolvent_account_is_taken_whole_and_bad_debt_is_never_silent() {
 }
 
 #[motsu::test]
+fn standing_deficit_is_socialised_once_under_the_owners_policy() {
+    let b = book();
+    // Deep insolvency: more bad debt than the 10,000 fund holds.
+    b.w.set_spot(1_000, 0);
+    b.start().unwrap();
+    b.bid(WAD, i128::MAX).unwrap();
+    assert_eq!(b.cash(b.fund), 0, "the fund paid all it had");
+    let deficit = int(b.w.keeper.sender(b.w.admin).deficit());
+    assert!(deficit > 0, "deficit {deficit}");
+    socialise_the_standing_deficit(&b, deficit);
+}
+
+/// The owner's policy for a standing deficit: off, only the owner may socialise it; on,
+/// anyone. Positive balances shrink pro rata, debts do not, the ledger goes to zero, and a
+/// second call absorbs nothing (a deficit cannot be socialised twice).
+fn socialise_the_standing_deficit(b: &Book, deficit: i128) {
+    let e =
+        b.w.keeper
+            .sender(addr(0x99))
+            .socialise_deficit()
+            .motsu_res()
+            .unwrap_err();
+    assert_eq!(&e[..4], &sel::<margin_common::Unauthorized>());
+    b.w.keeper
+        .sender(b.w.admin)
+        .set_socialisation(true)
+        .motsu_unwrap();
+    let accounts = [b.buyer, b.liq, b.fund, b.seller];
+    let before: Vec<i128> = accounts.iter().map(|a| b.cash(*a)).collect();
+    let (_, positive) = b.w.vault.sender(b.w.admin).socialisation();
+    let absorbed = int(b
+        .w
+        .keeper
+        .sender(addr(0x99))
+        .socialise_deficit()
+        .motsu_unwrap());
+    assert_eq!(absorbed, deficit);
+    assert_eq!(int(b.w.keeper.sender(b.w.admin).deficit()), 0);
+    assert_eq!(int(b.w.vault.sender(b.w.admin).net_cash_adjustment(3)), 0);
+    let (index, after_positive) = b.w.vault.sender(b.w.admin).socialisation();
+    assert!(index < U256::from(WAD as u128));
+    assert!(int(positive) - int(after_positive) >= absorbed);
+    let mut lost = 0;
+    for (a, was) in accounts.iter().zip(&before) {
+        let now = b.cash(*a);
+        if *was > 0 {
+            // Pro rata: each positive balance keeps index / 1e18 of itself (rounded down).
+            let kept = (U256::from(*was as u128) * index / U256::from(WAD as u128)).to::<u128>();
+            assert!(
+                now as u128 <= kept && kept - now as u128 <= 2,
+                "{was} -> {now}"
+            );
+            lost += was - now;
+        } else {
+            assert_eq!(now, *was, "debts are not socialised");
+        }
+    }
+    // Depositors lose the deficit, plus at most one index step (positive / 1e18 wei) and
+    // the per-balance rounding: dust the protocol keeps, never value created.
+    assert!(lost >= absorbed - 1, "lost {lost} absorbed {absorbed}");
+    assert!(
+        lost <= absorbed + int(positive) / WAD + 1 + accounts.len() as i128 * 2,
+        "lost {lost} absorbed {absorbed}"
+    );
+    assert_eq!(
+        int(b
+            .w
+            .keeper
+            .sender(addr(0x99))
+            .socialise_deficit()
+            .motsu_unwrap()),
+        0
+    );
+}
+
+#[motsu::test]
 fn stale_held_oracle_blocks_start_but_an_unrelated_stale_one_does_not() {
     let b = book();
     b.w.set_spot(1_850, 7_200);

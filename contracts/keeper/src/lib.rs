@@ -40,7 +40,7 @@ use stylus_margin::{
 };
 use stylus_sdk::{
     prelude::*,
-    storage::{StorageAddress, StorageMap, StorageU256},
+    storage::{StorageAddress, StorageBool, StorageMap, StorageU256},
 };
 
 mod events {
@@ -89,6 +89,12 @@ mod events {
         event LiquidationParamsSet(uint256[10] values);
         /// The insurance fund's account changed.
         event InsuranceAccountSet(uint256 indexed account);
+        /// The owner's policy for a standing deficit: socialise it (anyone may then call
+        /// `socialiseDeficit`) or not.
+        event SocialisationPolicySet(bool enabled);
+        /// `absorbed` of the deficit was spread over positive cash balances (the vault's
+        /// cash index is now `index`); `remaining` stays on the ledger.
+        event DeficitSocialised(int256 absorbed, int256 remaining, uint256 index);
     }
 }
 pub use events::*;
@@ -122,6 +128,8 @@ sol_interface! {
         function moveFraction(uint256 from, uint256 to, uint256 fraction_wad) external returns (int256);
         function setFrozen(uint256 account, bool frozen) external;
         function cashOf(uint256 account) external view returns (int256);
+        function socialisation() external view returns (uint256, int256);
+        function socialise(uint256 index, int256 absorbed) external;
     }
     interface IPositionRegistry {
         function moveFraction(uint256 from, uint256 to, uint256 fraction_wad) external;
@@ -148,6 +156,8 @@ pub struct KeeperModule {
     insurance: StorageU256,
     /// Bad debt not covered by the fund (quote WAD, >= 0).
     deficit: StorageU256,
+    /// Whether a standing deficit may be socialised (owner's policy).
+    socialise: StorageBool,
     /// Per account: started at (limb 0), insolvent since (limb 1); zero: no auction.
     auctions: StorageMap<U256, StorageU256>,
 }
@@ -375,6 +385,63 @@ impl KeeperModule {
     /// Bad debt the insurance fund could not cover (quote WAD).
     pub fn deficit(&self) -> I256 {
         I256::from_raw(self.deficit.get())
+    }
+
+    /// Sets the policy for a standing deficit: when enabled, anyone may socialise it
+    /// across positive cash balances (`socialiseDeficit`). Owner only.
+    /// # Events
+    /// `SocialisationPolicySet`.
+    pub fn set_socialisation(&mut self, enabled: bool) -> Result<(), Vec<u8>> {
+        self.owner.only(self.vm().msg_sender())?;
+        self.socialise.set(enabled);
+        log(self.vm(), SocialisationPolicySet { enabled });
+        Ok(())
+    }
+
+    /// Whether a standing deficit may be socialised.
+    pub fn socialisation_enabled(&self) -> bool {
+        self.socialise.get()
+    }
+
+    /// Socialises the deficit ledger across positive cash balances through the vault's
+    /// cash index (`liquidation::socialise`): every positive balance reads
+    /// `(1 - absorbed / totalPositiveCash)` of what it did, rounded down; debts are
+    /// unaffected; at most 99.9999% of positive cash can ever be absorbed. The ledger falls
+    /// by exactly what was absorbed, so a deficit can never be socialised twice. Anyone,
+    /// when the owner's policy allows; the owner always. Returns the amount absorbed.
+    /// # Errors
+    /// `Unauthorized` (policy off and not the owner), the vault's errors.
+    /// # Events
+    /// `DeficitSocialised` (and the vault's `CashSocialised`) when something is absorbed.
+    pub fn socialise_deficit(&mut self) -> Result<I256, Vec<u8>> {
+        let caller = self.vm().msg_sender();
+        if !self.socialise.get() {
+            self.owner.only(caller)?;
+        }
+        let deficit = i128_of(I256::from_raw(self.deficit.get()));
+        let vault = ICollateralVault::new(self.vault.get());
+        let (index, positive) = vault.socialisation(&*self).map_err(call_err)?;
+        let s = liq::socialise(
+            u128::try_from(index).unwrap_or(0) as i128,
+            deficit,
+            i128_of(positive).max(0),
+        )
+        .map_err(liq_err)?;
+        if s.absorbed > 0 {
+            vault
+                .socialise(&mut *self, U256::from(s.index as u128), i256(s.absorbed))
+                .map_err(call_err)?;
+            self.deficit.set(i256(s.deficit).into_raw());
+            log(
+                self.vm(),
+                DeficitSocialised {
+                    absorbed: i256(s.absorbed),
+                    remaining: i256(s.deficit),
+                    index: U256::from(s.index as u128),
+                },
+            );
+        }
+        Ok(i256(s.absorbed))
     }
 
     /// Starts the auction of an account below MM on fresh data: freezes it (no trades,

@@ -223,6 +223,15 @@ mod sol {
         #[allow(missing_docs)]
         event CashTransferred(uint256 indexed from, uint256 indexed to, int256 amount);
 
+        /// A deficit was socialised: every positive cash balance now reads `index / 1e18`
+        /// of its stored value (rounded down); `absorbed` left the total positive cash.
+        ///
+        /// * `absorbed` - Cash absorbed, 18 decimals.
+        /// * `index` - The new cash index (1e18 = never socialised).
+        #[derive(Debug)]
+        #[allow(missing_docs)]
+        event CashSocialised(int256 absorbed, uint256 index);
+
         /// An explicit cash ledger entry (settlement, fee, deficit, bounty...).
         ///
         /// * `account` - The account.
@@ -529,6 +538,10 @@ pub struct CollateralVault {
     account_count: StorageU64,
     /// Sum of all accounts' cash.
     total_cash: StorageI128,
+    /// Socialisation index over positive cash (WAD; 0 reads as 1.0, never socialised).
+    cash_index: StorageI128,
+    /// Sum of the stored (index-free) positive cash balances.
+    positive_shares: StorageI128,
     listed: StorageVec<StorageAddress>,
     assets: StorageMap<Address, Asset>,
     accounts: StorageMap<U256, Account>,
@@ -573,6 +586,12 @@ fn i256(x: i128) -> I256 {
 }
 
 /// `x` as `i128`, or `None` if it does not fit.
+/// `floor(x x index / WAD)` for `index <= WAD`, exact in 128 bits: with
+/// `x = q WAD + r`, it is `q index + floor(r index / WAD)`, and `r index < 1e36`.
+fn scale_down(x: u128, index: u128) -> u128 {
+    (x / WAD) * index + (x % WAD) * index / WAD
+}
+
 fn to_i128(x: I256) -> Option<i128> {
     let l = x.into_raw().into_limbs();
     let v = u128_of_limbs(l[0], l[1]) as i128;
@@ -744,8 +763,23 @@ impl CollateralVault {
         approved != 0 && approved == epoch.wrapping_add(1)
     }
 
+    /// The socialisation index (WAD).
+    fn index(&self) -> i128 {
+        match load_i128(self.cash_index.get()) {
+            0 => WAD as i128,
+            i => i,
+        }
+    }
+
+    /// An account's cash: positive balances are stored index-free and read through the
+    /// socialisation index (rounded down); debts are stored as they are.
     fn cash(&self, account: U256) -> i128 {
-        load_i128(self.accounts.getter(account).cash.get())
+        let stored = load_i128(self.accounts.getter(account).cash.get());
+        let index = self.index();
+        if stored <= 0 || index == WAD as i128 {
+            return stored;
+        }
+        scale_down(stored as u128, index as u128) as i128
     }
 
     fn balance(&self, account: U256, index: usize) -> u128 {
@@ -777,7 +811,21 @@ impl CollateralVault {
     }
 
     fn set_cash(&mut self, account: U256, value: i128) {
-        self.accounts.setter(account).cash.set(store_i128(value));
+        let index = self.index();
+        let stored = if value <= 0 || index == WAD as i128 {
+            value
+        } else {
+            // floor(value x WAD / index), exact, saturating far beyond any real balance.
+            let (v, i) = (value as u128, index as u128);
+            (v / i)
+                .saturating_mul(WAD)
+                .saturating_add((v % i) * WAD / i)
+                .min(i128::MAX as u128) as i128
+        };
+        let old = load_i128(self.accounts.getter(account).cash.get());
+        let shares = load_i128(self.positive_shares.get()) - old.max(0) + stored.max(0);
+        self.positive_shares.set(store_i128(shares));
+        self.accounts.setter(account).cash.set(store_i128(stored));
     }
 
     fn set_total(&mut self, token: Address, value: u128) {
@@ -1550,6 +1598,48 @@ impl CollateralVault {
         i256(load_i128(self.adjustments.get(reason)))
     }
 
+    /// The socialisation state: the index over positive cash (1e18: never socialised)
+    /// and the total positive cash read through it (18 decimals), over which a
+    /// socialisation spreads a deficit.
+    pub fn socialisation(&self) -> (U256, I256) {
+        let index = self.index() as u128;
+        let shares = load_i128(self.positive_shares.get()).max(0) as u128;
+        (U256::from(index), i256(scale_down(shares, index) as i128))
+    }
+
+    /// Applies a socialisation computed by the keeper module with the core
+    /// (`liquidation::socialise` over the total positive cash of `socialisation`): the index falls to `index`, so
+    /// every positive cash balance reads `index / 1e18` of its stored value (rounded
+    /// down); negative balances are unaffected. `absorbed` leaves `totalCash` and is
+    /// entered against reason 3 (deficit), so the ledger invariant holds.
+    ///
+    /// # Errors
+    /// * [`Error::CallerNotEngine`] - If the caller is neither the engine nor the keeper.
+    /// * [`Error::ParameterOutOfBounds`] - If `index` is not below the current index or
+    ///   is below 1e12 (1e-6), or `absorbed` is negative. The keeper module computes both
+    ///   with the core; the vault trusts it as it trusts its other ledger entries.
+    ///
+    /// # Events
+    /// * [`CashSocialised`].
+    pub fn socialise(&mut self, index: U256, absorbed: I256) -> Result<(), Error> {
+        self.only_engine()?;
+        let current = self.index();
+        let i = u128::try_from(index).map_or(i128::MAX, |x| x as i128);
+        let a = to_i128(absorbed).unwrap_or(-1);
+        if i >= current || i < (WAD / 1_000_000) as i128 || a < 0 {
+            return Err(out_of_bounds(0, index, U256::from(current as u128)));
+        }
+        self.cash_index.set(store_i128(i));
+        let total = load_i128(self.total_cash.get()) - a;
+        self.total_cash.set(store_i128(total));
+        let net = load_i128(self.adjustments.get(reason::DEFICIT)) - a;
+        self.adjustments
+            .setter(reason::DEFICIT)
+            .set(store_i128(net));
+        log(self.vm(), CashSocialised { absorbed, index });
+        Ok(())
+    }
+
     // ------------------------------------------------------------------
     // Engine only
     // ------------------------------------------------------------------
@@ -1598,7 +1688,7 @@ impl CollateralVault {
             owner,
             a.frozen.get(),
             authorized,
-            i256(load_i128(a.cash.get())),
+            i256(self.cash(account)),
             tokens,
             amounts,
             configs,
@@ -1678,52 +1768,6 @@ impl CollateralVault {
             },
         );
         Ok(())
-    }
-
-    /// Moves collateral between accounts.
-    ///
-    /// # Arguments
-    /// * `from` - Debited.
-    /// * `to` - Credited.
-    /// * `token` - A listed collateral token (not the quote asset).
-    /// * `amount` - WAD.
-    ///
-    /// # Errors
-    /// * [`Error::CallerNotEngine`] - If the caller is not the engine.
-    /// * [`Error::ZeroAmount`] - If `amount` is zero.
-    /// * [`Error::UnknownAccount`] - If either account does not exist.
-    /// * [`Error::TokenNotListed`] - If `token` is not listed.
-    /// * [`Error::QuoteIsCash`] - If `token` is the quote asset.
-    /// * [`Error::InsufficientBalance`] - If `from` holds less than `amount`.
-    ///
-    /// # Events
-    /// * [`CollateralMoved`].
-    pub fn move_collateral(
-        &mut self,
-        from: U256,
-        to: U256,
-        token: Address,
-        amount: U256,
-    ) -> Result<(), Error> {
-        self.only_engine()?;
-        if amount.is_zero() {
-            return Err(zero_amount());
-        }
-        self.account_owner(from)?;
-        self.account_owner(to)?;
-        let (index, cfg) = self.asset(token)?;
-        if cfg.is_quote {
-            return Err(Error::QuoteIsCash(QuoteIsCash { token }));
-        }
-        let Some(a) = to_u128(amount) else {
-            return Err(Error::InsufficientBalance(InsufficientBalance {
-                account: from,
-                token,
-                balance: U256::from(self.balance(from, index)),
-                needed: amount,
-            }));
-        };
-        self.move_balance(from, to, token, index, a)
     }
 
     /// Liquidation transfer: moves `floor(f x balance)` of every collateral of

@@ -143,15 +143,10 @@ fn run(
                     .is_ok()
             }
             2 => {
-                let balance = vault.sender(engine).balance_of(a, token.addr());
-                let amount = if rng.chance(70) && !balance.is_zero() {
-                    U256::from(rng.next()) % balance + U256::from(1)
-                } else {
-                    U256::from(rng.magnitude(24))
-                };
+                // A whole account taken (a liquidation of everything).
                 vault
                     .sender(engine)
-                    .move_collateral(a, b, token.addr(), amount)
+                    .move_fraction(a, b, U256::from(1_000_000_000_000_000_000u128))
                     .motsu_res()
                     .is_ok()
             }

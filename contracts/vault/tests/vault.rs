@@ -1350,8 +1350,7 @@ fn engine_only_functions_revert_for_others(
         v().adjust_cash(a, i(1), reason::FEE).motsu_unwrap_err()
     ));
     assert!(not_engine(
-        v().move_collateral(a, b, weth.address(), wad(1))
-            .motsu_unwrap_err()
+        v().socialise(U256::from(1u8), i(0)).motsu_unwrap_err()
     ));
     assert!(not_engine(
         v().move_fraction(a, b, wad(1)).motsu_unwrap_err()
@@ -1494,85 +1493,6 @@ fn adjust_cash_keeps_a_ledger_per_reason(
         .adjust_cash(a, i(i128::MAX), reason::FEE)
         .motsu_unwrap_err();
     assert!(matches!(e, Error::ParameterOutOfBounds(e) if e.which == which::CASH));
-    assert_eq!(snapshot(&vault, &[a, b], &[&usdc, &weth], &[alice]), before);
-}
-
-#[motsu::test]
-fn move_collateral_moves_balances_and_held_lists(
-    vault: Contract<CollateralVault>,
-    usdc: Contract<TestToken>,
-    weth: Contract<TestToken>,
-    owner: Address,
-    engine: Address,
-    alice: Address,
-    bob: Address,
-) {
-    let a = standard(&vault, &usdc, &weth, owner, engine, alice);
-    let b = vault.sender(bob).open_account();
-    fund(&vault, &weth, alice, a, wad(5));
-    vault
-        .sender(engine)
-        .move_collateral(a, b, weth.address(), wad(2))
-        .motsu_unwrap();
-    assert_eq!(vault.sender(bob).balance_of(a, weth.address()), wad(3));
-    assert_eq!(vault.sender(bob).balance_of(b, weth.address()), wad(2));
-    assert_eq!(vault.sender(bob).total_deposits(weth.address()), wad(5));
-    vault.assert_emitted(&CollateralMoved {
-        from: a,
-        to: b,
-        token: weth.address(),
-        amount: wad(2),
-    });
-    vault
-        .sender(engine)
-        .move_collateral(a, b, weth.address(), wad(3))
-        .motsu_unwrap();
-    let sa = vault
-        .sender(engine)
-        .get_account_state(a, alice)
-        .motsu_unwrap();
-    assert!(sa.4.is_empty());
-    let sb = vault
-        .sender(engine)
-        .get_account_state(b, alice)
-        .motsu_unwrap();
-    assert_eq!(sb.4, vec![weth.address()]);
-    assert_eq!(sb.5, vec![wad(5)]);
-}
-
-#[motsu::test]
-fn move_collateral_reverts_on_bad_input(
-    vault: Contract<CollateralVault>,
-    usdc: Contract<TestToken>,
-    weth: Contract<TestToken>,
-    owner: Address,
-    engine: Address,
-    alice: Address,
-) {
-    let a = standard(&vault, &usdc, &weth, owner, engine, alice);
-    let b = vault.sender(alice).open_account();
-    fund(&vault, &weth, alice, a, wad(5));
-    fund(&vault, &usdc, alice, a, units(5, 6));
-    let before = snapshot(&vault, &[a, b], &[&usdc, &weth], &[alice]);
-    let v = || vault.sender(engine);
-    let w = weth.address();
-    let e = v().move_collateral(a, b, w, wad(6)).motsu_unwrap_err();
-    assert!(matches!(e, Error::InsufficientBalance(e)
-        if e.account == a && e.balance == wad(5) && e.needed == wad(6)));
-    let e = v().move_collateral(a, b, w, U256::MAX).motsu_unwrap_err();
-    assert!(matches!(e, Error::InsufficientBalance(e) if e.needed == U256::MAX));
-    let e = v().move_collateral(a, b, w, U256::ZERO).motsu_unwrap_err();
-    assert!(matches!(e, Error::ZeroAmount(_)));
-    let e = v()
-        .move_collateral(a, U256::from(9), w, wad(1))
-        .motsu_unwrap_err();
-    assert!(matches!(e, Error::UnknownAccount(_)));
-    let e = v().move_collateral(a, b, alice, wad(1)).motsu_unwrap_err();
-    assert!(matches!(e, Error::TokenNotListed(_)));
-    let e = v()
-        .move_collateral(a, b, usdc.address(), wad(1))
-        .motsu_unwrap_err();
-    assert!(matches!(e, Error::QuoteIsCash(e) if e.token == usdc.address()));
     assert_eq!(snapshot(&vault, &[a, b], &[&usdc, &weth], &[alice]), before);
 }
 
@@ -1738,4 +1658,64 @@ fn get_account_state_returns_everything_in_one_call(
         .get_account_state(U256::from(2), bob)
         .motsu_unwrap_err();
     assert!(matches!(e, Error::UnknownAccount(e) if e.account == U256::from(2)));
+}
+
+#[motsu::test]
+fn socialise_scales_positive_cash_only_and_keeps_the_ledger(
+    vault: Contract<CollateralVault>,
+    usdc: Contract<TestToken>,
+    weth: Contract<TestToken>,
+    owner: Address,
+    engine: Address,
+    alice: Address,
+) {
+    let a = standard(&vault, &usdc, &weth, owner, engine, alice);
+    let b = vault.sender(alice).open_account();
+    fund(&vault, &usdc, alice, a, units(1_000, 6));
+    let v = || vault.sender(engine);
+    v().adjust_cash(b, i(-100 * WAD as i128), reason::DEFICIT)
+        .motsu_unwrap();
+    let one = U256::from(WAD);
+    assert_eq!(v().socialisation(), (one, i(1_000 * WAD as i128)));
+    // Bounds: the index only falls, never below 1e-6; absorbed is not negative.
+    let before = snapshot(&vault, &[a, b], &[&usdc, &weth], &[alice]);
+    for (index, absorbed) in [
+        (one, i(1)),
+        (one + U256::from(1u8), i(1)),
+        (U256::from(WAD / 1_000_000 - 1), i(1)),
+        (one / U256::from(2u8), i(-1)),
+    ] {
+        let e = v().socialise(index, absorbed).motsu_unwrap_err();
+        assert!(matches!(e, Error::ParameterOutOfBounds(_)), "{e:?}");
+    }
+    assert_eq!(snapshot(&vault, &[a, b], &[&usdc, &weth], &[alice]), before);
+    // Half of positive cash socialised: a keeps half, b's debt is untouched.
+    let total = v().total_cash();
+    v().socialise(one / U256::from(2u8), i(500 * WAD as i128))
+        .motsu_unwrap();
+    vault.assert_emitted(&CashSocialised {
+        absorbed: i(500 * WAD as i128),
+        index: one / U256::from(2u8),
+    });
+    assert_eq!(v().cash_of(a), i(500 * WAD as i128));
+    assert_eq!(v().cash_of(b), i(-100 * WAD as i128));
+    assert_eq!(v().total_cash(), total - i(500 * WAD as i128));
+    assert_eq!(
+        v().net_cash_adjustment(reason::DEFICIT),
+        i(-600 * WAD as i128)
+    );
+    // Writes after socialisation are exact at this index: a transfer moves what it says.
+    v().transfer_cash(a, b, i(200 * WAD as i128)).motsu_unwrap();
+    assert_eq!(v().cash_of(a), i(300 * WAD as i128));
+    assert_eq!(v().cash_of(b), i(100 * WAD as i128));
+    assert_eq!(
+        v().socialisation(),
+        (one / U256::from(2u8), i(400 * WAD as i128))
+    );
+    // Only the engine or the keeper.
+    let e = vault
+        .sender(alice)
+        .socialise(one / U256::from(4u8), i(1))
+        .motsu_unwrap_err();
+    assert!(matches!(e, Error::CallerNotEngine(_)));
 }
