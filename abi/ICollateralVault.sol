@@ -150,6 +150,13 @@ interface ICollateralVault {
     /// * `amount` - Signed WAD amount (negative moves cash from `to` to `from`).
     event CashTransferred(uint256 indexed from, uint256 indexed to, int256 amount);
 
+    /// A deficit was socialised: every positive cash balance now reads `index / 1e18`
+    /// of its stored value (rounded down); `absorbed` left the total positive cash.
+    ///
+    /// * `absorbed` - Cash absorbed, 18 decimals.
+    /// * `index` - The new cash index (1e18 = never socialised).
+    event CashSocialised(int256 absorbed, uint256 index);
+
     /// An explicit cash ledger entry (settlement, fee, deficit, bounty...).
     ///
     /// * `account` - The account.
@@ -600,6 +607,27 @@ interface ICollateralVault {
     /// The net of all `adjustCash` entries with this reason, 18 decimals.
     function netCashAdjustment(uint8 reason) external view returns (int256);
 
+    /// The socialisation state: the index over positive cash (1e18: never socialised)
+    /// and the total positive cash read through it (18 decimals), over which a
+    /// socialisation spreads a deficit.
+    function socialisation() external view returns (uint256, int256);
+
+    /// Applies a socialisation computed by the keeper module with the core
+    /// (`liquidation::socialise` over the total positive cash of `socialisation`): the index falls to `index`, so
+    /// every positive cash balance reads `index / 1e18` of its stored value (rounded
+    /// down); negative balances are unaffected. `absorbed` leaves `totalCash` and is
+    /// entered against reason 3 (deficit), so the ledger invariant holds.
+    ///
+    /// # Errors
+    /// * `CallerNotEngine` - If the caller is neither the engine nor the keeper.
+    /// * `ParameterOutOfBounds` - If `index` is not below the current index or
+    ///   is below 1e12 (1e-6), or `absorbed` is negative. The keeper module computes both
+    ///   with the core; the vault trusts it as it trusts its other ledger entries.
+    ///
+    /// # Events
+    /// * `CashSocialised`.
+    function socialise(uint256 index, int256 absorbed) external;
+
     struct GetAccountStateReturn { address _0; bool _1; bool _2; int256 _3; address[] _4; uint256[] _5; uint256[] _6; }
 
     /// An account's whole state in one call: owner, frozen flag, whether
@@ -654,26 +682,6 @@ interface ICollateralVault {
     /// # Events
     /// * `CashAdjusted`.
     function adjustCash(uint256 account, int256 delta, uint8 reason) external;
-
-    /// Moves collateral between accounts.
-    ///
-    /// # Arguments
-    /// * `from` - Debited.
-    /// * `to` - Credited.
-    /// * `token` - A listed collateral token (not the quote asset).
-    /// * `amount` - WAD.
-    ///
-    /// # Errors
-    /// * `CallerNotEngine` - If the caller is not the engine.
-    /// * `ZeroAmount` - If `amount` is zero.
-    /// * `UnknownAccount` - If either account does not exist.
-    /// * `TokenNotListed` - If `token` is not listed.
-    /// * `QuoteIsCash` - If `token` is the quote asset.
-    /// * `InsufficientBalance` - If `from` holds less than `amount`.
-    ///
-    /// # Events
-    /// * `CollateralMoved`.
-    function moveCollateral(uint256 from, uint256 to, address token, uint256 amount) external;
 
     /// Liquidation transfer: moves `floor(f x balance)` of every collateral of
     /// `from`, and `floor(f x cash)` of its signed cash, to `to`. Flooring a

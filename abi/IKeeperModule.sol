@@ -54,6 +54,14 @@ interface IKeeperModule {
     /// The insurance fund's account changed.
     event InsuranceAccountSet(uint256 indexed account);
 
+    /// The owner's policy for a standing deficit: socialise it (anyone may then call
+    /// `socialiseDeficit`) or not.
+    event SocialisationPolicySet(bool enabled);
+
+    /// `absorbed` of the deficit was spread over positive cash balances (the vault's
+    /// cash index is now `index`); `remaining` stays on the ledger.
+    event DeficitSocialised(int256 absorbed, int256 remaining, uint256 index);
+
     /// Ownership moved (two-step).
     event OwnershipTransferred(address indexed previous, address indexed next);
 
@@ -152,6 +160,27 @@ interface IKeeperModule {
 
     /// Bad debt the insurance fund could not cover (quote WAD).
     function deficit() external view returns (int256);
+
+    /// Sets the policy for a standing deficit: when enabled, anyone may socialise it
+    /// across positive cash balances (`socialiseDeficit`). Owner only.
+    /// # Events
+    /// `SocialisationPolicySet`.
+    function setSocialisation(bool enabled) external;
+
+    /// Whether a standing deficit may be socialised.
+    function socialisationEnabled() external view returns (bool);
+
+    /// Socialises the deficit ledger across positive cash balances through the vault's
+    /// cash index (`liquidation::socialise`): every positive balance reads
+    /// `(1 - absorbed / totalPositiveCash)` of what it did, rounded down; debts are
+    /// unaffected; at most 99.9999% of positive cash can ever be absorbed. The ledger falls
+    /// by exactly what was absorbed, so a deficit can never be socialised twice. Anyone,
+    /// when the owner's policy allows; the owner always. Returns the amount absorbed.
+    /// # Errors
+    /// `Unauthorized` (policy off and not the owner), the vault's errors.
+    /// # Events
+    /// `DeficitSocialised` (and the vault's `CashSocialised`) when something is absorbed.
+    function socialiseDeficit() external returns (int256);
 
     /// Starts the auction of an account below MM on fresh data: freezes it (no trades,
     /// withdrawals or transfers; deposits still work), records the time, and pays the
