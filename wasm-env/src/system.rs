@@ -705,6 +705,41 @@ impl System {
         (id, out)
     }
 
+    /// Lists another collateral token: a native MockErc20 (`symbol`, `decimals`) priced by
+    /// `underlying` (which must exist: [`System::add_underlying`]) with the haircut
+    /// configuration `config`, deposit cap unlimited. Returns the token's address.
+    pub fn list_collateral(
+        &mut self,
+        symbol: &str,
+        decimals: u8,
+        underlying: u32,
+        config: AssetConfig,
+    ) -> Address {
+        let listed = self.read(self.vault, &V::listedTokensCall {})._0.len();
+        let mut bytes = [0xC0u8; 20];
+        bytes[19] = listed as u8;
+        let token = Address::from(bytes);
+        self.env.register_native(
+            token,
+            Box::new(MockErc20::new(symbol, decimals, Erc20Flavor::Standard)),
+        );
+        let cfg = AssetConfig {
+            underlying,
+            enabled: true,
+            ..config
+        };
+        self.admin(
+            self.vault,
+            &V::listAssetCall {
+                token,
+                config: U256::from_be_bytes(cfg.pack()),
+                deposit_cap: U256::from(u128::MAX >> 8),
+                is_quote: false,
+            },
+        );
+        token
+    }
+
     /// `vault.setOperator(account, market, true)` from `who` (the account's owner).
     pub fn authorize_market(&mut self, who: Address, account: U256) -> Outcome {
         self.send(
