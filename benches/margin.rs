@@ -72,11 +72,19 @@ fn bench_margin(c: &mut Criterion) {
         (
             "128 options, 4 expiries",
             128,
-            vec![NOW + 7 * DAY, NOW + 30 * DAY, NOW + 90 * DAY, NOW + 180 * DAY],
+            vec![
+                NOW + 7 * DAY,
+                NOW + 30 * DAY,
+                NOW + 90 * DAY,
+                NOW + 180 * DAY,
+            ],
         ),
     ] {
         let positions = book(n, &expiries);
-        for (mname, method) in [("Greeks path", Method::Greeks), ("full revaluation", Method::Full)] {
+        for (mname, method) in [
+            ("Greeks path", Method::Greeks),
+            ("full revaluation", Method::Full),
+        ] {
             let m = [market(method, &expiries)];
             account_risk(
                 1_000_000 * WAD,
