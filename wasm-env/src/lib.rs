@@ -354,6 +354,9 @@ impl Env {
         commit: bool,
     ) -> Outcome {
         let ctx = &mut self.ctx;
+        // An eth_call runs in no block: the programs it runs must not count as recently
+        // run (cheaper to enter) for the next transaction.
+        let recent = (!commit).then(|| ctx.world.recent_wasms.clone());
         ctx.world.begin_tx(from, to);
         ctx.trace.clear();
         let intrinsic = pricing::intrinsic_gas(calldata);
@@ -387,6 +390,9 @@ impl Env {
         };
         if !commit {
             ctx.world.revert_to(start);
+        }
+        if let Some(recent) = recent {
+            ctx.world.recent_wasms = recent;
         }
         let logs = ctx.world.end_tx();
         let logs = if success && commit { logs } else { vec![] };
