@@ -112,6 +112,23 @@ fn deploys_and_wires_the_seven_contracts() {
         delta < 0 && delta > -WAD / 2 - WAD / 10,
         "put delta {delta}"
     );
+    // Gas is per transaction, each in its own block: an eth_call in between (which runs
+    // the same programs) does not make the next transaction's program entries cheaper.
+    let seller = s.new_account(bob(), 0, 10);
+    let buyer = s.new_account(carol(), 50_000, 0);
+    let out = s.trade(buyer, seller, put, WAD, wad(140));
+    ok(&s, "trade", &out);
+    let g1 = s.check(&[seller]).gas_used;
+    let g2 = s.check(&[seller]).gas_used;
+    s.risk(seller);
+    let g3 = s.check(&[seller]).gas_used;
+    assert_eq!((g1, g2), (g3, g3));
+    // With the programs in the cache manager, entering them is cheaper.
+    for a in [s.vault, s.registry, s.oracle, s.calculator, s.reader] {
+        s.env.set_program_cached(a, true);
+    }
+    let g4 = s.check(&[seller]).gas_used;
+    assert!(g4 + 80_000 < g3, "cached {g4} vs {g3}");
 }
 
 /// The life of a book: deposits of three tokens, trades through the authorised market, an
