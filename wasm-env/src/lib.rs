@@ -21,9 +21,13 @@
 //! println!("gas used: {}", out.gas_used);
 //! ```
 //!
+//! [`system`] deploys the seven contracts of Stylus Margin, wired, with typed helpers;
+//! [`abi`] holds their generated Solidity interfaces.
+//!
 //! See `README.md` in this crate for the metering model, its sources and what is
 //! approximated.
 
+pub mod abi;
 mod exec;
 mod host;
 mod instrument;
@@ -31,6 +35,7 @@ pub mod mocks;
 mod native;
 pub mod pricing;
 mod state;
+pub mod system;
 
 pub use alloy_primitives::{address, Address, Bytes, Log, LogData, B256, I256, U256};
 pub use exec::{CallKind, FrameStatus, FrameTrace};
@@ -352,6 +357,9 @@ impl Env {
         commit: bool,
     ) -> Outcome {
         let ctx = &mut self.ctx;
+        // An eth_call runs in no block: the programs it runs must not count as recently
+        // run (cheaper to enter) for the next transaction.
+        let recent = (!commit).then(|| ctx.world.recent_wasms.clone());
         ctx.world.begin_tx(from, to);
         ctx.trace.clear();
         let intrinsic = pricing::intrinsic_gas(calldata);
@@ -385,6 +393,9 @@ impl Env {
         };
         if !commit {
             ctx.world.revert_to(start);
+        }
+        if let Some(recent) = recent {
+            ctx.world.recent_wasms = recent;
         }
         let logs = ctx.world.end_tx();
         let logs = if success && commit { logs } else { vec![] };

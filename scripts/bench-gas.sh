@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Gas per operation of the seven contracts, measured on their deployable WASM in the
+# ink-metered environment (margin-wasm-env), printed as markdown tables.
+#
+#   scripts/bench-gas.sh            # builds target-wasm/deploy/ first if a binary is missing
+#   BUILD_WASM=1 scripts/bench-gas.sh   # rebuild the binaries first
+#
+# Takes about a minute (release build of the example excluded). Numbers: wasm-env/README.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+dir="${MARGIN_WASM_DEPLOY_DIR:-target-wasm/deploy}"
+missing=0
+for c in vault registry oracle calculator reader engine keeper; do
+  [ -f "$dir/$c.wasm" ] || missing=1
+done
+if [ -n "${BUILD_WASM:-}" ] || [ "$missing" = 1 ]; then
+  [ -z "${MARGIN_WASM_DEPLOY_DIR:-}" ] || { echo "bench-gas: $dir lacks a binary" >&2; exit 1; }
+  scripts/build-wasm.sh
+fi
+cargo run --locked --release -p margin-wasm-env --example bench_gas
