@@ -3,11 +3,12 @@
 # On a fresh machine it installs what it needs (Debian packages for the WASM build).
 #   1. cargo fmt --check
 #   2. cargo clippy, warnings denied
-#   3. every test of the workspace (unit, motsu contract tests, the accuracy test against
-#      the committed 50-digit reference data)
-#   4. the ABI drift check: abi/ regenerated from the code must equal what is committed,
+#   3. the WASM build of the seven contracts, with size and activation checks (before the
+#      tests: margin-wasm-env's tests deploy these fresh binaries from target-wasm/deploy/)
+#   4. every test of the workspace (unit, motsu contract tests, the accuracy test against
+#      the committed 50-digit reference data, the end-to-end tests on the real WASM)
+#   5. the ABI drift check: abi/ regenerated from the code must equal what is committed,
 #      and the Solidity examples must compile against it (pinned solc-js)
-#   5. the WASM build of the seven contracts, with size and activation checks
 set -euo pipefail
 cd "$(dirname "$0")/.."
 step() { printf '\n==> %s\n' "$*"; }
@@ -18,6 +19,9 @@ cargo fmt --all -- --check
 step "clippy (warnings denied)"
 cargo clippy --locked --workspace --all-targets -- -D warnings
 
+step "WASM build, size and activation checks"
+scripts/build-wasm.sh
+
 step "tests"
 # Release: the accuracy test evaluates 10,000+ reference points. One test thread per
 # binary: motsu 0.10's shared test storage can panic ("storage is locked") when many
@@ -26,6 +30,3 @@ cargo test --locked --workspace --release -- --test-threads=1
 
 step "ABI drift check and Solidity examples"
 scripts/abi.sh --check
-
-step "WASM build, size and activation checks"
-scripts/build-wasm.sh

@@ -24,6 +24,7 @@
 //! See `README.md` in this crate for the metering model, its sources and what is
 //! approximated.
 
+pub mod abi;
 mod exec;
 mod host;
 mod instrument;
@@ -31,6 +32,7 @@ pub mod mocks;
 mod native;
 pub mod pricing;
 mod state;
+pub mod system;
 
 pub use alloy_primitives::{address, Address, Bytes, Log, LogData, B256, I256, U256};
 pub use exec::{CallKind, FrameStatus, FrameTrace};

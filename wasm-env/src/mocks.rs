@@ -318,6 +318,16 @@ impl MockAggregator {
         self.latest.set(id);
     }
 
+    /// Round `id`, if it exists.
+    pub fn round(&self, id: u128) -> Option<Round> {
+        self.rounds.borrow().get(&id).copied()
+    }
+
+    /// The id of the latest round (0 when there is none).
+    pub fn latest_id(&self) -> u128 {
+        self.latest.get()
+    }
+
     pub fn latest_round(&self) -> Option<(u128, Round)> {
         let id = self.latest.get();
         self.rounds.borrow().get(&id).map(|r| (id, *r))

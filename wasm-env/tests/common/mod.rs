@@ -1,6 +1,6 @@
 //! Shared test setup: the Solidity interfaces of the deployable vault and registry (written
-//! from their Rust sources; stylus-sdk exports snake_case methods in camelCase), fixtures and
-//! accounts.
+//! from their Rust sources; stylus-sdk exports snake_case methods in camelCase), the
+//! deployable binaries and accounts.
 #![allow(dead_code)]
 
 use alloy_sol_types::sol;
@@ -79,23 +79,12 @@ sol! {
     }
 }
 
-/// The deployable binaries: the fixtures copied from `scripts/build-wasm.sh`'s output
-/// (`target-wasm/deploy/`), or, when `MARGIN_WASM_DEPLOY_DIR` is set, the `vault.wasm` and
-/// `registry.wasm` in that directory (to test a fresh build).
+/// The deployable binaries, as `scripts/build-wasm.sh` writes them (`target-wasm/deploy/`, or
+/// the directory `MARGIN_WASM_DEPLOY_DIR` names); a missing file panics naming the script.
 pub static VAULT_WASM: LazyLock<Vec<u8>> =
-    LazyLock::new(|| load("vault.wasm", include_bytes!("../fixtures/vault.wasm")));
+    LazyLock::new(|| margin_wasm_env::system::load_wasm("vault"));
 pub static REGISTRY_WASM: LazyLock<Vec<u8>> =
-    LazyLock::new(|| load("registry.wasm", include_bytes!("../fixtures/registry.wasm")));
-
-fn load(name: &str, fixture: &[u8]) -> Vec<u8> {
-    match std::env::var_os("MARGIN_WASM_DEPLOY_DIR") {
-        Some(dir) => {
-            let path = std::path::Path::new(&dir).join(name);
-            std::fs::read(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
-        }
-        None => fixture.to_vec(),
-    }
-}
+    LazyLock::new(|| margin_wasm_env::system::load_wasm("registry"));
 
 pub fn owner() -> Address {
     Address::repeat_byte(0x0A)
