@@ -6,6 +6,7 @@ pub mod path;
 pub mod run;
 pub mod scenario;
 pub mod svg;
+pub mod system;
 #[cfg(test)]
 mod testchain;
 
@@ -178,15 +179,16 @@ pub fn drive<C: chain::Chain>(
 }
 
 fn simulate_on_system(
-    _l: &scenario::Loaded,
-    _steps: &[path::Step],
-    _out_dir: &Path,
-    _quiet: bool,
-    _every: Option<usize>,
+    l: &scenario::Loaded,
+    steps: &[path::Step],
+    out_dir: &Path,
+    quiet: bool,
+    every: Option<usize>,
 ) -> Result<ExitCode, run::SimError> {
-    Err(run::SimError::Chain(
-        "the deployment harness (margin_wasm_env::system) is not wired yet".into(),
-    ))
+    let dir = system::deploy_dir();
+    let mut chain = system::SystemChain::deploy(l, steps[0].spot, &dir)?;
+    drive(&mut chain, l, steps, out_dir, quiet, every)?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `margin gen-path`.

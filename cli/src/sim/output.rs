@@ -363,7 +363,11 @@ pub fn table_row(r: &Report, row: &StepRow, max_age: u64) -> String {
     let kinds: Vec<&str> = r
         .events
         .iter()
-        .filter(|e| e.step == row.step && e.time == row.time && !matches!(e.kind, "feed_outage" | "feed_back" | "bid_deferred"))
+        .filter(|e| {
+            e.step == row.step
+                && e.time == row.time
+                && !matches!(e.kind, "listed" | "opened" | "deposit" | "params" | "bid_deferred")
+        })
         .map(|e| e.kind)
         .collect();
     s.push_str(&kinds.join(","));
