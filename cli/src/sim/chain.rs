@@ -21,7 +21,7 @@ pub struct Revert {
 impl Revert {
     /// The error's name (`StaleOracle`).
     pub fn name(&self) -> &str {
-        self.error.split('(').next().unwrap_or("")
+        self.error.split(['(', '{', ' ']).next().unwrap_or("")
     }
 }
 
@@ -80,24 +80,6 @@ pub struct Fill {
     pub deficit: Wad,
     /// The auction ended in this transaction.
     pub ended: bool,
-}
-
-/// The market's configuration at deployment.
-#[derive(Debug, Clone, Copy)]
-pub struct MarketSetup {
-    /// Unix time of the start.
-    pub start: u64,
-    /// First price of the feed (published at `start`).
-    pub spot: Wad,
-    pub feed_max_age: u32,
-    pub surface_max_age: u32,
-    pub method: u8,
-    pub rate: i64,
-    pub ref_vol: u64,
-    pub lambda: u64,
-    pub stable_rate: u64,
-    /// The WETH collateral's configuration (`AssetConfig::pack`).
-    pub weth_config: [u8; 32],
 }
 
 /// What the simulator does on a chain. Each transaction returns its gas.

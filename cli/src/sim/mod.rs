@@ -21,14 +21,15 @@ pub const UNDERLYING: u32 = 1;
 pub const SAMPLE_PATH: path::GenParams = path::GenParams {
     start: 1_735_689_600,
     spot: 2_000.0,
-    vol: 0.9,
-    drift: -2.0,
+    vol: 1.2,
+    drift: -30.0,
     step: 1_800,
     steps: 96,
     seed: 20_250_101,
 };
 
-pub const SIMULATE_USAGE: &str = "usage: margin simulate SCENARIO.toml [--out DIR] [--quiet] [--every N]
+pub const SIMULATE_USAGE: &str =
+    "usage: margin simulate SCENARIO.toml [--out DIR] [--quiet] [--every N]
 
 Deploys the seven contracts (real WASM, margin-wasm-env), opens the scenario's accounts,
 trades, then walks the spot/vol path with a keeper. Writes into DIR (default
@@ -38,6 +39,7 @@ equity_mm.svg, insurance.svg.
   --out DIR    output folder
   --quiet      no per-step table (the summary is still printed)
   --every N    print every N-th step of the table (default: all up to 200 steps)
+  --check      only check the scenario (and its CSV, parameters): no deployment
 
 The WASM binaries come from MARGIN_WASM_DEPLOY_DIR or target-wasm/deploy/
 (scripts/build-wasm.sh). Exit code 2: the scenario file is wrong (line and field named).
@@ -55,18 +57,29 @@ struct Args {
     out: Option<PathBuf>,
     quiet: bool,
     every: Option<usize>,
+    check: bool,
 }
 
 fn parse_args(args: &[String]) -> Result<Args, String> {
-    let mut a = Args { scenario: None, out: None, quiet: false, every: None };
+    let mut a = Args {
+        scenario: None,
+        out: None,
+        quiet: false,
+        every: None,
+        check: false,
+    };
     let mut it = args.iter();
     while let Some(x) = it.next() {
         match x.as_str() {
             "--out" => a.out = Some(it.next().ok_or("--out needs a folder")?.into()),
             "--quiet" => a.quiet = true,
+            "--check" => a.check = true,
             "--every" => {
                 let n = it.next().ok_or("--every needs a number")?;
-                a.every = Some(n.parse().map_err(|_| format!("--every: `{n}` is not a number"))?);
+                a.every = Some(
+                    n.parse()
+                        .map_err(|_| format!("--every: `{n}` is not a number"))?,
+                );
             }
             s if s.starts_with('-') => return Err(format!("unknown option `{s}`")),
             s if a.scenario.is_none() => a.scenario = Some(s.into()),
@@ -107,7 +120,25 @@ pub fn simulate(args: &[String]) -> ExitCode {
         eprintln!("margin simulate: {e}");
         return ExitCode::from(2);
     }
-    let out_dir = a.out.clone().unwrap_or_else(|| Path::new("sim-out").join(&l.scenario.name));
+    if let Err(e) = system::weth_config(&l) {
+        eprintln!("margin simulate: {e}");
+        return ExitCode::from(2);
+    }
+    if a.check {
+        println!(
+            "{}: ok ({} steps over {:.1} h, {} accounts, {} instruments)",
+            l.file,
+            steps.len(),
+            steps.last().map_or(0, |s| s.t) as f64 / 3_600.0,
+            l.scenario.accounts.len(),
+            l.scenario.instruments.len()
+        );
+        return ExitCode::SUCCESS;
+    }
+    let out_dir = a
+        .out
+        .clone()
+        .unwrap_or_else(|| Path::new("sim-out").join(&l.scenario.name));
     match simulate_on_system(&l, &steps, &out_dir, a.quiet, a.every) {
         Ok(code) => code,
         Err(run::SimError::Scenario(e)) => {
@@ -131,7 +162,9 @@ pub fn drive<C: chain::Chain>(
     every: Option<usize>,
 ) -> Result<run::Report, run::SimError> {
     let n = steps.len();
-    let every = every.unwrap_or(if n <= 200 { 1 } else { n.div_ceil(100) }).max(1);
+    let every = every
+        .unwrap_or(if n <= 200 { 1 } else { n.div_ceil(100) })
+        .max(1);
     let max_age = l.scenario.market.feed_max_age.0;
     let mut printed_header = false;
     let stdout = std::io::stdout();
@@ -149,7 +182,12 @@ pub fn drive<C: chain::Chain>(
             }
         }
         if every > 1 || quiet {
-            eprint!("\r[{}/{}] {:.0}s", row.step + 1, n, started.elapsed().as_secs_f64());
+            eprint!(
+                "\r[{}/{}] {:.0}s",
+                row.step + 1,
+                n,
+                started.elapsed().as_secs_f64()
+            );
             if row.step + 1 == n {
                 eprintln!();
             }

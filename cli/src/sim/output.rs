@@ -64,7 +64,9 @@ pub fn accounts_csv(r: &Report) -> String {
 }
 
 pub fn steps_csv(r: &Report) -> String {
-    let mut s = String::from("step,time,hours,spot,feed_price,feed_age,vol,insurance_fund,deficit,events\n");
+    let mut s = String::from(
+        "step,time,hours,spot,feed_price,feed_age,vol,insurance_fund,deficit,events\n",
+    );
     for row in &r.rows {
         let _ = writeln!(
             s,
@@ -93,7 +95,11 @@ pub fn events_log(r: &Report) -> String {
             utc(e.time),
             e.step,
             e.kind,
-            if e.account.is_empty() { "-" } else { &e.account },
+            if e.account.is_empty() {
+                "-"
+            } else {
+                &e.account
+            },
             e.detail,
             e.gas.map_or(String::new(), |g| format!("  [gas {g}]"))
         );
@@ -125,19 +131,40 @@ pub fn summary(r: &Report) -> String {
     for (k, v) in [
         ("auctions started", t.auctions_started.to_string()),
         ("starts refused (all)", t.starts_refused.to_string()),
-        ("starts refused: stale oracle", t.starts_refused_stale.to_string()),
+        (
+            "starts refused: stale oracle",
+            t.starts_refused_stale.to_string(),
+        ),
         ("bids filled", t.bids.to_string()),
         ("bids refused", t.bids_refused.to_string()),
         ("accounts taken whole", t.taken_whole.to_string()),
         ("auctions ended", t.auctions_ended.to_string()),
         ("start bounties paid", format!("{:.2}", f(t.bounties))),
-        ("discount given up by liquidated accounts", format!("{:.2}", f(t.discount_paid))),
-        ("of which insurance fees", format!("{:.2}", f(t.insurance_fees))),
-        ("insurance fund: start", format!("{:.2}", f(r.insurance_start))),
-        ("insurance fund: paid out", format!("{:.2}", f(t.insurance_paid))),
+        (
+            "discount given up by liquidated accounts",
+            format!("{:.2}", f(t.discount_paid)),
+        ),
+        (
+            "of which insurance fees",
+            format!("{:.2}", f(t.insurance_fees)),
+        ),
+        (
+            "insurance fund: start",
+            format!("{:.2}", f(r.insurance_start)),
+        ),
+        (
+            "insurance fund: paid out",
+            format!("{:.2}", f(t.insurance_paid)),
+        ),
         ("insurance fund: end", format!("{:.2}", f(fund_end))),
-        ("deficit (bad debt not covered)", format!("{:.2}", f(t.deficit))),
-        ("settlement prices recorded", t.settlements_recorded.to_string()),
+        (
+            "deficit (bad debt not covered)",
+            format!("{:.2}", f(t.deficit)),
+        ),
+        (
+            "settlement prices recorded",
+            t.settlements_recorded.to_string(),
+        ),
         ("accounts settled", t.accounts_settled.to_string()),
         ("pokes refused", t.pokes_refused.to_string()),
         ("trades", t.trades.to_string()),
@@ -176,7 +203,11 @@ pub fn summary(r: &Report) -> String {
         );
     }
     let total: u64 = r.gas.values().map(|g| g.total).sum();
-    let _ = writeln!(s, "| **all** | {} | {total} | | | |", r.gas.values().map(|g| g.count).sum::<u64>());
+    let _ = writeln!(
+        s,
+        "| **all** | {} | {total} | | | |",
+        r.gas.values().map(|g| g.count).sum::<u64>()
+    );
     let _ = writeln!(s, "\n## Parameters\n");
     match &r.margin {
         Some(p) => {
@@ -193,7 +224,9 @@ pub fn summary(r: &Report) -> String {
     s
 }
 
-const COLORS: [&str; 8] = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"];
+const COLORS: [&str; 8] = [
+    "#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf",
+];
 
 pub fn spot_svg(r: &Report) -> String {
     let pts = |g: fn(&StepRow) -> f64| r.rows.iter().map(|x| (hours(r, x.time), g(x))).collect();
@@ -217,14 +250,31 @@ pub fn spot_svg(r: &Report) -> String {
         .collect();
     svg::render(
         &[Panel {
-            title: format!("{}: spot path (o auction started, v liquidation bid, <> settlement)", r.name),
+            title: format!(
+                "{}: spot path (o auction started, v liquidation bid, <> settlement)",
+                r.name
+            ),
             y_label: "ETH price (USD)".into(),
             series: vec![
-                Series { name: "path spot".into(), color: COLORS[0], points: pts(|x| x.spot), dashed: false },
-                Series { name: "feed price".into(), color: "#7f7f7f", points: pts(|x| x.feed_price), dashed: true },
+                Series {
+                    name: "path spot".into(),
+                    color: COLORS[0],
+                    points: pts(|x| x.spot),
+                    dashed: false,
+                },
+                Series {
+                    name: "feed price".into(),
+                    color: "#7f7f7f",
+                    points: pts(|x| x.feed_price),
+                    dashed: true,
+                },
             ],
             markers,
-            bands: r.outages.iter().map(|&(a, b)| (hours(r, a), hours(r, b))).collect(),
+            bands: r
+                .outages
+                .iter()
+                .map(|&(a, b)| (hours(r, a), hours(r, b)))
+                .collect(),
             band_label: "feed outage".into(),
         }],
         "hours from start",
@@ -242,21 +292,38 @@ pub fn equity_mm_svg(r: &Report) -> String {
                     .iter()
                     .map(|x| {
                         let a = &x.accounts[i];
-                        (hours(r, x.time), if a.unreadable { f64::NAN } else { f(g(&a.risk)) })
+                        (
+                            hours(r, x.time),
+                            if a.unreadable {
+                                f64::NAN
+                            } else {
+                                f(g(&a.risk))
+                            },
+                        )
                     })
                     .collect()
             };
             let starts = r
                 .events
                 .iter()
-                .filter(|e| e.account == *name && (e.kind == "auction_started" || e.kind == "liquidated"))
+                .filter(|e| {
+                    e.account == *name && (e.kind == "auction_started" || e.kind == "liquidated")
+                })
                 .filter_map(|e| {
                     let row = r.rows.iter().find(|x| x.time >= e.time)?;
                     Some(Marker {
                         x: hours(r, e.time),
                         y: f(row.accounts[i].risk.equity),
-                        shape: if e.kind == "liquidated" { Shape::Triangle } else { Shape::Circle },
-                        color: if e.kind == "liquidated" { "#d62728" } else { "#ff7f0e" },
+                        shape: if e.kind == "liquidated" {
+                            Shape::Triangle
+                        } else {
+                            Shape::Circle
+                        },
+                        color: if e.kind == "liquidated" {
+                            "#d62728"
+                        } else {
+                            "#ff7f0e"
+                        },
                     })
                 })
                 .collect();
@@ -264,12 +331,31 @@ pub fn equity_mm_svg(r: &Report) -> String {
                 title: format!("{name}: equity vs maintenance margin"),
                 y_label: "USD".into(),
                 series: vec![
-                    Series { name: "equity".into(), color: COLORS[0], points: get(|k| k.equity), dashed: false },
-                    Series { name: "MM".into(), color: COLORS[1], points: get(|k| k.mm), dashed: false },
-                    Series { name: "IM".into(), color: "#aaaaaa", points: get(|k| k.im), dashed: true },
+                    Series {
+                        name: "equity".into(),
+                        color: COLORS[0],
+                        points: get(|k| k.equity),
+                        dashed: false,
+                    },
+                    Series {
+                        name: "MM".into(),
+                        color: COLORS[1],
+                        points: get(|k| k.mm),
+                        dashed: false,
+                    },
+                    Series {
+                        name: "IM".into(),
+                        color: "#aaaaaa",
+                        points: get(|k| k.im),
+                        dashed: true,
+                    },
                 ],
                 markers: starts,
-                bands: r.outages.iter().map(|&(a, b)| (hours(r, a), hours(r, b))).collect(),
+                bands: r
+                    .outages
+                    .iter()
+                    .map(|&(a, b)| (hours(r, a), hours(r, b)))
+                    .collect(),
                 band_label: "feed outage".into(),
             }
         })
@@ -284,8 +370,18 @@ pub fn insurance_svg(r: &Report) -> String {
             title: format!("{}: insurance fund and deficit", r.name),
             y_label: "USD".into(),
             series: vec![
-                Series { name: "insurance fund".into(), color: COLORS[2], points: pts(|x| f(x.insurance)), dashed: false },
-                Series { name: "deficit".into(), color: COLORS[1], points: pts(|x| f(x.deficit)), dashed: true },
+                Series {
+                    name: "insurance fund".into(),
+                    color: COLORS[2],
+                    points: pts(|x| f(x.insurance)),
+                    dashed: false,
+                },
+                Series {
+                    name: "deficit".into(),
+                    color: COLORS[1],
+                    points: pts(|x| f(x.deficit)),
+                    dashed: true,
+                },
             ],
             markers: vec![],
             bands: vec![],
@@ -326,7 +422,10 @@ pub fn money(v: f64) -> String {
 
 /// The terminal table's header.
 pub fn table_header(r: &Report) -> String {
-    let mut s = format!("{:>5} {:>8} {:>9} {:>10} {:>5} ", "step", "hours", "spot", "feed", "vol");
+    let mut s = format!(
+        "{:>5} {:>8} {:>9} {:>10} {:>5} ",
+        "step", "hours", "spot", "feed", "vol"
+    );
     for a in &r.accounts {
         let _ = write!(s, "| {:>17.17} ", a);
     }
@@ -359,14 +458,22 @@ pub fn table_row(r: &Report, row: &StepRow, max_age: u64) -> String {
         let cell = format!("{}/{}", money(f(a.risk.equity)), money(f(a.risk.mm)));
         let _ = write!(s, "| {cell:>16}{flag} ");
     }
-    let _ = write!(s, "| {:>9} {:>8} | ", money(f(row.insurance)), money(f(row.deficit)));
+    let _ = write!(
+        s,
+        "| {:>9} {:>8} | ",
+        money(f(row.insurance)),
+        money(f(row.deficit))
+    );
     let kinds: Vec<&str> = r
         .events
         .iter()
         .filter(|e| {
             e.step == row.step
                 && e.time == row.time
-                && !matches!(e.kind, "listed" | "opened" | "deposit" | "params" | "bid_deferred")
+                && !matches!(
+                    e.kind,
+                    "listed" | "opened" | "deposit" | "params" | "bid_deferred"
+                )
         })
         .map(|e| e.kind)
         .collect();
@@ -411,7 +518,11 @@ liquidator = "liq"
 "#;
         let l = parse(src, "out.toml", std::path::PathBuf::new()).unwrap();
         let steps = path::build(&l).unwrap();
-        let mut c = TestChain::new(super::super::scenario::DEFAULT_START, 2_000 * stylus_margin::fixed::WAD, 3_600);
+        let mut c = TestChain::new(
+            super::super::scenario::DEFAULT_START,
+            2_000 * stylus_margin::fixed::WAD,
+            3_600,
+        );
         run(&mut c, &l, &steps, &mut |_| {}).unwrap()
     }
 
@@ -425,20 +536,40 @@ liquidator = "liq"
         }
         let acc = std::fs::read_to_string(dir.join("accounts.csv")).unwrap();
         assert_eq!(acc.lines().count(), 1 + 13 * 2);
-        assert!(acc.lines().next().unwrap().contains("equity,mm,im,delta,gamma,vega,theta"));
+        assert!(acc
+            .lines()
+            .next()
+            .unwrap()
+            .contains("equity,mm,im,delta,gamma,vega,theta"));
         let steps = std::fs::read_to_string(dir.join("steps.csv")).unwrap();
         assert_eq!(steps.lines().count(), 14);
         let last: Vec<&str> = steps.lines().last().unwrap().split(',').collect();
-        assert_eq!((last[2], last[3], last[6]), ("24.0000", "1300.0000", "1.2000"));
+        assert_eq!(
+            (last[2], last[3], last[6]),
+            ("24.0000", "1300.0000", "1.2000")
+        );
         let log = std::fs::read_to_string(dir.join("events.log")).unwrap();
-        assert!(log.contains("auction_started") && log.contains("liquidated") && log.contains("feed_outage"));
+        assert!(
+            log.contains("auction_started")
+                && log.contains("liquidated")
+                && log.contains("feed_outage")
+        );
         let sum = std::fs::read_to_string(dir.join("summary.md")).unwrap();
-        assert!(sum.contains(&format!("| auctions started | {} |", r.totals.auctions_started)), "{sum}");
+        assert!(
+            sum.contains(&format!(
+                "| auctions started | {} |",
+                r.totals.auctions_started
+            )),
+            "{sum}"
+        );
         assert!(r.totals.auctions_started >= 1 && r.totals.bids >= 1);
         assert!(sum.contains("| liquidate | "));
         let spot = std::fs::read_to_string(dir.join("spot.svg")).unwrap();
         // Markers for the start and each bid; the outage band.
-        assert_eq!(spot.matches("<circle").count(), r.totals.auctions_started as usize);
+        assert_eq!(
+            spot.matches("<circle").count(),
+            r.totals.auctions_started as usize
+        );
         assert!(spot.contains("feed outage"));
         let eq = std::fs::read_to_string(dir.join("equity_mm.svg")).unwrap();
         assert!(eq.contains("seller: equity vs maintenance margin") && eq.contains("liq: equity"));
@@ -450,7 +581,11 @@ liquidator = "liq"
         let r = report();
         let h = table_header(&r);
         assert!(h.contains("seller") && h.contains("fund"));
-        let started = r.events.iter().find(|e| e.kind == "auction_started").unwrap();
+        let started = r
+            .events
+            .iter()
+            .find(|e| e.kind == "auction_started")
+            .unwrap();
         let row = r.rows.iter().find(|x| x.time == started.time).unwrap();
         let line = table_row(&r, row, 3_600);
         assert!(line.contains("auction_started"), "{line}");

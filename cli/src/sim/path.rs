@@ -45,7 +45,10 @@ pub fn build(l: &Loaded) -> Result<Vec<Step>, ScenarioError> {
     let mut steps: Vec<(u64, f64)> = Vec::new();
     if let Some(csv) = &p.csv {
         if let Some(pt) = p.points.iter().find_map(|pt| pt.spot.as_ref()) {
-            return Err(l.err_at(pt.span(), "spot points cannot be combined with `csv` (use vol only)"));
+            return Err(l.err_at(
+                pt.span(),
+                "spot points cannot be combined with `csv` (use vol only)",
+            ));
         }
         let file = l.resolve(csv.get_ref());
         let f = std::fs::File::open(&file)
@@ -110,18 +113,27 @@ pub fn read_csv(input: impl BufRead) -> Result<Vec<(u64, f64)>, (usize, String)>
         }
         if !header {
             if line.replace(' ', "") != "timestamp,price" {
-                return Err((n, format!("expected header `timestamp,price`, found `{line}`")));
+                return Err((
+                    n,
+                    format!("expected header `timestamp,price`, found `{line}`"),
+                ));
             }
             header = true;
             continue;
         }
         let f: Vec<&str> = line.split(',').map(str::trim).collect();
         if f.len() != 2 {
-            return Err((n, format!("expected 2 fields (timestamp,price), found {}", f.len())));
+            return Err((
+                n,
+                format!("expected 2 fields (timestamp,price), found {}", f.len()),
+            ));
         }
-        let ts: u64 = f[0]
-            .parse()
-            .map_err(|_| (n, format!("field `timestamp` = `{}`: not a unix time in seconds", f[0])))?;
+        let ts: u64 = f[0].parse().map_err(|_| {
+            (
+                n,
+                format!("field `timestamp` = `{}`: not a unix time in seconds", f[0]),
+            )
+        })?;
         let px: f64 = f[1]
             .parse()
             .map_err(|_| (n, format!("field `price` = `{}`: not a number", f[1])))?;
@@ -129,12 +141,18 @@ pub fn read_csv(input: impl BufRead) -> Result<Vec<(u64, f64)>, (usize, String)>
             return Err((n, format!("field `price` = `{}`: must be positive", f[1])));
         }
         if rows.last().is_some_and(|&(t, _)| ts <= t) {
-            return Err((n, format!("field `timestamp` = `{ts}`: timestamps must increase")));
+            return Err((
+                n,
+                format!("field `timestamp` = `{ts}`: timestamps must increase"),
+            ));
         }
         rows.push((ts, px));
     }
     if rows.is_empty() {
-        return Err((1, "no rows: expected `timestamp,price` and at least one row".into()));
+        return Err((
+            1,
+            "no rows: expected `timestamp,price` and at least one row".into(),
+        ));
     }
     Ok(rows)
 }

@@ -39,7 +39,11 @@ pub fn margin_params(l: &Loaded) -> Result<MarginParams, ScenarioError> {
     let mut p = MarginParams::DEFAULT;
     for (k, v) in &l.scenario.margin {
         let x = *v.get_ref();
-        let w = if k == "theta_horizon" { x.round() as i128 } else { wad(x) };
+        let w = if k == "theta_horizon" {
+            x.round() as i128
+        } else {
+            wad(x)
+        };
         let slot = match k.as_str() {
             "vol_up" => &mut p.vol_up,
             "vol_down" => &mut p.vol_down,
@@ -174,7 +178,11 @@ pub fn utc(t: u64) -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = if m <= 2 { y + 1 } else { y };
-    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}", secs / 3_600, secs / 60 % 60)
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}",
+        secs / 3_600,
+        secs / 60 % 60
+    )
 }
 
 /// One account at one step.
@@ -359,8 +367,15 @@ impl<C: Chain> Sim<'_, C> {
         if !s.margin.is_empty() {
             let p = margin_params(self.l)?;
             let r = self.chain.set_margin_params(margin_words(&p));
-            let (_, g) = self.tx("setParams", r).map_err(|e| self.setup_err("RiskReader.setParams", &e))?;
-            self.event("params", "", format!("RiskReader.setParams {:?}", margin_words(&p)), Some(g));
+            let (_, g) = self
+                .tx("setParams", r)
+                .map_err(|e| self.setup_err("RiskReader.setParams", &e))?;
+            self.event(
+                "params",
+                "",
+                format!("RiskReader.setParams {:?}", margin_words(&p)),
+                Some(g),
+            );
             self.report.margin = Some(p);
         }
         let lp = liquidation_params(self.l)?;
@@ -372,7 +387,10 @@ impl<C: Chain> Sim<'_, C> {
             self.event(
                 "params",
                 "",
-                format!("KeeperModule.setLiquidationParams {:?}", liquidation_words(&lp)),
+                format!(
+                    "KeeperModule.setLiquidationParams {:?}",
+                    liquidation_words(&lp)
+                ),
                 Some(g),
             );
             self.report.liquidation = Some(lp);
@@ -392,26 +410,45 @@ impl<C: Chain> Sim<'_, C> {
             };
             let r = self.chain.list_instrument(&terms);
             let (id, g) = self.tx("listInstrument", r).map_err(|e| {
-                SimError::Scenario(self.l.err_at(i.name.span(), format!("the registry refused the listing: {}", e.error)))
+                SimError::Scenario(self.l.err_at(
+                    i.name.span(),
+                    format!("the registry refused the listing: {}", e.error),
+                ))
             })?;
-            self.event("listed", "", format!("{} expiry {}", i.name.get_ref(), utc(terms.expiry)), Some(g));
+            self.event(
+                "listed",
+                "",
+                format!("{} expiry {}", i.name.get_ref(), utc(terms.expiry)),
+                Some(g),
+            );
             self.instruments.push((i.name.get_ref().clone(), terms, id));
         }
         for a in &s.accounts {
             let r = self.chain.open_account();
-            let (id, g) = self.tx("openAccount", r).map_err(|e| self.setup_err("openAccount", &e))?;
+            let (id, g) = self
+                .tx("openAccount", r)
+                .map_err(|e| self.setup_err("openAccount", &e))?;
             let name = a.name.get_ref().clone();
             self.event("opened", &name, format!("vault account {id}"), Some(g));
-            for (tok, amt) in [(Token::Usdc, *a.usdc.get_ref()), (Token::Weth, *a.weth.get_ref())] {
+            for (tok, amt) in [
+                (Token::Usdc, *a.usdc.get_ref()),
+                (Token::Weth, *a.weth.get_ref()),
+            ] {
                 if amt > 0.0 {
                     let r = self.chain.deposit(id, tok, wad(amt));
-                    let (_, g) = self.tx("deposit", r).map_err(|e| self.setup_err("deposit", &e))?;
+                    let (_, g) = self
+                        .tx("deposit", r)
+                        .map_err(|e| self.setup_err("deposit", &e))?;
                     self.event("deposit", &name, format!("{amt} {tok:?}"), Some(g));
                 }
             }
             self.report.accounts.push(name.clone());
             self.report.account_ids.push(id);
-            self.accts.push(Acct { name, id, in_auction: false });
+            self.accts.push(Acct {
+                name,
+                id,
+                in_auction: false,
+            });
         }
         self.liq = self
             .accts
@@ -420,20 +457,41 @@ impl<C: Chain> Sim<'_, C> {
             .expect("checked by the parser");
         // The insurance fund: its own account (set even when empty: fees need it).
         let r = self.chain.open_account();
-        let (fund, g) = self.tx("openAccount", r).map_err(|e| self.setup_err("openAccount", &e))?;
-        self.event("opened", "insurance", format!("vault account {fund}"), Some(g));
+        let (fund, g) = self
+            .tx("openAccount", r)
+            .map_err(|e| self.setup_err("openAccount", &e))?;
+        self.event(
+            "opened",
+            "insurance",
+            format!("vault account {fund}"),
+            Some(g),
+        );
         if s.insurance.usdc > 0.0 {
             let r = self.chain.deposit(fund, Token::Usdc, wad(s.insurance.usdc));
-            let (_, g) = self.tx("deposit", r).map_err(|e| self.setup_err("deposit", &e))?;
-            self.event("deposit", "insurance", format!("{} Usdc", s.insurance.usdc), Some(g));
+            let (_, g) = self
+                .tx("deposit", r)
+                .map_err(|e| self.setup_err("deposit", &e))?;
+            self.event(
+                "deposit",
+                "insurance",
+                format!("{} Usdc", s.insurance.usdc),
+                Some(g),
+            );
         }
         let r = self.chain.set_insurance_account(fund);
-        self.tx("setInsuranceAccount", r).map_err(|e| self.setup_err("setInsuranceAccount", &e))?;
+        self.tx("setInsuranceAccount", r)
+            .map_err(|e| self.setup_err("setInsuranceAccount", &e))?;
         self.fund = Some(fund);
         self.report.insurance_start = self.chain.cash(fund);
         self.post_surfaces(steps[0].vol, true);
         for t in &s.trades {
-            let find = |n: &String| self.accts.iter().find(|a| &a.name == n).map(|a| a.id).unwrap();
+            let find = |n: &String| {
+                self.accts
+                    .iter()
+                    .find(|a| &a.name == n)
+                    .map(|a| a.id)
+                    .unwrap()
+            };
             let (buyer, seller) = (find(t.buyer.get_ref()), find(t.seller.get_ref()));
             let id = self
                 .instruments
@@ -491,17 +549,31 @@ impl<C: Chain> Sim<'_, C> {
     fn post_surfaces(&mut self, vol: f64, force: bool) {
         let now = self.chain.now();
         let max_age = self.l.scenario.market.surface_max_age.0;
-        let expiries: BTreeSet<u64> = self.instruments.iter().filter(|i| i.1.kind.is_option()).map(|i| i.1.expiry).collect();
+        let expiries: BTreeSet<u64> = self
+            .instruments
+            .iter()
+            .filter(|i| i.1.kind.is_option())
+            .map(|i| i.1.expiry)
+            .collect();
         let due = force
-            || self.last_post.is_none_or(|(t, v)| v != vol || now.saturating_sub(t) >= max_age / 2);
+            || self
+                .last_post
+                .is_none_or(|(t, v)| v != vol || now.saturating_sub(t) >= max_age / 2);
         if !due {
             return;
         }
         for e in expiries.into_iter().filter(|&e| e > now) {
             let years = (e - now) as f64 / YEAR as f64;
-            let r = self.chain.post_surface(e, svi(vol, years, self.l.scenario.market.skew));
+            let r = self
+                .chain
+                .post_surface(e, svi(vol, years, self.l.scenario.market.skew));
             if let Err(err) = self.tx("postSurface", r) {
-                self.event("surface_refused", "", format!("expiry {}: {}", utc(e), err.error), Some(err.gas));
+                self.event(
+                    "surface_refused",
+                    "",
+                    format!("expiry {}: {}", utc(e), err.error),
+                    Some(err.gas),
+                );
             }
         }
         self.last_post = Some((now, vol));
@@ -525,7 +597,12 @@ impl<C: Chain> Sim<'_, C> {
                 self.rounds.push((id, now));
                 feed = (st.spot, now);
             } else if k > 0 && steps[k - 1].feed_live {
-                self.event("feed_outage", "", format!("no round published from {}", utc(now)), None);
+                self.event(
+                    "feed_outage",
+                    "",
+                    format!("no round published from {}", utc(now)),
+                    None,
+                );
             }
             if st.feed_live && k > 0 && !steps[k - 1].feed_live {
                 self.event("feed_back", "", format!("round at {:.2}", st.spot), None);
@@ -582,7 +659,9 @@ impl<C: Chain> Sim<'_, C> {
                 continue;
             }
             let (id, name) = (self.accts[i].id, self.accts[i].name.clone());
-            let Ok(risk) = self.chain.risk(id) else { continue };
+            let Ok(risk) = self.chain.risk(id) else {
+                continue;
+            };
             if !self.accts[i].in_auction && risk.mm > 0 && risk.equity < risk.mm {
                 let r = self.chain.start_liquidation(id, liq_id);
                 match self.tx("startLiquidation", r) {
@@ -658,13 +737,20 @@ impl<C: Chain> Sim<'_, C> {
                     Ok((_, g)) => {
                         self.accts[i].in_auction = false;
                         self.report.totals.auctions_ended += 1;
-                        self.event("auction_ended", &name, "back above (1 + buffer) x MM".into(), Some(g));
+                        self.event(
+                            "auction_ended",
+                            &name,
+                            "back above (1 + buffer) x MM".into(),
+                            Some(g),
+                        );
                     }
                     Err(e) => self.event("end_refused", &name, e.error.clone(), Some(e.gas)),
                 }
                 return;
             }
-            let Ok(risk) = self.chain.risk(id) else { return };
+            let Ok(risk) = self.chain.risk(id) else {
+                return;
+            };
             let fr = view.max_fraction.min(portion);
             let profit = mul(fr, risk.bundle) - view.price;
             if view.discount < wad(kp.min_discount) || profit < wad(kp.min_profit) {
@@ -733,7 +819,12 @@ impl<C: Chain> Sim<'_, C> {
     /// Records the settlement price of each expiry passed (naming the first round at or
     /// after it) and settles every account's expired positions.
     fn settle(&mut self, now: u64) {
-        let expiries: BTreeSet<u64> = self.instruments.iter().map(|i| i.1.expiry).filter(|&e| e <= now).collect();
+        let expiries: BTreeSet<u64> = self
+            .instruments
+            .iter()
+            .map(|i| i.1.expiry)
+            .filter(|&e| e <= now)
+            .collect();
         for e in expiries {
             if !self.settled.contains(&e) {
                 let Some(&(round, at)) = self.rounds.iter().find(|r| r.1 >= e) else {
@@ -748,18 +839,34 @@ impl<C: Chain> Sim<'_, C> {
                         self.event(
                             "settlement_recorded",
                             "",
-                            format!("expiry {}: round {round} of {} at {:.2}", utc(e), utc(at), f(price)),
+                            format!(
+                                "expiry {}: round {round} of {} at {:.2}",
+                                utc(e),
+                                utc(at),
+                                f(price)
+                            ),
                             Some(g),
                         );
                     }
                     Err(err) => {
-                        self.event("settlement_refused", "", format!("expiry {}: {}", utc(e), err.error), Some(err.gas));
+                        self.event(
+                            "settlement_refused",
+                            "",
+                            format!("expiry {}: {}", utc(e), err.error),
+                            Some(err.gas),
+                        );
                         continue;
                     }
                 }
             }
-            let ids: Vec<InstrumentId> = self.instruments.iter().filter(|i| i.1.expiry == e).map(|i| i.2).collect();
-            let mut holders: Vec<(AccountId, String)> = self.accts.iter().map(|a| (a.id, a.name.clone())).collect();
+            let ids: Vec<InstrumentId> = self
+                .instruments
+                .iter()
+                .filter(|i| i.1.expiry == e)
+                .map(|i| i.2)
+                .collect();
+            let mut holders: Vec<(AccountId, String)> =
+                self.accts.iter().map(|a| (a.id, a.name.clone())).collect();
             holders.extend(self.fund.map(|f| (f, "insurance".to_string())));
             for (acct, name) in holders {
                 let held: Vec<InstrumentId> = self
@@ -785,7 +892,9 @@ impl<C: Chain> Sim<'_, C> {
                             Some(g),
                         );
                     }
-                    Err(err) => self.event("settle_refused", &name, err.error.clone(), Some(err.gas)),
+                    Err(err) => {
+                        self.event("settle_refused", &name, err.error.clone(), Some(err.gas))
+                    }
                 }
             }
         }
@@ -870,7 +979,11 @@ usdc = 10000
     fn play(extra: &str) -> (Report, TestChain) {
         let l = parse(&format!("{BASE}{extra}"), "t.toml", PathBuf::new()).unwrap();
         let steps = path::build(&l).unwrap();
-        let mut c = TestChain::new(super::super::scenario::DEFAULT_START, wad(l.scenario.market.spot), 3_600);
+        let mut c = TestChain::new(
+            super::super::scenario::DEFAULT_START,
+            wad(l.scenario.market.spot),
+            3_600,
+        );
         let r = run(&mut c, &l, &steps, &mut |_| {}).unwrap();
         (r, c)
     }
@@ -898,11 +1011,19 @@ liquidator = "liquidator"
         assert!(!bids.is_empty() && bids.iter().all(|e| e.account == "seller"));
         // The first bid comes at the start's step: the discount is the start discount.
         assert_eq!(bids[0].time, starts[0].time);
-        assert!(bids[0].detail.contains("discount 5.00%"), "{}", bids[0].detail);
+        assert!(
+            bids[0].detail.contains("discount 5.00%"),
+            "{}",
+            bids[0].detail
+        );
         assert!(r.totals.discount_paid > 0 && r.totals.insurance_fees > 0);
         assert_eq!(r.totals.bids, bids.len() as u32);
         // Rows: one per step, every account read; the seller was below MM at the start.
-        let k = r.rows.iter().position(|x| x.time == starts[0].time).unwrap();
+        let k = r
+            .rows
+            .iter()
+            .position(|x| x.time == starts[0].time)
+            .unwrap();
         assert!(r.rows[k - 1].accounts[0].risk.equity >= r.rows[k - 1].accounts[0].risk.mm);
         assert!(r.rows.iter().all(|x| x.accounts.len() == 3));
         assert!(r.gas["startLiquidation"].count >= 1 && r.gas["liquidate"].total > 0);
@@ -921,7 +1042,11 @@ liquidator = "liquidator"
         assert!(!events(&r, "bid_deferred").is_empty());
         // 30% is reached 15 minutes after the start: the next hourly step.
         assert_eq!(bids[0].time, starts[0].time + 3_600);
-        assert!(bids[0].detail.contains("discount 30.00%"), "{}", bids[0].detail);
+        assert!(
+            bids[0].detail.contains("discount 30.00%"),
+            "{}",
+            bids[0].detail
+        );
     }
 
     #[test]
@@ -938,10 +1063,17 @@ liquidator = "liquidator"
         );
         let (from, to) = r.outages[0];
         // Stale from one hour (the feed's maximum age) after the last round.
-        for e in events(&r, "auction_started").iter().chain(events(&r, "liquidated").iter()) {
+        for e in events(&r, "auction_started")
+            .iter()
+            .chain(events(&r, "liquidated").iter())
+        {
             assert!(e.time < from + 3_600 || e.time >= to, "{e:?}");
         }
-        assert_eq!(events(&r, "auction_started")[0].time, to, "starts when data is fresh again");
+        assert_eq!(
+            events(&r, "auction_started")[0].time,
+            to,
+            "starts when data is fresh again"
+        );
         assert!(r.totals.pokes_refused >= 10);
         // No round was published inside the outage.
         let pushes = c.calls.iter().filter(|x| x.starts_with("push")).count();
@@ -970,7 +1102,11 @@ liquidator = "liquidator"
             assert!(c.positions(id).iter().all(|p| p.1 == 0));
         }
         let ev = events(&r, "settlement_recorded");
-        assert!(ev[0].detail.contains("2025-01-31 00:00"), "{}", ev[0].detail);
+        assert!(
+            ev[0].detail.contains("2025-01-31 00:00"),
+            "{}",
+            ev[0].detail
+        );
     }
 
     #[test]
@@ -979,10 +1115,28 @@ liquidator = "liquidator"
         let l = parse(&src, "t.toml", PathBuf::new()).unwrap();
         let e = margin_params(&l).unwrap_err();
         assert_eq!(e.field, "margin.vol_up");
-        assert_eq!(e.line, src.lines().position(|l| l.starts_with("vol_up")).unwrap() + 1);
-        let l = parse(&format!("{BASE}{CRASH}\n[liquidation]\nmax_discount = 0.6\n"), "t.toml", PathBuf::new()).unwrap();
-        assert_eq!(liquidation_params(&l).unwrap_err().field, "liquidation.max_discount");
-        let l = parse(&format!("{BASE}{CRASH}\n[liquidation]\nstart_discount = 0.02\ndiscount_duration = 600\n"), "t.toml", PathBuf::new()).unwrap();
+        assert_eq!(
+            e.line,
+            src.lines().position(|l| l.starts_with("vol_up")).unwrap() + 1
+        );
+        let l = parse(
+            &format!("{BASE}{CRASH}\n[liquidation]\nmax_discount = 0.6\n"),
+            "t.toml",
+            PathBuf::new(),
+        )
+        .unwrap();
+        assert_eq!(
+            liquidation_params(&l).unwrap_err().field,
+            "liquidation.max_discount"
+        );
+        let l = parse(
+            &format!(
+                "{BASE}{CRASH}\n[liquidation]\nstart_discount = 0.02\ndiscount_duration = 600\n"
+            ),
+            "t.toml",
+            PathBuf::new(),
+        )
+        .unwrap();
         let p = liquidation_params(&l).unwrap();
         assert_eq!((p.start_discount, p.discount_duration), (WAD / 50, 600));
         assert_eq!(liquidation_words(&p)[2], 600);
@@ -995,9 +1149,15 @@ liquidator = "liquidator"
         let flat = svi(0.65, 30.0 / 365.0, None);
         assert_eq!(flat[1], 0);
         assert!((f(flat[0]) - 0.65f64.powi(2) * 30.0 / 365.0).abs() < 1e-15);
-        let s = super::super::scenario::Skew { b: 0.2, rho: -0.4, m: 0.05, sigma: 0.1 };
+        let s = super::super::scenario::Skew {
+            b: 0.2,
+            rho: -0.4,
+            m: 0.05,
+            sigma: 0.1,
+        };
         let p = svi(0.8, 0.25, Some(s));
-        let w0 = f(p[0]) + f(p[1]) * (f(p[2]) * (0.0 - f(p[3])) + (f(p[3]).powi(2) + f(p[4]).powi(2)).sqrt());
+        let w0 = f(p[0])
+            + f(p[1]) * (f(p[2]) * (0.0 - f(p[3])) + (f(p[3]).powi(2) + f(p[4]).powi(2)).sqrt());
         assert!((w0 / 0.25 - 0.64).abs() < 1e-12, "{w0}");
         assert_eq!(utc(1_735_689_600 + 30 * 86_400 + 3_660), "2025-01-31 01:01");
     }

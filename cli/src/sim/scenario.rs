@@ -26,7 +26,9 @@ impl<'de> Deserialize<'de> for Secs {
         impl de::Visitor<'_> for V {
             type Value = Secs;
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a duration: seconds, or a string like \"90s\", \"15m\", \"6h\", \"30d\"")
+                f.write_str(
+                    "a duration: seconds, or a string like \"90s\", \"15m\", \"6h\", \"30d\"",
+                )
             }
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<Secs, E> {
                 u64::try_from(v)
@@ -44,29 +46,42 @@ impl<'de> Deserialize<'de> for Secs {
     }
 }
 
-/// `"90s"`, `"15m"`, `"6h"`, `"30d"`, `"1.5h"` or a plain number of seconds.
+/// `"90s"`, `"15m"`, `"6h"`, `"30d"`, `"1.5h"`, `"3h30m"` or a plain number of seconds.
 pub fn parse_duration(s: &str) -> Result<u64, String> {
     let s = s.trim();
-    let (num, unit) = match s.char_indices().find(|(_, c)| c.is_ascii_alphabetic()) {
-        Some((i, _)) => (&s[..i], &s[i..]),
-        None => (s, "s"),
-    };
-    let mult = match unit {
-        "s" => 1.0,
-        "m" | "min" => 60.0,
-        "h" => 3_600.0,
-        "d" => 86_400.0,
-        "w" => 604_800.0,
-        _ => return Err(format!("unknown duration unit `{unit}` in `{s}` (use s, m, h, d, w)")),
-    };
-    let n: f64 = num
-        .trim()
-        .parse()
-        .map_err(|_| format!("`{s}` is not a duration (like \"90s\", \"15m\", \"6h\", \"30d\")"))?;
-    if !(n >= 0.0) || !n.is_finite() {
-        return Err(format!("`{s}` is not a non-negative duration"));
+    let bad =
+        || format!("`{s}` is not a duration (like \"90s\", \"15m\", \"6h\", \"3h30m\", \"30d\")");
+    if s.is_empty() {
+        return Err(bad());
     }
-    Ok((n * mult).round() as u64)
+    let mut total = 0.0;
+    let mut rest = s;
+    while !rest.is_empty() {
+        let num_end = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        let unit_end = rest[num_end..]
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .map_or(rest.len(), |i| num_end + i);
+        let (num, unit) = (&rest[..num_end], rest[num_end..unit_end].trim());
+        let mult = match unit {
+            "" if unit_end == rest.len() && total == 0.0 => 1.0,
+            "s" => 1.0,
+            "m" | "min" => 60.0,
+            "h" => 3_600.0,
+            "d" => 86_400.0,
+            "w" => 604_800.0,
+            _ => {
+                return Err(format!(
+                    "unknown duration unit `{unit}` in `{s}` (use s, m, h, d, w)"
+                ))
+            }
+        };
+        let n: f64 = num.parse().map_err(|_| bad())?;
+        total += n * mult;
+        rest = &rest[unit_end..];
+    }
+    Ok(total.round() as u64)
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -304,6 +319,16 @@ fn d_true() -> bool {
     true
 }
 
+/// `x > 0` and finite (false for NaN).
+pub fn positive(x: f64) -> bool {
+    x > 0.0 && x.is_finite()
+}
+
+/// `x >= 0` and finite (false for NaN).
+pub fn non_negative(x: f64) -> bool {
+    x >= 0.0 && x.is_finite()
+}
+
 /// A scenario error: where, which field, what.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScenarioError {
@@ -514,7 +539,7 @@ pub const LIQUIDATION_FIELDS: [&str; 10] = [
 fn check(l: &Loaded) -> Result<(), ScenarioError> {
     let s = &l.scenario;
     let m = &s.market;
-    if !(m.spot > 0.0) {
+    if !positive(m.spot) {
         return Err(l.err_field("market.spot", "must be positive"));
     }
     if !(m.vol > 0.0 && m.vol <= 10.0) {
@@ -530,10 +555,13 @@ fn check(l: &Loaded) -> Result<(), ScenarioError> {
         if !MARGIN_FIELDS.contains(&k.as_str()) {
             return Err(l.err_at(
                 v.span(),
-                format!("unknown margin parameter `{k}` (known: {})", MARGIN_FIELDS.join(", ")),
+                format!(
+                    "unknown margin parameter `{k}` (known: {})",
+                    MARGIN_FIELDS.join(", ")
+                ),
             ));
         }
-        if !(*v.get_ref() >= 0.0) {
+        if !non_negative(*v.get_ref()) {
             return Err(l.err_at(v.span(), "must be a non-negative number"));
         }
     }
@@ -547,7 +575,7 @@ fn check(l: &Loaded) -> Result<(), ScenarioError> {
                 ),
             ));
         }
-        if !(*v.get_ref() >= 0.0) {
+        if !non_negative(*v.get_ref()) {
             return Err(l.err_at(v.span(), "must be a non-negative number"));
         }
     }
@@ -555,12 +583,15 @@ fn check(l: &Loaded) -> Result<(), ScenarioError> {
     for i in &s.instruments {
         let name = i.name.get_ref();
         if names.contains(name) {
-            return Err(l.err_at(i.name.span(), format!("instrument `{name}` is defined twice")));
+            return Err(l.err_at(
+                i.name.span(),
+                format!("instrument `{name}` is defined twice"),
+            ));
         }
         names.push(name.clone());
         match i.kind.get_ref().as_str() {
             "put" | "call" => {
-                if !(*i.strike.get_ref() > 0.0) {
+                if !positive(*i.strike.get_ref()) {
                     return Err(l.err_at(i.kind.span(), "an option needs a positive `strike`"));
                 }
             }
@@ -590,7 +621,7 @@ fn check(l: &Loaded) -> Result<(), ScenarioError> {
         }
         accounts.push(a.name.get_ref());
         for v in [&a.usdc, &a.weth] {
-            if !(*v.get_ref() >= 0.0) {
+            if !non_negative(*v.get_ref()) {
                 return Err(l.err_at(v.span(), "a deposit cannot be negative"));
             }
         }
@@ -604,7 +635,11 @@ fn check(l: &Loaded) -> Result<(), ScenarioError> {
                 format!(
                     "unknown account `{}` (accounts: {})",
                     n.get_ref(),
-                    accounts.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+                    accounts
+                        .iter()
+                        .map(|s| s.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             ))
         }
@@ -621,7 +656,7 @@ fn check(l: &Loaded) -> Result<(), ScenarioError> {
                 format!("unknown instrument `{}`", t.instrument.get_ref()),
             ));
         }
-        if !(*t.size.get_ref() > 0.0) {
+        if !positive(*t.size.get_ref()) {
             return Err(l.err_at(t.size.span(), "size must be positive (the buyer buys)"));
         }
     }
@@ -639,7 +674,7 @@ fn check(l: &Loaded) -> Result<(), ScenarioError> {
         }
         _ => {}
     }
-    if p.csv.is_none() && p.points.len() < 1 {
+    if p.csv.is_none() && p.points.is_empty() {
         return Err(l.err_field("path", "needs at least one point (or a `csv`)"));
     }
     let mut last = None;
@@ -650,7 +685,7 @@ fn check(l: &Loaded) -> Result<(), ScenarioError> {
         }
         last = Some(t);
         if let Some(v) = &pt.spot {
-            if !(*v.get_ref() > 0.0) {
+            if !positive(*v.get_ref()) {
                 return Err(l.err_at(v.span(), "spot must be positive"));
             }
         }
@@ -728,7 +763,11 @@ liquidator = "buyer"
         let e = err(&SMALL.replace("size = 10", "size = \"ten\""));
         assert_eq!(e.line, 26, "{e}");
         assert_eq!(e.field, "trades[1].size", "{e}");
-        assert!(e.to_string().starts_with("s.toml:26: field `trades[1].size`"), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("s.toml:26: field `trades[1].size`"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -746,7 +785,11 @@ liquidator = "buyer"
         assert_eq!((e.line, e.field.as_str()), (24, "trades[1].seller"), "{e}");
         assert!(e.message.contains("unknown account `sellr`"), "{e}");
         let e = err(&SMALL.replace("kind = \"put\"", "kind = \"straddle\""));
-        assert_eq!((e.line, e.field.as_str()), (10, "instruments[1].kind"), "{e}");
+        assert_eq!(
+            (e.line, e.field.as_str()),
+            (10, "instruments[1].kind"),
+            "{e}"
+        );
         let e = err(&SMALL.replace("expiry = \"30d\"", "expiry = \"30 days\""));
         assert_eq!(e.line, 12, "{e}");
         assert!(e.message.contains("unknown duration unit"), "{e}");
@@ -770,7 +813,9 @@ liquidator = "buyer"
         assert_eq!(parse_duration("1.5h"), Ok(5_400));
         assert_eq!(parse_duration("2d"), Ok(172_800));
         assert_eq!(parse_duration("30"), Ok(30));
+        assert_eq!(parse_duration("3h30m"), Ok(12_600));
         assert!(parse_duration("-1h").is_err());
+        assert!(parse_duration("").is_err());
         assert!(parse_duration("1y").is_err());
     }
 }

@@ -1,5 +1,6 @@
 //! Hand-written SVG line charts (no dependency): axes with round ticks, lines, markers
 //! and shaded bands; several panels stacked in one file.
+use super::scenario::positive;
 use std::fmt::Write;
 
 pub struct Series {
@@ -42,7 +43,7 @@ const B: f64 = 45.0;
 
 /// Round tick step for a range.
 pub fn nice_step(span: f64, target: usize) -> f64 {
-    if !(span > 0.0) || !span.is_finite() {
+    if !positive(span) {
         return 1.0;
     }
     let raw = span / target as f64;
@@ -78,7 +79,9 @@ fn label(v: f64) -> String {
 }
 
 fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// Renders panels stacked vertically, sharing the x label.
@@ -98,7 +101,11 @@ pub fn render(panels: &[Panel], x_label: &str) -> String {
 }
 
 fn panel(s: &mut String, p: &Panel, y0: f64, x_label: &str) {
-    let mut pts: Vec<(f64, f64)> = p.series.iter().flat_map(|s| s.points.iter().copied()).collect();
+    let mut pts: Vec<(f64, f64)> = p
+        .series
+        .iter()
+        .flat_map(|s| s.points.iter().copied())
+        .collect();
     pts.extend(p.markers.iter().map(|m| (m.x, m.y)));
     let (mut x_min, mut x_max, mut y_min, mut y_max) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
     for &(x, y) in &pts {
@@ -197,7 +204,13 @@ fn panel(s: &mut String, p: &Panel, y0: f64, x_label: &str) {
                 pen_up = true;
                 continue;
             }
-            let _ = write!(d, "{}{:.1},{:.1} ", if pen_up { "M" } else { "L" }, sx(x), sy(y));
+            let _ = write!(
+                d,
+                "{}{:.1},{:.1} ",
+                if pen_up { "M" } else { "L" },
+                sx(x),
+                sy(y)
+            );
             pen_up = false;
         }
         let _ = writeln!(
@@ -205,13 +218,21 @@ fn panel(s: &mut String, p: &Panel, y0: f64, x_label: &str) {
             r#"<path d="{}" fill="none" stroke="{}" stroke-width="1.8"{}/>"#,
             d.trim_end(),
             se.color,
-            if se.dashed { r#" stroke-dasharray="6,4""# } else { "" }
+            if se.dashed {
+                r#" stroke-dasharray="6,4""#
+            } else {
+                ""
+            }
         );
     }
     for m in &p.markers {
         let (x, y) = (sx(m.x), sy(m.y));
         let _ = match m.shape {
-            Shape::Circle => writeln!(s, r#"<circle cx="{x:.1}" cy="{y:.1}" r="5" fill="{}"/>"#, m.color),
+            Shape::Circle => writeln!(
+                s,
+                r#"<circle cx="{x:.1}" cy="{y:.1}" r="5" fill="{}"/>"#,
+                m.color
+            ),
             Shape::Triangle => writeln!(
                 s,
                 r#"<path d="M{:.1},{:.1} L{:.1},{:.1} L{:.1},{:.1} Z" fill="{}"/>"#,
@@ -237,7 +258,11 @@ fn panel(s: &mut String, p: &Panel, y0: f64, x_label: &str) {
     // Legend.
     let mut lx = L + pw - 10.0;
     let ly = y0 + 22.0;
-    let mut items: Vec<(String, &str, bool)> = p.series.iter().map(|s| (s.name.clone(), s.color, s.dashed)).collect();
+    let mut items: Vec<(String, &str, bool)> = p
+        .series
+        .iter()
+        .map(|s| (s.name.clone(), s.color, s.dashed))
+        .collect();
     if !p.bands.is_empty() && !p.band_label.is_empty() {
         items.push((p.band_label.clone(), "#f4c7c3", false));
     }
@@ -251,7 +276,11 @@ fn panel(s: &mut String, p: &Panel, y0: f64, x_label: &str) {
             lx + 20.0,
             ly - 4.0,
             ly - 4.0,
-            if *dashed { r#" stroke-dasharray="6,4""# } else { "" },
+            if *dashed {
+                r#" stroke-dasharray="6,4""#
+            } else {
+                ""
+            },
             lx + 24.0,
             ly,
             esc(name)
@@ -278,10 +307,20 @@ mod tests {
             series: vec![Series {
                 name: "spot".into(),
                 color: "#1f77b4",
-                points: vec![(0.0, 2000.0), (12.0, 1500.0), (24.0, f64::NAN), (30.0, 1300.0)],
+                points: vec![
+                    (0.0, 2000.0),
+                    (12.0, 1500.0),
+                    (24.0, f64::NAN),
+                    (30.0, 1300.0),
+                ],
                 dashed: false,
             }],
-            markers: vec![Marker { x: 12.0, y: 1500.0, shape: Shape::Triangle, color: "red" }],
+            markers: vec![Marker {
+                x: 12.0,
+                y: 1500.0,
+                shape: Shape::Triangle,
+                color: "red",
+            }],
             bands: vec![(5.0, 10.0)],
             band_label: "outage".into(),
         };
@@ -289,12 +328,21 @@ mod tests {
         assert!(svg.starts_with("<svg") && svg.ends_with("</svg>\n"));
         assert!(svg.contains("spot &lt;ETH&gt;"));
         // The NaN breaks the line: two sub-paths.
-        let path = svg.lines().find(|l| l.contains("stroke=\"#1f77b4\"")).unwrap();
+        let path = svg
+            .lines()
+            .find(|l| l.contains("stroke=\"#1f77b4\""))
+            .unwrap();
         assert_eq!(path.matches('M').count(), 2, "{path}");
         assert!(svg.contains("#f4c7c3") && svg.contains("outage"));
         // Every coordinate is inside the canvas.
-        for l in svg.lines().filter(|l| l.starts_with("<circle") || l.starts_with("<path")) {
-            for n in l.split(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-')).filter_map(|t| t.parse::<f64>().ok()) {
+        for l in svg
+            .lines()
+            .filter(|l| l.starts_with("<circle") || l.starts_with("<path"))
+        {
+            for n in l
+                .split(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-'))
+                .filter_map(|t| t.parse::<f64>().ok())
+            {
                 assert!((-10.0..=910.0).contains(&n), "{n} in {l}");
             }
         }

@@ -150,7 +150,9 @@ impl SystemChain {
             SimError::Chain(format!("deployment failed: {msg}"))
         })?;
         let feed = s.feed(ETH);
-        let (id, r) = feed.latest_round().expect("the deployment publishes a round");
+        let (id, r) = feed
+            .latest_round()
+            .expect("the deployment publishes a round");
         Ok(SystemChain {
             s,
             owners: BTreeMap::new(),
@@ -241,7 +243,10 @@ impl Chain for SystemChain {
 
     fn deposit(&mut self, a: AccountId, t: Token, amount: Wad) -> Tx<()> {
         let (token, units) = match t {
-            Token::Usdc => (self.s.usdc, U256::from((amount / 1_000_000_000_000) as u128)),
+            Token::Usdc => (
+                self.s.usdc,
+                U256::from((amount / 1_000_000_000_000) as u128),
+            ),
             Token::Weth => (self.s.weth, U256::from(amount as u128)),
         };
         let who = self.owner(a);
@@ -257,8 +262,17 @@ impl Chain for SystemChain {
         ok(&out, ())
     }
 
-    fn trade(&mut self, b: AccountId, s: AccountId, id: InstrumentId, size: Wad, price: Wad) -> Tx<()> {
-        let out = self.s.trade(u(b), u(s), U256::from_be_bytes(id), size, price);
+    fn trade(
+        &mut self,
+        b: AccountId,
+        s: AccountId,
+        id: InstrumentId,
+        size: Wad,
+        price: Wad,
+    ) -> Tx<()> {
+        let out = self
+            .s
+            .trade(u(b), u(s), U256::from_be_bytes(id), size, price);
         ok(&out, ())
     }
 
@@ -270,7 +284,13 @@ impl Chain for SystemChain {
         let out = self.s.post_surface(
             ETH,
             expiry,
-            SviParams { a: v[0], b: v[1], rho: v[2], m: v[3], sigma: v[4] },
+            SviParams {
+                a: v[0],
+                b: v[1],
+                rho: v[2],
+                m: v[3],
+                sigma: v[4],
+            },
         );
         ok(&out, ())
     }
@@ -284,7 +304,13 @@ impl Chain for SystemChain {
         let reader = self.s.reader;
         let w = self
             .s
-            .view(reader, &RR::evaluationsCall { accounts: vec![u(a)], actor: Address::ZERO })
+            .view(
+                reader,
+                &RR::evaluationsCall {
+                    accounts: vec![u(a)],
+                    actor: Address::ZERO,
+                },
+            )
             .map_err(|o| short(&describe_revert(&o.return_data)))?
             ._0;
         let n = |k: usize| i(I256::from_raw(w[k]));
@@ -316,14 +342,17 @@ impl Chain for SystemChain {
 
     fn positions(&mut self, a: AccountId) -> Vec<(InstrumentId, Wad)> {
         let registry = self.s.registry;
-        match self.s.view(registry, &R::getPositionsCall { account: u(a) }) {
-            Ok(r) => r
-                ._0
-                ._0
-                .iter()
-                .zip(r._0._1.iter())
-                .map(|(id, size)| (id.to_be_bytes(), i(*size)))
-                .collect(),
+        match self
+            .s
+            .view(registry, &R::getPositionsCall { account: u(a) })
+        {
+            Ok(r) => {
+                r._0._0
+                    .iter()
+                    .zip(r._0._1.iter())
+                    .map(|(id, size)| (id.to_be_bytes(), i(*size)))
+                    .collect()
+            }
             Err(_) => Vec::new(),
         }
     }
@@ -337,8 +366,13 @@ impl Chain for SystemChain {
     }
 
     fn start_liquidation(&mut self, a: AccountId, bounty_to: AccountId) -> Tx<Wad> {
-        let out = self.s.start_liquidation(self.keeper_bot, u(a), u(bounty_to));
-        let bounty = out.events::<K::AuctionStarted>().first().map_or(0, |e| i(e.bounty));
+        let out = self
+            .s
+            .start_liquidation(self.keeper_bot, u(a), u(bounty_to));
+        let bounty = out
+            .events::<K::AuctionStarted>()
+            .first()
+            .map_or(0, |e| i(e.bounty));
         ok(&out, bounty)
     }
 
@@ -391,7 +425,9 @@ impl Chain for SystemChain {
     fn record_settlement(&mut self, expiry: u64, round: u128) -> Tx<Wad> {
         let out = self.s.record_settlement(ETH, expiry, round);
         let price = if out.success {
-            i(out.decode::<margin_wasm_env::abi::IRiskOracle::recordSettlementCall>()._0)
+            i(out
+                .decode::<margin_wasm_env::abi::IRiskOracle::recordSettlementCall>()
+                ._0)
         } else {
             0
         };

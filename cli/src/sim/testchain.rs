@@ -41,7 +41,10 @@ pub struct TestChain {
 }
 
 fn revert<T>(e: &str) -> Tx<T> {
-    Err(Revert { error: e.to_string(), gas: 30_000 })
+    Err(Revert {
+        error: e.to_string(),
+        gas: 30_000,
+    })
 }
 
 fn mul(a: Wad, b: Wad) -> Wad {
@@ -190,7 +193,14 @@ impl Chain for TestChain {
         self.fund = Some(ix(a));
         Ok(((), GAS))
     }
-    fn trade(&mut self, b: AccountId, s: AccountId, id: InstrumentId, size: Wad, price: Wad) -> Tx<()> {
+    fn trade(
+        &mut self,
+        b: AccountId,
+        s: AccountId,
+        id: InstrumentId,
+        size: Wad,
+        price: Wad,
+    ) -> Tx<()> {
         let (b, s) = (ix(b), ix(s));
         let prem = mul(size, price);
         self.accts[b].cash -= prem;
@@ -229,7 +239,11 @@ impl Chain for TestChain {
         Ok(self.eval(ix(a)))
     }
     fn positions(&mut self, a: AccountId) -> Vec<(InstrumentId, Wad)> {
-        self.accts[ix(a)].pos.iter().map(|(k, v)| (*k, *v)).collect()
+        self.accts[ix(a)]
+            .pos
+            .iter()
+            .map(|(k, v)| (*k, *v))
+            .collect()
     }
     fn cash(&mut self, a: AccountId) -> Wad {
         self.accts[ix(a)].cash
@@ -265,8 +279,16 @@ impl Chain for TestChain {
         let d = liq::discount(&self.params, started, self.now).unwrap();
         let cap = liq::max_fraction(r.equity, r.mm, r.bundle, r.equity, d, &self.params).unwrap();
         let fr = cap.min(portion);
-        let price = liq::sale(&self.params, r.bundle, fr, d).unwrap().liquidator_pays;
-        Ok(AuctionView { started_at: started, insolvent_since: insolvent, discount: d, max_fraction: cap, price })
+        let price = liq::sale(&self.params, r.bundle, fr, d)
+            .unwrap()
+            .liquidator_pays;
+        Ok(AuctionView {
+            started_at: started,
+            insolvent_since: insolvent,
+            discount: d,
+            max_fraction: cap,
+            price,
+        })
     }
     fn liquidate(&mut self, a: AccountId, l: AccountId, portion: Wad, max_price: Wad) -> Tx<Fill> {
         self.calls.push(format!("liquidate {a}"));
@@ -342,7 +364,8 @@ impl Chain for TestChain {
                 return revert("SettlementPriceMissing(..)");
             };
             let size = self.accts[i].pos.remove(id).unwrap_or(0);
-            self.accts[i].cash += instrument::settlement_value(&self.terms[id], size, 0, s).unwrap();
+            self.accts[i].cash +=
+                instrument::settlement_value(&self.terms[id], size, 0, s).unwrap();
         }
         Ok(((), GAS))
     }
