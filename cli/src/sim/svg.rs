@@ -38,7 +38,7 @@ const W: f64 = 900.0;
 const H: f64 = 300.0;
 const L: f64 = 80.0;
 const R: f64 = 20.0;
-const T: f64 = 40.0;
+const T: f64 = 52.0;
 const B: f64 = 45.0;
 
 /// Round tick step for a range.
@@ -63,18 +63,25 @@ pub fn nice_step(span: f64, target: usize) -> f64 {
     m * mag
 }
 
-fn label(v: f64) -> String {
+/// A tick label: thousands as `k`, millions as `M`, decimals only as fine as the step.
+fn label(v: f64, step: f64) -> String {
+    let v = if v.abs() < step * 1e-6 { 0.0 } else { v };
     let a = v.abs();
+    // As many decimals as the step needs (2.5 -> 1, 0.25 -> 2), at most 4.
+    let dec = |st: f64| {
+        (0..4)
+            .find(|&d| {
+                let x = st * 10f64.powi(d);
+                (x - x.round()).abs() < 1e-6 * x.abs().max(1.0)
+            })
+            .unwrap_or(4) as usize
+    };
     if a >= 1e6 {
-        format!("{:.1}M", v / 1e6)
-    } else if a >= 1e4 {
-        format!("{:.0}k", v / 1e3)
-    } else if a >= 1e3 {
-        format!("{:.1}k", v / 1e3)
-    } else if a >= 10.0 || v == 0.0 {
-        format!("{v:.0}")
+        format!("{:.*}M", dec(step / 1e6), v / 1e6)
+    } else if a >= 1e3 && step >= 100.0 {
+        format!("{:.*}k", dec(step / 1e3), v / 1e3)
     } else {
-        format!("{v:.2}")
+        format!("{:.*}", dec(step), v)
     }
 }
 
@@ -134,7 +141,7 @@ fn panel(s: &mut String, p: &Panel, y0: f64, x_label: &str) {
     let _ = writeln!(
         s,
         r#"<text x="{L}" y="{}" font-size="14" font-weight="bold">{}</text>"#,
-        y0 + 22.0,
+        y0 + 18.0,
         esc(&p.title)
     );
     for &(a, b) in &p.bands {
@@ -159,7 +166,7 @@ fn panel(s: &mut String, p: &Panel, y0: f64, x_label: &str) {
             L + pw,
             L - 6.0,
             sy(y) + 4.0,
-            label(y),
+            label(y, ys),
             py = sy(y)
         );
         y += ys;
@@ -173,7 +180,7 @@ fn panel(s: &mut String, p: &Panel, y0: f64, x_label: &str) {
             y0 + T,
             y0 + T + ph,
             y0 + T + ph + 16.0,
-            label(x),
+            label(x, xs),
             px = sx(x)
         );
         x += xs;
@@ -257,7 +264,7 @@ fn panel(s: &mut String, p: &Panel, y0: f64, x_label: &str) {
     }
     // Legend.
     let mut lx = L + pw - 10.0;
-    let ly = y0 + 22.0;
+    let ly = y0 + 40.0;
     let mut items: Vec<(String, &str, bool)> = p
         .series
         .iter()
@@ -267,7 +274,7 @@ fn panel(s: &mut String, p: &Panel, y0: f64, x_label: &str) {
         items.push((p.band_label.clone(), "#f4c7c3", false));
     }
     for (name, color, dashed) in items.iter().rev() {
-        let w = 7.0 * name.len() as f64 + 30.0;
+        let w = 7.5 * name.len() as f64 + 36.0;
         lx -= w;
         let _ = writeln!(
             s,
@@ -297,6 +304,12 @@ mod tests {
         assert_eq!(nice_step(1000.0, 5), 200.0);
         assert_eq!(nice_step(24.0, 10), 2.5);
         assert_eq!(nice_step(0.0, 5), 1.0);
+        assert_eq!(label(-1e-12, 5_000.0), "0");
+        assert_eq!(label(15_000.0, 5_000.0), "15k");
+        assert_eq!(label(2_500.0, 500.0), "2.5k");
+        assert_eq!(label(4.0, 2.0), "4");
+        assert_eq!(label(0.75, 0.25), "0.75");
+        assert_eq!(label(1_500_000.0, 500_000.0), "1.5M");
     }
 
     #[test]
