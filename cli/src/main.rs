@@ -1,17 +1,22 @@
 //! `margin`: the command-line face of the pure core (the same fixed-point code as on chain).
 //!
 //! ```text
-//! margin quote < rows.csv     Black-Scholes price and Greeks for each CSV row
+//! margin quote < rows.csv           Black-Scholes price and Greeks for each CSV row
+//! margin simulate SCENARIO.toml      a risk scenario on the seven real contracts
+//! margin gen-path > path.csv         a synthetic (deterministic) price path
 //! ```
 use std::io::{self, BufRead, BufWriter, Write};
 use std::process::ExitCode;
 
 mod quote;
+mod sim;
 
 const USAGE: &str = "usage: margin <command>
 
 commands:
   quote     read CSV `spot,strike,vol,years,rate` on stdin; write price and Greeks as CSV
+  simulate  play a scenario file (scenarios/*.toml) on the real contracts; see --help
+  gen-path  print a synthetic price path CSV `timestamp,price`; see --help
 ";
 
 fn main() -> ExitCode {
@@ -31,6 +36,8 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Some("simulate") => sim::simulate(&args[1..]),
+        Some("gen-path") => sim::gen_path(&args[1..]),
         Some("-h" | "--help" | "help") => {
             print!("{USAGE}");
             ExitCode::SUCCESS
