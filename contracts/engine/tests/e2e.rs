@@ -326,3 +326,91 @@ fn guardian_pause_blocks_new_risk_but_not_closing_trades() {
     w.engine.sender(guardian).set_paused(false).motsu_unwrap();
     w.trade(buyer, seller, put, WAD, 40 * WAD).unwrap();
 }
+
+#[motsu::test]
+fn keeper_scan_lists_accounts_with_positions_and_fees_reach_the_fee_account() {
+    let w = World::new();
+    let (admin, bob, carol, dave) = (w.admin, addr(0xb0), addr(0xca), addr(0xda));
+    let put = w.put(2_000);
+    w.list(put);
+    let seller = w.account(bob, 0, 10);
+    let idle = w.account(dave, 1_000, 0);
+    let buyer = w.account(carol, 50_000, 0);
+    let fees = w.account(admin, 0, 0);
+    // A fee needs a fee account.
+    let e = w
+        .engine
+        .sender(w.market)
+        .trade(buyer, seller, put, i(WAD), i(50 * WAD), i(WAD))
+        .motsu_res()
+        .unwrap_err();
+    assert_eq!(
+        &e[..4],
+        &<margin_engine::InvalidTrade as alloy_sol_types::SolError>::SELECTOR
+    );
+    w.engine.sender(admin).set_fee_account(fees).motsu_unwrap();
+    w.engine
+        .sender(w.market)
+        .trade(buyer, seller, put, i(10 * WAD), i(50 * WAD), i(3 * WAD))
+        .motsu_unwrap();
+    // Each side paid the fee.
+    assert_eq!(w.vault.sender(admin).cash_of(fees), i(6 * WAD));
+    assert_eq!(
+        w.vault.sender(admin).cash_of(seller),
+        i(500 * WAD - 3 * WAD)
+    );
+    // The scan: accounts 1..4 hold positions only in `seller` and `buyer`.
+    let (ids, equity, mm, liquidatable) = w
+        .reader
+        .sender(admin)
+        .scan(U256::from(1u8), U256::from(10u8))
+        .motsu_unwrap();
+    assert_eq!(ids, vec![seller, buyer]);
+    assert!(!ids.contains(&idle) && !ids.contains(&fees));
+    for (k, acct) in ids.iter().enumerate() {
+        let health = w.reader.sender(admin).health(*acct).motsu_unwrap();
+        assert_eq!(equity[k] - mm[k], health);
+        assert!(!liquidatable[k]);
+    }
+    // A crash makes the seller liquidatable, as the scan reports; past the last id: empty.
+    w.set_spot(1_000, 0);
+    let (ids, _, _, liquidatable) = w
+        .reader
+        .sender(admin)
+        .scan(U256::from(1u8), U256::from(10u8))
+        .motsu_unwrap();
+    assert_eq!((ids[0], liquidatable[0]), (seller, true));
+    let (ids, ..) = w
+        .reader
+        .sender(admin)
+        .scan(U256::from(5u8), U256::from(10u8))
+        .motsu_unwrap();
+    assert!(ids.is_empty());
+}
+
+#[motsu::test]
+fn futures_realise_pnl_into_cash_when_reduced() {
+    let w = World::new();
+    let (admin, bob, carol) = (w.admin, addr(0xb0), addr(0xca));
+    let terms = stylus_margin::instrument::Terms {
+        kind: stylus_margin::instrument::Kind::Future,
+        underlying: ETH,
+        expiry: w.expiry,
+        strike: 0,
+    };
+    let fut = U256::from_be_bytes(stylus_margin::instrument::pack(&terms));
+    w.list(fut);
+    let long = w.account(bob, 20_000, 0);
+    let short = w.account(carol, 20_000, 0);
+    w.trade(long, short, fut, 2 * WAD, 2_000 * WAD).unwrap();
+    // Futures move no premium.
+    assert_eq!(w.vault.sender(admin).cash_of(long), i(20_000 * WAD));
+    w.set_spot(2_100, 0);
+    let (equity, _, _, _) = w.risk(long);
+    assert_eq!(equity, 20_000 * WAD + 200 * WAD);
+    // Closing one contract at 2,100 realises +100 for the long, -100 for the short.
+    w.trade(short, long, fut, WAD, 2_100 * WAD).unwrap();
+    assert_eq!(w.vault.sender(admin).cash_of(long), i(20_100 * WAD));
+    assert_eq!(w.vault.sender(admin).cash_of(short), i(19_900 * WAD));
+    assert_eq!(w.registry.sender(admin).position_of(long, fut).0, i(WAD));
+}
