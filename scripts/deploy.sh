@@ -14,6 +14,10 @@
 #   UNDERLYING     the first underlying's id (default 1)
 #   FEEDER         0x address allowed to post volatility surfaces (default OWNER)
 #   MARKET         0x address of a first authorised market (optional)
+#   CACHE_BID      wei to bid for each of the five programs a margin check enters (vault,
+#                  registry, oracle, calculator, reader) in ArbOS's program cache
+#                  (`cargo stylus cache bid`); a cached program's entry costs ~2k gas
+#                  instead of ~21k (optional; skipped when unset)
 #
 # Tools: cargo-stylus (`cargo stylus deploy`) for the WASM programs and Foundry's `cast` for
 # the wiring calls. --dry-run needs neither and no chain: it checks the inputs and the
@@ -47,6 +51,7 @@ done
 : "${FEEDER:=$OWNER}"
 is_addr "$FEEDER" || bad "FEEDER must be a 0x address, got '$FEEDER'"
 if [ -n "${MARKET:-}" ]; then is_addr "$MARKET" || bad "MARKET must be a 0x address, got '$MARKET'"; fi
+if [ -n "${CACHE_BID:-}" ]; then [[ "$CACHE_BID" =~ ^[0-9]+$ ]] || bad "CACHE_BID must be an integer (wei), got '$CACHE_BID'"; fi
 [[ "$UNDERLYING" =~ ^[0-9]+$ ]] && [ "$UNDERLYING" -ge 1 ] && [ "$UNDERLYING" -le 4294967295 ] \
   || bad "UNDERLYING must be an integer in 1..2^32-1, got '$UNDERLYING'"
 
@@ -115,6 +120,13 @@ send oracle "setUnderlying(uint32,address,uint32,uint32,uint8,int64,uint64,uint6
   "$UNDERLYING" "$FEED" 3600 3600 0 40000000000000000 800000000000000000 940000000000000000 300000000000000
 send oracle "setFeeder(address,bool)" "$FEEDER" true
 if [ -n "${MARKET:-}" ]; then send engine "setMarket(address,bool)" "$MARKET" true; fi
+if [ -n "${CACHE_BID:-}" ]; then
+  for c in vault registry oracle calculator reader; do
+    cmd=(cargo stylus cache bid --endpoint "$RPC_URL" --private-key "$PRIVATE_KEY" "${ADDR[$c]}" "$CACHE_BID")
+    say "cache $c: ${cmd[*]/$PRIVATE_KEY/<PRIVATE_KEY>}"
+    [ "$dry" = 1 ] || "${cmd[@]}" >/dev/null || bad "cache bid for $c failed"
+  done
+fi
 
 chain_id=null
 if [ "$dry" = 0 ]; then chain_id=$(cast chain-id --rpc-url "$RPC_URL"); fi

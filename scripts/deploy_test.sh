@@ -43,4 +43,8 @@ expect_refusal QUOTE_TOKEN "" "QUOTE_TOKEN is not set"
 expect_refusal FEED 0xzz33333333333333333333333333333333333333 "FEED must be a 0x address"
 expect_refusal UNDERLYING 0 "UNDERLYING must be"
 expect_refusal MARKET nope "MARKET must be"
-echo "deploy_test: dry run and 7 refusals ok"
+expect_refusal CACHE_BID 1e18 "CACHE_BID must be"
+# With a cache bid: five more steps, one per program a margin check enters.
+steps=$(CACHE_BID=1000 scripts/deploy.sh --dry-run 2>&1 >/dev/null)
+[ "$(grep -c '^\[.*cache bid' <<<"$steps")" = 5 ] || fail "expected 5 cache bids: $steps"
+echo "deploy_test: dry run, cache bids and 8 refusals ok"
