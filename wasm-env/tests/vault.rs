@@ -499,3 +499,119 @@ fn a_deposit_into_someone_elses_account_is_allowed() {
         U256::from(7u64)
     );
 }
+
+alloy_sol_types::sol! {
+    #[derive(Debug, PartialEq)]
+    interface IVaultEngineSide {
+        function withdrawTo(uint256 account, address token, uint256 amount, address to) external returns (uint256);
+    }
+}
+
+/// The other side of the world as a program too: OpenZeppelin's ERC20 (openzeppelin-stylus
+/// 0.3.0, `contracts/token`) compiled to WASM by `scripts/build-wasm.sh` and run here, the
+/// vault calling it program to program: deposit (balanceOf, transferFrom, balanceOf) and a
+/// withdrawal (transfer), with the token's own events and balances.
+#[test]
+fn an_openzeppelin_erc20_compiled_to_wasm_is_deposited_and_withdrawn() {
+    let mut env = Env::new();
+    let vault = deploy_vault(&mut env);
+    let decimals = U256::from(18u8).to_be_bytes::<32>().to_vec();
+    let token = env
+        .deploy_wasm(
+            &margin_wasm_env::system::load_wasm("token"),
+            Some(&decimals),
+            owner(),
+        )
+        .expect("the OpenZeppelin token deploys");
+    let amount = wad(7);
+    for (from, call) in [
+        (
+            owner(),
+            env.call_sol(
+                owner(),
+                vault,
+                &IVault::listAssetCall {
+                    token,
+                    config: collateral_config(1),
+                    depositCap: wad(1_000_000),
+                    isQuote: false,
+                },
+            ),
+        ),
+        (
+            owner(),
+            env.call_sol(owner(), vault, &IVault::setEngineCall { engine: engine() }),
+        ),
+        (
+            alice(),
+            env.call_sol(alice(), vault, &IVault::openAccountCall {}),
+        ),
+        (
+            alice(),
+            env.call_sol(
+                alice(),
+                token,
+                &IERC20::mintCall {
+                    to: alice(),
+                    value: amount,
+                },
+            ),
+        ),
+        (
+            alice(),
+            env.call_sol(
+                alice(),
+                token,
+                &IERC20::approveCall {
+                    spender: vault,
+                    value: amount,
+                },
+            ),
+        ),
+    ] {
+        assert!(call.success, "{from}: {call:?}");
+    }
+    let out = env.call_sol(
+        alice(),
+        vault,
+        &IVault::depositCall {
+            account: U256::from(1),
+            token,
+            amount,
+        },
+    );
+    assert!(out.success, "{out:?}");
+    // The vault read the token's decimals at listing and called the WASM token three times.
+    let transfers = out.events_from::<IERC20::Transfer>(token);
+    assert_eq!(
+        (transfers[0].from, transfers[0].to, transfers[0].value),
+        (alice(), vault, amount)
+    );
+    assert_eq!(out.trace.iter().filter(|f| f.depth == 2).count(), 3);
+    assert_eq!(token_balance(&mut env, token, vault), amount);
+    let out = env.call_sol(
+        engine(),
+        vault,
+        &IVaultEngineSide::withdrawToCall {
+            account: U256::from(1),
+            token,
+            amount: wad(2),
+            to: bob(),
+        },
+    );
+    assert!(out.success, "{out:?}");
+    assert_eq!(token_balance(&mut env, token, bob()), wad(2));
+    assert_eq!(token_balance(&mut env, token, vault), wad(5));
+    assert_eq!(
+        env.view_sol(
+            vault,
+            &IVault::balanceOfCall {
+                account: U256::from(1),
+                token
+            }
+        )
+        .unwrap()
+        ._0,
+        wad(5)
+    );
+}

@@ -1,6 +1,7 @@
 //! Test-only contracts shared by the motsu suites (never deployed), and the one
 //! crate of the workspace that depends on openzeppelin-stylus:
-//! - [`TestToken`]: OpenZeppelin's ERC20 with a public `mint` and settable decimals.
+//! - [`TestToken`]: OpenZeppelin's ERC20 with a public `mint` and settable decimals
+//!   (its home is `contracts/token`, which also builds it to WASM).
 //! - [`NoReturnToken`]: a USDT-style token whose `transfer`/`transferFrom` return
 //!   no value.
 //! - [`MockToken`]: a bool-returning token that can return `false` or take a fee
@@ -26,70 +27,14 @@ use alloc::vec::Vec;
 
 use alloy_primitives::{aliases::U80, Address, I256, U256, U8};
 use motsu::prelude::*;
-use openzeppelin_stylus::token::erc20::{self, Erc20, IErc20};
+use openzeppelin_stylus::token::erc20::IErc20;
 use stylus_sdk::{
     call::RawCall,
     prelude::*,
     storage::{StorageMap, StorageU256, StorageU8},
 };
 
-/// OpenZeppelin ERC20 with public `mint` and configurable decimals.
-#[storage]
-pub struct TestToken {
-    erc20: Erc20,
-    decimals: StorageU8,
-}
-
-unsafe impl TopLevelStorage for TestToken {}
-
-#[public]
-#[implements(IErc20<Error = erc20::Error>)]
-impl TestToken {
-    /// Sets the token's decimals.
-    #[constructor]
-    pub fn constructor(&mut self, decimals: u8) {
-        self.decimals.set(U8::from(decimals));
-    }
-
-    /// Mints `amount` to `to` (test only: no access control).
-    pub fn mint(&mut self, to: Address, amount: U256) -> Result<(), erc20::Error> {
-        self.erc20._mint(to, amount)
-    }
-
-    /// The token's decimals.
-    pub fn decimals(&self) -> u8 {
-        self.decimals.get().to::<u8>()
-    }
-}
-
-#[public]
-impl IErc20 for TestToken {
-    type Error = erc20::Error;
-
-    fn total_supply(&self) -> U256 {
-        self.erc20.total_supply()
-    }
-    fn balance_of(&self, account: Address) -> U256 {
-        self.erc20.balance_of(account)
-    }
-    fn transfer(&mut self, to: Address, value: U256) -> Result<bool, Self::Error> {
-        self.erc20.transfer(to, value)
-    }
-    fn allowance(&self, owner: Address, spender: Address) -> U256 {
-        self.erc20.allowance(owner, spender)
-    }
-    fn approve(&mut self, spender: Address, value: U256) -> Result<bool, Self::Error> {
-        self.erc20.approve(spender, value)
-    }
-    fn transfer_from(
-        &mut self,
-        from: Address,
-        to: Address,
-        value: U256,
-    ) -> Result<bool, Self::Error> {
-        self.erc20.transfer_from(from, to, value)
-    }
-}
+pub use margin_token::TestToken;
 
 /// A Chainlink-style AggregatorV3 with settable rounds.
 #[storage]
