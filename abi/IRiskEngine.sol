@@ -78,6 +78,9 @@ interface IRiskEngine {
     /// or it charges a fee while no fee account is set.
     error InvalidTrade(uint256 buyer, uint256 seller, int256 size);
 
+    /// The instrument has not expired yet (same signature as the registry's).
+    error InstrumentNotExpired(uint256 id, uint64 expiry, uint64 timestamp);
+
     /// No settlement price is recorded yet for (underlying, expiry).
     error SettlementPriceMissing(uint32 underlying, uint64 expiry);
 
@@ -178,8 +181,8 @@ interface IRiskEngine {
     /// options pay max(0, S - K) or max(0, K - S) per unit, futures size x S - entry
     /// notional, into cash. Anyone may call; frozen accounts too.
     /// # Errors
-    /// `SettlementPriceMissing`, the registry's (`InstrumentNotExpired`, `NoPosition`,
-    /// ...) and vault's errors.
+    /// `InstrumentNotExpired(id, expiry, timestamp)`, `SettlementPriceMissing`, the
+    /// registry's (`NoPosition`, ...) and vault's errors.
     /// # Events
     /// `Settled` per instrument (and the registry's and vault's).
     function settle(uint256 account, uint256[] memory instruments) external;

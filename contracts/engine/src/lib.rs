@@ -64,6 +64,9 @@ mod events {
         /// or it charges a fee while no fee account is set.
         #[derive(Debug)]
         error InvalidTrade(uint256 buyer, uint256 seller, int256 size);
+        /// The instrument has not expired yet (same signature as the registry's).
+        #[derive(Debug)]
+        error InstrumentNotExpired(uint256 id, uint64 expiry, uint64 timestamp);
         /// No settlement price is recorded yet for (underlying, expiry).
         #[derive(Debug)]
         error SettlementPriceMissing(uint32 underlying, uint64 expiry);
@@ -103,6 +106,7 @@ pub enum Error {
     InvalidTrade(InvalidTrade),
     ZeroAddress(ZeroAddress),
     SettlementPriceMissing(SettlementPriceMissing),
+    InstrumentNotExpired(InstrumentNotExpired),
     Unauthorized(Unauthorized),
     StaleOracle(StaleOracle),
     BadOracle(BadOracle),
@@ -449,13 +453,21 @@ impl RiskEngine {
     /// options pay max(0, S - K) or max(0, K - S) per unit, futures size x S - entry
     /// notional, into cash. Anyone may call; frozen accounts too.
     /// # Errors
-    /// `SettlementPriceMissing`, the registry's (`InstrumentNotExpired`, `NoPosition`,
-    /// ...) and vault's errors.
+    /// `InstrumentNotExpired(id, expiry, timestamp)`, `SettlementPriceMissing`, the
+    /// registry's (`NoPosition`, ...) and vault's errors.
     /// # Events
     /// `Settled` per instrument (and the registry's and vault's).
     pub fn settle(&mut self, account: U256, instruments: Vec<U256>) -> Result<(), Vec<u8>> {
         for id in instruments {
             let terms = instrument::unpack(id.to_be_bytes()).map_err(|_| malformed())?;
+            let now = self.vm().block_timestamp();
+            if !instrument::is_expired(&terms, now) {
+                return err(InstrumentNotExpired {
+                    id,
+                    expiry: terms.expiry,
+                    timestamp: now,
+                });
+            }
             let words = IRiskOracle::new(self.oracle.get())
                 .market_data(&*self, vec![wire::key(terms.underlying, terms.expiry)])
                 .map_err(call_err)?;

@@ -478,6 +478,6 @@ fn settling_a_live_instrument_is_refused() {
             .settle(b.seller, vec![b.put])
             .motsu_res()
             .unwrap_err();
-    assert_eq!(&e[..4], &sel::<margin_engine::SettlementPriceMissing>());
+    assert_eq!(&e[..4], &sel::<margin_engine::InstrumentNotExpired>());
     assert!(b.size(b.seller) < 0);
 }
