@@ -139,6 +139,41 @@ pub struct LiquidationParams {
 }
 
 impl LiquidationParams {
+    /// The 10 values in field order, as the KeeperModule's `setLiquidationParams` takes
+    /// them (durations in seconds, the rest WAD).
+    pub fn to_values(&self) -> [i128; 10] {
+        [
+            self.start_discount,
+            self.max_discount,
+            i128::from(self.discount_duration),
+            self.mm_buffer,
+            self.dust_mm,
+            self.bounty_fraction,
+            self.bounty_cap,
+            self.insurance_share,
+            self.insolvent_pay_cap,
+            i128::from(self.insolvent_pay_duration),
+        ]
+    }
+
+    /// Inverse of [`LiquidationParams::to_values`]; a duration outside `u64` saturates (and
+    /// then fails [`LiquidationParams::validate`], which outside input must pass).
+    pub fn from_values(v: [i128; 10]) -> LiquidationParams {
+        let secs = |x: i128| u64::try_from(x).unwrap_or(u64::MAX);
+        LiquidationParams {
+            start_discount: v[0],
+            max_discount: v[1],
+            discount_duration: secs(v[2]),
+            mm_buffer: v[3],
+            dust_mm: v[4],
+            bounty_fraction: v[5],
+            bounty_cap: v[6],
+            insurance_share: v[7],
+            insolvent_pay_cap: v[8],
+            insolvent_pay_duration: secs(v[9]),
+        }
+    }
+
     /// Lyra v2-like: 5% to 30% over 15 minutes; insolvent pay 0 to 100% of MM over an hour
     /// (Lyra: "MtM to MM over 60 minutes"); 10% buffer; 10% of the discount to the fund.
     pub const DEFAULT: LiquidationParams = LiquidationParams {
@@ -626,6 +661,17 @@ mod tests {
     use super::*;
     use std::vec::Vec;
     use Rounding::Nearest;
+
+    #[test]
+    fn values_round_trip() {
+        assert_eq!(LiquidationParams::from_values(P.to_values()), P);
+        let mut v = P.to_values();
+        v[2] = -1;
+        assert_eq!(
+            LiquidationParams::from_values(v).discount_duration,
+            u64::MAX
+        );
+    }
 
     #[test]
     fn shares_round_trip_never_credits_more() {

@@ -156,6 +156,45 @@ pub struct MarginParams {
 }
 
 impl MarginParams {
+    /// The 12 values in field order, as the RiskReader's `setParams(uint64[12])` takes them
+    /// (every field is non-negative and below 2^64 once validated).
+    pub fn to_limbs(&self) -> [u64; 12] {
+        [
+            self.vol_up,
+            self.vol_down,
+            self.mm_short_option,
+            self.im_short_option,
+            self.mm_future,
+            self.im_future,
+            self.im_multiplier,
+            self.im_positive_mtm,
+            self.theta_horizon,
+            self.haircut_horizon,
+            self.size_coef,
+            self.max_shock_scale,
+        ]
+        .map(|x| x as u64)
+    }
+
+    /// Inverse of [`MarginParams::to_limbs`] (call [`MarginParams::validate`] on outside input).
+    pub fn from_limbs(l: [u64; 12]) -> MarginParams {
+        let v = |i: usize| i128::from(l[i]);
+        MarginParams {
+            vol_up: v(0),
+            vol_down: v(1),
+            mm_short_option: v(2),
+            im_short_option: v(3),
+            mm_future: v(4),
+            im_future: v(5),
+            im_multiplier: v(6),
+            im_positive_mtm: v(7),
+            theta_horizon: v(8),
+            haircut_horizon: v(9),
+            size_coef: v(10),
+            max_shock_scale: v(11),
+        }
+    }
+
     /// Defaults after Lyra v2's PM2 (contingencies) and this project's choices.
     pub const DEFAULT: MarginParams = MarginParams {
         vol_up: WAD / 2,

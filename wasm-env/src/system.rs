@@ -960,7 +960,7 @@ impl System {
             self.owner,
             self.reader,
             &RR::setParamsCall {
-                values: margin_limbs(p),
+                values: p.to_limbs(),
             },
         )
     }
@@ -1123,38 +1123,7 @@ pub fn weth_units(x: u128) -> U256 {
     U256::from(x) * U256::from(WAD as u128)
 }
 
-/// The 12 values of `reader.setParams`, in `MarginParams` field order.
-pub fn margin_limbs(p: &MarginParams) -> [u64; 12] {
-    [
-        p.vol_up,
-        p.vol_down,
-        p.mm_short_option,
-        p.im_short_option,
-        p.mm_future,
-        p.im_future,
-        p.im_multiplier,
-        p.im_positive_mtm,
-        p.theta_horizon,
-        p.haircut_horizon,
-        p.size_coef,
-        p.max_shock_scale,
-    ]
-    .map(|x| x as u64)
-}
-
 /// The 10 values of `keeper.setLiquidationParams`, in `LiquidationParams` field order.
 pub fn liquidation_words(p: &LiquidationParams) -> [U256; 10] {
-    let u = |x: i128| U256::from(x as u128);
-    [
-        u(p.start_discount),
-        u(p.max_discount),
-        U256::from(p.discount_duration),
-        u(p.mm_buffer),
-        u(p.dust_mm),
-        u(p.bounty_fraction),
-        u(p.bounty_cap),
-        u(p.insurance_share),
-        u(p.insolvent_pay_cap),
-        U256::from(p.insolvent_pay_duration),
-    ]
+    p.to_values().map(|x| U256::from(x as u128))
 }

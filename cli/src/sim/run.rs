@@ -72,25 +72,6 @@ pub fn margin_params(l: &Loaded) -> Result<MarginParams, ScenarioError> {
     Ok(p)
 }
 
-/// The 12 words of RiskReader.setParams.
-pub fn margin_words(p: &MarginParams) -> [u64; 12] {
-    [
-        p.vol_up,
-        p.vol_down,
-        p.mm_short_option,
-        p.im_short_option,
-        p.mm_future,
-        p.im_future,
-        p.im_multiplier,
-        p.im_positive_mtm,
-        p.theta_horizon,
-        p.haircut_horizon,
-        p.size_coef,
-        p.max_shock_scale,
-    ]
-    .map(|x| x as u64)
-}
-
 /// Liquidation parameters in force, checked like the margin ones.
 pub fn liquidation_params(l: &Loaded) -> Result<LiquidationParams, ScenarioError> {
     let mut p = LiquidationParams::DEFAULT;
@@ -130,18 +111,7 @@ pub fn liquidation_params(l: &Loaded) -> Result<LiquidationParams, ScenarioError
 
 /// The 10 words of KeeperModule.setLiquidationParams.
 pub fn liquidation_words(p: &LiquidationParams) -> [u128; 10] {
-    [
-        p.start_discount as u128,
-        p.max_discount as u128,
-        u128::from(p.discount_duration),
-        p.mm_buffer as u128,
-        p.dust_mm as u128,
-        p.bounty_fraction as u128,
-        p.bounty_cap as u128,
-        p.insurance_share as u128,
-        p.insolvent_pay_cap as u128,
-        u128::from(p.insolvent_pay_duration),
-    ]
+    p.to_values().map(|x| x as u128)
 }
 
 /// SVI parameters `[a, b, rho, m, sigma]` whose ATM implied vol is `vol` at `years` to
@@ -366,14 +336,14 @@ impl<C: Chain> Sim<'_, C> {
         self.rounds.push(self.chain.initial_round());
         if !s.margin.is_empty() {
             let p = margin_params(self.l)?;
-            let r = self.chain.set_margin_params(margin_words(&p));
+            let r = self.chain.set_margin_params(p.to_limbs());
             let (_, g) = self
                 .tx("setParams", r)
                 .map_err(|e| self.setup_err("RiskReader.setParams", &e))?;
             self.event(
                 "params",
                 "",
-                format!("RiskReader.setParams {:?}", margin_words(&p)),
+                format!("RiskReader.setParams {:?}", p.to_limbs()),
                 Some(g),
             );
             self.report.margin = Some(p);

@@ -145,45 +145,7 @@ pub fn params_from_words(w: [U256; 3]) -> MarginParams {
     for (i, word) in w.iter().enumerate() {
         l[i * 4..i * 4 + 4].copy_from_slice(word.as_limbs());
     }
-    params_from_limbs(l)
-}
-
-/// Risk parameters from 12 u64 values in `MarginParams` field order.
-pub fn params_from_limbs(l: [u64; 12]) -> MarginParams {
-    let v = |i: usize| i128::from(l[i]);
-    MarginParams {
-        vol_up: v(0),
-        vol_down: v(1),
-        mm_short_option: v(2),
-        im_short_option: v(3),
-        mm_future: v(4),
-        im_future: v(5),
-        im_multiplier: v(6),
-        im_positive_mtm: v(7),
-        theta_horizon: v(8),
-        haircut_horizon: v(9),
-        size_coef: v(10),
-        max_shock_scale: v(11),
-    }
-}
-
-/// The 12 u64 values of validated parameters, in `MarginParams` field order.
-pub fn params_limbs(p: &MarginParams) -> [u64; 12] {
-    [
-        p.vol_up,
-        p.vol_down,
-        p.mm_short_option,
-        p.im_short_option,
-        p.mm_future,
-        p.im_future,
-        p.im_multiplier,
-        p.im_positive_mtm,
-        p.theta_horizon,
-        p.haircut_horizon,
-        p.size_coef,
-        p.max_shock_scale,
-    ]
-    .map(|x| x as u64)
+    MarginParams::from_limbs(l)
 }
 
 /// 12 u64 values as three storage words.
@@ -686,7 +648,7 @@ mod tests {
             Evaluation::decode_all(&w),
             Some(alloc::vec![ev, Evaluation::default()])
         );
-        let l = params_limbs(&MarginParams::DEFAULT);
+        let l = MarginParams::DEFAULT.to_limbs();
         assert_eq!(params_from_words(params_words(&l)), MarginParams::DEFAULT);
     }
 }

@@ -323,20 +323,8 @@ impl KeeperModule {
     /// `LiquidationParamsSet`.
     pub fn set_liquidation_params(&mut self, values: [U256; 10]) -> Result<(), Vec<u8>> {
         self.owner.only(self.vm().msg_sender())?;
-        let v = |i: usize| i128::try_from(values[i]).unwrap_or(i128::MAX);
-        let t = |i: usize| u64::try_from(values[i]).unwrap_or(u64::MAX);
-        let p = LiquidationParams {
-            start_discount: v(0),
-            max_discount: v(1),
-            discount_duration: t(2),
-            mm_buffer: v(3),
-            dust_mm: v(4),
-            bounty_fraction: v(5),
-            bounty_cap: v(6),
-            insurance_share: v(7),
-            insolvent_pay_cap: v(8),
-            insolvent_pay_duration: t(9),
-        };
+        let p =
+            LiquidationParams::from_values(values.map(|x| i128::try_from(x).unwrap_or(i128::MAX)));
         p.validate().map_err(liq_err)?;
         let [w0, w1, w2] = p.pack().map(U256::from_be_bytes);
         self.params0.set(w0);
@@ -349,20 +337,9 @@ impl KeeperModule {
     /// The liquidation parameters in force (defaults until set), in `setLiquidationParams`
     /// order.
     pub fn liquidation_params(&self) -> [U256; 10] {
-        let p = self.params();
-        let u = |x: i128| U256::from(x.max(0) as u128);
-        [
-            u(p.start_discount),
-            u(p.max_discount),
-            U256::from(p.discount_duration),
-            u(p.mm_buffer),
-            u(p.dust_mm),
-            u(p.bounty_fraction),
-            u(p.bounty_cap),
-            u(p.insurance_share),
-            u(p.insolvent_pay_cap),
-            U256::from(p.insolvent_pay_duration),
-        ]
+        self.params()
+            .to_values()
+            .map(|x| U256::from(x.max(0) as u128))
     }
 
     /// Sets the insurance fund's account (a vault account; give its ownership to a

@@ -22,13 +22,10 @@ use alloy_primitives::{Address, I256, U256};
 use alloy_sol_types::sol;
 use margin_common::{
     call_err, err, i256, math_err,
-    wire::{
-        self, params_from_limbs, params_from_words, params_limbs, params_words, AccountWords,
-        Evaluation, Request,
-    },
+    wire::{self, params_from_words, params_words, AccountWords, Evaluation, Request},
     MathFailure, Owned, OwnershipTransferred, ParameterOutOfBounds, Unauthorized,
 };
-use stylus_margin::margin::{MarginError, DEFAULT_GRID};
+use stylus_margin::margin::{MarginError, MarginParams, DEFAULT_GRID};
 use stylus_sdk::{
     prelude::*,
     storage::{StorageAddress, StorageU256},
@@ -208,7 +205,7 @@ impl RiskReader {
     /// `ParamsSet`.
     pub fn set_params(&mut self, values: [u64; 12]) -> Result<(), Vec<u8>> {
         self.owner.only(self.vm().msg_sender())?;
-        if let Err(i) = params_from_limbs(values).validate() {
+        if let Err(i) = MarginParams::from_limbs(values).validate() {
             return err(ParameterOutOfBounds {
                 which: i,
                 value: I256::try_from(values[usize::from(i)]).unwrap_or(I256::MAX),
@@ -224,7 +221,7 @@ impl RiskReader {
 
     /// The risk parameters in force (defaults until set).
     pub fn params(&self) -> [u64; 12] {
-        params_limbs(&params_from_words(self.param_words()))
+        params_from_words(self.param_words()).to_limbs()
     }
 
     /// The accounts' standings for the engine's checks, 6 words per account: flags
