@@ -59,8 +59,8 @@ fn vault_gas() {
     let list = IVault::listAssetCall {
         token,
         config: U256::from_be_bytes(cfg.pack()),
-        depositCap: wad(1_000_000),
-        isQuote: false,
+        deposit_cap: wad(1_000_000),
+        is_quote: false,
     };
 
     rows.push(row(
@@ -208,7 +208,7 @@ fn registry_gas() {
     let close = IRegistry::closeExpiredCall {
         account: U256::from(1),
         id,
-        settlementPrice: wad_i(2_050),
+        settlement_price: wad_i(2_050),
     };
     let out = env.call_sol(engine(), reg, &close);
     rows.push(row("registry closeExpired (refunds cleared slots)", &out));

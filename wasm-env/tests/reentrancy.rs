@@ -77,8 +77,8 @@ fn setup(callback: Vec<u8>, strict: bool) -> (Env, Address, Address, Rc<RefCell<
     let list = IVault::listAssetCall {
         token,
         config: config(),
-        depositCap: wad(1_000),
-        isQuote: false,
+        deposit_cap: wad(1_000),
+        is_quote: false,
     };
     assert!(env.call_sol(owner(), vault, &list).success);
     assert!(

@@ -213,7 +213,7 @@ fn trade_then_settle_after_expiry() {
     let close = IRegistry::closeExpiredCall {
         account: U256::from(1),
         id,
-        settlementPrice: iwad(2_100),
+        settlement_price: iwad(2_100),
     };
     let out = env.call_sol(engine(), reg, &close);
     let err = out

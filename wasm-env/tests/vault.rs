@@ -41,8 +41,8 @@ fn setup(flavor: Erc20Flavor, decimals: u8, minted: U256) -> (Env, Address, Addr
         &IVault::listAssetCall {
             token,
             config: collateral_config(1),
-            depositCap: wad(1_000_000),
-            isQuote: false,
+            deposit_cap: wad(1_000_000),
+            is_quote: false,
         },
     );
     assert!(out.success, "listAsset: {out:?}");
@@ -171,7 +171,7 @@ fn two_step_ownership_transfer() {
     let out = env.call_sol(
         owner(),
         vault,
-        &IVault::transferOwnershipCall { newOwner: alice() },
+        &IVault::transferOwnershipCall { new_owner: alice() },
     );
     assert!(out.success);
     let ev = &out.events::<IVault::OwnershipTransferStarted>()[0];
@@ -250,8 +250,8 @@ fn list_asset_reads_decimals_from_the_token() {
         &IVault::listAssetCall {
             token,
             config: collateral_config(7),
-            depositCap: wad(10),
-            isQuote: false,
+            deposit_cap: wad(10),
+            is_quote: false,
         },
     );
     assert!(out.success, "{out:?}");
@@ -279,8 +279,8 @@ fn list_asset_reads_decimals_from_the_token() {
         &IVault::listAssetCall {
             token,
             config: collateral_config(7),
-            depositCap: wad(10),
-            isQuote: false,
+            deposit_cap: wad(10),
+            is_quote: false,
         },
     );
     assert_eq!(
@@ -500,13 +500,6 @@ fn a_deposit_into_someone_elses_account_is_allowed() {
     );
 }
 
-alloy_sol_types::sol! {
-    #[derive(Debug, PartialEq)]
-    interface IVaultEngineSide {
-        function withdrawTo(uint256 account, address token, uint256 amount, address to) external returns (uint256);
-    }
-}
-
 /// The other side of the world as a program too: OpenZeppelin's ERC20 (openzeppelin-stylus
 /// 0.3.0, `contracts/token`) compiled to WASM by `scripts/build-wasm.sh` and run here, the
 /// vault calling it program to program: deposit (balanceOf, transferFrom, balanceOf) and a
@@ -533,8 +526,8 @@ fn an_openzeppelin_erc20_compiled_to_wasm_is_deposited_and_withdrawn() {
                 &IVault::listAssetCall {
                     token,
                     config: collateral_config(1),
-                    depositCap: wad(1_000_000),
-                    isQuote: false,
+                    deposit_cap: wad(1_000_000),
+                    is_quote: false,
                 },
             ),
         ),
@@ -592,7 +585,7 @@ fn an_openzeppelin_erc20_compiled_to_wasm_is_deposited_and_withdrawn() {
     let out = env.call_sol(
         engine(),
         vault,
-        &IVaultEngineSide::withdrawToCall {
+        &IVault::withdrawToCall {
             account: U256::from(1),
             token,
             amount: wad(2),
