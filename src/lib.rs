@@ -24,5 +24,6 @@ pub mod margin;
 pub mod math;
 pub mod normal;
 pub mod oracle;
+pub mod pricer;
 pub mod svi;
 pub mod units;

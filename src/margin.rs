@@ -37,8 +37,8 @@ use crate::{
     collateral::{AssetConfig, PPM},
     fixed::{self, MathError, Rounding, WAD},
     instrument::{Kind, Terms},
-    math,
-    svi::{self, SviParams},
+    math, pricer,
+    svi::SviParams,
 };
 
 /// Seconds in the year used for time to expiry and annualised volatility (365 days).
@@ -369,13 +369,13 @@ pub fn haircut(
         let vol_term = fixed::mul(k, forecast_vol, Up)?;
         h = fixed::add(
             h,
-            fixed::mul(vol_term, math::sqrt(params.haircut_horizon)?, Up)?,
+            fixed::mul(vol_term, pricer::sqrt(params.haircut_horizon)?, Up)?,
         )?;
     }
     let depth = i128::try_from(config.liquidity_depth).map_err(|_| MathError::Overflow)?;
     if depth > 0 && amount > 0 && params.size_coef > 0 {
         let ratio = fixed::div(amount, depth, Up)?;
-        h = fixed::add(h, fixed::mul(params.size_coef, math::sqrt(ratio)?, Up)?)?;
+        h = fixed::add(h, fixed::mul(params.size_coef, pricer::sqrt(ratio)?, Up)?)?;
     }
     Ok(h.clamp(floor, max.max(floor)))
 }
@@ -432,7 +432,7 @@ pub fn forecast_vol(variance: i128) -> Result<i128, MathError> {
     if variance <= 0 {
         return Ok(0);
     }
-    math::sqrt(variance)
+    pricer::sqrt(variance)
 }
 
 /// Years (WAD) from `now` to `expiry`, or `None` when expired.
@@ -455,7 +455,7 @@ pub fn vol_shock_scale(years: i128) -> Result<i128, MathError> {
         13 * WAD / 100
     };
     let ratio = fixed::div(month, t, Up)?;
-    math::exp(fixed::mul(p, math::ln(ratio)?, Up)?)
+    pricer::exp(fixed::mul(p, pricer::ln(ratio)?, Up)?)
 }
 
 /// Per (expiry, strike) evaluation shared by calls and puts.
@@ -610,11 +610,11 @@ fn build_book<'a>(
                     .ok_or(MarginError::MissingSurface(market.id, p.terms.expiry))?;
                 let forward = fixed::mul(
                     spot,
-                    math::exp(fixed::mul(market.rate, years, Down)?)?,
+                    pricer::exp(fixed::mul(market.rate, years, Down)?)?,
                     Down,
                 )?;
-                let vol = svi::implied_vol(&surface.1, strike, forward, years)?;
-                let quote = black_scholes::quote(spot, strike, vol, years, market.rate)?;
+                let vol = pricer::implied_vol(&surface.1, strike, forward, years)?;
+                let quote = pricer::quote(spot, strike, vol, years, market.rate)?;
                 let m = vol_shock_scale(years)?;
                 book.nodes.push(Node {
                     expiry: p.terms.expiry,
@@ -694,7 +694,7 @@ fn full_pnl(
                     // Outside the pricer's moneyness domain the option is deep in or out
                     // of the money: its value is its discounted intrinsic value.
                     repriced[i] = Some(if (WAD / 100..=100 * WAD).contains(&k_over_s) {
-                        black_scholes::quote(new_spot, n.strike, vol, n.years, book.market.rate)?
+                        pricer::quote(new_spot, n.strike, vol, n.years, book.market.rate)?
                     } else {
                         intrinsic_quote(new_spot, n.strike, n.years, book.market.rate)?
                     });
@@ -721,7 +721,7 @@ fn intrinsic_quote(
     years: i128,
     rate: i128,
 ) -> Result<black_scholes::Quote, MathError> {
-    let df = math::exp(fixed::mul(-rate, years, Up)?)?;
+    let df = pricer::exp(fixed::mul(-rate, years, Up)?)?;
     let pv_k = fixed::mul(strike, df, Up)?;
     let call = (spot - pv_k).max(0);
     let put = (pv_k - spot).max(0);
