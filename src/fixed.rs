@@ -311,6 +311,51 @@ pub fn div_wide(hi: u128, lo: u128, d: u128) -> Option<(u128, u128)> {
     Some(((q1 << 64) | q0, rem >> s))
 }
 
+/// `a * b / 1e18` rounded in direction `r`: bit for bit [`mul`], built for the margin
+/// engine's inner loops, where [`mul`] costs most of its gas in WASM's software 128-bit
+/// division (`a.checked_mul(b)`, then a 128-bit quotient and remainder). Here the
+/// product of two halves below 2^64 is one multiplication, and the division by
+/// `1e18 = 2^18 * 5^18` is a shift and four 64-bit divisions by `5^18`
+/// ([`div_wad_u128`]); products of 2^128 and more go through [`div_wide`] as in [`mul`].
+/// Larger code than [`mul`], so contracts that do not loop over positions keep [`mul`].
+///
+/// # Errors
+/// [`MathError::Overflow`] when the rounded result does not fit in `i128`.
+pub fn mul_fast(a: i128, b: i128, r: Rounding) -> Result<i128, MathError> {
+    let negative = (a < 0) != (b < 0) && a != 0 && b != 0;
+    let (ua, ub) = (a.unsigned_abs(), b.unsigned_abs());
+    let (q, rem) = if (ua | ub) >> 64 == 0 {
+        div_wad_u128(ua * ub)
+    } else {
+        let (hi, lo) = full_mul(ua, ub);
+        if hi == 0 {
+            div_wad_u128(lo)
+        } else {
+            div_wide(hi, lo, WAD as u128).ok_or(MathError::Overflow)?
+        }
+    };
+    let q = round_magnitude(q, rem, WAD as u128, negative, r).ok_or(MathError::Overflow)?;
+    apply_sign(q, negative)
+}
+
+/// `(n / 1e18, n % 1e18)` with 64-bit divisions only: `n = (n >> 18) 2^18 + low`, and
+/// `n >> 18 < 2^110` is divided by `5^18 < 2^42` in four digits (the top 46 bits, then
+/// 22, 21 and 21 bits), each partial remainder below `5^18` so every dividend fits 64 bits.
+pub fn div_wad_u128(n: u128) -> (u128, u128) {
+    const D: u64 = 3_814_697_265_625;
+    let low = n & ((1 << 18) - 1);
+    let p = n >> 18;
+    let (hi, lo) = ((p >> 64) as u64, p as u64);
+    let mut q = u128::from(hi / D);
+    let mut r = hi % D;
+    for (shift, bits) in [(42u32, 22u32), (21, 21), (0, 21)] {
+        let n = (r << bits) | ((lo >> shift) & ((1 << bits) - 1));
+        q = (q << bits) | u128::from(n / D);
+        r = n % D;
+    }
+    (q, (u128::from(r) << 18) | low)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -468,5 +513,52 @@ mod tests {
         assert_eq!(to_int(WAD + WAD / 2, Rounding::Nearest), 2);
         assert_eq!(to_int(-WAD - WAD / 2, Rounding::Nearest), -2);
         assert_eq!(to_int(3 * WAD, Rounding::Up), 3);
+    }
+
+    #[test]
+    fn mul_fast_is_mul_bit_for_bit() {
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for i in 0..20_000 {
+            // Magnitudes from 1 wei to ~2^126, both signs.
+            let a = (i128::from(next()) << (next() % 63)) >> (next() % 64);
+            let b = (i128::from(next()) << (next() % 63)) >> (next() % 64);
+            let (a, b) = if i % 3 == 0 {
+                (-a, b)
+            } else if i % 3 == 1 {
+                (a, -b)
+            } else {
+                (a, b)
+            };
+            for r in [Rounding::Down, Rounding::Up, Rounding::Nearest] {
+                assert_eq!(mul_fast(a, b, r), mul(a, b, r), "{a} {b} {r:?}");
+            }
+        }
+        for (a, b) in [
+            (i128::MAX, 1),
+            (i128::MAX, WAD),
+            (i128::MIN, WAD),
+            (i128::MAX, 2 * WAD),
+            (0, i128::MIN),
+        ] {
+            for r in [Rounding::Down, Rounding::Up, Rounding::Nearest] {
+                assert_eq!(mul_fast(a, b, r), mul(a, b, r), "{a} {b} {r:?}");
+            }
+        }
+        for n in [
+            0u128,
+            1,
+            WAD as u128 - 1,
+            WAD as u128,
+            u128::MAX,
+            u128::MAX / 3,
+        ] {
+            assert_eq!(div_wad_u128(n), (n / WAD as u128, n % WAD as u128));
+        }
     }
 }

@@ -480,12 +480,12 @@ fn shocked_vol(vol: i128, m: i128, mv: VolMove, params: &MarginParams) -> Result
     Ok(match mv {
         VolMove::None => vol,
         VolMove::Up => {
-            let up = fixed::mul(params.vol_up, m, Up)?;
-            fixed::mul(vol, WAD + up, Up)?.min(10 * WAD)
+            let up = fixed::mul_fast(params.vol_up, m, Up)?;
+            fixed::mul_fast(vol, WAD + up, Up)?.min(10 * WAD)
         }
         VolMove::Down => {
-            let down = fixed::mul(params.vol_down, m, Up)?;
-            fixed::mul(vol, (WAD - down).max(WAD / 20), Down)?.max(WAD / 1000)
+            let down = fixed::mul_fast(params.vol_down, m, Up)?;
+            fixed::mul_fast(vol, (WAD - down).max(WAD / 20), Down)?.max(WAD / 1000)
         }
     })
 }
@@ -550,7 +550,7 @@ fn build_book<'a>(
         if p.terms.kind == Kind::Future {
             book.future_size = fixed::add(book.future_size, p.size)?;
             book.greeks.delta = fixed::add(book.greeks.delta, p.size)?;
-            let v = fixed::sub(fixed::mul(p.size, spot, Down)?, p.entry)?;
+            let v = fixed::sub(fixed::mul_fast(p.size, spot, Down)?, p.entry)?;
             book.mtm = fixed::add(book.mtm, v)?;
             book.legs.push((Leg::Future, *p));
             book.leg_greeks.push([0; 5]);
@@ -576,7 +576,7 @@ fn build_book<'a>(
                 settle.unwrap_or(spot),
                 strike,
             )?;
-            book.mtm = fixed::add(book.mtm, fixed::mul(p.size, px, Down)?)?;
+            book.mtm = fixed::add(book.mtm, fixed::mul_fast(p.size, px, Down)?)?;
             if settle.is_none() {
                 let d = match p.terms.kind {
                     Kind::Call if spot > strike => p.size,
@@ -608,9 +608,9 @@ fn build_book<'a>(
                     .iter()
                     .find(|s| s.0 == p.terms.expiry)
                     .ok_or(MarginError::MissingSurface(market.id, p.terms.expiry))?;
-                let forward = fixed::mul(
+                let forward = fixed::mul_fast(
                     spot,
-                    pricer::exp(fixed::mul(market.rate, years, Down)?)?,
+                    pricer::exp(fixed::mul_fast(market.rate, years, Down)?)?,
                     Down,
                 )?;
                 let vol = pricer::implied_vol(&surface.1, strike, forward, years)?;
@@ -629,12 +629,12 @@ fn build_book<'a>(
         };
         let node = &book.nodes[idx];
         let (px, delta, gamma, vega, theta) = price_of(p.terms.kind, &node.quote);
-        book.mtm = fixed::add(book.mtm, fixed::mul(p.size, px, Down)?)?;
+        book.mtm = fixed::add(book.mtm, fixed::mul_fast(p.size, px, Down)?)?;
         let g = &mut book.greeks;
-        g.delta = fixed::add(g.delta, fixed::mul(p.size, delta, Rounding::Nearest)?)?;
-        g.gamma = fixed::add(g.gamma, fixed::mul(p.size, gamma, Rounding::Nearest)?)?;
-        g.vega = fixed::add(g.vega, fixed::mul(p.size, vega, Rounding::Nearest)?)?;
-        g.theta = fixed::add(g.theta, fixed::mul(p.size, theta, Rounding::Nearest)?)?;
+        g.delta = fixed::add(g.delta, fixed::mul_fast(p.size, delta, Rounding::Nearest)?)?;
+        g.gamma = fixed::add(g.gamma, fixed::mul_fast(p.size, gamma, Rounding::Nearest)?)?;
+        g.vega = fixed::add(g.vega, fixed::mul_fast(p.size, vega, Rounding::Nearest)?)?;
+        g.theta = fixed::add(g.theta, fixed::mul_fast(p.size, theta, Rounding::Nearest)?)?;
         // Time decay over the horizon counts when it costs this leg, never as a gain.
         let decay = fixed::mul_div(theta, params.theta_horizon, YEAR, Down)?;
         let decay = if (p.size > 0) == (decay < 0) {
@@ -642,7 +642,7 @@ fn build_book<'a>(
         } else {
             0
         };
-        let vega_vol = fixed::mul(vega, node.vol, Rounding::Nearest)?;
+        let vega_vol = fixed::mul_fast(vega, node.vol, Rounding::Nearest)?;
         book.leg_greeks.push([px, delta, gamma, vega_vol, decay]);
         book.legs.push((Leg::Option(idx), *p));
     }
@@ -670,21 +670,21 @@ fn full_pnl(
     params: &MarginParams,
 ) -> Result<i128, MarginError> {
     let spot = book.spot;
-    let new_spot = fixed::mul(spot, WAD + spot_move, Down)?.max(1);
+    let new_spot = fixed::mul_fast(spot, WAD + spot_move, Down)?.max(1);
     let dspot = new_spot - spot;
-    let mut pnl = fixed::mul(book.offset_delta, dspot, Down)?;
+    let mut pnl = fixed::mul_fast(book.offset_delta, dspot, Down)?;
     // Reprice each node once per scenario, then apply to its legs.
     let mut repriced: Vec<Option<black_scholes::Quote>> = Vec::with_capacity(book.nodes.len());
     repriced.resize(book.nodes.len(), None);
     for ((idx, p), g) in book.legs.iter().zip(&book.leg_greeks) {
         let strike = i128::try_from(p.terms.strike).map_err(|_| MathError::Overflow)?;
         let leg = match *idx {
-            Leg::Future => fixed::mul(p.size, dspot, Down)?,
+            Leg::Future => fixed::mul_fast(p.size, dspot, Down)?,
             Leg::Settled => 0,
             Leg::Expired => {
                 let now_v = black_scholes::intrinsic(p.terms.kind == Kind::Call, spot, strike)?;
                 let new_v = black_scholes::intrinsic(p.terms.kind == Kind::Call, new_spot, strike)?;
-                fixed::mul(p.size, new_v - now_v, Down)?
+                fixed::mul_fast(p.size, new_v - now_v, Down)?
             }
             Leg::Option(i) => {
                 let n = &book.nodes[i];
@@ -704,7 +704,7 @@ fn full_pnl(
                 let (new_px, ..) = price_of(p.terms.kind, q);
                 let (old_px, ..) = price_of(p.terms.kind, &n.quote);
                 let per_unit = fixed::add(new_px - old_px, g[4])?.max(-old_px);
-                fixed::mul(p.size, per_unit, Down)?
+                fixed::mul_fast(p.size, per_unit, Down)?
             }
         };
         pnl = fixed::add(pnl, leg)?;
@@ -721,8 +721,8 @@ fn intrinsic_quote(
     years: i128,
     rate: i128,
 ) -> Result<black_scholes::Quote, MathError> {
-    let df = pricer::exp(fixed::mul(-rate, years, Up)?)?;
-    let pv_k = fixed::mul(strike, df, Up)?;
+    let df = pricer::exp(fixed::mul_fast(-rate, years, Up)?)?;
+    let pv_k = fixed::mul_fast(strike, df, Up)?;
     let call = (spot - pv_k).max(0);
     let put = (pv_k - spot).max(0);
     Ok(black_scholes::Quote {
@@ -747,39 +747,39 @@ fn greeks_pnl(
     spot_move: i128,
     params: &MarginParams,
 ) -> Result<i128, MarginError> {
-    let ds = fixed::mul(book.spot, spot_move, Down)?;
-    let half_ds2 = fixed::mul(fixed::mul(ds, ds, Up)?, WAD / 2, Up)?;
+    let ds = fixed::mul_fast(book.spot, spot_move, Down)?;
+    let half_ds2 = fixed::mul_fast(fixed::mul_fast(ds, ds, Up)?, WAD / 2, Up)?;
     let new_spot = (book.spot + ds).max(1);
-    let mut pnl = fixed::mul(book.offset_delta, ds, Down)?;
+    let mut pnl = fixed::mul_fast(book.offset_delta, ds, Down)?;
     for ((leg, p), g) in book.legs.iter().zip(&book.leg_greeks) {
         let leg_pnl = match *leg {
-            Leg::Future => fixed::mul(p.size, ds, Down)?,
+            Leg::Future => fixed::mul_fast(p.size, ds, Down)?,
             Leg::Settled => 0,
             Leg::Expired => {
                 let strike = i128::try_from(p.terms.strike).map_err(|_| MathError::Overflow)?;
                 let diff = black_scholes::intrinsic(p.terms.kind == Kind::Call, new_spot, strike)?
                     - black_scholes::intrinsic(p.terms.kind == Kind::Call, book.spot, strike)?;
-                fixed::mul(p.size, diff, Down)?
+                fixed::mul_fast(p.size, diff, Down)?
             }
             Leg::Option(i) => {
                 let [value, delta, gamma, vega_vol, decay] = *g;
                 let rel = match s.vol {
                     VolMove::None => 0,
-                    VolMove::Up => fixed::mul(params.vol_up, book.nodes[i].m, Up)?,
+                    VolMove::Up => fixed::mul_fast(params.vol_up, book.nodes[i].m, Up)?,
                     VolMove::Down => {
-                        -fixed::mul(params.vol_down, book.nodes[i].m, Up)?.min(WAD - WAD / 20)
+                        -fixed::mul_fast(params.vol_down, book.nodes[i].m, Up)?.min(WAD - WAD / 20)
                     }
                 };
                 let per_unit = fixed::add(
                     fixed::add(
-                        fixed::mul(delta, ds, Down)?,
-                        fixed::mul(gamma, half_ds2, Down)?,
+                        fixed::mul_fast(delta, ds, Down)?,
+                        fixed::mul_fast(gamma, half_ds2, Down)?,
                     )?,
-                    fixed::add(fixed::mul(vega_vol, rel, Down)?, decay)?,
+                    fixed::add(fixed::mul_fast(vega_vol, rel, Down)?, decay)?,
                 )?;
                 // The new value of one unit is at least 0: the change is at least -value.
                 let per_unit = per_unit.max(-value);
-                fixed::mul(p.size, per_unit, Down)?
+                fixed::mul_fast(p.size, per_unit, Down)?
             }
         };
         pnl = fixed::add(pnl, leg_pnl)?;
@@ -797,14 +797,14 @@ fn worst_loss(
     let mut worst = 0i128;
     let mut worst_i = 0u8;
     for (i, s) in grid.iter().enumerate() {
-        let spot_move = fixed::mul(s.spot, scale, Rounding::Nearest)?.max(-95 * WAD / 100);
+        let spot_move = fixed::mul_fast(s.spot, scale, Rounding::Nearest)?.max(-95 * WAD / 100);
         let pnl = if book.market.method == Method::Full || s.weight < WAD {
             full_pnl(book, s, spot_move, params)?
         } else {
             greeks_pnl(book, s, spot_move, params)?
         };
         let loss = if pnl < 0 {
-            fixed::mul(-pnl, s.weight, Up)?
+            fixed::mul_fast(-pnl, s.weight, Up)?
         } else {
             0
         };
@@ -906,20 +906,20 @@ pub fn account_risk(
             risk.worst_scenario = idx;
         }
         // Contingencies.
-        let short_notional = fixed::mul(book.net_short_options, m.spot, Up)?;
-        let fut_notional = fixed::mul(book.future_size.abs(), m.spot, Up)?;
+        let short_notional = fixed::mul_fast(book.net_short_options, m.spot, Up)?;
+        let fut_notional = fixed::mul_fast(book.future_size.abs(), m.spot, Up)?;
         let mm_c = fixed::add(
-            fixed::mul(short_notional, params.mm_short_option, Up)?,
-            fixed::mul(fut_notional, params.mm_future, Up)?,
+            fixed::mul_fast(short_notional, params.mm_short_option, Up)?,
+            fixed::mul_fast(fut_notional, params.mm_future, Up)?,
         )?;
         let im_c = fixed::add(
-            fixed::mul(short_notional, params.im_short_option, Up)?,
-            fixed::mul(fut_notional, params.im_future, Up)?,
+            fixed::mul_fast(short_notional, params.im_short_option, Up)?,
+            fixed::mul_fast(fut_notional, params.im_future, Up)?,
         )?;
         risk.mm = fixed::add(risk.mm, fixed::add(loss, mm_c)?)?;
         risk.im = fixed::add(
             risk.im,
-            fixed::add(fixed::mul(loss, params.im_multiplier, Up)?, im_c)?,
+            fixed::add(fixed::mul_fast(loss, params.im_multiplier, Up)?, im_c)?,
         )?;
         // Mark-to-market: oracle for MM; for IM the lower of oracle and stable (second-order
         // expansion around the oracle, exact to third order in the gap, which the stable
@@ -928,9 +928,9 @@ pub fn account_risk(
         let gap = m.stable - m.spot;
         let at_stable = {
             let g = &book.greeks;
-            let lin = fixed::mul(g.delta - offset, gap, Down)?;
-            let quad = fixed::mul(
-                fixed::mul(fixed::mul(g.gamma, WAD / 2, Down)?, gap, Down)?,
+            let lin = fixed::mul_fast(g.delta - offset, gap, Down)?;
+            let quad = fixed::mul_fast(
+                fixed::mul_fast(fixed::mul_fast(g.gamma, WAD / 2, Down)?, gap, Down)?,
                 gap,
                 Down,
             )?;
@@ -951,7 +951,7 @@ pub fn account_risk(
     }
     risk.equity = fixed::add(risk.equity, risk.mtm)?;
     let mtm_im = if mtm_im > 0 {
-        fixed::mul(mtm_im, params.im_positive_mtm, Down)?
+        fixed::mul_fast(mtm_im, params.im_positive_mtm, Down)?
     } else {
         mtm_im
     };

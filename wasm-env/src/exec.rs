@@ -455,6 +455,22 @@ impl Ctx {
         let entry = instance
             .get_typed_func::<i32, i32>(&*store, "user_entrypoint")
             .expect("checked at activation: user_entrypoint");
-        entry.call(&mut *store, args_len as i32)
+        let out = entry.call(&mut *store, args_len as i32);
+        // Profiling (instrument::set_profiling): add the per-function counters up.
+        let counters: Vec<(u32, u64)> = instance
+            .exports(&*store)
+            .filter_map(|e| {
+                let i = e.name().strip_prefix(crate::instrument::PROFILE_PREFIX)?;
+                let i: u32 = i.parse().ok()?;
+                match e.into_global()?.get(&*store) {
+                    Val::I64(v) => Some((i, v as u64)),
+                    _ => None,
+                }
+            })
+            .collect();
+        if !counters.is_empty() {
+            crate::record_profile(prog.code.len(), &counters);
+        }
+        out
     }
 }

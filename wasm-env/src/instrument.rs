@@ -27,6 +27,22 @@ use wasmparser::{
     ExternalKind, FuncType, Operator, Parser, Payload, TypeRef, Validator, WasmFeatures,
 };
 
+/// Prefix of the per-function ink counters [`set_profiling`] adds (`prof<i>` for the
+/// i-th function defined by the module).
+pub const PROFILE_PREFIX: &str = "prof";
+
+thread_local! {
+    static PROFILING: core::cell::Cell<bool> = const { core::cell::Cell::new(false) };
+}
+
+/// Profiling mode for programs activated from now on (this thread): each defined
+/// function gets an exported i64 global that adds up the ink of every basic block it
+/// runs (self cost, callees excluded); [`crate::take_profile`] collects them. Metering
+/// and gas are unchanged; only for finding where a program spends its ink.
+pub fn set_profiling(on: bool) {
+    PROFILING.with(|p| p.set(on));
+}
+
 /// Export name of the ink-left global the instrumentation adds.
 pub const INK_LEFT: &str = "stylus_ink_left";
 /// Export name of the ink-status global (1 = out of ink).
@@ -207,6 +223,11 @@ pub fn activate(wasm: &[u8]) -> Result<Activated, String> {
     let ink = imported_globals + defined_globals;
     let status = ink + 1;
     let scratch = ink + 2;
+    let profiled = if PROFILING.with(|p| p.get()) {
+        funcs as u32
+    } else {
+        0
+    };
     let g = Globals {
         ink,
         status,
@@ -224,6 +245,7 @@ pub fn activate(wasm: &[u8]) -> Result<Activated, String> {
     let mut re = RoundtripReencoder;
     let mut code: Option<CodeSection> = None;
     let mut globals_done = false;
+    let mut local = 0u32;
     let add_globals = |gs: &mut GlobalSection| {
         let mutable = |ty| GlobalType {
             val_type: ty,
@@ -233,6 +255,9 @@ pub fn activate(wasm: &[u8]) -> Result<Activated, String> {
         gs.global(mutable(ValType::I64), &ConstExpr::i64_const(0));
         gs.global(mutable(ValType::I32), &ConstExpr::i32_const(0));
         gs.global(mutable(ValType::I32), &ConstExpr::i32_const(0));
+        for _ in 0..profiled {
+            gs.global(mutable(ValType::I64), &ConstExpr::i64_const(0));
+        }
     };
 
     for payload in Parser::new(0).parse_all(wasm) {
@@ -263,10 +288,19 @@ pub fn activate(wasm: &[u8]) -> Result<Activated, String> {
                 }
                 es.export(INK_LEFT, ExportKind::Global, ink);
                 es.export(INK_STATUS, ExportKind::Global, status);
+                for i in 0..profiled {
+                    es.export(
+                        &format!("{PROFILE_PREFIX}{i}"),
+                        ExportKind::Global,
+                        scratch + 1 + i,
+                    );
+                }
                 out.section(&es);
             }
             Payload::CodeSectionStart { .. } => code = Some(CodeSection::new()),
             Payload::CodeSectionEntry(body) => {
+                let prof = (local < profiled).then_some(scratch + 1 + local);
+                local += 1;
                 let mut f = re
                     .new_function_with_parsed_locals(&body)
                     .map_err(|e| format!("{e:?}"))?;
@@ -275,6 +309,7 @@ pub fn activate(wasm: &[u8]) -> Result<Activated, String> {
                     &mut re,
                     body.get_operators_reader().map_err(|e| e.to_string())?,
                     &g,
+                    prof,
                     &param_count,
                 )?;
                 code.as_mut().expect("code section started").function(&f);
@@ -322,6 +357,7 @@ fn instrument_body<'a>(
     re: &mut RoundtripReencoder,
     reader: wasmparser::OperatorsReader<'a>,
     g: &Globals,
+    prof: Option<u32>,
     param_count: &dyn Fn(u32) -> u64,
 ) -> Result<(), String> {
     let mut block: Vec<Operator<'a>> = Vec::new();
@@ -347,6 +383,12 @@ fn instrument_body<'a>(
             f.instruction(&Instruction::I64Const(total));
             f.instruction(&Instruction::I64Sub);
             f.instruction(&Instruction::GlobalSet(g.ink));
+            if let Some(p) = prof {
+                f.instruction(&Instruction::GlobalGet(p));
+                f.instruction(&Instruction::I64Const(total));
+                f.instruction(&Instruction::I64Add);
+                f.instruction(&Instruction::GlobalSet(p));
+            }
             for op in block.drain(..) {
                 emit(f, re, op, g)?;
             }

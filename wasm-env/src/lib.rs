@@ -31,6 +31,7 @@ pub mod abi;
 mod exec;
 mod host;
 mod instrument;
+pub use instrument::set_profiling;
 pub mod mocks;
 mod native;
 pub mod pricing;
@@ -493,4 +494,30 @@ impl Env {
     pub fn has_code(&self, addr: Address) -> bool {
         !matches!(self.ctx.world.code(&addr), Code::None)
     }
+}
+
+thread_local! {
+    static PROFILE: core::cell::RefCell<std::collections::BTreeMap<(usize, u32), u64>> =
+        const { core::cell::RefCell::new(std::collections::BTreeMap::new()) };
+}
+
+pub(crate) fn record_profile(code_len: usize, counters: &[(u32, u64)]) {
+    PROFILE.with(|p| {
+        let mut p = p.borrow_mut();
+        for &(i, ink) in counters {
+            *p.entry((code_len, i)).or_default() += ink;
+        }
+    });
+}
+
+/// Takes the ink spent per defined function (self cost) since the last call, for the
+/// programs activated while [`set_profiling`] was on: `(code length of the
+/// program as `account_code` sees it, index among the module's defined functions, ink)`.
+pub fn take_profile() -> Vec<(usize, u32, u64)> {
+    PROFILE.with(|p| {
+        core::mem::take(&mut *p.borrow_mut())
+            .into_iter()
+            .map(|((c, i), ink)| (c, i, ink))
+            .collect()
+    })
 }
