@@ -133,7 +133,7 @@ fn main() {
         !rows.is_empty(),
         "NAMES.wasm was not among the deployed programs"
     );
-    rows.sort_by(|x, y| y.0.cmp(&x.0));
+    rows.sort_by_key(|r| std::cmp::Reverse(r.0));
     let total: u64 = rows.iter().map(|r| r.0).sum();
     println!(
         "check of {n} options over {e} expiries: {} gas in this program's own blocks",
