@@ -467,7 +467,29 @@ struct Node {
     quote: black_scholes::Quote,
     /// Vol-shock scale of the expiry.
     m: i128,
+    /// Relative vol move of the node in the vol-up and vol-down scenarios, Q48.
+    rel_q: [i128; 2],
 }
+
+/// A live option leg in the Taylor scenarios, relative to spot `S`, in Q48
+/// ([`pricer::from_wad`]): the change of one unit's value for a relative spot move `m`
+/// and relative vol move `rel` is `S (delta m + gamma_s m^2/2 + vega_s rel + decay)`,
+/// at least `S floor`. `notional` is `size x S` rounded down and up (WAD).
+struct Taylor {
+    delta: i128,
+    gamma_s: i128,
+    vega_s: i128,
+    decay: i128,
+    floor: i128,
+    notional: [i128; 2],
+}
+
+/// Bits of the largest notional and relative Greeks the Taylor fast path takes: with
+/// them, one leg's `notional x change` stays below 2^107 and 128 legs below 2^115.
+const TAYLOR_NOTIONAL: i128 = 1 << 90;
+const TAYLOR_GREEK: i128 = 1 << 62;
+/// Largest relative spot or vol move (Q48) of the fast path: 4.
+const TAYLOR_MOVE: i128 = 4 << pricer::SHIFT;
 
 fn price_of(kind: Kind, q: &black_scholes::Quote) -> (i128, i128, i128, i128, i128) {
     match kind {
@@ -512,6 +534,9 @@ struct Book<'a> {
     /// Per leg (same order as `legs`), for options, per unit: value, delta, gamma,
     /// vega x vol, and the theta loss over the horizon when it is a loss for this leg.
     leg_greeks: Vec<[i128; 5]>,
+    /// Per leg (same order), the Taylor fast path's terms when they are within its
+    /// bounds; otherwise the leg is computed from `leg_greeks` in WAD.
+    taylor: Vec<Option<Taylor>>,
     offset_delta: i128,
     greeks: Greeks,
     mtm: i128,
@@ -533,6 +558,7 @@ fn build_book<'a>(
         nodes: Vec::new(),
         legs: Vec::with_capacity(positions.len()),
         leg_greeks: Vec::with_capacity(positions.len()),
+        taylor: Vec::with_capacity(positions.len()),
         offset_delta,
         greeks: Greeks {
             underlying: market.id,
@@ -554,6 +580,7 @@ fn build_book<'a>(
             book.mtm = fixed::add(book.mtm, v)?;
             book.legs.push((Leg::Future, *p));
             book.leg_greeks.push([0; 5]);
+            book.taylor.push(None);
             continue;
         }
         match per_strike
@@ -594,6 +621,7 @@ fn build_book<'a>(
                 *p,
             ));
             book.leg_greeks.push([0; 5]);
+            book.taylor.push(None);
             continue;
         };
         let idx = match book
@@ -616,6 +644,8 @@ fn build_book<'a>(
                 let vol = pricer::implied_vol(&surface.1, strike, forward, years)?;
                 let quote = pricer::quote(spot, strike, vol, years, market.rate)?;
                 let m = vol_shock_scale(years)?;
+                let up = fixed::mul_fast(params.vol_up, m, Up)?;
+                let down = -fixed::mul_fast(params.vol_down, m, Up)?.min(WAD - WAD / 20);
                 book.nodes.push(Node {
                     expiry: p.terms.expiry,
                     strike,
@@ -623,6 +653,7 @@ fn build_book<'a>(
                     vol,
                     quote,
                     m,
+                    rel_q: [pricer::from_wad(up), pricer::from_wad(down)],
                 });
                 book.nodes.len() - 1
             }
@@ -643,6 +674,7 @@ fn build_book<'a>(
             0
         };
         let vega_vol = fixed::mul_fast(vega, node.vol, Rounding::Nearest)?;
+        book.taylor.push(taylor_leg(p.size, spot, [px, delta, gamma, vega_vol, decay])?);
         book.leg_greeks.push([px, delta, gamma, vega_vol, decay]);
         book.legs.push((Leg::Option(idx), *p));
     }
@@ -652,6 +684,32 @@ fn build_book<'a>(
         }
     }
     Ok(book)
+}
+
+/// The Taylor fast path's terms of an option leg of `size` whose per-unit Greeks are `g`
+/// (value, delta, gamma, vega x vol, decay; WAD), or `None` when they exceed its bounds.
+/// The floor (`-value / S`) is rounded toward a larger loss for a long leg and a smaller
+/// gain for a short one.
+fn taylor_leg(size: i128, spot: i128, g: [i128; 5]) -> Result<Option<Taylor>, MathError> {
+    let [value, delta, gamma, vega_vol, decay] = g;
+    let q = |x: i128, r| Ok::<i128, MathError>(pricer::from_wad(fixed::div(x, spot, r)?));
+    let floor_r = if size > 0 { Up } else { Down };
+    let t = Taylor {
+        delta: pricer::from_wad(delta),
+        gamma_s: pricer::from_wad(fixed::mul_fast(gamma, spot, Rounding::Nearest)?),
+        vega_s: q(vega_vol, Rounding::Nearest)?,
+        decay: q(decay, Down)?,
+        floor: -q(value, floor_r)?,
+        notional: [
+            fixed::mul_fast(size, spot, Down)?,
+            fixed::mul_fast(size, spot, Up)?,
+        ],
+    };
+    let within = t.notional.iter().all(|n| n.abs() < TAYLOR_NOTIONAL)
+        && [t.delta, t.gamma_s, t.vega_s, t.decay, t.floor]
+            .iter()
+            .all(|x| x.abs() < TAYLOR_GREEK);
+    Ok(within.then_some(t))
 }
 
 /// Spot-shock multiplier from forecast volatility: `clamp(forecast / ref, 1, max)`.
@@ -751,7 +809,30 @@ fn greeks_pnl(
     let half_ds2 = fixed::mul_fast(fixed::mul_fast(ds, ds, Up)?, WAD / 2, Up)?;
     let new_spot = (book.spot + ds).max(1);
     let mut pnl = fixed::mul_fast(book.offset_delta, ds, Down)?;
-    for ((leg, p), g) in book.legs.iter().zip(&book.leg_greeks) {
+    // Fast path (Q48, relative to spot): sum notional x change over the legs, the
+    // notional split at bit 48 so every product fits 128 bits; each leg's notional is the
+    // one rounded against the account for the sign of its change, and every shift floors.
+    let m = pricer::from_wad(spot_move);
+    let fast = m.abs() < TAYLOR_MOVE;
+    let h = (m * m) >> (pricer::SHIFT + 1);
+    let (mut hi, mut lo) = (0i128, 0i128);
+    for (((leg, p), g), t) in book.legs.iter().zip(&book.leg_greeks).zip(&book.taylor) {
+        if let (Leg::Option(i), Some(t), true) = (*leg, t, fast) {
+            let rel = match s.vol {
+                VolMove::None => 0,
+                VolMove::Up => book.nodes[i].rel_q[0],
+                VolMove::Down => book.nodes[i].rel_q[1],
+            };
+            if rel.abs() >= TAYLOR_MOVE * 4 {
+                return Err(MarginError::Math(MathError::Overflow));
+            }
+            let u = ((t.delta * m + t.gamma_s * h + t.vega_s * rel) >> pricer::SHIFT) + t.decay;
+            let u = u.max(t.floor);
+            let n = t.notional[usize::from(u < 0)];
+            hi += (n >> pricer::SHIFT) * u;
+            lo += (n & (pricer::ONE - 1)) * u;
+            continue;
+        }
         let leg_pnl = match *leg {
             Leg::Future => fixed::mul_fast(p.size, ds, Down)?,
             Leg::Settled => 0,
@@ -784,7 +865,7 @@ fn greeks_pnl(
         };
         pnl = fixed::add(pnl, leg_pnl)?;
     }
-    Ok(pnl)
+    Ok(fixed::add(pnl, hi + (lo >> pricer::SHIFT))?)
 }
 
 /// Worst weighted loss of a book over the grid (>= 0) and its scenario index.

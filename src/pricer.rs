@@ -132,7 +132,7 @@ fn horner(c: &[i128], x: i128) -> i128 {
 
 /// WAD to Q48 (truncated toward zero). `|x| < 2^97`.
 #[inline]
-fn from_wad(x: i128) -> i128 {
+pub fn from_wad(x: i128) -> i128 {
     (x << 30) / FIVE_18
 }
 
