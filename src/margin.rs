@@ -571,6 +571,8 @@ fn build_book<'a>(
     };
     // Net short option contracts per strike: longs at a strike offset shorts there.
     let mut per_strike: Vec<(u64, i128, i128)> = Vec::new();
+    // (expiry, forward, vol-shock scale, [vol-up move, vol-down move]).
+    let mut per_expiry: Vec<(u64, i128, i128, [i128; 2])> = Vec::new();
     for p in positions.iter().filter(|p| p.terms.underlying == market.id) {
         let strike = i128::try_from(p.terms.strike).map_err(|_| MathError::Overflow)?;
         if p.terms.kind == Kind::Future {
@@ -636,16 +638,25 @@ fn build_book<'a>(
                     .iter()
                     .find(|s| s.0 == p.terms.expiry)
                     .ok_or(MarginError::MissingSurface(market.id, p.terms.expiry))?;
-                let forward = fixed::mul_fast(
-                    spot,
-                    pricer::exp(fixed::mul_fast(market.rate, years, Down)?)?,
-                    Down,
-                )?;
+                // Forward, vol-shock scale and relative vol moves: once per expiry.
+                let e = match per_expiry.iter().position(|e| e.0 == p.terms.expiry) {
+                    Some(e) => e,
+                    None => {
+                        let forward = fixed::mul_fast(
+                            spot,
+                            pricer::exp(fixed::mul_fast(market.rate, years, Down)?)?,
+                            Down,
+                        )?;
+                        let m = vol_shock_scale(years)?;
+                        let up = fixed::mul_fast(params.vol_up, m, Up)?;
+                        let down = -fixed::mul_fast(params.vol_down, m, Up)?.min(WAD - WAD / 20);
+                        per_expiry.push((p.terms.expiry, forward, m, [up, down]));
+                        per_expiry.len() - 1
+                    }
+                };
+                let (_, forward, m, [up, down]) = per_expiry[e];
                 let vol = pricer::implied_vol(&surface.1, strike, forward, years)?;
                 let quote = pricer::quote(spot, strike, vol, years, market.rate)?;
-                let m = vol_shock_scale(years)?;
-                let up = fixed::mul_fast(params.vol_up, m, Up)?;
-                let down = -fixed::mul_fast(params.vol_down, m, Up)?.min(WAD - WAD / 20);
                 book.nodes.push(Node {
                     expiry: p.terms.expiry,
                     strike,
@@ -674,7 +685,11 @@ fn build_book<'a>(
             0
         };
         let vega_vol = fixed::mul_fast(vega, node.vol, Rounding::Nearest)?;
-        book.taylor.push(taylor_leg(p.size, spot, [px, delta, gamma, vega_vol, decay])?);
+        book.taylor.push(taylor_leg(
+            p.size,
+            spot,
+            [px, delta, gamma, vega_vol, decay],
+        )?);
         book.leg_greeks.push([px, delta, gamma, vega_vol, decay]);
         book.legs.push((Leg::Option(idx), *p));
     }
@@ -732,7 +747,7 @@ fn full_pnl(
     let dspot = new_spot - spot;
     let mut pnl = fixed::mul_fast(book.offset_delta, dspot, Down)?;
     // Reprice each node once per scenario, then apply to its legs.
-    let mut repriced: Vec<Option<black_scholes::Quote>> = Vec::with_capacity(book.nodes.len());
+    let mut repriced: Vec<Option<(i128, i128)>> = Vec::with_capacity(book.nodes.len());
     repriced.resize(book.nodes.len(), None);
     for ((idx, p), g) in book.legs.iter().zip(&book.leg_greeks) {
         let strike = i128::try_from(p.terms.strike).map_err(|_| MathError::Overflow)?;
@@ -752,14 +767,18 @@ fn full_pnl(
                     // Outside the pricer's moneyness domain the option is deep in or out
                     // of the money: its value is its discounted intrinsic value.
                     repriced[i] = Some(if (WAD / 100..=100 * WAD).contains(&k_over_s) {
-                        pricer::quote(new_spot, n.strike, vol, n.years, book.market.rate)?
+                        pricer::prices(new_spot, n.strike, vol, n.years, book.market.rate)?
                     } else {
-                        intrinsic_quote(new_spot, n.strike, n.years, book.market.rate)?
+                        intrinsic_prices(new_spot, n.strike, n.years, book.market.rate)?
                     });
                 }
                 // SAFETY: filled just above.
-                let q = repriced[i].as_ref().ok_or(MarginError::BadGrid)?;
-                let (new_px, ..) = price_of(p.terms.kind, q);
+                let (call, put) = repriced[i].ok_or(MarginError::BadGrid)?;
+                let new_px = if p.terms.kind == Kind::Call {
+                    call
+                } else {
+                    put
+                };
                 let (old_px, ..) = price_of(p.terms.kind, &n.quote);
                 let per_unit = fixed::add(new_px - old_px, g[4])?.max(-old_px);
                 fixed::mul_fast(p.size, per_unit, Down)?
@@ -771,28 +790,17 @@ fn full_pnl(
 }
 
 /// Lower bound of an option's value outside the pricer's moneyness domain (|ln K/S| > 4.6):
-/// the discounted forward intrinsic value, which is within 1e-9 of Black-Scholes there
+/// the discounted forward intrinsic `(call, put)`, within 1e-9 of Black-Scholes there
 /// for every volatility in the domain times sqrt(T) up to ~1.5.
-fn intrinsic_quote(
+fn intrinsic_prices(
     spot: i128,
     strike: i128,
     years: i128,
     rate: i128,
-) -> Result<black_scholes::Quote, MathError> {
+) -> Result<(i128, i128), MathError> {
     let df = pricer::exp(fixed::mul_fast(-rate, years, Up)?)?;
     let pv_k = fixed::mul_fast(strike, df, Up)?;
-    let call = (spot - pv_k).max(0);
-    let put = (pv_k - spot).max(0);
-    Ok(black_scholes::Quote {
-        call,
-        put,
-        delta_call: if call > 0 { WAD } else { 0 },
-        delta_put: if put > 0 { -WAD } else { 0 },
-        gamma: 0,
-        vega: 0,
-        theta_call: 0,
-        theta_put: 0,
-    })
+    Ok(((spot - pv_k).max(0), (pv_k - spot).max(0)))
 }
 
 /// Taylor PnL of the book in one near-grid scenario: per leg, delta-gamma-vega on the

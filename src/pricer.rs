@@ -130,10 +130,18 @@ fn horner(c: &[i128], x: i128) -> i128 {
     acc
 }
 
-/// WAD to Q48 (truncated toward zero). `|x| < 2^97`.
+/// `2^94 / 5^18`, rounded up: `x 2^30 / 5^18 = x C / 2^64`.
+const WAD_TO_Q: i128 = 5_192_296_858_534_828;
+
+/// WAD to Q48, `|x| < 2^97`. Below 2^64 in magnitude by a multiplication (within one
+/// Q48 ulp of the exact value), above by a division.
 #[inline]
 pub fn from_wad(x: i128) -> i128 {
-    (x << 30) / FIVE_18
+    if x.unsigned_abs() >> 64 == 0 {
+        (x * WAD_TO_Q) >> 64
+    } else {
+        (x << 30) / FIVE_18
+    }
 }
 
 /// Q48 to WAD, nearest. `|q| < 2^85`.
@@ -270,9 +278,10 @@ pub fn ln(x: i128) -> Result<i128, MathError> {
     Ok(to_wad(ln_ratio(x, WAD)))
 }
 
-/// `sqrt(x)` of a non-negative WAD, in WAD, rounded down (exact to the WAD ulp): one
-/// 128-bit integer square root below `x = 340` (`x * 1e18 < 2^128`), the reference
-/// [`crate::math::sqrt`] above.
+/// `sqrt(x)` of a non-negative WAD, in WAD: rounded down (exact to the WAD ulp) below
+/// `x = 340` (`x * 1e18 < 2^128`, one integer square root); above, from `s = isqrt(x)`
+/// and the first-order step `1e9 (s + (x - s^2) / 2s)`, which overestimates by less than
+/// `1e9 / (2 s) < 0.03` wei, so the result is the floor or one wei above it.
 ///
 /// # Errors
 /// [`MathError::OutOfDomain`]`(`[`Domain::SqrtNegative`]`)` when `x < 0`.
@@ -280,10 +289,74 @@ pub fn sqrt(x: i128) -> Result<i128, MathError> {
     if x < 0 {
         return Err(MathError::OutOfDomain(Domain::SqrtNegative));
     }
-    match (x as u128).checked_mul(WAD as u128) {
-        Some(n) => Ok(isqrt(n) as i128),
-        None => crate::math::sqrt(x),
-    }
+    let x = x as u128;
+    const E9: u128 = 1_000_000_000;
+    Ok(match x.checked_mul(WAD as u128) {
+        Some(n) => isqrt(n),
+        None => {
+            // x >= 3.4e20: s >= 1.8e10 and d = x - s^2 <= 2s.
+            let s = isqrt(x);
+            s * E9 + (x - s * s) * E9 / (2 * s)
+        }
+    } as i128)
+}
+
+/// What the price and every Greek share: `(N(d1), N(d2), e^(-d1^2/2), K e^(-rT), sigma sqrt T
+/// (WAD), sqrt T, sigma, r)`, the WAD ones as noted, the others Q48.
+struct Terms {
+    n1: i128,
+    n2: i128,
+    gauss: i128,
+    kdf: i128,
+    v_wad: i128,
+    sqrt_t: i128,
+    sigma: i128,
+    r: i128,
+}
+
+fn terms(spot: i128, strike: i128, vol: i128, years: i128, rate: i128) -> Result<Terms, MathError> {
+    check_domain(spot, strike, vol, years, rate)?;
+    // sqrt T and v = sigma sqrt T in WAD first: v reaches 1.4e-6, where Q48 would keep
+    // only 29 significant bits. years <= 1e19 and vol <= 1e19: no overflow.
+    let sqrt_t_wad = isqrt(years as u128 * WAD as u128) as i128;
+    let v_wad = vol * sqrt_t_wad / WAD;
+    let v = from_wad(v_wad);
+    let r = from_wad(rate);
+    let rt = mul(r, from_wad(years));
+    // d1 = (ln(S/K) + rT + v^2/2) / v; |numerator| < 520 (2^58 in Q48), times 1e18.
+    let num = ln_ratio(spot, strike) + rt + (mul(v, v) >> 1);
+    let d1 = num * WAD / v_wad;
+    let (n1, gauss) = cdf_and_gauss(d1);
+    let (n2, _) = cdf_and_gauss(d1 - v);
+    Ok(Terms {
+        n1,
+        n2,
+        gauss,
+        kdf: scale(strike, exp_q(-rt)),
+        v_wad,
+        sqrt_t: from_wad(sqrt_t_wad),
+        sigma: from_wad(vol),
+        r,
+    })
+}
+
+/// Black-Scholes `(call, put)` values alone (WAD), as in [`quote`]: what a scenario
+/// repricing needs, without the Greeks' extra work.
+///
+/// # Errors
+/// As [`quote`].
+pub fn prices(
+    spot: i128,
+    strike: i128,
+    vol: i128,
+    years: i128,
+    rate: i128,
+) -> Result<(i128, i128), MathError> {
+    let t = terms(spot, strike, vol, years, rate)?;
+    Ok((
+        scale(spot, t.n1) - scale(t.kdf, t.n2),
+        scale(t.kdf, ONE - t.n2) - scale(spot, ONE - t.n1),
+    ))
 }
 
 /// Black-Scholes price and Greeks, as [`crate::black_scholes::quote`] (same inputs, domain,
@@ -299,30 +372,18 @@ pub fn quote(
     years: i128,
     rate: i128,
 ) -> Result<Quote, MathError> {
-    check_domain(spot, strike, vol, years, rate)?;
-    // sqrt T and v = sigma sqrt T in WAD first: v reaches 1.4e-6, where Q48 would keep
-    // only 29 significant bits. years <= 1e19 and vol <= 1e19: no overflow.
-    let sqrt_t_wad = isqrt(years as u128 * WAD as u128) as i128;
-    let v_wad = vol * sqrt_t_wad / WAD;
-    let (sigma, sqrt_t, v) = (from_wad(vol), from_wad(sqrt_t_wad), from_wad(v_wad));
-    let r = from_wad(rate);
-    let rt = mul(r, from_wad(years));
-    // d1 = (ln(S/K) + rT + v^2/2) / v; |numerator| < 520 (2^58 in Q48), times 1e18.
-    let num = ln_ratio(spot, strike) + rt + (mul(v, v) >> 1);
-    let d1 = num * WAD / v_wad;
-    let d2 = d1 - v;
-    let (n1, gauss) = cdf_and_gauss(d1);
-    let (n2, _) = cdf_and_gauss(d2);
-    let pdf = mul(gauss, INV_SQRT_2PI);
-    let kdf = scale(strike, exp_q(-rt));
-    let call = scale(spot, n1) - scale(kdf, n2);
-    let put = scale(kdf, ONE - n2) - scale(spot, ONE - n1);
-    let delta_call = to_wad(n1);
+    let t = terms(spot, strike, vol, years, rate)?;
+    let (call, put) = (
+        scale(spot, t.n1) - scale(t.kdf, t.n2),
+        scale(t.kdf, ONE - t.n2) - scale(spot, ONE - t.n1),
+    );
+    let pdf = mul(t.gauss, INV_SQRT_2PI);
+    let delta_call = to_wad(t.n1);
     // gamma = n(d1) / (S v): n(d1) / v first (below 3e23 WAD), then / S.
-    let pdf_over_v = to_wad(pdf) * WAD / v_wad;
+    let pdf_over_v = to_wad(pdf) * WAD / t.v_wad;
     let gamma = fixed::mul_div(pdf_over_v, WAD, spot, Rounding::Nearest)?;
-    let vega = scale(spot, mul(pdf, sqrt_t));
-    let decay = scale(spot, div(mul(pdf, sigma), 2 * sqrt_t));
+    let vega = scale(spot, mul(pdf, t.sqrt_t));
+    let decay = scale(spot, div(mul(pdf, t.sigma), 2 * t.sqrt_t));
     Ok(Quote {
         call,
         put,
@@ -330,8 +391,8 @@ pub fn quote(
         delta_put: delta_call - WAD,
         gamma,
         vega,
-        theta_call: -decay - scale(kdf, mul(r, n2)),
-        theta_put: -decay + scale(kdf, mul(r, ONE - n2)),
+        theta_call: -decay - scale(t.kdf, mul(t.r, t.n2)),
+        theta_put: -decay + scale(t.kdf, mul(t.r, ONE - t.n2)),
     })
 }
 
@@ -374,22 +435,6 @@ pub fn implied_vol(
     }
     // w / T < 1.8e9: below 2^79 in Q48 (w < 2^60, times 1e18 < 2^120).
     Ok(to_wad(sqrt_q(w * WAD / years)))
-}
-
-/// Discounted intrinsic values `(call, put)` = `(max(S - K e^(-rT), 0), max(K e^(-rT) - S, 0))`
-/// in WAD, the strike discounted with [`exp`].
-///
-/// # Errors
-/// A fixed-point error when `rate * years` is outside [`exp`]'s domain.
-pub fn discounted_intrinsic(
-    spot: i128,
-    strike: i128,
-    years: i128,
-    rate: i128,
-) -> Result<(i128, i128), MathError> {
-    let df = exp(fixed::mul(-rate, years, Rounding::Up)?)?;
-    let pv_k = fixed::mul(strike, df, Rounding::Up)?;
-    Ok(((spot - pv_k).max(0), (pv_k - spot).max(0)))
 }
 
 #[cfg(test)]
@@ -477,6 +522,7 @@ mod tests {
                         for &r in &rates {
                             let want = black_scholes::quote(s, k, v, t, r).unwrap();
                             let got = quote(s, k, v, t, r).unwrap();
+                            assert_eq!(prices(s, k, v, t, r), Ok((got.call, got.put)));
                             let case = format!("s {s} k {k} vol {v} t {t} r {r}");
                             // Absolute errors: 2e-13, plus 4e-15 / (sigma sqrt T) from
                             // the Q48 log-moneyness divided by a small sigma sqrt T.
