@@ -571,6 +571,8 @@ fn build_book<'a>(
     };
     // Net short option contracts per strike: longs at a strike offset shorts there.
     let mut per_strike: Vec<(u64, i128, i128)> = Vec::new();
+    // The theta horizon in years, rounded up: the decay it gives is a loss rounded up.
+    let horizon = fixed::mul_div(params.theta_horizon, WAD, YEAR, Up)?;
     // (expiry, forward, vol-shock scale, [vol-up move, vol-down move]).
     let mut per_expiry: Vec<(u64, i128, i128, [i128; 2])> = Vec::new();
     for p in positions.iter().filter(|p| p.terms.underlying == market.id) {
@@ -678,7 +680,7 @@ fn build_book<'a>(
         g.vega = fixed::add(g.vega, fixed::mul_fast(p.size, vega, Rounding::Nearest)?)?;
         g.theta = fixed::add(g.theta, fixed::mul_fast(p.size, theta, Rounding::Nearest)?)?;
         // Time decay over the horizon counts when it costs this leg, never as a gain.
-        let decay = fixed::mul_div(theta, params.theta_horizon, YEAR, Down)?;
+        let decay = fixed::mul_fast(theta, horizon, Down)?;
         let decay = if (p.size > 0) == (decay < 0) {
             decay
         } else {

@@ -199,13 +199,32 @@ fn ln_ratio(num: i128, den: i128) -> i128 {
     ln_int(num as u128) - ln_int(den as u128)
 }
 
-/// `floor(sqrt(n))`, by Newton's method from above.
-fn isqrt(n: u128) -> u128 {
+/// `floor(sqrt(n))` of a `u64`, by Newton's method from above.
+fn isqrt64(n: u64) -> u64 {
     if n < 2 {
         return n;
     }
-    let bits = 128 - n.leading_zeros();
-    let mut y = 1u128 << bits.div_ceil(2);
+    let mut y = 1u64 << (64 - n.leading_zeros()).div_ceil(2);
+    loop {
+        let z = (y + n / y) >> 1;
+        if z >= y {
+            return y;
+        }
+        y = z;
+    }
+}
+
+/// `floor(sqrt(n))`: in 64-bit arithmetic below 2^64; above, the square root of the top
+/// 64 bits (shifted by an even amount) gives a start within 2^-31 above the root, and
+/// Newton's method from above needs two or three 128-bit divisions from there.
+fn isqrt(n: u128) -> u128 {
+    if n >> 64 == 0 {
+        return u128::from(isqrt64(n as u64));
+    }
+    let lz = n.leading_zeros() & !1;
+    let shift = (64 - lz) / 2;
+    // sqrt(n) < sqrt(top + 1) 2^shift <= (floor(sqrt(top)) + 1) 2^shift.
+    let mut y = u128::from(isqrt64((n >> (2 * shift)) as u64) + 1) << shift;
     loop {
         let z = (y + n / y) >> 1;
         if z >= y {
@@ -319,7 +338,8 @@ fn terms(spot: i128, strike: i128, vol: i128, years: i128, rate: i128) -> Result
     // sqrt T and v = sigma sqrt T in WAD first: v reaches 1.4e-6, where Q48 would keep
     // only 29 significant bits. years <= 1e19 and vol <= 1e19: no overflow.
     let sqrt_t_wad = isqrt(years as u128 * WAD as u128) as i128;
-    let v_wad = vol * sqrt_t_wad / WAD;
+    // vol and sqrt T below 2^64: one multiplication and a division by 1e18 in 64-bit digits.
+    let v_wad = fixed::div_wad_u128(vol as u128 * sqrt_t_wad as u128).0 as i128;
     let v = from_wad(v_wad);
     let r = from_wad(rate);
     let rt = mul(r, from_wad(years));
@@ -471,6 +491,27 @@ mod tests {
             exp(41 * WAD),
             Err(MathError::OutOfDomain(Domain::ExpTooLarge))
         );
+    }
+
+    #[test]
+    fn isqrt_is_the_floor() {
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        for i in 0..20_000u32 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let n = (u128::from(x) << 64 | u128::from(x.rotate_left(i % 64))) >> (i % 128);
+            let y = isqrt(n);
+            assert!(y * y <= n, "{n}");
+            assert!((y + 1).checked_mul(y + 1).is_none_or(|s| s > n), "{n}");
+        }
+        for n in [0, 1, 2, 3, 4, u128::from(u64::MAX), 1 << 64, u128::MAX] {
+            let y = isqrt(n);
+            assert!(
+                y * y <= n && (y + 1).checked_mul(y + 1).is_none_or(|s| s > n),
+                "{n}"
+            );
+        }
     }
 
     #[test]
