@@ -469,6 +469,8 @@ struct Node {
     m: i128,
     /// Relative vol move of the node in the vol-up and vol-down scenarios, Q48.
     rel_q: [i128; 2],
+    /// What repricing the node in a scenario keeps.
+    prepared: pricer::Prepared,
 }
 
 /// A live option leg in the Taylor scenarios, relative to spot `S`, in Q48
@@ -658,6 +660,7 @@ fn build_book<'a>(
                 };
                 let (_, forward, m, [up, down]) = per_expiry[e];
                 let vol = pricer::implied_vol(&surface.1, strike, forward, years)?;
+                let prepared = pricer::prepare(spot, strike, years, market.rate)?;
                 let quote = pricer::quote(spot, strike, vol, years, market.rate)?;
                 book.nodes.push(Node {
                     expiry: p.terms.expiry,
@@ -667,6 +670,7 @@ fn build_book<'a>(
                     quote,
                     m,
                     rel_q: [pricer::from_wad(up), pricer::from_wad(down)],
+                    prepared,
                 });
                 book.nodes.len() - 1
             }
@@ -748,6 +752,7 @@ fn full_pnl(
     let new_spot = fixed::mul_fast(spot, WAD + spot_move, Down)?.max(1);
     let dspot = new_spot - spot;
     let mut pnl = fixed::mul_fast(book.offset_delta, dspot, Down)?;
+    let ln_move = pricer::ln_move(new_spot, spot)?;
     // Reprice each node once per scenario, then apply to its legs.
     let mut repriced: Vec<Option<(i128, i128)>> = Vec::with_capacity(book.nodes.len());
     repriced.resize(book.nodes.len(), None);
@@ -769,7 +774,7 @@ fn full_pnl(
                     // Outside the pricer's moneyness domain the option is deep in or out
                     // of the money: its value is its discounted intrinsic value.
                     repriced[i] = Some(if (WAD / 100..=100 * WAD).contains(&k_over_s) {
-                        pricer::prices(new_spot, n.strike, vol, n.years, book.market.rate)?
+                        pricer::reprice(&n.prepared, new_spot, ln_move, vol)?
                     } else {
                         intrinsic_prices(new_spot, n.strike, n.years, book.market.rate)?
                     });

@@ -29,7 +29,7 @@
 //! bounds are stated where a product could approach 2^127: the domain keeps every one
 //! of them below 2^120.
 
-use crate::black_scholes::{check_domain, Quote, VOL_MIN};
+use crate::black_scholes::{self, check_domain, Quote, VOL_MIN};
 use crate::fixed::{self, Domain, MathError, Rounding, WAD};
 use crate::svi::{SviParams, A_MAX, B_MAX, M_MAX, SIGMA_MAX};
 
@@ -333,18 +333,57 @@ struct Terms {
     r: i128,
 }
 
-fn terms(spot: i128, strike: i128, vol: i128, years: i128, rate: i128) -> Result<Terms, MathError> {
-    check_domain(spot, strike, vol, years, rate)?;
-    // sqrt T and v = sigma sqrt T in WAD first: v reaches 1.4e-6, where Q48 would keep
-    // only 29 significant bits. years <= 1e19 and vol <= 1e19: no overflow.
-    let sqrt_t_wad = isqrt(years as u128 * WAD as u128) as i128;
-    // vol and sqrt T below 2^64: one multiplication and a division by 1e18 in 64-bit digits.
-    let v_wad = fixed::div_wad_u128(vol as u128 * sqrt_t_wad as u128).0 as i128;
-    let v = from_wad(v_wad);
+/// What stays fixed when one option (strike, expiry) is repriced at other spots and
+/// vols: `ln(S/K)` and `rT` (Q48), `sqrt T` and `K e^(-rT)` (WAD). From [`prepare`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Prepared {
+    ln_sk: i128,
+    rt: i128,
+    r: i128,
+    sqrt_t_wad: i128,
+    kdf: i128,
+}
+
+/// The fixed part of pricing an option of `strike` and `years` at `spot` and `rate`.
+///
+/// # Errors
+/// As [`quote`], for every input but the volatility.
+pub fn prepare(spot: i128, strike: i128, years: i128, rate: i128) -> Result<Prepared, MathError> {
+    check_domain(spot, strike, VOL_MIN, years, rate)?;
     let r = from_wad(rate);
     let rt = mul(r, from_wad(years));
+    Ok(Prepared {
+        ln_sk: ln_ratio(spot, strike),
+        rt,
+        r,
+        // years <= 1e19: no overflow.
+        sqrt_t_wad: isqrt(years as u128 * WAD as u128) as i128,
+        kdf: scale(strike, exp_q(-rt)),
+    })
+}
+
+/// `ln(new_spot / spot)` in Q48, for [`reprice`]: one per scenario, shared by every option.
+///
+/// # Errors
+/// [`MathError::OutOfDomain`]`(`[`Domain::Spot`]`)` unless both are positive.
+pub fn ln_move(new_spot: i128, spot: i128) -> Result<i128, MathError> {
+    if new_spot <= 0 || spot <= 0 {
+        return Err(MathError::OutOfDomain(Domain::Spot));
+    }
+    Ok(ln_ratio(new_spot, spot))
+}
+
+fn terms_at(p: &Prepared, ln_move: i128, vol: i128) -> Result<Terms, MathError> {
+    if !(VOL_MIN..=black_scholes::VOL_MAX).contains(&vol) {
+        return Err(MathError::OutOfDomain(Domain::Volatility));
+    }
+    // v = sigma sqrt T in WAD first: v reaches 1.4e-6, where Q48 would keep only 29
+    // significant bits. vol and sqrt T are below 2^64: one multiplication and a
+    // division by 1e18 in 64-bit digits.
+    let v_wad = fixed::div_wad_u128(vol as u128 * p.sqrt_t_wad as u128).0 as i128;
+    let v = from_wad(v_wad);
     // d1 = (ln(S/K) + rT + v^2/2) / v; |numerator| < 520 (2^58 in Q48), times 1e18.
-    let num = ln_ratio(spot, strike) + rt + (mul(v, v) >> 1);
+    let num = p.ln_sk + ln_move + p.rt + (mul(v, v) >> 1);
     let d1 = num * WAD / v_wad;
     let (n1, gauss) = cdf_and_gauss(d1);
     let (n2, _) = cdf_and_gauss(d1 - v);
@@ -352,12 +391,39 @@ fn terms(spot: i128, strike: i128, vol: i128, years: i128, rate: i128) -> Result
         n1,
         n2,
         gauss,
-        kdf: scale(strike, exp_q(-rt)),
+        kdf: p.kdf,
         v_wad,
-        sqrt_t: from_wad(sqrt_t_wad),
+        sqrt_t: from_wad(p.sqrt_t_wad),
         sigma: from_wad(vol),
-        r,
+        r: p.r,
     })
+}
+
+fn terms(spot: i128, strike: i128, vol: i128, years: i128, rate: i128) -> Result<Terms, MathError> {
+    check_domain(spot, strike, vol, years, rate)?;
+    terms_at(&prepare(spot, strike, years, rate)?, 0, vol)
+}
+
+/// `(call, put)` values (WAD) of the option `p` was prepared for, at `new_spot` (with
+/// `ln_move = ln(new_spot / spot)` from [`ln_move`]) and `vol`: the same numbers as
+/// [`prices`]`(new_spot, ...)` up to the Q48 rounding of `ln_move`, with no logarithm,
+/// square root or discount factor of its own. The caller keeps `strike / new_spot`
+/// within the pricing domain.
+///
+/// # Errors
+/// [`MathError::OutOfDomain`]`(`[`Domain::Volatility`]`)` for a volatility outside
+/// `[0.001, 10]`.
+pub fn reprice(
+    p: &Prepared,
+    new_spot: i128,
+    ln_move: i128,
+    vol: i128,
+) -> Result<(i128, i128), MathError> {
+    let t = terms_at(p, ln_move, vol)?;
+    Ok((
+        scale(new_spot, t.n1) - scale(t.kdf, t.n2),
+        scale(t.kdf, ONE - t.n2) - scale(new_spot, ONE - t.n1),
+    ))
 }
 
 /// Black-Scholes `(call, put)` values alone (WAD), as in [`quote`]: what a scenario
@@ -460,7 +526,7 @@ pub fn implied_vol(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{black_scholes, math, svi};
+    use crate::{math, svi};
     use alloc::format;
 
     fn close(what: &str, got: i128, want: i128, tol: i128) {
@@ -597,6 +663,16 @@ mod tests {
                                 + want.gamma / 1_000 * 20_000_000 / sv
                                 + fixed::mul_div(4_000 * WAD, WAD, s_sv, Rounding::Up).unwrap();
                             c("gamma", got.gamma, want.gamma, g_tol + 2);
+                            // Repricing from another spot's preparation: the same within
+                            // the rounding of ln(new/old) (1e-14 of the price scale).
+                            let from = s / 2 + s / 3;
+                            if check_domain(from, k, v, t, r).is_ok() {
+                                let p = prepare(from, k, t, r).unwrap();
+                                let (c2, p2) =
+                                    reprice(&p, s, ln_move(s, from).unwrap(), v).unwrap();
+                                c("reprice call", c2, got.call, rel(big));
+                                c("reprice put", p2, got.put, rel(big));
+                            }
                             n += 1;
                         }
                     }
