@@ -575,8 +575,8 @@ fn build_book<'a>(
     let mut per_strike: Vec<(u64, i128, i128)> = Vec::new();
     // The theta horizon in years, rounded up: the decay it gives is a loss rounded up.
     let horizon = fixed::mul_div(params.theta_horizon, WAD, YEAR, Up)?;
-    // (expiry, forward, vol-shock scale, [vol-up move, vol-down move]).
-    let mut per_expiry: Vec<(u64, i128, i128, [i128; 2])> = Vec::new();
+    // (expiry, vol-shock scale, [vol-up move, vol-down move]).
+    let mut per_expiry: Vec<(u64, i128, [i128; 2])> = Vec::new();
     for p in positions.iter().filter(|p| p.terms.underlying == market.id) {
         let strike = i128::try_from(p.terms.strike).map_err(|_| MathError::Overflow)?;
         if p.terms.kind == Kind::Future {
@@ -642,26 +642,21 @@ fn build_book<'a>(
                     .iter()
                     .find(|s| s.0 == p.terms.expiry)
                     .ok_or(MarginError::MissingSurface(market.id, p.terms.expiry))?;
-                // Forward, vol-shock scale and relative vol moves: once per expiry.
+                // Vol-shock scale and relative vol moves: once per expiry.
                 let e = match per_expiry.iter().position(|e| e.0 == p.terms.expiry) {
                     Some(e) => e,
                     None => {
-                        let forward = fixed::mul_fast(
-                            spot,
-                            pricer::exp(fixed::mul_fast(market.rate, years, Down)?)?,
-                            Down,
-                        )?;
                         let m = vol_shock_scale(years)?;
                         let up = fixed::mul_fast(params.vol_up, m, Up)?;
                         let down = -fixed::mul_fast(params.vol_down, m, Up)?.min(WAD - WAD / 20);
-                        per_expiry.push((p.terms.expiry, forward, m, [up, down]));
+                        per_expiry.push((p.terms.expiry, m, [up, down]));
                         per_expiry.len() - 1
                     }
                 };
-                let (_, forward, m, [up, down]) = per_expiry[e];
-                let vol = pricer::implied_vol(&surface.1, strike, forward, years)?;
+                let (_, m, [up, down]) = per_expiry[e];
                 let prepared = pricer::prepare(spot, strike, years, market.rate)?;
-                let quote = pricer::quote(spot, strike, vol, years, market.rate)?;
+                let vol = pricer::implied_vol_at(&surface.1, &prepared, years)?;
+                let quote = pricer::quote_at(&prepared, spot, vol)?;
                 book.nodes.push(Node {
                     expiry: p.terms.expiry,
                     strike,

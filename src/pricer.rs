@@ -399,11 +399,6 @@ fn terms_at(p: &Prepared, ln_move: i128, vol: i128) -> Result<Terms, MathError> 
     })
 }
 
-fn terms(spot: i128, strike: i128, vol: i128, years: i128, rate: i128) -> Result<Terms, MathError> {
-    check_domain(spot, strike, vol, years, rate)?;
-    terms_at(&prepare(spot, strike, years, rate)?, 0, vol)
-}
-
 /// `(call, put)` values (WAD) of the option `p` was prepared for, at `new_spot` (with
 /// `ln_move = ln(new_spot / spot)` from [`ln_move`]) and `vol`: the same numbers as
 /// [`prices`]`(new_spot, ...)` up to the Q48 rounding of `ln_move`, with no logarithm,
@@ -438,7 +433,8 @@ pub fn prices(
     years: i128,
     rate: i128,
 ) -> Result<(i128, i128), MathError> {
-    let t = terms(spot, strike, vol, years, rate)?;
+    check_domain(spot, strike, vol, years, rate)?;
+    let t = terms_at(&prepare(spot, strike, years, rate)?, 0, vol)?;
     Ok((
         scale(spot, t.n1) - scale(t.kdf, t.n2),
         scale(t.kdf, ONE - t.n2) - scale(spot, ONE - t.n1),
@@ -458,7 +454,17 @@ pub fn quote(
     years: i128,
     rate: i128,
 ) -> Result<Quote, MathError> {
-    let t = terms(spot, strike, vol, years, rate)?;
+    check_domain(spot, strike, vol, years, rate)?;
+    quote_at(&prepare(spot, strike, years, rate)?, spot, vol)
+}
+
+/// [`quote`] of the option `p` was prepared for, at the spot it was prepared at.
+///
+/// # Errors
+/// [`MathError::OutOfDomain`]`(`[`Domain::Volatility`]`)` for a volatility outside
+/// `[0.001, 10]`.
+pub fn quote_at(p: &Prepared, spot: i128, vol: i128) -> Result<Quote, MathError> {
+    let t = terms_at(p, 0, vol)?;
     let (call, put) = (
         scale(spot, t.n1) - scale(t.kdf, t.n2),
         scale(t.kdf, ONE - t.n2) - scale(spot, ONE - t.n1),
@@ -500,18 +506,41 @@ pub fn implied_vol(
     forward: i128,
     years: i128,
 ) -> Result<i128, MathError> {
+    check_svi(p)?;
+    check_domain(forward, strike, VOL_MIN, years, 0)?;
+    svi_vol(p, ln_ratio(strike, forward), years)
+}
+
+/// [`implied_vol`] for the option `prepared` was prepared for (at the spot, rate and
+/// `years` it was prepared with): the log-moneyness `ln(K/F) = -ln(S/K) - rT` comes from
+/// the preparation, so no logarithm of its own. The parameters are checked as in
+/// [`implied_vol`].
+///
+/// # Errors
+/// As [`implied_vol`].
+pub fn implied_vol_at(p: &SviParams, prepared: &Prepared, years: i128) -> Result<i128, MathError> {
+    check_svi(p)?;
+    svi_vol(p, -(prepared.ln_sk + prepared.rt), years)
+}
+
+fn check_svi(p: &SviParams) -> Result<(), MathError> {
     let within = |x: i128, max: i128| x.unsigned_abs() <= max.unsigned_abs();
-    if !(within(p.a, A_MAX)
+    if within(p.a, A_MAX)
         && (0..=B_MAX).contains(&p.b)
         && p.rho.unsigned_abs() < WAD.unsigned_abs()
         && within(p.m, M_MAX)
         && p.sigma > 0
-        && p.sigma <= SIGMA_MAX)
+        && p.sigma <= SIGMA_MAX
     {
-        return Err(MathError::OutOfDomain(Domain::SviParams));
+        Ok(())
+    } else {
+        Err(MathError::OutOfDomain(Domain::SviParams))
     }
-    check_domain(forward, strike, VOL_MIN, years, 0)?;
-    let km = ln_ratio(strike, forward) - from_wad(p.m);
+}
+
+/// `sqrt(w(k) / years)` (WAD) at the Q48 log-moneyness `k` (`|k| < 4.7`).
+fn svi_vol(p: &SviParams, k: i128, years: i128) -> Result<i128, MathError> {
+    let km = k - from_wad(p.m);
     let s = from_wad(p.sigma);
     // |k - m| <= 14.7 and sigma <= 10: w < 3,400.
     let root = sqrt_q(mul(km, km) + mul(s, s));
@@ -709,6 +738,18 @@ mod tests {
                 let want = svi::implied_vol(&p, strike, f, t).unwrap();
                 let got = implied_vol(&p, strike, f, t).unwrap();
                 close("vol", got, want, want / 1_000_000_000_000 + 2);
+                // From a preparation at spot S and rate r with F = S e^(rT).
+                let r = WAD / 20;
+                let spot = fixed::mul(
+                    f,
+                    math::exp(-fixed::mul(r, t, Rounding::Nearest).unwrap()).unwrap(),
+                    Rounding::Nearest,
+                )
+                .unwrap();
+                if let Ok(prep) = prepare(spot, strike, t, r) {
+                    let at = implied_vol_at(&p, &prep, t).unwrap();
+                    close("vol at", at, want, want / 1_000_000_000_000 + 2);
+                }
             }
         }
         let bad = SviParams { b: -1, ..p };
