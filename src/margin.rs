@@ -704,18 +704,18 @@ fn build_book<'a>(
 
 /// The Taylor fast path's terms of an option leg of `size` whose per-unit Greeks are `g`
 /// (value, delta, gamma, vega x vol, decay; WAD), or `None` when they exceed its bounds.
-/// The floor (`-value / S`) is rounded toward a larger loss for a long leg and a smaller
-/// gain for a short one.
+/// The decay and, for a long leg, the floor (`-value / S`) are lowered by one Q48 ulp
+/// (a larger loss).
 fn taylor_leg(size: i128, spot: i128, g: [i128; 5]) -> Result<Option<Taylor>, MathError> {
     let [value, delta, gamma, vega_vol, decay] = g;
-    let q = |x: i128, r| Ok::<i128, MathError>(pricer::from_wad(fixed::div(x, spot, r)?));
-    let floor_r = if size > 0 { Up } else { Down };
+    let q = |x: i128| pricer::ratio(x, spot);
     let t = Taylor {
         delta: pricer::from_wad(delta),
         gamma_s: pricer::from_wad(fixed::mul_fast(gamma, spot, Rounding::Nearest)?),
-        vega_s: q(vega_vol, Rounding::Nearest)?,
-        decay: q(decay, Down)?,
-        floor: -q(value, floor_r)?,
+        vega_s: q(vega_vol)?,
+        // Down: one ulp more of decay loss; the floor one ulp lower for a long leg.
+        decay: q(decay)? - 1,
+        floor: -q(value)? - i128::from(size > 0),
         notional: [
             fixed::mul_fast(size, spot, Down)?,
             fixed::mul_fast(size, spot, Up)?,

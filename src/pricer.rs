@@ -114,10 +114,44 @@ fn mul(a: i128, b: i128) -> i128 {
     (a * b + HALF) >> SHIFT
 }
 
+/// `n / d` truncated toward zero, as `i128` division, with 64-bit divisions only when
+/// `|d| < 2^64` ([`fixed::div_u128_u64`]; WASM's `i128` division is a costly call).
+#[inline]
+fn sdiv(n: i128, d: i128) -> i128 {
+    let ud = d.unsigned_abs();
+    if ud >> 64 != 0 {
+        return n / d;
+    }
+    let q = fixed::div_u128_u64(n.unsigned_abs(), ud as u64).0 as i128;
+    if (n < 0) != (d < 0) {
+        -q
+    } else {
+        q
+    }
+}
+
 /// Q48 quotient `a * 2^48 / b` (truncated). Callers keep `|a| < 2^79` and `b != 0`.
 #[inline]
 fn div(a: i128, b: i128) -> i128 {
-    (a << SHIFT) / b
+    sdiv(a << SHIFT, b)
+}
+
+/// `x / s` in Q48 for a WAD `x` and a positive WAD `s` (truncated toward zero, within
+/// one Q48 ulp and `2^-62` relative), `|x| < 2^78`; larger `x` through [`fixed::div`].
+///
+/// # Errors
+/// [`MathError::DivisionByZero`] when `s <= 0`; [`MathError::Overflow`] from
+/// [`fixed::div`] for a quotient beyond `i128`.
+pub fn ratio(x: i128, s: i128) -> Result<i128, MathError> {
+    if s <= 0 {
+        return Err(MathError::DivisionByZero);
+    }
+    if x.unsigned_abs() >> 78 != 0 {
+        return Ok(from_wad(fixed::div(x, s, Rounding::Down)?));
+    }
+    // Keep the divisor within 63 bits.
+    let k = (128 - s.leading_zeros()).saturating_sub(63);
+    Ok(sdiv((x << SHIFT) >> k, s >> k))
 }
 
 /// Horner evaluation in Q48 of `c[0] x^(n-1) + ... + c[n-1]`.
@@ -140,7 +174,7 @@ pub fn from_wad(x: i128) -> i128 {
     if x.unsigned_abs() >> 64 == 0 {
         (x * WAD_TO_Q) >> 64
     } else {
-        (x << 30) / FIVE_18
+        sdiv(x << 30, FIVE_18)
     }
 }
 
@@ -226,7 +260,13 @@ fn isqrt(n: u128) -> u128 {
     // sqrt(n) < sqrt(top + 1) 2^shift <= (floor(sqrt(top)) + 1) 2^shift.
     let mut y = u128::from(isqrt64((n >> (2 * shift)) as u64) + 1) << shift;
     loop {
-        let z = (y + n / y) >> 1;
+        // y <= 2^64 and below it after the first step: 64-bit divisions.
+        let q = if y >> 64 == 0 {
+            fixed::div_u128_u64(n, y as u64).0
+        } else {
+            n / y
+        };
+        let z = (y + q) >> 1;
         if z >= y {
             return y;
         }
@@ -384,7 +424,7 @@ fn terms_at(p: &Prepared, ln_move: i128, vol: i128) -> Result<Terms, MathError> 
     let v = from_wad(v_wad);
     // d1 = (ln(S/K) + rT + v^2/2) / v; |numerator| < 520 (2^58 in Q48), times 1e18.
     let num = p.ln_sk + ln_move + p.rt + (mul(v, v) >> 1);
-    let d1 = num * WAD / v_wad;
+    let d1 = sdiv(num * WAD, v_wad);
     let (n1, gauss) = cdf_and_gauss(d1);
     let (n2, _) = cdf_and_gauss(d1 - v);
     Ok(Terms {
@@ -472,7 +512,7 @@ pub fn quote_at(p: &Prepared, spot: i128, vol: i128) -> Result<Quote, MathError>
     let pdf = mul(t.gauss, INV_SQRT_2PI);
     let delta_call = to_wad(t.n1);
     // gamma = n(d1) / (S v): n(d1) / v first (below 3e23 WAD), then / S.
-    let pdf_over_v = to_wad(pdf) * WAD / t.v_wad;
+    let pdf_over_v = sdiv(to_wad(pdf) * WAD, t.v_wad);
     let gamma = fixed::mul_div(pdf_over_v, WAD, spot, Rounding::Nearest)?;
     let vega = scale(spot, mul(pdf, t.sqrt_t));
     let decay = scale(spot, div(mul(pdf, t.sigma), 2 * t.sqrt_t));
@@ -549,7 +589,7 @@ fn svi_vol(p: &SviParams, k: i128, years: i128) -> Result<i128, MathError> {
         return Err(MathError::OutOfDomain(Domain::SviVariance));
     }
     // w / T < 1.8e9: below 2^79 in Q48 (w < 2^60, times 1e18 < 2^120).
-    Ok(to_wad(sqrt_q(w * WAD / years)))
+    Ok(to_wad(sqrt_q(sdiv(w * WAD, years))))
 }
 
 #[cfg(test)]
@@ -586,6 +626,21 @@ mod tests {
             exp(41 * WAD),
             Err(MathError::OutOfDomain(Domain::ExpTooLarge))
         );
+    }
+
+    #[test]
+    fn ratio_is_the_q48_quotient() {
+        for (x, s) in [
+            (WAD, 2_000 * WAD),
+            (-7 * WAD / 3, WAD / 1_000),
+            (123 * WAD, 97_000 * WAD),
+            (1, WAD),
+            (1 << 77, 3 * WAD),
+        ] {
+            let want = from_wad(fixed::div(x, s, Rounding::Down).unwrap());
+            close("ratio", ratio(x, s).unwrap(), want, 2);
+        }
+        assert_eq!(ratio(WAD, 0), Err(MathError::DivisionByZero));
     }
 
     #[test]
