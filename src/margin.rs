@@ -704,8 +704,7 @@ fn build_book<'a>(
 
 /// The Taylor fast path's terms of an option leg of `size` whose per-unit Greeks are `g`
 /// (value, delta, gamma, vega x vol, decay; WAD), or `None` when they exceed its bounds.
-/// The decay and, for a long leg, the floor (`-value / S`) are lowered by one Q48 ulp
-/// (a larger loss).
+/// The decay is lowered by one Q48 ulp (a larger loss); see the floor below.
 fn taylor_leg(size: i128, spot: i128, g: [i128; 5]) -> Result<Option<Taylor>, MathError> {
     let [value, delta, gamma, vega_vol, decay] = g;
     let q = |x: i128| pricer::ratio(x, spot);
@@ -713,9 +712,11 @@ fn taylor_leg(size: i128, spot: i128, g: [i128; 5]) -> Result<Option<Taylor>, Ma
         delta: pricer::from_wad(delta),
         gamma_s: pricer::from_wad(fixed::mul_fast(gamma, spot, Rounding::Nearest)?),
         vega_s: q(vega_vol)?,
-        // Down: one ulp more of decay loss; the floor one ulp lower for a long leg.
+        // One ulp more of decay loss. The floor (truncated toward zero) caps a short leg's
+        // gain at its value; for a long leg it sits one ulp above -value / S, so the
+        // roundings of notional and sum (a few wei) cannot take its loss past its value.
         decay: q(decay)? - 1,
-        floor: -q(value)? - i128::from(size > 0),
+        floor: -q(value)? + i128::from(size > 0),
         notional: [
             fixed::mul_fast(size, spot, Down)?,
             fixed::mul_fast(size, spot, Up)?,
