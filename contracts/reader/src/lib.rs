@@ -26,10 +26,7 @@ use margin_common::{
     MathFailure, Owned, OwnershipTransferred, ParameterOutOfBounds, Unauthorized,
 };
 use stylus_margin::margin::{MarginError, MarginParams, DEFAULT_GRID};
-use stylus_sdk::{
-    prelude::*,
-    storage::{StorageAddress, StorageU256},
-};
+use stylus_sdk::{prelude::*, storage::StorageU256};
 
 mod events {
     use super::*;
@@ -65,31 +62,114 @@ sol_interface! {
     }
 }
 
+/// The wiring and the 12 parameters share six slots, all read by a check (it read seven:
+/// four addresses and three parameter words). An address slot holds the address in its
+/// low 160 bits, as a `StorageAddress` would. The parameters are the three request words
+/// of `params_words` (all zero: the defaults); the second and third are whole slots, the
+/// first's limbs 0, 1, 2 sit in limb 3 of the oracle, calculator and vault slots, and its
+/// limb 3 in the high halves of limb 2 of the oracle (high 32 bits) and calculator (low
+/// 32 bits) slots. `quote` reads no slot it did not read before (the registry's).
+const SLOTS: usize = 6;
+/// Slot indices in `RiskReader::slots`.
+const ORACLE: usize = 0;
+const CALCULATOR: usize = 1;
+const PARAMS1: usize = 2;
+const PARAMS2: usize = 3;
+const VAULT: usize = 4;
+const REGISTRY: usize = 5;
+const HIGH32: u64 = 0xffff_ffff_0000_0000;
+
+/// The six slots of four addresses (vault, registry, oracle, calculator) and the three
+/// parameter words.
+fn pack_slots(addresses: [Address; 4], params: [U256; 3]) -> [U256; SLOTS] {
+    let p = params[0].as_limbs();
+    let [vault, registry, oracle, calculator] = addresses;
+    [
+        address_slot(oracle, p[0], p[3]),
+        address_slot(calculator, p[1], p[3] << 32),
+        params[1],
+        params[2],
+        address_slot(vault, p[2], 0),
+        address_slot(registry, 0, 0),
+    ]
+}
+
+/// An address slot: the address, `top` in limb 3 and the high 32 bits of `p3` in limb 2.
+#[inline(never)]
+fn address_slot(a: Address, top: u64, p3: u64) -> U256 {
+    let mut l = U256::from_be_bytes(a.into_word().0).into_limbs();
+    l[3] = top;
+    l[2] |= p3 & HIGH32;
+    U256::from_limbs(l)
+}
+
+/// The three parameter words of the six slots (the registry's is not needed).
+fn unpack_params(s: &[U256; SLOTS]) -> [U256; 3] {
+    let (o, c, v) = (
+        s[ORACLE].as_limbs(),
+        s[CALCULATOR].as_limbs(),
+        s[VAULT].as_limbs(),
+    );
+    [
+        U256::from_limbs([o[3], c[3], v[3], (o[2] & HIGH32) | (c[2] >> 32)]),
+        s[PARAMS1],
+        s[PARAMS2],
+    ]
+}
+
 #[storage]
 #[entrypoint]
 pub struct RiskReader {
     owner: Owned,
-    params0: StorageU256,
-    params1: StorageU256,
-    params2: StorageU256,
-    vault: StorageAddress,
-    registry: StorageAddress,
-    oracle: StorageAddress,
-    calculator: StorageAddress,
+    slot0: StorageU256,
+    slot1: StorageU256,
+    slot2: StorageU256,
+    slot3: StorageU256,
+    slot4: StorageU256,
+    slot5: StorageU256,
 }
 
 impl RiskReader {
+    fn address(&self, i: usize) -> Address {
+        let w = match i {
+            VAULT => self.slot4.get(),
+            REGISTRY => self.slot5.get(),
+            ORACLE => self.slot0.get(),
+            _ => self.slot1.get(),
+        };
+        Address::from_word(w.into())
+    }
+
+    /// The three parameter words of a request, as `params_words` makes them.
     fn param_words(&self) -> [U256; 3] {
-        [self.params0.get(), self.params1.get(), self.params2.get()]
+        unpack_params(&[
+            self.slot0.get(),
+            self.slot1.get(),
+            self.slot2.get(),
+            self.slot3.get(),
+            self.slot4.get(),
+            U256::ZERO,
+        ])
+    }
+
+    /// Writes the six slots.
+    fn store(&mut self, addresses: [Address; 4], params: [U256; 3]) {
+        let [w0, w1, w2, w3, w4, w5] = pack_slots(addresses, params);
+        self.slot0.set(w0);
+        self.slot1.set(w1);
+        self.slot2.set(w2);
+        self.slot3.set(w3);
+        self.slot4.set(w4);
+        self.slot5.set(w5);
     }
 
     /// One account's words: one vault call, one registry call.
     fn account(&self, account: U256, actor: Address) -> Result<AccountWords, Vec<u8>> {
         let (_, frozen, authorized, cash, _, amounts, configs) =
-            ICollateralVault::new(self.vault.get())
+            ICollateralVault::new(self.address(VAULT))
                 .get_account_state(self, account, actor)
                 .map_err(call_err)?;
-        let (ids, sizes, entries) = IPositionRegistry::new(self.registry.get())
+        let (ids, sizes, entries) = IPositionRegistry::new(self.address(REGISTRY))
             .get_positions(self, account)
             .map_err(call_err)?;
         Ok(AccountWords {
@@ -111,7 +191,7 @@ impl RiskReader {
         grid_len: usize,
     ) -> Result<Vec<Evaluation>, Vec<u8>> {
         wire::sort_keys(&mut keys);
-        let market = IRiskOracle::new(self.oracle.get())
+        let market = IRiskOracle::new(self.address(ORACLE))
             .market_data(self, keys.clone())
             .map_err(call_err)?;
         let request = Request {
@@ -122,7 +202,7 @@ impl RiskReader {
             market,
             accounts,
         };
-        let words = IRiskCalculator::new(self.calculator.get())
+        let words = IRiskCalculator::new(self.address(CALCULATOR))
             .evaluate(self, request.encode())
             .map_err(call_err)?;
         Evaluation::decode_all(&words).ok_or_else(|| math_err(MarginError::BadGrid))
@@ -164,10 +244,10 @@ impl RiskReader {
         calculator: Address,
     ) {
         self.owner.init(owner);
-        self.vault.set(vault);
-        self.registry.set(registry);
-        self.oracle.set(oracle);
-        self.calculator.set(calculator);
+        self.store(
+            [vault, registry, oracle, calculator],
+            [U256::ZERO; 3], // the defaults
+        );
     }
 
     /// The owner.
@@ -211,10 +291,8 @@ impl RiskReader {
                 value: I256::try_from(values[usize::from(i)]).unwrap_or(I256::MAX),
             });
         }
-        let [w0, w1, w2] = params_words(&values);
-        self.params0.set(w0);
-        self.params1.set(w1);
-        self.params2.set(w2);
+        let wiring = self.sources();
+        self.store(wiring.into(), params_words(&values));
         log(self.vm(), ParamsSet { values });
         Ok(())
     }
@@ -264,7 +342,7 @@ impl RiskReader {
         first: U256,
         count: U256,
     ) -> Result<(Vec<U256>, Vec<I256>, Vec<I256>, Vec<bool>), Vec<u8>> {
-        let last = ICollateralVault::new(self.vault.get())
+        let last = ICollateralVault::new(self.address(VAULT))
             .account_count(self)
             .map_err(call_err)?;
         let first = first.max(U256::from(1));
@@ -377,10 +455,44 @@ impl RiskReader {
     /// The contracts this reader uses: (vault, registry, oracle, calculator).
     pub fn sources(&self) -> (Address, Address, Address, Address) {
         (
-            self.vault.get(),
-            self.registry.get(),
-            self.oracle.get(),
-            self.calculator.get(),
+            self.address(VAULT),
+            self.address(REGISTRY),
+            self.address(ORACLE),
+            self.address(CALCULATOR),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slots_round_trip_addresses_and_params() {
+        let addrs = [0x11u8, 0x22, 0x33, 0x44].map(Address::repeat_byte);
+        for values in [
+            [0u64; 12],
+            [u64::MAX; 12],
+            core::array::from_fn(|i| (i as u64 + 1) * 0x0102_0304_0506_0708),
+            MarginParams::DEFAULT.to_limbs(),
+        ] {
+            let words = params_words(&values);
+            let mut slots = pack_slots(addrs, words);
+            for (i, a) in [VAULT, REGISTRY, ORACLE, CALCULATOR].into_iter().zip(addrs) {
+                assert_eq!(Address::from_word(slots[i].into()), a);
+            }
+            // The registry slot holds only its address (`param_words` skips it).
+            assert_eq!(slots[REGISTRY], U256::from_be_bytes(addrs[1].into_word().0));
+            assert_eq!(unpack_params(&slots), words);
+            slots[REGISTRY] = U256::ZERO;
+            assert_eq!(unpack_params(&slots), words);
+            assert_eq!(params_from_words(unpack_params(&slots)).to_limbs(), {
+                if values == [0; 12] {
+                    MarginParams::DEFAULT.to_limbs()
+                } else {
+                    values
+                }
+            });
+        }
     }
 }
