@@ -757,6 +757,10 @@ impl CollateralVault {
         if actor == owner {
             return true;
         }
+        // Zero is never an operator (`set_operator` refuses it); views pass it.
+        if actor.is_zero() {
+            return false;
+        }
         let a = self.accounts.getter(account);
         let epoch = a.epoch.get().as_limbs()[0];
         let approved = a.operators.get(actor).as_limbs()[0];
@@ -773,13 +777,13 @@ impl CollateralVault {
 
     /// An account's cash: positive balances are stored index-free and read through the
     /// socialisation index (rounded down); debts are stored as they are.
+    /// (The index is read only for a positive balance; `scale_down` at 1.0 is exact.)
     fn cash(&self, account: U256) -> i128 {
         let stored = load_i128(self.accounts.getter(account).cash.get());
-        let index = self.index();
-        if stored <= 0 || index == WAD as i128 {
+        if stored <= 0 {
             return stored;
         }
-        scale_down(stored as u128, index as u128) as i128
+        scale_down(stored as u128, self.index() as u128) as i128
     }
 
     fn balance(&self, account: U256, index: usize) -> u128 {
