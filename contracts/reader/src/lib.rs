@@ -21,12 +21,12 @@ use alloc::vec::Vec;
 use alloy_primitives::{Address, I256, U256};
 use alloy_sol_types::sol;
 use margin_common::{
-    call_err, err, i256, math_err,
+    err, i256, malformed, math_err,
     wire::{self, params_from_words, params_words, AccountWords, Evaluation, Request},
     MathFailure, Owned, OwnershipTransferred, ParameterOutOfBounds, Unauthorized,
 };
 use stylus_margin::margin::{MarginError, MarginParams, DEFAULT_GRID};
-use stylus_sdk::{prelude::*, storage::StorageU256};
+use stylus_sdk::{call::RawCall, prelude::*, storage::StorageU256};
 
 mod events {
     use super::*;
@@ -46,19 +46,94 @@ pub enum Error {
     Unauthorized(Unauthorized),
 }
 
-sol_interface! {
-    interface ICollateralVault {
+mod calls {
+    use super::*;
+    sol! {
         function getAccountState(uint256 account, address actor) external view returns (address, bool, bool, int256, address[] memory, uint256[] memory, uint256[] memory);
         function accountCount() external view returns (uint256);
-    }
-    interface IPositionRegistry {
         function getPositions(uint256 account) external view returns (uint256[] memory, int256[] memory, int256[] memory);
-    }
-    interface IRiskOracle {
         function marketData(uint256[] memory keys) external view returns (uint256[] memory);
-    }
-    interface IRiskCalculator {
         function evaluate(uint256[] memory request) external view returns (uint256[] memory);
+    }
+}
+use alloy_sol_types::SolCall;
+
+/// A view call to one of the four contracts with hand-made ABI data ([`calldata`]):
+/// the answer, or the callee's revert data unchanged. (alloy's generic decoders cost
+/// about 2,000 gas more per check, and 1.5 KB of code.)
+fn view(
+    to: Address,
+    selector: [u8; 4],
+    head: &[U256],
+    array: Option<&[U256]>,
+) -> Result<Answer, Vec<u8>> {
+    let data = calldata(selector, head, array);
+    // SAFETY: a static call changes no state, and no storage reference is held across it.
+    unsafe { RawCall::new_static().call(to, &data) }.map(|data| Answer { data, base: 0 })
+}
+
+/// `selector`, the static `head` words, then `array` (if any) as the one dynamic
+/// `uint256[]` argument, last.
+fn calldata(selector: [u8; 4], head: &[U256], array: Option<&[U256]>) -> Vec<u8> {
+    let n = head.len() + array.map_or(0, |a| a.len() + 2);
+    let mut data = Vec::with_capacity(4 + 32 * n);
+    data.extend_from_slice(&selector);
+    for w in head {
+        data.extend_from_slice(&w.to_be_bytes::<32>());
+    }
+    if let Some(a) = array {
+        let offset = U256::from(32 * (head.len() + 1));
+        data.extend_from_slice(&offset.to_be_bytes::<32>());
+        data.extend_from_slice(&U256::from(a.len()).to_be_bytes::<32>());
+        for w in a {
+            data.extend_from_slice(&w.to_be_bytes::<32>());
+        }
+    }
+    data
+}
+
+/// ABI-encoded return data, read as words (malformed data: `MathFailure(4)`; the four
+/// contracts never answer it).
+struct Answer {
+    data: Vec<u8>,
+    /// Where the returned values start.
+    base: usize,
+}
+
+impl Answer {
+    /// The word at byte `at`.
+    fn word_at(&self, at: usize) -> Result<U256, Vec<u8>> {
+        let end = at.checked_add(32).ok_or_else(malformed)?;
+        let b = self.data.get(at..end).ok_or_else(malformed)?;
+        Ok(U256::from_be_slice(b))
+    }
+
+    fn usize_at(&self, at: usize) -> Result<usize, Vec<u8>> {
+        let w = self.word_at(at)?;
+        usize::try_from(w)
+            .ok()
+            .filter(|n| *n <= self.data.len())
+            .ok_or_else(malformed)
+    }
+
+    /// Returned value `i` (a static one, or the offset of a dynamic one).
+    fn word(&self, i: usize) -> Result<U256, Vec<u8>> {
+        self.word_at(self.base + 32 * i)
+    }
+
+    /// Several values returned as a tuple holding a dynamic type: stylus-sdk 0.9 encodes
+    /// them as one tuple (`abi_encode`, behind an offset word; OffchainLabs/stylus-sdk-rs
+    /// #308), which is what the vault and the registry answer.
+    fn tuple(mut self) -> Result<Answer, Vec<u8>> {
+        self.base = self.usize_at(0)?;
+        Ok(self)
+    }
+
+    /// The array of 32-byte elements (`uint256[]`, `int256[]`) that returned value `i` is.
+    fn array(&self, i: usize) -> Result<Vec<U256>, Vec<u8>> {
+        let at = self.base + self.usize_at(self.base + 32 * i)?;
+        let n = self.usize_at(at)?;
+        (0..n).map(|j| self.word_at(at + 32 + 32 * j)).collect()
     }
 }
 
@@ -165,21 +240,30 @@ impl RiskReader {
 
     /// One account's words: one vault call, one registry call.
     fn account(&self, account: U256, actor: Address) -> Result<AccountWords, Vec<u8>> {
-        let (_, frozen, authorized, cash, _, amounts, configs) =
-            ICollateralVault::new(self.address(VAULT))
-                .get_account_state(self, account, actor)
-                .map_err(call_err)?;
-        let (ids, sizes, entries) = IPositionRegistry::new(self.address(REGISTRY))
-            .get_positions(self, account)
-            .map_err(call_err)?;
+        let actor = U256::from_be_bytes(actor.into_word().0);
+        let state = view(
+            self.address(VAULT),
+            calls::getAccountStateCall::SELECTOR,
+            &[account, actor],
+            None,
+        )?
+        .tuple()?;
+        let positions = view(
+            self.address(REGISTRY),
+            calls::getPositionsCall::SELECTOR,
+            &[account],
+            None,
+        )?
+        .tuple()?;
+        let flag = |i| Ok::<u8, Vec<u8>>(u8::from(!state.word(i)?.is_zero()));
         Ok(AccountWords {
-            flags: u8::from(authorized) | (u8::from(frozen) << 1),
-            cash: cash.into_raw(),
-            amounts,
-            configs,
-            ids,
-            sizes: sizes.into_iter().map(I256::into_raw).collect(),
-            entries: entries.into_iter().map(I256::into_raw).collect(),
+            flags: flag(2)? | (flag(1)? << 1),
+            cash: state.word(3)?,
+            amounts: state.array(5)?,
+            configs: state.array(6)?,
+            ids: positions.array(0)?,
+            sizes: positions.array(1)?,
+            entries: positions.array(2)?,
         })
     }
 
@@ -191,9 +275,13 @@ impl RiskReader {
         grid_len: usize,
     ) -> Result<Vec<Evaluation>, Vec<u8>> {
         wire::sort_keys(&mut keys);
-        let market = IRiskOracle::new(self.address(ORACLE))
-            .market_data(self, keys.clone())
-            .map_err(call_err)?;
+        let market = view(
+            self.address(ORACLE),
+            calls::marketDataCall::SELECTOR,
+            &[],
+            Some(&keys),
+        )?
+        .array(0)?;
         let request = Request {
             now: self.vm().block_timestamp(),
             grid_len: grid_len as u64,
@@ -202,9 +290,13 @@ impl RiskReader {
             market,
             accounts,
         };
-        let words = IRiskCalculator::new(self.address(CALCULATOR))
-            .evaluate(self, request.encode())
-            .map_err(call_err)?;
+        let words = view(
+            self.address(CALCULATOR),
+            calls::evaluateCall::SELECTOR,
+            &[],
+            Some(&request.encode()),
+        )?
+        .array(0)?;
         Evaluation::decode_all(&words).ok_or_else(|| math_err(MarginError::BadGrid))
     }
 
@@ -342,9 +434,13 @@ impl RiskReader {
         first: U256,
         count: U256,
     ) -> Result<(Vec<U256>, Vec<I256>, Vec<I256>, Vec<bool>), Vec<u8>> {
-        let last = ICollateralVault::new(self.address(VAULT))
-            .account_count(self)
-            .map_err(call_err)?;
+        let last = view(
+            self.address(VAULT),
+            calls::accountCountCall::SELECTOR,
+            &[],
+            None,
+        )?
+        .word(0)?;
         let first = first.max(U256::from(1));
         let end = first
             .saturating_add(count.min(U256::from(64u8)))
@@ -466,6 +562,7 @@ impl RiskReader {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloy_sol_types::{SolType, SolValue};
 
     #[test]
     fn slots_round_trip_addresses_and_params() {
@@ -494,5 +591,101 @@ mod tests {
                 }
             });
         }
+    }
+
+    #[test]
+    fn calldata_is_what_alloy_encodes() {
+        let keys = vec![U256::from(7u8), U256::MAX, U256::ZERO];
+        assert_eq!(
+            calldata(calls::marketDataCall::SELECTOR, &[], Some(&keys)),
+            calls::marketDataCall { keys: keys.clone() }.abi_encode()
+        );
+        assert_eq!(
+            calldata(calls::evaluateCall::SELECTOR, &[], Some(&[])),
+            calls::evaluateCall { request: vec![] }.abi_encode()
+        );
+        let actor = Address::repeat_byte(0xa1);
+        assert_eq!(
+            calldata(
+                calls::getAccountStateCall::SELECTOR,
+                &[U256::from(5u8), U256::from_be_bytes(actor.into_word().0)],
+                None
+            ),
+            calls::getAccountStateCall {
+                account: U256::from(5u8),
+                actor
+            }
+            .abi_encode()
+        );
+        assert_eq!(
+            calldata(calls::accountCountCall::SELECTOR, &[], None),
+            calls::accountCountCall {}.abi_encode()
+        );
+    }
+
+    /// The answers as stylus-sdk 0.9 encodes them (`SolType::abi_encode` of the returned
+    /// value: a tuple holding a dynamic type sits behind an offset word).
+    #[test]
+    fn answers_decode_as_the_sdk_encodes_them() {
+        let a = |v: &[u64]| v.iter().map(|x| U256::from(*x)).collect::<Vec<_>>();
+        let neg = I256::try_from(-5i64).unwrap();
+        let state = (
+            Address::repeat_byte(1),
+            true,
+            false,
+            neg,
+            vec![Address::repeat_byte(2), Address::repeat_byte(3)],
+            a(&[10, 20]),
+            a(&[30, 40]),
+        );
+        let ans = Answer {
+            data: state.abi_encode(),
+            base: 0,
+        }
+        .tuple()
+        .unwrap();
+        assert_eq!(ans.word(1).unwrap(), U256::from(1u8));
+        assert_eq!(ans.word(2).unwrap(), U256::ZERO);
+        assert_eq!(ans.word(3).unwrap(), neg.into_raw());
+        assert_eq!(ans.array(5).unwrap(), a(&[10, 20]));
+        assert_eq!(ans.array(6).unwrap(), a(&[30, 40]));
+        let positions = (a(&[1, 2, 3]), vec![neg, I256::ONE, neg], Vec::<I256>::new());
+        let ans = Answer {
+            data: positions.abi_encode(),
+            base: 0,
+        }
+        .tuple()
+        .unwrap();
+        assert_eq!(ans.array(0).unwrap(), a(&[1, 2, 3]));
+        assert_eq!(
+            ans.array(1).unwrap(),
+            vec![neg.into_raw(), U256::from(1u8), neg.into_raw()]
+        );
+        assert_eq!(ans.array(2).unwrap(), vec![]);
+        let words = a(&[4, 5, 6]);
+        let ans = Answer {
+            data:
+                <alloy_sol_types::sol_data::Array<alloy_sol_types::sol_data::Uint<256>>>::abi_encode(
+                    &words,
+                ),
+            base: 0,
+        };
+        assert_eq!(ans.array(0).unwrap(), words);
+        assert_eq!(
+            Answer {
+                data: U256::from(9u8).abi_encode(),
+                base: 0
+            }
+            .word(0)
+            .unwrap(),
+            U256::from(9u8)
+        );
+        // Truncated or absurd data is refused, never read out of bounds.
+        let mut data = words.abi_encode();
+        data.truncate(data.len() - 1);
+        assert_eq!(Answer { data, base: 0 }.array(0), Err(malformed()));
+        let mut data = words.abi_encode();
+        data[32..64].copy_from_slice(&U256::MAX.to_be_bytes::<32>());
+        assert_eq!(Answer { data, base: 0 }.array(0), Err(malformed()));
     }
 }
