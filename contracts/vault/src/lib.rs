@@ -65,7 +65,7 @@ use stylus_sdk::{
     prelude::*,
     storage::{
         StorageAddress, StorageArray, StorageBool, StorageFixedBytes, StorageI128, StorageMap,
-        StorageU128, StorageU16, StorageU64, StorageVec,
+        StorageU128, StorageU16, StorageU64,
     },
 };
 
@@ -542,7 +542,9 @@ pub struct CollateralVault {
     cash_index: StorageI128,
     /// Sum of the stored (index-free) positive cash balances.
     positive_shares: StorageI128,
-    listed: StorageVec<StorageAddress>,
+    /// Listed tokens by listing index, the unused entries zero (a fixed array: reading an
+    /// entry reads no length slot).
+    listed: StorageArray<StorageAddress, MAX_ASSETS>,
     assets: StorageMap<Address, Asset>,
     accounts: StorageMap<U256, Account>,
     /// Net cash entered by `adjustCash`, per reason.
@@ -1116,7 +1118,7 @@ impl CollateralVault {
         if self.assets.getter(token).slot.get() != U16::ZERO {
             return Err(Error::AssetAlreadyListed(AssetAlreadyListed { token }));
         }
-        let index = self.listed.len();
+        let index = self.listed_tokens().len();
         if index >= MAX_ASSETS {
             return Err(Error::TooManyAssets(TooManyAssets {
                 max: U256::from(MAX_ASSETS),
@@ -1145,7 +1147,9 @@ impl CollateralVault {
             // index < 16, so index + 1 fits a u16.
             a.slot.set(U16::from(index + 1));
         }
-        self.listed.push(token);
+        if let Some(mut entry) = self.listed.setter(index) {
+            entry.set(token);
+        }
         if is_quote {
             self.quote.set(token);
         }
@@ -1293,10 +1297,13 @@ impl CollateralVault {
 
     /// The listed tokens, in listing order (at most 16).
     pub fn listed_tokens(&self) -> Vec<Address> {
-        let n = self.listed.len();
-        let mut out = Vec::with_capacity(n);
-        for i in 0..n {
-            out.push(self.listed.get(i).unwrap_or_default());
+        let mut out = Vec::new();
+        for i in 0..MAX_ASSETS {
+            let token = self.listed.get(i).unwrap_or_default();
+            if token.is_zero() {
+                break;
+            }
+            out.push(token);
         }
         out
     }
