@@ -137,6 +137,27 @@ impl Answer {
     }
 }
 
+/// The evaluations of a calculator answer (`MathFailure(4)` when malformed).
+fn decode(words: &[U256]) -> Result<Vec<Evaluation>, Vec<u8>> {
+    Evaluation::decode_all(words).ok_or_else(|| math_err(MarginError::BadGrid))
+}
+
+/// The [`CHECK_WORDS`](wire::CHECK_WORDS) words of each evaluation of a calculator answer,
+/// as the calculator wrote them (`Check::encode`), without decoding the rest: the layout
+/// is walked as `Evaluation::decode_all` walks it, and `None` where it fails.
+fn check_words(w: &[U256]) -> Option<Vec<U256>> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at < w.len() {
+        out.extend_from_slice(w.get(at..at + wire::CHECK_WORDS)?);
+        // mtm, collateral value, gross value, worst scenario, then the Greeks count.
+        at += wire::CHECK_WORDS + 4;
+        let greeks = usize::try_from(*w.get(at)?).ok()?.checked_mul(5)?;
+        at = at.checked_add(1 + greeks).filter(|end| *end <= w.len())?;
+    }
+    Some(out)
+}
+
 /// The wiring and the 12 parameters share six slots, all read by a check (it read seven:
 /// four addresses and three parameter words). An address slot holds the address in its
 /// low 160 bits, as a `StorageAddress` would. The parameters are the three request words
@@ -270,10 +291,20 @@ impl RiskReader {
     /// Market data for `keys` and the calculator's answer for `accounts`.
     fn evaluate(
         &self,
-        mut keys: Vec<U256>,
+        keys: Vec<U256>,
         accounts: Vec<AccountWords>,
         grid_len: usize,
     ) -> Result<Vec<Evaluation>, Vec<u8>> {
+        decode(&self.answer(keys, accounts, grid_len)?)
+    }
+
+    /// Market data for `keys` and the calculator's answer for `accounts`, as words.
+    fn answer(
+        &self,
+        mut keys: Vec<U256>,
+        accounts: Vec<AccountWords>,
+        grid_len: usize,
+    ) -> Result<Vec<U256>, Vec<u8>> {
         wire::sort_keys(&mut keys);
         let market = view(
             self.address(ORACLE),
@@ -290,14 +321,25 @@ impl RiskReader {
             market,
             accounts,
         };
-        let words = view(
+        view(
             self.address(CALCULATOR),
             calls::evaluateCall::SELECTOR,
             &[],
             Some(&request.encode()),
         )?
-        .array(0)?;
-        Evaluation::decode_all(&words).ok_or_else(|| math_err(MarginError::BadGrid))
+        .array(0)
+    }
+
+    /// The calculator's answer for `accounts` as `actor` sees them, as words.
+    fn accounts_answer(&self, accounts: &[U256], actor: Address) -> Result<Vec<U256>, Vec<u8>> {
+        let mut keys = Vec::new();
+        let mut words = Vec::with_capacity(accounts.len());
+        for &a in accounts {
+            let w = self.account(a, actor)?;
+            wire::needed_keys(&w.ids, &w.amounts, &w.configs, &mut keys);
+            words.push(w);
+        }
+        self.answer(keys, words, DEFAULT_GRID.len())
     }
 
     /// Evaluations of `accounts` as `actor` sees them.
@@ -306,14 +348,7 @@ impl RiskReader {
         accounts: &[U256],
         actor: Address,
     ) -> Result<Vec<Evaluation>, Vec<u8>> {
-        let mut keys = Vec::new();
-        let mut words = Vec::with_capacity(accounts.len());
-        for &a in accounts {
-            let w = self.account(a, actor)?;
-            wire::needed_keys(&w.ids, &w.amounts, &w.configs, &mut keys);
-            words.push(w);
-        }
-        self.evaluate(keys, words, DEFAULT_GRID.len())
+        decode(&self.accounts_answer(accounts, actor)?)
     }
 
     fn one(&self, account: U256) -> Result<Evaluation, Vec<u8>> {
@@ -401,11 +436,8 @@ impl RiskReader {
     /// # Errors
     /// The vault's, registry's, oracle's and calculator's errors unchanged.
     pub fn check(&self, accounts: Vec<U256>, actor: Address) -> Result<Vec<U256>, Vec<u8>> {
-        let mut out = Vec::with_capacity(accounts.len() * wire::CHECK_WORDS);
-        for e in self.evaluate_accounts(&accounts, actor)? {
-            e.check.encode(&mut out);
-        }
-        Ok(out)
+        check_words(&self.accounts_answer(&accounts, actor)?)
+            .ok_or_else(|| math_err(MarginError::BadGrid))
     }
 
     /// The full evaluations of `accounts` as `actor` sees them, in the layout of
@@ -687,5 +719,66 @@ mod tests {
         let mut data = words.abi_encode();
         data[32..64].copy_from_slice(&U256::MAX.to_be_bytes::<32>());
         assert_eq!(Answer { data, base: 0 }.array(0), Err(malformed()));
+    }
+
+    #[test]
+    fn check_words_are_the_checks_of_decode_all() {
+        use stylus_margin::margin::{Greeks, Standing};
+        use wire::{Check, Failure};
+        let e = |n: usize, k: i128| Evaluation {
+            check: Check {
+                authorized: k % 2 == 0,
+                frozen: k % 3 == 0,
+                failure: (k % 2 == 1).then_some(Failure::StaleOracle {
+                    underlying: 7,
+                    age: 99,
+                }),
+                standing: Standing {
+                    equity: -k * 1_000,
+                    equity_im: k,
+                    mm: 3 * k,
+                    im: i128::MAX - k,
+                },
+            },
+            mtm: -k,
+            collateral_value: k,
+            collateral_gross: 2 * k,
+            worst_scenario: 3,
+            greeks: (0..n)
+                .map(|i| Greeks {
+                    underlying: i as u32,
+                    delta: -k,
+                    gamma: k,
+                    vega: i as i128,
+                    theta: -1,
+                })
+                .collect(),
+        };
+        let evals = [e(0, 1), e(1, 2), e(3, 3), e(2, 4)];
+        let mut words = Vec::new();
+        for x in &evals {
+            x.encode(&mut words);
+        }
+        let mut expected = Vec::new();
+        for x in Evaluation::decode_all(&words).unwrap() {
+            x.check.encode(&mut expected);
+        }
+        assert_eq!(check_words(&words), Some(expected));
+        assert_eq!(check_words(&[]), Some(vec![]));
+        // Refused exactly where decode_all refuses: every truncation, a huge count.
+        for n in 0..words.len() {
+            assert_eq!(
+                check_words(&words[..n]).is_some(),
+                Evaluation::decode_all(&words[..n]).is_some(),
+                "{n}"
+            );
+        }
+        let mut bad = words.clone();
+        bad[wire::CHECK_WORDS + 4] = U256::MAX;
+        assert_eq!(check_words(&bad), None);
+        assert_eq!(Evaluation::decode_all(&bad), None);
+        bad[wire::CHECK_WORDS + 4] = U256::from(u64::MAX);
+        assert_eq!(check_words(&bad), None);
+        assert_eq!(Evaluation::decode_all(&bad), None);
     }
 }
