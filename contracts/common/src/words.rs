@@ -7,8 +7,8 @@
 //! - `vol`: EWMA variance u128 (high) | last poke time u64 | last EWMA update time u64.
 //! - `risk`: rate i64 | reference vol u64 | EWMA lambda u64 | stable-price rate per second u64.
 //!
-//! Per (underlying, expiry) surface, two slots: `a | b` and `rho | m` as i128 pairs, and a
-//! third with `sigma` (i128) | posted-at u64.
+//! Per (underlying, expiry), two surface slots ([`surface_slots`]) and the settlement
+//! price in a third, read only once the expiry has passed.
 use alloy_primitives::{Address, U256};
 
 /// Splits a word into (high, low) 128-bit halves.
@@ -122,9 +122,85 @@ impl VolState {
     }
 }
 
+const LOW64: u128 = u64::MAX as u128;
+
+/// The two storage slots of a surface, from its three wire words
+/// ([`crate::wire::surface_words`]: `a | b`, `rho | m`, `sigma | postedAt`):
+/// - `a` (low 96 bits) | `b` (low 96 bits) | postedAt (u64);
+/// - `m` (i128) | `rho` (low 64 bits) | `sigma` (low 64 bits).
+///
+/// Lossless for every surface `svi::validate` accepts (|a|, b <= 100, |rho| < 1,
+/// 0 < sigma <= 10, WAD): a marketData read costs two slots instead of three. All zero
+/// (never posted) packs to all zero.
+pub fn surface_slots(w: &[U256; 3]) -> [U256; 2] {
+    let (a, b) = halves(w[0]);
+    let (rho, m) = halves(w[1]);
+    let (sigma, posted) = halves(w[2]);
+    [
+        join(
+            (a << 32) | ((b >> 64) & 0xffff_ffff),
+            (b << 64) | (posted & LOW64),
+        ),
+        join(m, (rho << 64) | (sigma & LOW64)),
+    ]
+}
+
+/// Inverse of [`surface_slots`]: the three wire words (signs extended).
+pub fn surface_from_slots(s: [U256; 2]) -> [U256; 3] {
+    let (h, l) = halves(s[0]);
+    let (m, l1) = halves(s[1]);
+    [
+        join(
+            ((h as i128) >> 32) as u128,
+            ((h & 0xffff_ffff) << 64) | (l >> 64),
+        ),
+        join(((l1 as i128) >> 64) as u128, m),
+        join(l1 & LOW64, l & LOW64),
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire::surface_words;
+    use stylus_margin::{
+        fixed::WAD,
+        svi::{self, SviParams, A_MAX, B_MAX, M_MAX, SIGMA_MAX},
+    };
+
+    #[test]
+    fn surface_slots_round_trip_every_valid_surface() {
+        assert_eq!(surface_slots(&[U256::ZERO; 3]), [U256::ZERO; 2]);
+        assert_eq!(surface_from_slots([U256::ZERO; 2]), [U256::ZERO; 3]);
+        let mut n = 0;
+        // The bounds, their negatives and values in between (checked valid by the core).
+        for a in [-A_MAX, -WAD / 3, 0, 1, WAD / 7, A_MAX] {
+            for b in [0, 1, WAD / 10, B_MAX] {
+                for rho in [-(WAD - 1), -WAD / 2, 0, WAD / 3, WAD - 1] {
+                    for m in [-M_MAX, -1, 0, WAD / 9, M_MAX] {
+                        for sigma in [1, WAD / 10, SIGMA_MAX] {
+                            let p = SviParams {
+                                a,
+                                b,
+                                rho,
+                                m,
+                                sigma,
+                            };
+                            if svi::validate(&p).is_err() {
+                                continue;
+                            }
+                            for posted in [1, 1_735_689_600, u64::MAX] {
+                                let w = surface_words(&p, posted);
+                                assert_eq!(surface_from_slots(surface_slots(&w)), w, "{p:?}");
+                                n += 1;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assert!(n > 1_000, "{n}");
+    }
 
     #[test]
     fn words_round_trip() {

@@ -227,6 +227,38 @@ fn parameters_are_bounded_and_owner_only() {
     );
     let mut bad = before;
     bad[6] = 10 * E18 as u64 / 2; // IM multiplier 5.0 is the bound: 5.0 ok
+    let sources = w.reader.sender(admin).sources();
+    w.reader.sender(admin).set_params(bad).motsu_unwrap();
+    assert!(w.reader.emitted(&margin_reader::ParamsSet { values: bad }));
+    // Parameters and wiring share slots: each reads back unchanged.
+    assert_eq!(w.reader.sender(admin).params(), bad);
+    assert_eq!(w.reader.sender(admin).sources(), sources);
+    assert_eq!(
+        sources,
+        (
+            w.vault.address(),
+            w.registry.address(),
+            w.oracle.address(),
+            w.calculator.address()
+        )
+    );
+    let extreme = [
+        3 * E18 as u64,
+        9 * E18 as u64 / 10,
+        E18 as u64 / 2,
+        E18 as u64,
+        E18 as u64 / 2,
+        E18 as u64,
+        5 * E18 as u64,
+        E18 as u64,
+        30 * 86_400,
+        E18 as u64 / 4,
+        E18 as u64,
+        5 * E18 as u64,
+    ];
+    w.reader.sender(admin).set_params(extreme).motsu_unwrap();
+    assert_eq!(w.reader.sender(admin).params(), extreme);
+    assert_eq!(w.reader.sender(admin).sources(), sources);
     w.reader.sender(admin).set_params(bad).motsu_unwrap();
     bad[1] = E18 as u64; // vol-down 100%: out of bounds
     let e = w

@@ -458,6 +458,14 @@ fn settlement_price_comes_from_the_first_round_after_expiry_once() {
     let e = record(1).unwrap_err();
     assert_eq!(&e[..4], &sel::<margin_oracle::SettlementRoundInvalid>());
     assert_eq!(int(record(2).unwrap()), 30_000 * WAD);
+    // marketData answers the recorded price for the expired key (its fourth word).
+    let words = w
+        .oracle
+        .sender(addr(0x99))
+        .market_data(vec![margin_common::wire::key(2, expiry)])
+        .motsu_unwrap();
+    assert_eq!(words.len(), margin_common::wire::EXPIRY_WORDS);
+    assert_eq!(words[3], U256::from(30_000 * WAD as u128));
     let e = record(2).unwrap_err();
     assert_eq!(&e[..4], &sel::<margin_oracle::SettlementAlreadyRecorded>());
     let e = w
@@ -480,4 +488,50 @@ fn settling_a_live_instrument_is_refused() {
             .unwrap_err();
     assert_eq!(&e[..4], &sel::<margin_engine::InstrumentNotExpired>());
     assert!(b.size(b.seller) < 0);
+}
+
+/// The surface's storage packing (two slots) answers exactly the words the core's
+/// `surface_words` makes, for a skewed surface with negative `a` and `m`; a live expiry's
+/// settlement word is zero; a new posting replaces the old one whole.
+#[motsu::test]
+fn market_data_answers_posted_surfaces_exactly() {
+    use margin_common::wire::{key, surface_words, EXPIRY_WORDS};
+    use stylus_margin::svi::{SviParams, M_MAX};
+    let w = World::new();
+    let expiry = NOW + 7 * DAY;
+    let post = |p: SviParams| {
+        w.oracle
+            .sender(w.admin)
+            .post_surface(ETH, expiry, i(p.a), i(p.b), i(p.rho), i(p.m), i(p.sigma))
+            .motsu_unwrap();
+        let words = w
+            .oracle
+            .sender(addr(0x99))
+            .market_data(vec![key(ETH, expiry)])
+            .motsu_unwrap();
+        assert_eq!(words.len(), EXPIRY_WORDS);
+        assert_eq!(words[..3], surface_words(&p, NOW));
+        assert_eq!(words[3], U256::ZERO);
+    };
+    post(SviParams {
+        a: -(WAD / 20),
+        b: WAD,
+        rho: -(WAD / 2),
+        m: -M_MAX,
+        sigma: WAD / 10,
+    });
+    post(SviParams {
+        a: WAD / 25,
+        b: WAD / 10,
+        rho: WAD / 3,
+        m: WAD / 7,
+        sigma: 3 * WAD,
+    });
+    // Never posted: all zero.
+    let words = w
+        .oracle
+        .sender(addr(0x99))
+        .market_data(vec![key(ETH, expiry + DAY)])
+        .motsu_unwrap();
+    assert_eq!(words, vec![U256::ZERO; EXPIRY_WORDS]);
 }

@@ -25,7 +25,9 @@ use alloy_sol_types::sol;
 use margin_common::{
     err, fixed_err, i128_of, i256,
     wire::{self, key, Failure, Header},
-    words::{halves, join, UnderlyingConfig, UnderlyingRisk, VolState},
+    words::{
+        halves, join, surface_from_slots, surface_slots, UnderlyingConfig, UnderlyingRisk, VolState,
+    },
     BadOracle, MathFailure, Owned, OwnershipTransferred, ParameterOutOfBounds, StaleOracle,
     Unauthorized, UnknownUnderlying,
 };
@@ -109,11 +111,12 @@ pub struct Underlying {
     risk: StorageU256,
 }
 
+/// Storage of one (underlying, expiry): the surface in two slots (`words::surface_slots`)
+/// and the settlement price.
 #[storage]
 pub struct Surface {
-    ab: StorageU256,
-    rho_m: StorageU256,
-    sigma_time: StorageU256,
+    svi0: StorageU256,
+    svi1: StorageU256,
     settlement: StorageU256,
 }
 
@@ -155,14 +158,16 @@ impl RiskOracle {
     /// last good price (flagged).
     /// # Errors
     /// `BadOracle(underlying, 5)` when there is no usable price at all.
+    /// `prices` is the underlying's `prices` slot (read once by the caller).
     fn read_price(
         &self,
         id: u32,
         cfg: &UnderlyingConfig,
         now: u64,
+        prices: U256,
     ) -> Result<(i128, Option<Failure>), Vec<u8>> {
         let reading = IAggregatorV3::new(cfg.feed).latest_round_data(self);
-        let (last_stable, last_price) = halves(self.underlyings.getter(U32::from(id)).prices.get());
+        let (last_stable, last_price) = halves(prices);
         let fallback = if last_price > 0 {
             last_price
         } else {
@@ -364,11 +369,10 @@ impl RiskOracle {
         if svi::validate(&p).is_err() || expiry <= now {
             return err(InvalidSurface { underlying, expiry });
         }
-        let words = wire::surface_words(&p, now);
+        let words = surface_slots(&wire::surface_words(&p, now));
         let mut slot = self.surfaces.setter(key(underlying, expiry));
-        slot.ab.set(words[0]);
-        slot.rho_m.set(words[1]);
-        slot.sigma_time.set(words[2]);
+        slot.svi0.set(words[0]);
+        slot.svi1.set(words[1]);
         log(
             self.vm(),
             SurfacePosted {
@@ -393,12 +397,13 @@ impl RiskOracle {
     pub fn poke(&mut self, underlying: u32) -> Result<(), Vec<u8>> {
         let now = self.now();
         let cfg = self.config(underlying)?;
-        let (price, failure) = self.read_price(underlying, &cfg, now)?;
+        let u = self.underlyings.getter(U32::from(underlying));
+        let prices = u.prices.get();
+        let (price, failure) = self.read_price(underlying, &cfg, now, prices)?;
         if let Some(f) = failure {
             return Err(f.revert_data());
         }
-        let u = self.underlyings.getter(U32::from(underlying));
-        let (stable, last) = halves(u.prices.get());
+        let (stable, last) = halves(prices);
         let risk = UnderlyingRisk::unpack(u.risk.get());
         let mut vol = VolState::unpack(u.vol.get());
         let dt = now.saturating_sub(vol.last_poke);
@@ -522,9 +527,10 @@ impl RiskOracle {
             let (underlying, expiry) = wire::split_key(k);
             if expiry == 0 {
                 let cfg = self.config(underlying)?;
-                let (spot, status) = self.read_price(underlying, &cfg, now)?;
                 let u = self.underlyings.getter(U32::from(underlying));
-                let (stable, _) = halves(u.prices.get());
+                let prices = u.prices.get();
+                let (spot, status) = self.read_price(underlying, &cfg, now, prices)?;
+                let (stable, _) = halves(prices);
                 Header {
                     status,
                     spot,
@@ -536,9 +542,16 @@ impl RiskOracle {
                 .encode(&mut out);
             } else {
                 let s = self.surfaces.getter(k);
+                // A settlement price is recorded only once its expiry has passed: a live
+                // expiry's slot is zero, and is not read.
+                let settlement = if expiry <= now {
+                    s.settlement.get()
+                } else {
+                    U256::ZERO
+                };
                 wire::ExpiryData::encode_raw(
-                    [s.ab.get(), s.rho_m.get(), s.sigma_time.get()],
-                    s.settlement.get(),
+                    surface_from_slots([s.svi0.get(), s.svi1.get()]),
+                    settlement,
                     &mut out,
                 );
             }

@@ -21,15 +21,12 @@ use alloc::vec::Vec;
 use alloy_primitives::{Address, I256, U256};
 use alloy_sol_types::sol;
 use margin_common::{
-    call_err, err, i256, math_err,
+    err, i256, malformed, math_err,
     wire::{self, params_from_words, params_words, AccountWords, Evaluation, Request},
     MathFailure, Owned, OwnershipTransferred, ParameterOutOfBounds, Unauthorized,
 };
 use stylus_margin::margin::{MarginError, MarginParams, DEFAULT_GRID};
-use stylus_sdk::{
-    prelude::*,
-    storage::{StorageAddress, StorageU256},
-};
+use stylus_sdk::{call::RawCall, prelude::*, storage::StorageU256};
 
 mod events {
     use super::*;
@@ -49,71 +46,273 @@ pub enum Error {
     Unauthorized(Unauthorized),
 }
 
-sol_interface! {
-    interface ICollateralVault {
+mod calls {
+    use super::*;
+    sol! {
         function getAccountState(uint256 account, address actor) external view returns (address, bool, bool, int256, address[] memory, uint256[] memory, uint256[] memory);
         function accountCount() external view returns (uint256);
-    }
-    interface IPositionRegistry {
         function getPositions(uint256 account) external view returns (uint256[] memory, int256[] memory, int256[] memory);
-    }
-    interface IRiskOracle {
         function marketData(uint256[] memory keys) external view returns (uint256[] memory);
-    }
-    interface IRiskCalculator {
         function evaluate(uint256[] memory request) external view returns (uint256[] memory);
     }
+}
+use alloy_sol_types::SolCall;
+
+/// A view call to one of the four contracts with hand-made ABI data ([`calldata`]):
+/// the answer, or the callee's revert data unchanged. (alloy's generic decoders cost
+/// about 2,000 gas more per check, and 1.5 KB of code.)
+fn view(
+    to: Address,
+    selector: [u8; 4],
+    head: &[U256],
+    array: Option<&[U256]>,
+) -> Result<Answer, Vec<u8>> {
+    let data = calldata(selector, head, array);
+    // SAFETY: a static call changes no state, and no storage reference is held across it.
+    unsafe { RawCall::new_static().call(to, &data) }.map(|data| Answer { data, base: 0 })
+}
+
+/// `selector`, the static `head` words, then `array` (if any) as the one dynamic
+/// `uint256[]` argument, last.
+fn calldata(selector: [u8; 4], head: &[U256], array: Option<&[U256]>) -> Vec<u8> {
+    let n = head.len() + array.map_or(0, |a| a.len() + 2);
+    let mut data = Vec::with_capacity(4 + 32 * n);
+    data.extend_from_slice(&selector);
+    for w in head {
+        data.extend_from_slice(&w.to_be_bytes::<32>());
+    }
+    if let Some(a) = array {
+        let offset = U256::from(32 * (head.len() + 1));
+        data.extend_from_slice(&offset.to_be_bytes::<32>());
+        data.extend_from_slice(&U256::from(a.len()).to_be_bytes::<32>());
+        for w in a {
+            data.extend_from_slice(&w.to_be_bytes::<32>());
+        }
+    }
+    data
+}
+
+/// ABI-encoded return data, read as words (malformed data: `MathFailure(4)`; the four
+/// contracts never answer it).
+struct Answer {
+    data: Vec<u8>,
+    /// Where the returned values start.
+    base: usize,
+}
+
+impl Answer {
+    /// The word at byte `at`.
+    fn word_at(&self, at: usize) -> Result<U256, Vec<u8>> {
+        let end = at.checked_add(32).ok_or_else(malformed)?;
+        let b = self.data.get(at..end).ok_or_else(malformed)?;
+        Ok(U256::from_be_slice(b))
+    }
+
+    fn usize_at(&self, at: usize) -> Result<usize, Vec<u8>> {
+        let w = self.word_at(at)?;
+        usize::try_from(w)
+            .ok()
+            .filter(|n| *n <= self.data.len())
+            .ok_or_else(malformed)
+    }
+
+    /// Returned value `i` (a static one, or the offset of a dynamic one).
+    fn word(&self, i: usize) -> Result<U256, Vec<u8>> {
+        self.word_at(self.base + 32 * i)
+    }
+
+    /// Several values returned as a tuple holding a dynamic type: stylus-sdk 0.9 encodes
+    /// them as one tuple (`abi_encode`, behind an offset word; OffchainLabs/stylus-sdk-rs
+    /// #308), which is what the vault and the registry answer.
+    fn tuple(mut self) -> Result<Answer, Vec<u8>> {
+        self.base = self.usize_at(0)?;
+        Ok(self)
+    }
+
+    /// The array of 32-byte elements (`uint256[]`, `int256[]`) that returned value `i` is.
+    fn array(&self, i: usize) -> Result<Vec<U256>, Vec<u8>> {
+        let at = self.base + self.usize_at(self.base + 32 * i)?;
+        let n = self.usize_at(at)?;
+        (0..n).map(|j| self.word_at(at + 32 + 32 * j)).collect()
+    }
+}
+
+/// The evaluations of a calculator answer (`MathFailure(4)` when malformed).
+fn decode(words: &[U256]) -> Result<Vec<Evaluation>, Vec<u8>> {
+    Evaluation::decode_all(words).ok_or_else(|| math_err(MarginError::BadGrid))
+}
+
+/// The [`CHECK_WORDS`](wire::CHECK_WORDS) words of each evaluation of a calculator answer,
+/// as the calculator wrote them (`Check::encode`), without decoding the rest: the layout
+/// is walked as `Evaluation::decode_all` walks it, and `None` where it fails.
+fn check_words(w: &[U256]) -> Option<Vec<U256>> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at < w.len() {
+        out.extend_from_slice(w.get(at..at + wire::CHECK_WORDS)?);
+        // mtm, collateral value, gross value, worst scenario, then the Greeks count.
+        at += wire::CHECK_WORDS + 4;
+        let greeks = usize::try_from(*w.get(at)?).ok()?.checked_mul(5)?;
+        at = at.checked_add(1 + greeks).filter(|end| *end <= w.len())?;
+    }
+    Some(out)
+}
+
+/// The wiring and the 12 parameters share six slots, all read by a check (it read seven:
+/// four addresses and three parameter words). An address slot holds the address in its
+/// low 160 bits, as a `StorageAddress` would. The parameters are the three request words
+/// of `params_words` (all zero: the defaults); the second and third are whole slots, the
+/// first's limbs 0, 1, 2 sit in limb 3 of the oracle, calculator and vault slots, and its
+/// limb 3 in the high halves of limb 2 of the oracle (high 32 bits) and calculator (low
+/// 32 bits) slots. `quote` reads no slot it did not read before (the registry's).
+const SLOTS: usize = 6;
+/// Slot indices in `RiskReader::slots`.
+const ORACLE: usize = 0;
+const CALCULATOR: usize = 1;
+const PARAMS1: usize = 2;
+const PARAMS2: usize = 3;
+const VAULT: usize = 4;
+const REGISTRY: usize = 5;
+const HIGH32: u64 = 0xffff_ffff_0000_0000;
+
+/// The six slots of four addresses (vault, registry, oracle, calculator) and the three
+/// parameter words.
+fn pack_slots(addresses: [Address; 4], params: [U256; 3]) -> [U256; SLOTS] {
+    let p = params[0].as_limbs();
+    let [vault, registry, oracle, calculator] = addresses;
+    [
+        address_slot(oracle, p[0], p[3]),
+        address_slot(calculator, p[1], p[3] << 32),
+        params[1],
+        params[2],
+        address_slot(vault, p[2], 0),
+        address_slot(registry, 0, 0),
+    ]
+}
+
+/// An address slot: the address, `top` in limb 3 and the high 32 bits of `p3` in limb 2.
+#[inline(never)]
+fn address_slot(a: Address, top: u64, p3: u64) -> U256 {
+    let mut l = U256::from_be_bytes(a.into_word().0).into_limbs();
+    l[3] = top;
+    l[2] |= p3 & HIGH32;
+    U256::from_limbs(l)
+}
+
+/// The three parameter words of the six slots (the registry's is not needed).
+fn unpack_params(s: &[U256; SLOTS]) -> [U256; 3] {
+    let (o, c, v) = (
+        s[ORACLE].as_limbs(),
+        s[CALCULATOR].as_limbs(),
+        s[VAULT].as_limbs(),
+    );
+    [
+        U256::from_limbs([o[3], c[3], v[3], (o[2] & HIGH32) | (c[2] >> 32)]),
+        s[PARAMS1],
+        s[PARAMS2],
+    ]
 }
 
 #[storage]
 #[entrypoint]
 pub struct RiskReader {
     owner: Owned,
-    params0: StorageU256,
-    params1: StorageU256,
-    params2: StorageU256,
-    vault: StorageAddress,
-    registry: StorageAddress,
-    oracle: StorageAddress,
-    calculator: StorageAddress,
+    slot0: StorageU256,
+    slot1: StorageU256,
+    slot2: StorageU256,
+    slot3: StorageU256,
+    slot4: StorageU256,
+    slot5: StorageU256,
 }
 
 impl RiskReader {
+    fn address(&self, i: usize) -> Address {
+        let w = match i {
+            VAULT => self.slot4.get(),
+            REGISTRY => self.slot5.get(),
+            ORACLE => self.slot0.get(),
+            _ => self.slot1.get(),
+        };
+        Address::from_word(w.into())
+    }
+
+    /// The three parameter words of a request, as `params_words` makes them.
     fn param_words(&self) -> [U256; 3] {
-        [self.params0.get(), self.params1.get(), self.params2.get()]
+        unpack_params(&[
+            self.slot0.get(),
+            self.slot1.get(),
+            self.slot2.get(),
+            self.slot3.get(),
+            self.slot4.get(),
+            U256::ZERO,
+        ])
+    }
+
+    /// Writes the six slots.
+    fn store(&mut self, addresses: [Address; 4], params: [U256; 3]) {
+        let [w0, w1, w2, w3, w4, w5] = pack_slots(addresses, params);
+        self.slot0.set(w0);
+        self.slot1.set(w1);
+        self.slot2.set(w2);
+        self.slot3.set(w3);
+        self.slot4.set(w4);
+        self.slot5.set(w5);
     }
 
     /// One account's words: one vault call, one registry call.
     fn account(&self, account: U256, actor: Address) -> Result<AccountWords, Vec<u8>> {
-        let (_, frozen, authorized, cash, _, amounts, configs) =
-            ICollateralVault::new(self.vault.get())
-                .get_account_state(self, account, actor)
-                .map_err(call_err)?;
-        let (ids, sizes, entries) = IPositionRegistry::new(self.registry.get())
-            .get_positions(self, account)
-            .map_err(call_err)?;
+        let actor = U256::from_be_bytes(actor.into_word().0);
+        let state = view(
+            self.address(VAULT),
+            calls::getAccountStateCall::SELECTOR,
+            &[account, actor],
+            None,
+        )?
+        .tuple()?;
+        let positions = view(
+            self.address(REGISTRY),
+            calls::getPositionsCall::SELECTOR,
+            &[account],
+            None,
+        )?
+        .tuple()?;
+        let flag = |i| Ok::<u8, Vec<u8>>(u8::from(!state.word(i)?.is_zero()));
         Ok(AccountWords {
-            flags: u8::from(authorized) | (u8::from(frozen) << 1),
-            cash: cash.into_raw(),
-            amounts,
-            configs,
-            ids,
-            sizes: sizes.into_iter().map(I256::into_raw).collect(),
-            entries: entries.into_iter().map(I256::into_raw).collect(),
+            flags: flag(2)? | (flag(1)? << 1),
+            cash: state.word(3)?,
+            amounts: state.array(5)?,
+            configs: state.array(6)?,
+            ids: positions.array(0)?,
+            sizes: positions.array(1)?,
+            entries: positions.array(2)?,
         })
     }
 
     /// Market data for `keys` and the calculator's answer for `accounts`.
     fn evaluate(
         &self,
-        mut keys: Vec<U256>,
+        keys: Vec<U256>,
         accounts: Vec<AccountWords>,
         grid_len: usize,
     ) -> Result<Vec<Evaluation>, Vec<u8>> {
+        decode(&self.answer(keys, accounts, grid_len)?)
+    }
+
+    /// Market data for `keys` and the calculator's answer for `accounts`, as words.
+    fn answer(
+        &self,
+        mut keys: Vec<U256>,
+        accounts: Vec<AccountWords>,
+        grid_len: usize,
+    ) -> Result<Vec<U256>, Vec<u8>> {
         wire::sort_keys(&mut keys);
-        let market = IRiskOracle::new(self.oracle.get())
-            .market_data(self, keys.clone())
-            .map_err(call_err)?;
+        let market = view(
+            self.address(ORACLE),
+            calls::marketDataCall::SELECTOR,
+            &[],
+            Some(&keys),
+        )?
+        .array(0)?;
         let request = Request {
             now: self.vm().block_timestamp(),
             grid_len: grid_len as u64,
@@ -122,10 +321,25 @@ impl RiskReader {
             market,
             accounts,
         };
-        let words = IRiskCalculator::new(self.calculator.get())
-            .evaluate(self, request.encode())
-            .map_err(call_err)?;
-        Evaluation::decode_all(&words).ok_or_else(|| math_err(MarginError::BadGrid))
+        view(
+            self.address(CALCULATOR),
+            calls::evaluateCall::SELECTOR,
+            &[],
+            Some(&request.encode()),
+        )?
+        .array(0)
+    }
+
+    /// The calculator's answer for `accounts` as `actor` sees them, as words.
+    fn accounts_answer(&self, accounts: &[U256], actor: Address) -> Result<Vec<U256>, Vec<u8>> {
+        let mut keys = Vec::new();
+        let mut words = Vec::with_capacity(accounts.len());
+        for &a in accounts {
+            let w = self.account(a, actor)?;
+            wire::needed_keys(&w.ids, &w.amounts, &w.configs, &mut keys);
+            words.push(w);
+        }
+        self.answer(keys, words, DEFAULT_GRID.len())
     }
 
     /// Evaluations of `accounts` as `actor` sees them.
@@ -134,14 +348,7 @@ impl RiskReader {
         accounts: &[U256],
         actor: Address,
     ) -> Result<Vec<Evaluation>, Vec<u8>> {
-        let mut keys = Vec::new();
-        let mut words = Vec::with_capacity(accounts.len());
-        for &a in accounts {
-            let w = self.account(a, actor)?;
-            wire::needed_keys(&w.ids, &w.amounts, &w.configs, &mut keys);
-            words.push(w);
-        }
-        self.evaluate(keys, words, DEFAULT_GRID.len())
+        decode(&self.accounts_answer(accounts, actor)?)
     }
 
     fn one(&self, account: U256) -> Result<Evaluation, Vec<u8>> {
@@ -164,10 +371,10 @@ impl RiskReader {
         calculator: Address,
     ) {
         self.owner.init(owner);
-        self.vault.set(vault);
-        self.registry.set(registry);
-        self.oracle.set(oracle);
-        self.calculator.set(calculator);
+        self.store(
+            [vault, registry, oracle, calculator],
+            [U256::ZERO; 3], // the defaults
+        );
     }
 
     /// The owner.
@@ -211,10 +418,8 @@ impl RiskReader {
                 value: I256::try_from(values[usize::from(i)]).unwrap_or(I256::MAX),
             });
         }
-        let [w0, w1, w2] = params_words(&values);
-        self.params0.set(w0);
-        self.params1.set(w1);
-        self.params2.set(w2);
+        let wiring = self.sources();
+        self.store(wiring.into(), params_words(&values));
         log(self.vm(), ParamsSet { values });
         Ok(())
     }
@@ -231,11 +436,8 @@ impl RiskReader {
     /// # Errors
     /// The vault's, registry's, oracle's and calculator's errors unchanged.
     pub fn check(&self, accounts: Vec<U256>, actor: Address) -> Result<Vec<U256>, Vec<u8>> {
-        let mut out = Vec::with_capacity(accounts.len() * wire::CHECK_WORDS);
-        for e in self.evaluate_accounts(&accounts, actor)? {
-            e.check.encode(&mut out);
-        }
-        Ok(out)
+        check_words(&self.accounts_answer(&accounts, actor)?)
+            .ok_or_else(|| math_err(MarginError::BadGrid))
     }
 
     /// The full evaluations of `accounts` as `actor` sees them, in the layout of
@@ -264,9 +466,13 @@ impl RiskReader {
         first: U256,
         count: U256,
     ) -> Result<(Vec<U256>, Vec<I256>, Vec<I256>, Vec<bool>), Vec<u8>> {
-        let last = ICollateralVault::new(self.vault.get())
-            .account_count(self)
-            .map_err(call_err)?;
+        let last = view(
+            self.address(VAULT),
+            calls::accountCountCall::SELECTOR,
+            &[],
+            None,
+        )?
+        .word(0)?;
         let first = first.max(U256::from(1));
         let end = first
             .saturating_add(count.min(U256::from(64u8)))
@@ -377,10 +583,202 @@ impl RiskReader {
     /// The contracts this reader uses: (vault, registry, oracle, calculator).
     pub fn sources(&self) -> (Address, Address, Address, Address) {
         (
-            self.vault.get(),
-            self.registry.get(),
-            self.oracle.get(),
-            self.calculator.get(),
+            self.address(VAULT),
+            self.address(REGISTRY),
+            self.address(ORACLE),
+            self.address(CALCULATOR),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloy_sol_types::{SolType, SolValue};
+
+    #[test]
+    fn slots_round_trip_addresses_and_params() {
+        let addrs = [0x11u8, 0x22, 0x33, 0x44].map(Address::repeat_byte);
+        for values in [
+            [0u64; 12],
+            [u64::MAX; 12],
+            core::array::from_fn(|i| (i as u64 + 1) * 0x0102_0304_0506_0708),
+            MarginParams::DEFAULT.to_limbs(),
+        ] {
+            let words = params_words(&values);
+            let mut slots = pack_slots(addrs, words);
+            for (i, a) in [VAULT, REGISTRY, ORACLE, CALCULATOR].into_iter().zip(addrs) {
+                assert_eq!(Address::from_word(slots[i].into()), a);
+            }
+            // The registry slot holds only its address (`param_words` skips it).
+            assert_eq!(slots[REGISTRY], U256::from_be_bytes(addrs[1].into_word().0));
+            assert_eq!(unpack_params(&slots), words);
+            slots[REGISTRY] = U256::ZERO;
+            assert_eq!(unpack_params(&slots), words);
+            assert_eq!(params_from_words(unpack_params(&slots)).to_limbs(), {
+                if values == [0; 12] {
+                    MarginParams::DEFAULT.to_limbs()
+                } else {
+                    values
+                }
+            });
+        }
+    }
+
+    #[test]
+    fn calldata_is_what_alloy_encodes() {
+        let keys = vec![U256::from(7u8), U256::MAX, U256::ZERO];
+        assert_eq!(
+            calldata(calls::marketDataCall::SELECTOR, &[], Some(&keys)),
+            calls::marketDataCall { keys: keys.clone() }.abi_encode()
+        );
+        assert_eq!(
+            calldata(calls::evaluateCall::SELECTOR, &[], Some(&[])),
+            calls::evaluateCall { request: vec![] }.abi_encode()
+        );
+        let actor = Address::repeat_byte(0xa1);
+        assert_eq!(
+            calldata(
+                calls::getAccountStateCall::SELECTOR,
+                &[U256::from(5u8), U256::from_be_bytes(actor.into_word().0)],
+                None
+            ),
+            calls::getAccountStateCall {
+                account: U256::from(5u8),
+                actor
+            }
+            .abi_encode()
+        );
+        assert_eq!(
+            calldata(calls::accountCountCall::SELECTOR, &[], None),
+            calls::accountCountCall {}.abi_encode()
+        );
+    }
+
+    /// The answers as stylus-sdk 0.9 encodes them (`SolType::abi_encode` of the returned
+    /// value: a tuple holding a dynamic type sits behind an offset word).
+    #[test]
+    fn answers_decode_as_the_sdk_encodes_them() {
+        let a = |v: &[u64]| v.iter().map(|x| U256::from(*x)).collect::<Vec<_>>();
+        let neg = I256::try_from(-5i64).unwrap();
+        let state = (
+            Address::repeat_byte(1),
+            true,
+            false,
+            neg,
+            vec![Address::repeat_byte(2), Address::repeat_byte(3)],
+            a(&[10, 20]),
+            a(&[30, 40]),
+        );
+        let ans = Answer {
+            data: state.abi_encode(),
+            base: 0,
+        }
+        .tuple()
+        .unwrap();
+        assert_eq!(ans.word(1).unwrap(), U256::from(1u8));
+        assert_eq!(ans.word(2).unwrap(), U256::ZERO);
+        assert_eq!(ans.word(3).unwrap(), neg.into_raw());
+        assert_eq!(ans.array(5).unwrap(), a(&[10, 20]));
+        assert_eq!(ans.array(6).unwrap(), a(&[30, 40]));
+        let positions = (a(&[1, 2, 3]), vec![neg, I256::ONE, neg], Vec::<I256>::new());
+        let ans = Answer {
+            data: positions.abi_encode(),
+            base: 0,
+        }
+        .tuple()
+        .unwrap();
+        assert_eq!(ans.array(0).unwrap(), a(&[1, 2, 3]));
+        assert_eq!(
+            ans.array(1).unwrap(),
+            vec![neg.into_raw(), U256::from(1u8), neg.into_raw()]
+        );
+        assert_eq!(ans.array(2).unwrap(), vec![]);
+        let words = a(&[4, 5, 6]);
+        let ans = Answer {
+            data:
+                <alloy_sol_types::sol_data::Array<alloy_sol_types::sol_data::Uint<256>>>::abi_encode(
+                    &words,
+                ),
+            base: 0,
+        };
+        assert_eq!(ans.array(0).unwrap(), words);
+        assert_eq!(
+            Answer {
+                data: U256::from(9u8).abi_encode(),
+                base: 0
+            }
+            .word(0)
+            .unwrap(),
+            U256::from(9u8)
+        );
+        // Truncated or absurd data is refused, never read out of bounds.
+        let mut data = words.abi_encode();
+        data.truncate(data.len() - 1);
+        assert_eq!(Answer { data, base: 0 }.array(0), Err(malformed()));
+        let mut data = words.abi_encode();
+        data[32..64].copy_from_slice(&U256::MAX.to_be_bytes::<32>());
+        assert_eq!(Answer { data, base: 0 }.array(0), Err(malformed()));
+    }
+
+    #[test]
+    fn check_words_are_the_checks_of_decode_all() {
+        use stylus_margin::margin::{Greeks, Standing};
+        use wire::{Check, Failure};
+        let e = |n: usize, k: i128| Evaluation {
+            check: Check {
+                authorized: k % 2 == 0,
+                frozen: k % 3 == 0,
+                failure: (k % 2 == 1).then_some(Failure::StaleOracle {
+                    underlying: 7,
+                    age: 99,
+                }),
+                standing: Standing {
+                    equity: -k * 1_000,
+                    equity_im: k,
+                    mm: 3 * k,
+                    im: i128::MAX - k,
+                },
+            },
+            mtm: -k,
+            collateral_value: k,
+            collateral_gross: 2 * k,
+            worst_scenario: 3,
+            greeks: (0..n)
+                .map(|i| Greeks {
+                    underlying: i as u32,
+                    delta: -k,
+                    gamma: k,
+                    vega: i as i128,
+                    theta: -1,
+                })
+                .collect(),
+        };
+        let evals = [e(0, 1), e(1, 2), e(3, 3), e(2, 4)];
+        let mut words = Vec::new();
+        for x in &evals {
+            x.encode(&mut words);
+        }
+        let mut expected = Vec::new();
+        for x in Evaluation::decode_all(&words).unwrap() {
+            x.check.encode(&mut expected);
+        }
+        assert_eq!(check_words(&words), Some(expected));
+        assert_eq!(check_words(&[]), Some(vec![]));
+        // Refused exactly where decode_all refuses: every truncation, a huge count.
+        for n in 0..words.len() {
+            assert_eq!(
+                check_words(&words[..n]).is_some(),
+                Evaluation::decode_all(&words[..n]).is_some(),
+                "{n}"
+            );
+        }
+        let mut bad = words.clone();
+        bad[wire::CHECK_WORDS + 4] = U256::MAX;
+        assert_eq!(check_words(&bad), None);
+        assert_eq!(Evaluation::decode_all(&bad), None);
+        bad[wire::CHECK_WORDS + 4] = U256::from(u64::MAX);
+        assert_eq!(check_words(&bad), None);
+        assert_eq!(Evaluation::decode_all(&bad), None);
     }
 }

@@ -65,7 +65,7 @@ use stylus_sdk::{
     prelude::*,
     storage::{
         StorageAddress, StorageArray, StorageBool, StorageFixedBytes, StorageI128, StorageMap,
-        StorageU128, StorageU16, StorageU64, StorageVec,
+        StorageU128, StorageU16, StorageU64,
     },
 };
 
@@ -542,7 +542,9 @@ pub struct CollateralVault {
     cash_index: StorageI128,
     /// Sum of the stored (index-free) positive cash balances.
     positive_shares: StorageI128,
-    listed: StorageVec<StorageAddress>,
+    /// Listed tokens by listing index, the unused entries zero (a fixed array: reading an
+    /// entry reads no length slot).
+    listed: StorageArray<StorageAddress, MAX_ASSETS>,
     assets: StorageMap<Address, Asset>,
     accounts: StorageMap<U256, Account>,
     /// Net cash entered by `adjustCash`, per reason.
@@ -757,6 +759,10 @@ impl CollateralVault {
         if actor == owner {
             return true;
         }
+        // Zero is never an operator (`set_operator` refuses it); views pass it.
+        if actor.is_zero() {
+            return false;
+        }
         let a = self.accounts.getter(account);
         let epoch = a.epoch.get().as_limbs()[0];
         let approved = a.operators.get(actor).as_limbs()[0];
@@ -773,13 +779,13 @@ impl CollateralVault {
 
     /// An account's cash: positive balances are stored index-free and read through the
     /// socialisation index (rounded down); debts are stored as they are.
+    /// (The index is read only for a positive balance; `scale_down` at 1.0 is exact.)
     fn cash(&self, account: U256) -> i128 {
         let stored = load_i128(self.accounts.getter(account).cash.get());
-        let index = self.index();
-        if stored <= 0 || index == WAD as i128 {
+        if stored <= 0 {
             return stored;
         }
-        scale_down(stored as u128, index as u128) as i128
+        scale_down(stored as u128, self.index() as u128) as i128
     }
 
     fn balance(&self, account: U256, index: usize) -> u128 {
@@ -1112,7 +1118,7 @@ impl CollateralVault {
         if self.assets.getter(token).slot.get() != U16::ZERO {
             return Err(Error::AssetAlreadyListed(AssetAlreadyListed { token }));
         }
-        let index = self.listed.len();
+        let index = self.listed_tokens().len();
         if index >= MAX_ASSETS {
             return Err(Error::TooManyAssets(TooManyAssets {
                 max: U256::from(MAX_ASSETS),
@@ -1141,7 +1147,9 @@ impl CollateralVault {
             // index < 16, so index + 1 fits a u16.
             a.slot.set(U16::from(index + 1));
         }
-        self.listed.push(token);
+        if let Some(mut entry) = self.listed.setter(index) {
+            entry.set(token);
+        }
         if is_quote {
             self.quote.set(token);
         }
@@ -1289,10 +1297,13 @@ impl CollateralVault {
 
     /// The listed tokens, in listing order (at most 16).
     pub fn listed_tokens(&self) -> Vec<Address> {
-        let n = self.listed.len();
-        let mut out = Vec::with_capacity(n);
-        for i in 0..n {
-            out.push(self.listed.get(i).unwrap_or_default());
+        let mut out = Vec::new();
+        for i in 0..MAX_ASSETS {
+            let token = self.listed.get(i).unwrap_or_default();
+            if token.is_zero() {
+                break;
+            }
+            out.push(token);
         }
         out
     }

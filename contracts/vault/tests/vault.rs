@@ -1653,6 +1653,21 @@ fn get_account_state_returns_everything_in_one_call(
         .get_account_state(a, owner)
         .motsu_unwrap();
     assert!(!auth);
+    // The zero address (what views pass) is never authorised; the account owner is.
+    let (_, _, auth, ..) = vault
+        .sender(engine)
+        .get_account_state(a, Address::ZERO)
+        .motsu_unwrap();
+    assert!(!auth);
+    assert!(!vault
+        .sender(engine)
+        .is_authorized(a, Address::ZERO)
+        .motsu_unwrap());
+    let (_, _, auth, ..) = vault
+        .sender(engine)
+        .get_account_state(a, alice)
+        .motsu_unwrap();
+    assert!(auth);
     let e = vault
         .sender(engine)
         .get_account_state(U256::from(2), bob)
@@ -1699,6 +1714,15 @@ fn socialise_scales_positive_cash_only_and_keeps_the_ledger(
     });
     assert_eq!(v().cash_of(a), i(500 * WAD as i128));
     assert_eq!(v().cash_of(b), i(-100 * WAD as i128));
+    // getAccountState reads cash the same way (positive through the index, debt as is).
+    assert_eq!(
+        v().get_account_state(a, alice).motsu_unwrap().3,
+        i(500 * WAD as i128)
+    );
+    assert_eq!(
+        v().get_account_state(b, alice).motsu_unwrap().3,
+        i(-100 * WAD as i128)
+    );
     assert_eq!(v().total_cash(), total - i(500 * WAD as i128));
     assert_eq!(
         v().net_cash_adjustment(reason::DEFICIT),
