@@ -368,7 +368,7 @@ pub const COMPACT_MAX_EXPIRY: u64 = (1 << 40) - 1;
 pub fn strike_to_decimal(strike: u128) -> Option<(u64, u8)> {
     let mut mantissa = strike;
     let mut exponent = 0u8;
-    while mantissa != 0 && mantissa % 10 == 0 && exponent < COMPACT_MAX_EXPONENT {
+    while mantissa != 0 && mantissa.is_multiple_of(10) && exponent < COMPACT_MAX_EXPONENT {
         mantissa /= 10;
         exponent += 1;
     }
