@@ -358,6 +358,8 @@ pub const COMPACT_MAX_EXPONENT: u8 = 31;
 pub const COMPACT_MIN_SIZE: i128 = -(1 << 111);
 /// Largest size the compact form holds: `2^111 - 1`.
 pub const COMPACT_MAX_SIZE: i128 = (1 << 111) - 1;
+/// The low 112 bits (the size field of the compact form).
+const SIZE_MASK: u128 = (1 << 112) - 1;
 /// Largest expiry the compact form holds: `2^40 - 1` seconds (year 36812).
 pub const COMPACT_MAX_EXPIRY: u64 = (1 << 40) - 1;
 
@@ -368,8 +370,12 @@ pub const COMPACT_MAX_EXPIRY: u64 = (1 << 40) - 1;
 pub fn strike_to_decimal(strike: u128) -> Option<(u64, u8)> {
     let mut mantissa = strike;
     let mut exponent = 0u8;
-    while mantissa != 0 && mantissa.is_multiple_of(10) && exponent < COMPACT_MAX_EXPONENT {
-        mantissa /= 10;
+    while mantissa != 0 && exponent < COMPACT_MAX_EXPONENT {
+        let tenth = mantissa / 10;
+        if tenth * 10 != mantissa {
+            break;
+        }
+        mantissa = tenth;
         exponent += 1;
     }
     u64::try_from(mantissa).ok().map(|m| (m, exponent))
@@ -379,9 +385,14 @@ pub fn strike_to_decimal(strike: u128) -> Option<(u64, u8)> {
 /// [`strike_to_decimal`]).
 #[must_use]
 pub fn strike_from_decimal(mantissa: u64, exponent: u8) -> Option<u128> {
-    10u128
-        .checked_pow(u32::from(exponent))?
-        .checked_mul(u128::from(mantissa))
+    let mut strike = u128::from(mantissa);
+    for _ in 0..exponent {
+        if strike > u128::MAX / 10 {
+            return None;
+        }
+        strike *= 10;
+    }
+    Some(strike)
 }
 
 /// The instrument and position packed in ONE word, when they fit: the compact
@@ -419,13 +430,17 @@ pub fn pack_compact(terms: &Terms, position: &Position) -> Option<[u8; 32]> {
         return None;
     }
     let (mantissa, exponent) = strike_to_decimal(terms.strike)?;
+    // The two big-endian halves: bits 128..256 and 0..128.
+    let head = u128::from(COMPACT_TAG | ((terms.kind as u8) << 5) | exponent);
+    let high = head << 120
+        | u128::from(terms.underlying) << 88
+        | u128::from(terms.expiry) << 48
+        | u128::from(mantissa >> 16);
+    // The size fits 112 bits: its two high bytes are sign extension, dropped here.
+    let low = u128::from(mantissa & 0xffff) << 112 | (position.size as u128 & SIZE_MASK);
     let mut word = [0u8; 32];
-    word[0] = COMPACT_TAG | ((terms.kind as u8) << 5) | exponent;
-    word[1..5].copy_from_slice(&terms.underlying.to_be_bytes());
-    word[5..10].copy_from_slice(&terms.expiry.to_be_bytes()[3..]);
-    word[10..18].copy_from_slice(&mantissa.to_be_bytes());
-    // The size fits 112 bits, so its two high bytes are sign extension.
-    word[18..].copy_from_slice(&position.size.to_be_bytes()[2..]);
+    word[..16].copy_from_slice(&high.to_be_bytes());
+    word[16..].copy_from_slice(&low.to_be_bytes());
     Some(word)
 }
 
@@ -443,30 +458,29 @@ pub fn unpack_compact(word: [u8; 32]) -> Option<(Terms, Position)> {
     if !is_compact(&word) {
         return None;
     }
+    let mut half = [0u8; 16];
+    half.copy_from_slice(&word[..16]);
+    let high = u128::from_be_bytes(half);
+    half.copy_from_slice(&word[16..]);
+    let low = u128::from_be_bytes(half);
     let kind = Kind::from_u8((word[0] >> 5) & 0b11)?;
     let exponent = word[0] & 0b1_1111;
-    let mut underlying = [0u8; 4];
-    underlying.copy_from_slice(&word[1..5]);
-    let mut expiry = [0u8; 8];
-    expiry[3..].copy_from_slice(&word[5..10]);
-    let mut mantissa = [0u8; 8];
-    mantissa.copy_from_slice(&word[10..18]);
-    let strike = strike_from_decimal(u64::from_be_bytes(mantissa), exponent)?;
-    let mut size = if word[18] & 0x80 != 0 {
-        [0xff; 16]
-    } else {
-        [0; 16]
-    };
-    size[2..].copy_from_slice(&word[18..]);
+    // Truncations below keep exactly the field's bits.
+    let underlying = (high >> 88) as u32;
+    let expiry = (high >> 48) as u64 & COMPACT_MAX_EXPIRY;
+    let mantissa = ((high as u64) << 16) | (low >> 112) as u64;
+    let strike = strike_from_decimal(mantissa, exponent)?;
+    // Sign-extend the 112-bit size.
+    let size = ((low << 16) as i128) >> 16;
     Some((
         Terms {
             kind,
-            underlying: u32::from_be_bytes(underlying),
-            expiry: u64::from_be_bytes(expiry),
+            underlying,
+            expiry,
             strike,
         },
         Position {
-            size: i128::from_be_bytes(size),
+            size,
             entry_notional: 0,
         },
     ))

@@ -59,7 +59,7 @@ extern crate alloc;
 
 use alloc::vec::Vec;
 
-use alloy_primitives::{Address, I256, U128, U16, U256, U8};
+use alloy_primitives::{Address, I256, U128, U256, U8};
 use stylus_margin::{
     fixed::WAD,
     instrument::{self, InstrumentError, Kind, Position, Terms},
@@ -67,8 +67,7 @@ use stylus_margin::{
 use stylus_sdk::{
     prelude::*,
     storage::{
-        StorageAddress, StorageArray, StorageBool, StorageMap, StorageU128, StorageU16,
-        StorageU256, StorageU8,
+        StorageAddress, StorageArray, StorageBool, StorageMap, StorageU128, StorageU256, StorageU8,
     },
 };
 
@@ -502,8 +501,9 @@ pub struct AccountState {
     /// ([`instrument::pack_position`]) of a full-form position; zero when compact.
     tails: StorageArray<StorageU256, HARD_MAX_POSITIONS>,
     /// Per id: 1-based index in the arrays (low byte; 0 = none), plus
-    /// [`COMPACT_FLAG`] when the position is compact.
-    slot_of: StorageMap<U256, StorageU16>,
+    /// [`COMPACT_FLAG`] when the position is compact. A `U256` (a map value takes a
+    /// whole slot anyway): it reuses the code of the other `U256` fields.
+    slot_of: StorageMap<U256, StorageU256>,
 }
 
 /// The registry's storage.
@@ -575,10 +575,10 @@ fn storage_form(id: U256, position: &Position) -> (U256, U256, bool) {
 }
 
 /// The `slot_of` value of the 0-based `index` (< 128) in the given form.
-fn slot_value(index: usize, compact: bool) -> U16 {
+fn slot_value(index: usize, compact: bool) -> U256 {
     // index < HARD_MAX_POSITIONS = 128, so index + 1 fits the low byte.
     let value = (index as u16 + 1) | if compact { COMPACT_FLAG } else { 0 };
-    U16::from(value)
+    U256::from(value)
 }
 
 /// The id and position at `index` of `state`: one slot read for a compact
@@ -1579,7 +1579,7 @@ impl PositionRegistry {
                     set_at(&mut state.tails, last, U256::ZERO);
                 }
                 set_at(&mut state.heads, last, U256::ZERO);
-                state.slot_of.setter(id).set(U16::ZERO);
+                state.slot_of.setter(id).set(U256::ZERO);
                 // last < 128.
                 state.count.set(U8::from(last as u8));
             }
