@@ -385,14 +385,26 @@ pub fn strike_to_decimal(strike: u128) -> Option<(u64, u8)> {
 /// [`strike_to_decimal`]).
 #[must_use]
 pub fn strike_from_decimal(mantissa: u64, exponent: u8) -> Option<u128> {
-    let mut strike = u128::from(mantissa);
-    for _ in 0..exponent {
-        if strike > u128::MAX / 10 {
-            return None;
-        }
-        strike *= 10;
+    if exponent > COMPACT_MAX_EXPONENT {
+        return None;
     }
-    Some(strike)
+    // 10^exponent by squaring: at most 10^31 (and a last square of 10^32), below 2^108.
+    let (mut power, mut base, mut e) = (1u128, 10u128, exponent);
+    while e != 0 {
+        if e & 1 == 1 {
+            power *= base;
+        }
+        base *= base;
+        e >>= 1;
+    }
+    // mantissa * power in two 64-bit halves of `power`, each product below 2^128.
+    let m = u128::from(mantissa);
+    let low = m * (power & u128::from(u64::MAX));
+    let high = m * (power >> 64);
+    if high >> 64 != 0 {
+        return None;
+    }
+    (high << 64).checked_add(low)
 }
 
 /// The instrument and position packed in ONE word, when they fit: the compact
@@ -987,6 +999,28 @@ mod tests {
         assert_eq!(strike_from_decimal(123, 1), Some(1_230));
         assert_eq!(strike_from_decimal(u64::MAX, 31), None);
         assert_eq!(strike_from_decimal(0, 31), Some(0));
+        assert_eq!(strike_from_decimal(1, 32), None);
+    }
+
+    #[test]
+    fn strike_from_decimal_is_exact_or_none() {
+        for e in 0..=COMPACT_MAX_EXPONENT {
+            let power = 10_u128.pow(u32::from(e));
+            // The largest mantissa whose product fits u128, then one more.
+            let edge = u128::MAX / power;
+            let mut mantissas = std::vec![0, 1, 7, 999_999_999, u64::MAX - 1, u64::MAX];
+            if let Ok(m) = u64::try_from(edge) {
+                mantissas.extend([m - 1, m, m.saturating_add(1)]);
+            }
+            for m in mantissas {
+                let expected = u128::from(m).checked_mul(power);
+                assert_eq!(strike_from_decimal(m, e), expected, "{m} * 10^{e}");
+                if let Some(strike) = expected {
+                    let (m2, e2) = strike_to_decimal(strike).unwrap();
+                    assert_eq!(strike_from_decimal(m2, e2), Some(strike));
+                }
+            }
+        }
     }
 
     #[test]
