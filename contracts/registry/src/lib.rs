@@ -31,9 +31,13 @@
 //!   `10^e` with a 5-bit `e`, 112-bit signed size), the head is that word and the
 //!   tail is zero;
 //! - **full** (two slots): otherwise (futures, whose entry notional is non-zero;
-//!   a strike with more than 19 significant digits; a size beyond `2^111` wei; an
-//!   expiry beyond `2^40` seconds) the head is the instrument id and the tail the
-//!   [`instrument::pack_position`] word `(size, entry notional)`.
+//!   a strike whose decimal mantissa needs more than 64 bits; a size outside
+//!   `[-2^111, 2^111)` wei; an expiry beyond `2^40` seconds) the head is the
+//!   instrument id and the tail the [`instrument::pack_position`] word
+//!   `(size, entry notional)`: the layout every position had before the compact form.
+//!
+//! A futures position whose entry notional happens to be zero (a fill whose notional
+//! rounds to zero) is compact too: the rule is the entry notional, not the kind.
 //!
 //! An id has bits 232..256 zero, so the head's top bit alone tells the forms apart:
 //! `getPositions` reads the head, and the tail only when the head is an id. So a
