@@ -12,44 +12,14 @@
 //!   One unit of size (`1e18`) is one unit of the underlying.
 //! - **Positions**: per account a bounded list (owner-set bound, default 64, hard
 //!   maximum 128) of `(id, size, entry notional)`, sizes and notionals 18-decimal
-//!   fixed point, stored in one or two slots (see *Position storage* below); an index
-//!   map gives O(1) lookup and swap-removal.
+//!   fixed point. An option position takes one storage slot (terms and size packed
+//!   together, when they fit), any other position two (the id, and size and entry
+//!   packed in one word); an index map gives O(1) lookup and swap-removal.
 //! - **Open interest**: per instrument the sum of long sizes, per underlying the sum
 //!   over its instruments; owner-set caps (0 = none) refuse trades that would raise
 //!   open interest above them.
 //! - **Invariant**: for every instrument, the sizes of all accounts sum to zero, and
 //!   the entry notionals minus everything realised sum to zero.
-//!
-//! # Position storage
-//!
-//! Position `i` of an account (`i < count`) has a *head* slot `heads[i]` and a *tail*
-//! slot `tails[i]`. It is stored in one of two forms:
-//!
-//! - **compact** (one slot): when the entry notional is zero (every option position)
-//!   and the terms and size fit [`instrument::pack_compact`]'s word (tag bit 255,
-//!   2-bit kind, 32-bit underlying, 40-bit expiry, strike as a 64-bit mantissa times
-//!   `10^e` with a 5-bit `e`, 112-bit signed size), the head is that word and the
-//!   tail is zero;
-//! - **full** (two slots): otherwise (futures, whose entry notional is non-zero;
-//!   a strike whose decimal mantissa needs more than 64 bits; a size outside
-//!   `[-2^111, 2^111)` wei; an expiry beyond `2^40` seconds) the head is the
-//!   instrument id and the tail the [`instrument::pack_position`] word
-//!   `(size, entry notional)`: the layout every position had before the compact form.
-//!
-//! A futures position whose entry notional happens to be zero (a fill whose notional
-//! rounds to zero) is compact too: the rule is the entry notional, not the kind.
-//!
-//! An id has bits 232..256 zero, so the head's top bit alone tells the forms apart:
-//! `getPositions` reads the head, and the tail only when the head is an id. So a
-//! margin check reads one cold slot per option position. `slot_of[id]` holds the
-//! 1-based index in its low byte plus [`COMPACT_FLAG`] when the position is compact,
-//! so a lookup by id (trades, settlement) reads exactly the one slot it needs.
-//!
-//! Every write keeps the forms exact: a position switches form in place when its size
-//! or entry notional changes (the unused tail is zeroed), and removal zeroes the head,
-//! the tail when used, and the index. Slots at `i >= count` are always zero. The
-//! form is storage only: ids, `getPositions`, `positionOf` and the events are the same
-//! for both.
 //!
 //! Time: the registry reads the block timestamp and hands it to the pure core
 //! ([`instrument::is_expired`], [`instrument::validate_listing`]), so every time
@@ -487,11 +457,42 @@ pub struct UnderlyingState {
     cap: StorageU128,
 }
 
-/// Flag of a `slot_of` value: the position is stored in compact form (module doc).
+/// Flag of a `slot_of` value: the position is stored in compact form ([`AccountState`]).
 pub const COMPACT_FLAG: u16 = 0x100;
 
-/// An account's positions (layout in the module doc, *Position storage*). `count`
-/// and `frozen` share one slot; the arrays hold the first `count` positions.
+/// An account's positions. `count` and `frozen` share one slot; the arrays hold the
+/// first `count` positions.
+///
+/// # Position storage
+///
+/// Position `i` of an account (`i < count`) has a *head* slot `heads[i]` and a *tail*
+/// slot `tails[i]`. It is stored in one of two forms:
+///
+/// - **compact** (one slot): when the entry notional is zero (every option position)
+///   and the terms and size fit [`instrument::pack_compact`]'s word (tag bit 255,
+///   2-bit kind, 32-bit underlying, 40-bit expiry, strike as a 64-bit mantissa times
+///   `10^e` with a 5-bit `e`, 112-bit signed size), the head is that word and the
+///   tail is zero;
+/// - **full** (two slots): otherwise (futures, whose entry notional is non-zero;
+///   a strike whose decimal mantissa needs more than 64 bits; a size outside
+///   `[-2^111, 2^111)` wei; an expiry beyond `2^40` seconds) the head is the
+///   instrument id and the tail the [`instrument::pack_position`] word
+///   `(size, entry notional)`: the layout every position had before the compact form.
+///
+/// A futures position whose entry notional happens to be zero (a fill whose notional
+/// rounds to zero) is compact too: the rule is the entry notional, not the kind.
+///
+/// An id has bits 232..256 zero, so the head's top bit alone tells the forms apart:
+/// `getPositions` reads the head, and the tail only when the head is an id. So a
+/// margin check reads one cold slot per option position. `slot_of[id]` holds the
+/// 1-based index in its low byte plus [`COMPACT_FLAG`] when the position is compact,
+/// so a lookup by id (trades, settlement) reads exactly the one slot it needs.
+///
+/// Every write keeps the forms exact: a position switches form in place when its size
+/// or entry notional changes (the unused tail is zeroed), and removal zeroes the head,
+/// the tail when used, and the index. Slots at `i >= count` are always zero. The
+/// form is storage only: ids, `getPositions`, `positionOf` and the events are the same
+/// for both.
 #[storage]
 pub struct AccountState {
     /// Number of positions.

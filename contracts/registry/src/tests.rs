@@ -1550,7 +1550,7 @@ fn close_expired_reverts_on_bad_input(
 
 const D: u64 = 4;
 
-/// Checks the storage layout of `account` (module doc, *Position storage*) over
+/// Checks the storage layout of `account` (`AccountState`, *Position storage*) over
 /// indices `0..span` (at least `count`): a compact head with a zero tail and a
 /// flagged index, or an id head with a non-zero tail and an unflagged index; the
 /// compact form whenever it fits; zeros past `count`. Returns, per position in
