@@ -20,7 +20,8 @@ pragma solidity ^0.8.23;
 ///   One unit of size (`1e18`) is one unit of the underlying.
 /// - **Positions**: per account a bounded list (owner-set bound, default 64, hard
 ///   maximum 128) of `(id, size, entry notional)`, sizes and notionals 18-decimal
-///   fixed point. Each entry costs two storage slots (the id, and size and entry
+///   fixed point. An option position takes one storage slot (terms and size packed
+///   together, when they fit), any other position two (the id, and size and entry
 ///   packed in one word); an index map gives O(1) lookup and swap-removal.
 /// - **Open interest**: per instrument the sum of long sizes, per underlying the sum
 ///   over its instruments; owner-set caps (0 = none) refuse trades that would raise

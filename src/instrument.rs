@@ -31,6 +31,11 @@
 //! `entry_notional` is only used by futures (it is zero for options): the position's
 //! mark-to-market at price `P` is `size * P - entry_notional`.
 //!
+//! A position with a zero entry notional (every option position) whose terms and
+//! size fit also has a one-word *compact* form holding the terms and the size
+//! together ([`pack_compact`], [`unpack_compact`]; layout on [`pack_compact`]): the
+//! registry stores it in one storage slot instead of two (id and position word).
+//!
 //! # Rounding
 //!
 //! - [`settlement_value`] rounds the value credited to the account toward negative
@@ -341,6 +346,156 @@ pub fn unpack_position(word: [u8; 32]) -> Position {
         size: i128::from_be_bytes(size),
         entry_notional: i128::from_be_bytes(entry),
     }
+}
+
+/// Tag bit of a compact position word: the top bit of byte 0. An instrument id never
+/// has it (bits 232..256 of an id are zero), so a word that may hold either is
+/// told apart by this bit alone.
+pub const COMPACT_TAG: u8 = 0x80;
+/// Largest strike exponent of the compact form (5 bits).
+pub const COMPACT_MAX_EXPONENT: u8 = 31;
+/// Smallest size the compact form holds: `-2^111` (a signed 112-bit field).
+pub const COMPACT_MIN_SIZE: i128 = -(1 << 111);
+/// Largest size the compact form holds: `2^111 - 1`.
+pub const COMPACT_MAX_SIZE: i128 = (1 << 111) - 1;
+/// The low 112 bits (the size field of the compact form).
+const SIZE_MASK: u128 = (1 << 112) - 1;
+/// Largest expiry the compact form holds: `2^40 - 1` seconds (year 36812).
+pub const COMPACT_MAX_EXPIRY: u64 = (1 << 40) - 1;
+
+/// `strike` as `mantissa * 10^exponent` with the mantissa in 64 bits: trailing
+/// decimal zeros move into the exponent (at most [`COMPACT_MAX_EXPONENT`]). `None`
+/// when the mantissa left does not fit `u64` (more than about 19 significant digits).
+#[must_use]
+pub fn strike_to_decimal(strike: u128) -> Option<(u64, u8)> {
+    let mut mantissa = strike;
+    let mut exponent = 0u8;
+    while mantissa != 0 && exponent < COMPACT_MAX_EXPONENT {
+        let tenth = mantissa / 10;
+        if tenth * 10 != mantissa {
+            break;
+        }
+        mantissa = tenth;
+        exponent += 1;
+    }
+    u64::try_from(mantissa).ok().map(|m| (m, exponent))
+}
+
+/// `mantissa * 10^exponent`, `None` when it does not fit `u128` (inverse of
+/// [`strike_to_decimal`]).
+#[must_use]
+pub fn strike_from_decimal(mantissa: u64, exponent: u8) -> Option<u128> {
+    if exponent > COMPACT_MAX_EXPONENT {
+        return None;
+    }
+    // 10^exponent by squaring: at most 10^31 (and a last square of 10^32), below 2^108.
+    let (mut power, mut base, mut e) = (1u128, 10u128, exponent);
+    while e != 0 {
+        if e & 1 == 1 {
+            power *= base;
+        }
+        base *= base;
+        e >>= 1;
+    }
+    // mantissa * power in two 64-bit halves of `power`, each product below 2^128.
+    let m = u128::from(mantissa);
+    let low = m * (power & u128::from(u64::MAX));
+    let high = m * (power >> 64);
+    if high >> 64 != 0 {
+        return None;
+    }
+    (high << 64).checked_add(low)
+}
+
+/// The instrument and position packed in ONE word, when they fit: the compact
+/// storage form of a position (the registry uses it to read one storage slot per
+/// position instead of two). The word, read as a big-endian integer:
+///
+/// | bits     | bytes  | field                                                  |
+/// |----------|--------|--------------------------------------------------------|
+/// | 255      | 0      | tag, 1 ([`COMPACT_TAG`])                               |
+/// | 253..255 | 0      | `kind` (2 bits: 0 call, 1 put, 2 future)               |
+/// | 248..253 | 0      | strike exponent `e` (5 bits, `0..=31`)                 |
+/// | 216..248 | 1..5   | `underlying` (`u32`)                                   |
+/// | 176..216 | 5..10  | `expiry` (40 bits, unix seconds)                       |
+/// | 112..176 | 10..18 | strike mantissa `m` (`u64`); `strike = m * 10^e`       |
+/// | 0..112   | 18..32 | `size` (signed 112 bits, two's complement, WAD)        |
+///
+/// The entry notional is not stored: it is zero. Fits when
+///
+/// - `entry_notional == 0` (every option position; a futures position only in the
+///   rare case that its entry rounds to zero),
+/// - `expiry <= 2^40 - 1` ([`COMPACT_MAX_EXPIRY`]),
+/// - the strike has a mantissa of at most 64 bits once its trailing decimal zeros
+///   are moved into the exponent ([`strike_to_decimal`]): every listable strike
+///   (`1e-6` to `1e12` units) with at most 19 significant digits,
+/// - `size` is in `[-2^111, 2^111 - 1]` (about `2.6e15` units of underlying).
+///
+/// `None` otherwise: the caller then stores the id and [`pack_position`]'s word.
+#[must_use]
+pub fn pack_compact(terms: &Terms, position: &Position) -> Option<[u8; 32]> {
+    if position.entry_notional != 0
+        || terms.expiry > COMPACT_MAX_EXPIRY
+        || position.size < COMPACT_MIN_SIZE
+        || position.size > COMPACT_MAX_SIZE
+    {
+        return None;
+    }
+    let (mantissa, exponent) = strike_to_decimal(terms.strike)?;
+    // The two big-endian halves: bits 128..256 and 0..128.
+    let head = u128::from(COMPACT_TAG | ((terms.kind as u8) << 5) | exponent);
+    let high = head << 120
+        | u128::from(terms.underlying) << 88
+        | u128::from(terms.expiry) << 48
+        | u128::from(mantissa >> 16);
+    // The size fits 112 bits: its two high bytes are sign extension, dropped here.
+    let low = u128::from(mantissa & 0xffff) << 112 | (position.size as u128 & SIZE_MASK);
+    let mut word = [0u8; 32];
+    word[..16].copy_from_slice(&high.to_be_bytes());
+    word[16..].copy_from_slice(&low.to_be_bytes());
+    Some(word)
+}
+
+/// Whether `word` is a compact position word (its tag bit is set).
+#[must_use]
+pub const fn is_compact(word: &[u8; 32]) -> bool {
+    word[0] & COMPACT_TAG != 0
+}
+
+/// The terms and position packed in the compact word `word` (inverse of
+/// [`pack_compact`]). `None` when the tag bit is clear, the kind is 3, or the strike
+/// `m * 10^e` does not fit `u128`: words [`pack_compact`] never writes.
+#[must_use]
+pub fn unpack_compact(word: [u8; 32]) -> Option<(Terms, Position)> {
+    if !is_compact(&word) {
+        return None;
+    }
+    let mut half = [0u8; 16];
+    half.copy_from_slice(&word[..16]);
+    let high = u128::from_be_bytes(half);
+    half.copy_from_slice(&word[16..]);
+    let low = u128::from_be_bytes(half);
+    let kind = Kind::from_u8((word[0] >> 5) & 0b11)?;
+    let exponent = word[0] & 0b1_1111;
+    // Truncations below keep exactly the field's bits.
+    let underlying = (high >> 88) as u32;
+    let expiry = (high >> 48) as u64 & COMPACT_MAX_EXPIRY;
+    let mantissa = ((high as u64) << 16) | (low >> 112) as u64;
+    let strike = strike_from_decimal(mantissa, exponent)?;
+    // Sign-extend the 112-bit size.
+    let size = ((low << 16) as i128) >> 16;
+    Some((
+        Terms {
+            kind,
+            underlying,
+            expiry,
+            strike,
+        },
+        Position {
+            size,
+            entry_notional: 0,
+        },
+    ))
 }
 
 /// The notional of a fill of `size` at `price`: `size * price` (WAD), rounded toward
@@ -708,6 +863,192 @@ mod tests {
         });
         assert_eq!(&word[..16], &[0xff; 16]);
         assert_eq!(word[31], 2);
+    }
+
+    fn compact_terms(kind: Kind, strike: u128) -> Terms {
+        Terms {
+            kind,
+            underlying: 0xdead_beef,
+            expiry: NOW + 30 * 86_400,
+            strike,
+        }
+    }
+
+    fn option(size: i128) -> Position {
+        Position {
+            size,
+            entry_notional: 0,
+        }
+    }
+
+    fn compact_round_trip(terms: Terms, position: Position) {
+        let word = pack_compact(&terms, &position).expect("fits");
+        assert!(is_compact(&word));
+        assert_eq!(unpack_compact(word), Some((terms, position)));
+    }
+
+    #[test]
+    fn compact_places_fields_at_documented_bytes() {
+        let terms = Terms {
+            kind: Kind::Put,
+            underlying: 0x0102_0304,
+            expiry: 0x11_1213_1415,
+            // 0x2122_2324_2526_2728 * 10^3
+            strike: 0x2122_2324_2526_2728 * 1_000,
+        };
+        let word = pack_compact(&terms, &option(-2)).unwrap();
+        let mut expected = [0u8; 32];
+        expected[0] = 0x80 | (1 << 5) | 3;
+        expected[1..5].copy_from_slice(&[1, 2, 3, 4]);
+        expected[5..10].copy_from_slice(&[0x11, 0x12, 0x13, 0x14, 0x15]);
+        expected[10..18].copy_from_slice(&[0x21, 0x22, 0x23, 0x24, 0x25, 0x26, 0x27, 0x28]);
+        expected[18..].copy_from_slice(&[0xff; 14]);
+        expected[31] = 0xfe;
+        assert_eq!(word, expected);
+    }
+
+    #[test]
+    fn compact_round_trips_realistic_options() {
+        for kind in [Kind::Call, Kind::Put, Kind::Future] {
+            for strike in [
+                MIN_STRIKE,
+                MAX_STRIKE,
+                3_000 * WAD as u128,
+                // 0.00001234 units: a low-priced underlying.
+                12_340_000_000_000,
+                // 19 significant digits.
+                1_234_567_890_123_456_789,
+                u128::from(u64::MAX),
+            ] {
+                let strike = if kind == Kind::Future { 0 } else { strike };
+                for size in [
+                    1,
+                    -1,
+                    wad(5),
+                    -wad(3) / 7,
+                    COMPACT_MAX_SIZE,
+                    COMPACT_MIN_SIZE,
+                ] {
+                    compact_round_trip(compact_terms(kind, strike), option(size));
+                }
+            }
+        }
+        // Zero size (never stored by the registry) still round-trips.
+        compact_round_trip(compact_terms(Kind::Call, MIN_STRIKE), option(0));
+    }
+
+    #[test]
+    fn compact_boundaries_of_each_field() {
+        let call = compact_terms(Kind::Call, 100 * WAD as u128);
+        // Size: 112 signed bits.
+        assert!(pack_compact(&call, &option(COMPACT_MAX_SIZE)).is_some());
+        assert!(pack_compact(&call, &option(COMPACT_MAX_SIZE + 1)).is_none());
+        assert!(pack_compact(&call, &option(COMPACT_MIN_SIZE)).is_some());
+        assert!(pack_compact(&call, &option(COMPACT_MIN_SIZE - 1)).is_none());
+        assert!(pack_compact(&call, &option(i128::MAX)).is_none());
+        assert!(pack_compact(&call, &option(i128::MIN)).is_none());
+        // Entry notional: only zero.
+        for entry in [1, -1, i128::MAX] {
+            let p = Position {
+                size: WAD,
+                entry_notional: entry,
+            };
+            assert!(pack_compact(&call, &p).is_none());
+            assert!(pack_compact(&future(), &p).is_none());
+        }
+        // Expiry: 40 bits.
+        let mut t = call;
+        t.expiry = COMPACT_MAX_EXPIRY;
+        compact_round_trip(t, option(WAD));
+        t.expiry = COMPACT_MAX_EXPIRY + 1;
+        assert!(pack_compact(&t, &option(WAD)).is_none());
+        t.expiry = u64::MAX;
+        assert!(pack_compact(&t, &option(WAD)).is_none());
+        // Underlying: all 32 bits.
+        let mut t = call;
+        t.underlying = u32::MAX;
+        compact_round_trip(t, option(WAD));
+        t.underlying = 0;
+        compact_round_trip(t, option(WAD));
+    }
+
+    #[test]
+    fn compact_strike_boundaries() {
+        let fits = |strike: u128| pack_compact(&compact_terms(Kind::Put, strike), &option(WAD));
+        // The mantissa is 64 bits: u64::MAX fits, u64::MAX + 1 (no trailing zero) does not.
+        compact_round_trip(compact_terms(Kind::Put, u128::from(u64::MAX)), option(WAD));
+        assert!(fits(u128::from(u64::MAX) + 1).is_none());
+        // 20 significant digits above u64::MAX do not fit, whatever the magnitude.
+        assert!(fits(98_765_432_109_876_543_211).is_none());
+        assert!(fits(98_765_432_109_876_543_211 * 10_u128.pow(10)).is_none());
+        // Trailing zeros are free: u64::MAX * 10^19 fits.
+        let big = u128::from(u64::MAX) * 10_u128.pow(19);
+        compact_round_trip(compact_terms(Kind::Put, big), option(WAD));
+        // The exponent stops at 31: 10^32 is stored as 10 * 10^31; 10^38 as 10^7 * 10^31.
+        assert_eq!(strike_to_decimal(10_u128.pow(32)), Some((10, 31)));
+        assert_eq!(strike_to_decimal(10_u128.pow(38)), Some((10_000_000, 31)));
+        compact_round_trip(compact_terms(Kind::Put, 10_u128.pow(38)), option(WAD));
+        assert!(fits(u128::MAX).is_none());
+        // Zero (futures).
+        assert_eq!(strike_to_decimal(0), Some((0, 0)));
+        compact_round_trip(future(), option(-WAD));
+        // Every listable strike with at most 19 significant digits fits.
+        assert_eq!(strike_to_decimal(MIN_STRIKE), Some((1, 12)));
+        assert_eq!(strike_to_decimal(MAX_STRIKE), Some((1, 30)));
+        assert_eq!(strike_to_decimal(1_230), Some((123, 1)));
+        assert_eq!(strike_from_decimal(123, 1), Some(1_230));
+        assert_eq!(strike_from_decimal(u64::MAX, 31), None);
+        assert_eq!(strike_from_decimal(0, 31), Some(0));
+        assert_eq!(strike_from_decimal(1, 32), None);
+    }
+
+    #[test]
+    fn strike_from_decimal_is_exact_or_none() {
+        for e in 0..=COMPACT_MAX_EXPONENT {
+            let power = 10_u128.pow(u32::from(e));
+            // The largest mantissa whose product fits u128, then one more.
+            let edge = u128::MAX / power;
+            let mut mantissas = std::vec![0, 1, 7, 999_999_999, u64::MAX - 1, u64::MAX];
+            if let Ok(m) = u64::try_from(edge) {
+                mantissas.extend([m - 1, m, m.saturating_add(1)]);
+            }
+            for m in mantissas {
+                let expected = u128::from(m).checked_mul(power);
+                assert_eq!(strike_from_decimal(m, e), expected, "{m} * 10^{e}");
+                if let Some(strike) = expected {
+                    let (m2, e2) = strike_to_decimal(strike).unwrap();
+                    assert_eq!(strike_from_decimal(m2, e2), Some(strike));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn unpack_compact_rejects_words_pack_never_writes() {
+        // An instrument id is never compact: its byte 0 is zero.
+        for kind in [Kind::Call, Kind::Put, Kind::Future] {
+            let id = pack(&Terms {
+                kind,
+                underlying: u32::MAX,
+                expiry: u64::MAX,
+                strike: u128::MAX,
+            });
+            assert!(!is_compact(&id));
+            assert_eq!(unpack_compact(id), None);
+        }
+        let word = pack_compact(&call(wad(100) as u128), &option(WAD)).unwrap();
+        // Kind 3.
+        let mut bad = word;
+        bad[0] |= 0b0110_0000;
+        assert_eq!(unpack_compact(bad), None);
+        // A strike beyond u128: mantissa u64::MAX, exponent 31.
+        let mut bad = word;
+        bad[0] |= 0b1_1111;
+        bad[10..18].copy_from_slice(&[0xff; 8]);
+        assert_eq!(unpack_compact(bad), None);
+        // A full-form position word with its top bit set is not for unpack_compact:
+        // the registry tells the forms apart by the first slot, which holds an id.
+        assert!(is_compact(&pack_position(&option(-1))));
     }
 
     #[test]

@@ -12,7 +12,8 @@
 //!   One unit of size (`1e18`) is one unit of the underlying.
 //! - **Positions**: per account a bounded list (owner-set bound, default 64, hard
 //!   maximum 128) of `(id, size, entry notional)`, sizes and notionals 18-decimal
-//!   fixed point. Each entry costs two storage slots (the id, and size and entry
+//!   fixed point. An option position takes one storage slot (terms and size packed
+//!   together, when they fit), any other position two (the id, and size and entry
 //!   packed in one word); an index map gives O(1) lookup and swap-removal.
 //! - **Open interest**: per instrument the sum of long sizes, per underlying the sum
 //!   over its instruments; owner-set caps (0 = none) refuse trades that would raise
@@ -456,20 +457,58 @@ pub struct UnderlyingState {
     cap: StorageU128,
 }
 
+/// Flag of a `slot_of` value: the position is stored in compact form ([`AccountState`]).
+pub const COMPACT_FLAG: u16 = 0x100;
+
 /// An account's positions. `count` and `frozen` share one slot; the arrays hold the
-/// first `count` positions; `slot_of[id]` is the 1-based index of `id` (0 = none).
+/// first `count` positions.
+///
+/// # Position storage
+///
+/// Position `i` of an account (`i < count`) has a *head* slot `heads[i]` and a *tail*
+/// slot `tails[i]`. It is stored in one of two forms:
+///
+/// - **compact** (one slot): when the entry notional is zero (every option position)
+///   and the terms and size fit [`instrument::pack_compact`]'s word (tag bit 255,
+///   2-bit kind, 32-bit underlying, 40-bit expiry, strike as a 64-bit mantissa times
+///   `10^e` with a 5-bit `e`, 112-bit signed size), the head is that word and the
+///   tail is zero;
+/// - **full** (two slots): otherwise (futures, whose entry notional is non-zero;
+///   a strike whose decimal mantissa needs more than 64 bits; a size outside
+///   `[-2^111, 2^111)` wei; an expiry beyond `2^40` seconds) the head is the
+///   instrument id and the tail the [`instrument::pack_position`] word
+///   `(size, entry notional)`: the layout every position had before the compact form.
+///
+/// A futures position whose entry notional happens to be zero (a fill whose notional
+/// rounds to zero) is compact too: the rule is the entry notional, not the kind.
+///
+/// An id has bits 232..256 zero, so the head's top bit alone tells the forms apart:
+/// `getPositions` reads the head, and the tail only when the head is an id. So a
+/// margin check reads one cold slot per option position. `slot_of[id]` holds the
+/// 1-based index in its low byte plus [`COMPACT_FLAG`] when the position is compact,
+/// so a lookup by id (trades, settlement) reads exactly the one slot it needs.
+///
+/// Every write keeps the forms exact: a position switches form in place when its size
+/// or entry notional changes (the unused tail is zeroed), and removal zeroes the head,
+/// the tail when used, and the index. Slots at `i >= count` are always zero. The
+/// form is storage only: ids, `getPositions`, `positionOf` and the events are the same
+/// for both.
 #[storage]
 pub struct AccountState {
     /// Number of positions.
     count: StorageU8,
     /// Whether the engine froze the account.
     frozen: StorageBool,
-    /// Instrument ids.
-    ids: StorageArray<StorageU256, HARD_MAX_POSITIONS>,
-    /// Packed `(size, entry notional)` words ([`instrument::pack_position`]).
-    words: StorageArray<StorageU256, HARD_MAX_POSITIONS>,
-    /// 1-based index of each id in the arrays.
-    slot_of: StorageMap<U256, StorageU8>,
+    /// Head of each position: its compact word ([`instrument::pack_compact`]), or the
+    /// instrument id (full form).
+    heads: StorageArray<StorageU256, HARD_MAX_POSITIONS>,
+    /// Tail of each position: the packed `(size, entry notional)` word
+    /// ([`instrument::pack_position`]) of a full-form position; zero when compact.
+    tails: StorageArray<StorageU256, HARD_MAX_POSITIONS>,
+    /// Per id: 1-based index in the arrays (low byte; 0 = none), plus
+    /// [`COMPACT_FLAG`] when the position is compact. A `U256` (a map value takes a
+    /// whole slot anyway): it reuses the code of the other `U256` fields.
+    slot_of: StorageMap<U256, StorageU256>,
 }
 
 /// The registry's storage.
@@ -510,6 +549,60 @@ fn to_i128(x: I256) -> Option<i128> {
 
 fn word_of(id: U256) -> [u8; 32] {
     id.to_be_bytes::<32>()
+}
+
+/// What a head slot holds: `(id, Some(position))` for a compact word, `(head, None)`
+/// for an instrument id (the position is then in the tail).
+fn decode_head(head: U256) -> (U256, Option<Position>) {
+    match instrument::unpack_compact(word_of(head)) {
+        Some((terms, position)) => (
+            U256::from_be_bytes(instrument::pack(&terms)),
+            Some(position),
+        ),
+        None => (head, None),
+    }
+}
+
+/// The storage form of `position` in `id`: `(head, tail, compact)`. Compact when
+/// [`instrument::pack_compact`] accepts it; otherwise the id and the packed word.
+fn storage_form(id: U256, position: &Position) -> (U256, U256, bool) {
+    let compact = instrument::unpack(word_of(id))
+        .ok()
+        .and_then(|terms| instrument::pack_compact(&terms, position));
+    match compact {
+        Some(word) => (U256::from_be_bytes(word), U256::ZERO, true),
+        None => (
+            id,
+            U256::from_be_bytes(instrument::pack_position(position)),
+            false,
+        ),
+    }
+}
+
+/// The `slot_of` value of the 0-based `index` (< 128) in the given form.
+fn slot_value(index: usize, compact: bool) -> U256 {
+    // index < HARD_MAX_POSITIONS = 128, so index + 1 fits the low byte.
+    let value = (index as u16 + 1) | if compact { COMPACT_FLAG } else { 0 };
+    U256::from(value)
+}
+
+/// The id and position at `index` of `state`: one slot read for a compact
+/// position, two for a full one.
+fn read_entry(state: &AccountState, index: usize) -> (U256, Position) {
+    let head = state.heads.get(index).unwrap_or_default();
+    match decode_head(head) {
+        (id, Some(position)) => (id, position),
+        (id, None) => {
+            let tail = state.tails.get(index).unwrap_or_default();
+            (id, instrument::unpack_position(word_of(tail)))
+        }
+    }
+}
+
+fn set_at(array: &mut StorageArray<StorageU256, HARD_MAX_POSITIONS>, index: usize, value: U256) {
+    if let Some(mut slot) = array.setter(index) {
+        slot.set(value);
+    }
 }
 
 fn invalid_terms(err: InstrumentError) -> Error {
@@ -773,11 +866,10 @@ impl PositionRegistry {
         let count = usize::from(source.count.get().to::<u8>());
         let mut moves: Vec<Move> = Vec::with_capacity(count);
         for i in 0..count {
-            let id = source.ids.get(i).unwrap_or_default();
-            let word = source.words.get(i).unwrap_or_default();
+            let (id, position) = read_entry(&source, i);
             moves.push(Move {
                 id,
-                rest: instrument::unpack_position(word_of(word)),
+                rest: position,
                 to_new: Position::default(),
                 oi_delta_add: 0,
                 oi_delta_sub: 0,
@@ -1145,9 +1237,8 @@ impl PositionRegistry {
         let mut sizes = Vec::with_capacity(count);
         let mut entries = Vec::with_capacity(count);
         for i in 0..count {
-            ids.push(state.ids.get(i).unwrap_or_default());
-            let word = state.words.get(i).unwrap_or_default();
-            let position = instrument::unpack_position(word_of(word));
+            let (id, position) = read_entry(&state, i);
+            ids.push(id);
             sizes.push(to_i256(position.size));
             entries.push(to_i256(position.entry_notional));
         }
@@ -1375,12 +1466,19 @@ impl PositionRegistry {
     /// `account`'s position in `id` (default if none).
     fn position(&self, account: U256, id: U256) -> Position {
         let state = self.accounts.getter(account);
-        let slot = usize::from(state.slot_of.get(id).to::<u8>());
+        let value = state.slot_of.get(id).to::<u16>();
+        let slot = usize::from(value & 0xff);
         if slot == 0 {
             return Position::default();
         }
-        let word = state.words.get(slot - 1).unwrap_or_default();
-        instrument::unpack_position(word_of(word))
+        if value & COMPACT_FLAG != 0 {
+            let head = state.heads.get(slot - 1).unwrap_or_default();
+            return instrument::unpack_compact(word_of(head))
+                .map(|(_, position)| position)
+                .unwrap_or_default();
+        }
+        let tail = state.tails.get(slot - 1).unwrap_or_default();
+        instrument::unpack_position(word_of(tail))
     }
 
     /// Fails if `account` would need a new slot (`old` empty, `new` not) and is at
@@ -1446,50 +1544,70 @@ impl PositionRegistry {
         Ok(())
     }
 
-    /// Writes `account`'s position in `id`: inserts, updates, or swap-removes when
-    /// empty. The caller checked the bound. Emits [`PositionChanged`].
+    /// Writes `account`'s position in `id`: inserts, updates (switching between the
+    /// compact and full forms when needed), or swap-removes when empty. Writes only
+    /// the slots whose content changes; a removal zeroes every slot the position
+    /// used. The caller checked the bound. Emits [`PositionChanged`].
     fn store(&mut self, account: U256, id: U256, position: Position) {
         let mut state = self.accounts.setter(account);
-        let slot = usize::from(state.slot_of.get(id).to::<u8>());
+        let value = state.slot_of.get(id).to::<u16>();
+        let slot = usize::from(value & 0xff);
+        let was_compact = value & COMPACT_FLAG != 0;
         let count = usize::from(state.count.get().to::<u8>());
         if position.is_empty() {
             if slot != 0 {
+                let here = slot - 1;
                 let last = count - 1;
-                if slot - 1 != last {
-                    let moved_id = state.ids.get(last).unwrap_or_default();
-                    let moved_word = state.words.get(last).unwrap_or_default();
-                    if let Some(mut s) = state.ids.setter(slot - 1) {
-                        s.set(moved_id);
-                    }
-                    if let Some(mut s) = state.words.setter(slot - 1) {
-                        s.set(moved_word);
-                    }
-                    // `slot` came from a u8.
-                    state.slot_of.setter(moved_id).set(U8::from(slot as u8));
+                if here != last {
+                    // Move the last position into the freed index.
+                    let moved_head = state.heads.get(last).unwrap_or_default();
+                    set_at(&mut state.heads, here, moved_head);
+                    let (moved_id, moved_compact) = match decode_head(moved_head) {
+                        (moved_id, Some(_)) => {
+                            if !was_compact {
+                                set_at(&mut state.tails, here, U256::ZERO);
+                            }
+                            (moved_id, true)
+                        }
+                        (moved_id, None) => {
+                            let moved_tail = state.tails.get(last).unwrap_or_default();
+                            set_at(&mut state.tails, here, moved_tail);
+                            set_at(&mut state.tails, last, U256::ZERO);
+                            (moved_id, false)
+                        }
+                    };
+                    state
+                        .slot_of
+                        .setter(moved_id)
+                        .set(slot_value(here, moved_compact));
+                } else if !was_compact {
+                    set_at(&mut state.tails, last, U256::ZERO);
                 }
-                if let Some(mut s) = state.ids.setter(last) {
-                    s.set(U256::ZERO);
-                }
-                if let Some(mut s) = state.words.setter(last) {
-                    s.set(U256::ZERO);
-                }
-                state.slot_of.setter(id).set(U8::ZERO);
+                set_at(&mut state.heads, last, U256::ZERO);
+                state.slot_of.setter(id).set(U256::ZERO);
+                // last < 128.
                 state.count.set(U8::from(last as u8));
             }
         } else {
-            let word = U256::from_be_bytes(instrument::pack_position(&position));
-            if slot == 0 {
-                if let Some(mut s) = state.ids.setter(count) {
-                    s.set(id);
-                }
-                if let Some(mut s) = state.words.setter(count) {
-                    s.set(word);
-                }
-                // count < 128 (checked by the caller against max <= 128).
-                state.slot_of.setter(id).set(U8::from(count as u8 + 1));
+            let (head, tail, compact) = storage_form(id, &position);
+            let new = slot == 0;
+            // A new position takes index `count` (< 128, checked by the caller).
+            let index = if new { count } else { slot - 1 };
+            // A full position keeping its form keeps its head (the id).
+            if new || compact || was_compact {
+                set_at(&mut state.heads, index, head);
+            }
+            if !compact {
+                set_at(&mut state.tails, index, tail);
+            } else if !new && !was_compact {
+                // Full to compact: the tail is no longer used.
+                set_at(&mut state.tails, index, U256::ZERO);
+            }
+            if new || compact != was_compact {
+                state.slot_of.setter(id).set(slot_value(index, compact));
+            }
+            if new {
                 state.count.set(U8::from(count as u8 + 1));
-            } else if let Some(mut s) = state.words.setter(slot - 1) {
-                s.set(word);
             }
         }
         log(

@@ -1546,6 +1546,401 @@ fn close_expired_reverts_on_bad_input(
     );
 }
 
+// ------------------------------------------------------------ position storage
+
+const D: u64 = 4;
+
+/// Checks the storage layout of `account` (`AccountState`, *Position storage*) over
+/// indices `0..span` (at least `count`): a compact head with a zero tail and a
+/// flagged index, or an id head with a non-zero tail and an unflagged index; the
+/// compact form whenever it fits; zeros past `count`. Returns, per position in
+/// storage order, whether it is compact.
+fn assert_layout(
+    reg: &Contract<PositionRegistry>,
+    anyone: Address,
+    account: U256,
+    span: usize,
+) -> Vec<bool> {
+    let r = reg.sender(anyone);
+    let state = r.accounts.getter(account);
+    let count = usize::from(state.count.get().to::<u8>());
+    let mut forms = Vec::new();
+    for k in 0..span.max(count).min(HARD_MAX_POSITIONS) {
+        let head = state.heads.get(k).unwrap();
+        let tail = state.tails.get(k).unwrap();
+        if k >= count {
+            assert_eq!(
+                (head, tail),
+                (U256::ZERO, U256::ZERO),
+                "index {k} past count"
+            );
+            continue;
+        }
+        let (id, compact) = decode_head(head);
+        let terms = instrument::unpack(word_of(id)).expect("a listed id");
+        let flag = state.slot_of.get(id).to::<u16>();
+        match compact {
+            Some(position) => {
+                assert!(!position.is_empty(), "index {k}: empty position kept");
+                assert_eq!(tail, U256::ZERO, "index {k}: compact with a tail");
+                assert_eq!(flag, (k as u16 + 1) | COMPACT_FLAG, "index {k}");
+                assert_eq!(
+                    instrument::pack_compact(&terms, &position),
+                    Some(word_of(head))
+                );
+            }
+            None => {
+                let position = instrument::unpack_position(word_of(tail));
+                assert!(!position.is_empty(), "index {k}: empty position kept");
+                assert_eq!(flag, k as u16 + 1, "index {k}");
+                assert_eq!(
+                    instrument::pack_compact(&terms, &position),
+                    None,
+                    "index {k}: full form for a position that fits one slot"
+                );
+            }
+        }
+        forms.push(compact.is_some());
+    }
+    forms
+}
+
+/// The `slot_of` value of `id` for `account` (0 when it holds none).
+fn slot_of(reg: &Contract<PositionRegistry>, anyone: Address, account: U256, id: U256) -> u16 {
+    reg.sender(anyone)
+        .accounts
+        .getter(account)
+        .slot_of
+        .get(id)
+        .to::<u16>()
+}
+
+#[motsu::test]
+fn options_are_stored_in_one_slot(
+    reg: Contract<PositionRegistry>,
+    owner: Address,
+    engine: Address,
+) {
+    setup(&reg, owner, engine);
+    let id = eth_call(&reg, engine, 3_000);
+    let put = list(
+        &reg,
+        engine,
+        PUT,
+        BTC,
+        U256::from(MAX_STRIKE),
+        NOW + MAX_TENOR,
+    );
+    trade(&reg, engine, acct(A), acct(B), id, w(2), w(150));
+    trade(&reg, engine, acct(B), acct(A), put, to_i256(WAD / 3), w(9));
+    let r = reg.sender(owner);
+    let state = r.accounts.getter(acct(A));
+    let head = state.heads.get(0).unwrap();
+    let terms = instrument::unpack(word_of(id)).unwrap();
+    let word = instrument::pack_compact(
+        &terms,
+        &Position {
+            size: 2 * WAD,
+            entry_notional: 0,
+        },
+    )
+    .unwrap();
+    assert_eq!(head, U256::from_be_bytes(word));
+    assert_eq!(state.tails.get(0).unwrap(), U256::ZERO);
+    drop(state);
+    assert_eq!(assert_layout(&reg, owner, acct(A), 4), vec![true, true]);
+    assert_eq!(assert_layout(&reg, owner, acct(B), 4), vec![true, true]);
+    assert_eq!(slot_of(&reg, owner, acct(A), put), 2 | COMPACT_FLAG);
+    let r = reg.sender(owner);
+    assert_eq!(
+        r.get_positions(acct(A)),
+        (
+            vec![id, put],
+            vec![w(2), to_i256(-WAD / 3)],
+            vec![I256::ZERO, I256::ZERO]
+        )
+    );
+    assert_eq!(r.position_of(acct(B), put), (to_i256(WAD / 3), I256::ZERO));
+}
+
+#[motsu::test]
+fn futures_and_unfit_options_fall_back_to_two_slots(
+    reg: Contract<PositionRegistry>,
+    owner: Address,
+    engine: Address,
+) {
+    setup(&reg, owner, engine);
+    let f = future(&reg, engine);
+    // 20 significant digits, above u64::MAX: the mantissa does not fit.
+    let odd_strike = U256::from(98_765_432_109_876_543_211_u128);
+    let odd = list(&reg, engine, CALL, ETH, odd_strike, NOW + DAY);
+    let c = eth_call(&reg, engine, 1_000);
+    // Beyond the 112-bit size field on both sides (long 2^111 + 1, short -2^111 - 1).
+    let huge = to_i256(instrument::COMPACT_MAX_SIZE) + to_i256(2);
+    trade(&reg, engine, acct(A), acct(B), f, w(3), w(100));
+    trade(&reg, engine, acct(A), acct(B), odd, w(1), w(1));
+    trade(&reg, engine, acct(B), acct(A), c, huge, w(1));
+    assert_eq!(
+        assert_layout(&reg, owner, acct(A), 4),
+        vec![false, false, false]
+    );
+    assert_eq!(
+        assert_layout(&reg, owner, acct(B), 4),
+        vec![false, false, false]
+    );
+    let r = reg.sender(owner);
+    let state = r.accounts.getter(acct(A));
+    assert_eq!(state.heads.get(0).unwrap(), f);
+    assert_eq!(
+        state.tails.get(0).unwrap(),
+        U256::from_be_bytes(instrument::pack_position(&Position {
+            size: 3 * WAD,
+            entry_notional: 300 * WAD,
+        }))
+    );
+    drop(state);
+    assert_eq!(slot_of(&reg, owner, acct(A), c), 3);
+    assert_eq!(
+        r.get_positions(acct(A)),
+        (
+            vec![f, odd, c],
+            vec![w(3), w(1), -huge],
+            vec![w(300), I256::ZERO, I256::ZERO]
+        )
+    );
+    assert_eq!(
+        r.get_positions(acct(B)),
+        (
+            vec![f, odd, c],
+            vec![w(-3), w(-1), huge],
+            vec![w(-300), I256::ZERO, I256::ZERO]
+        )
+    );
+    assert_eq!(r.position_of(acct(B), c), (huge, I256::ZERO));
+}
+
+#[motsu::test]
+fn positions_switch_forms_when_size_or_entry_changes(
+    reg: Contract<PositionRegistry>,
+    owner: Address,
+    engine: Address,
+) {
+    setup(&reg, owner, engine);
+    let c = eth_call(&reg, engine, 2_000);
+    let f = future(&reg, engine);
+    let max = to_i256(instrument::COMPACT_MAX_SIZE);
+    // Option at the largest compact size: one slot.
+    trade(&reg, engine, acct(A), acct(B), c, max, w(1));
+    assert_eq!(assert_layout(&reg, owner, acct(A), 4), vec![true]);
+    // One more wei: A, long 2^111, needs two slots; B, short -2^111 (the field's
+    // smallest value), still fits one.
+    trade(&reg, engine, acct(A), acct(B), c, I256::ONE, w(1));
+    assert_eq!(assert_layout(&reg, owner, acct(A), 4), vec![false]);
+    assert_eq!(assert_layout(&reg, owner, acct(B), 4), vec![true]);
+    assert_eq!(
+        reg.sender(owner).position_of(acct(B), c),
+        (-max - I256::ONE, I256::ZERO)
+    );
+    assert_eq!(
+        reg.sender(owner).get_positions(acct(A)),
+        (vec![c], vec![max + I256::ONE], vec![I256::ZERO])
+    );
+    // And back: the tail is zeroed.
+    trade(&reg, engine, acct(B), acct(A), c, I256::ONE, w(1));
+    assert_eq!(assert_layout(&reg, owner, acct(A), 4), vec![true]);
+    assert_eq!(assert_layout(&reg, owner, acct(B), 4), vec![true]);
+    assert_eq!(
+        reg.sender(owner).get_positions(acct(B)),
+        (vec![c], vec![-max], vec![I256::ZERO])
+    );
+    // A futures fill whose notional rounds to zero (1 wei at 0.5) leaves entry 0:
+    // compact; the next fill gives it an entry: full; closing removes both slots.
+    trade(
+        &reg,
+        engine,
+        acct(A),
+        acct(B),
+        f,
+        I256::ONE,
+        to_i256(WAD / 2),
+    );
+    assert_eq!(assert_layout(&reg, owner, acct(A), 4), vec![true, true]);
+    assert_eq!(
+        reg.sender(owner).position_of(acct(A), f),
+        (I256::ONE, I256::ZERO)
+    );
+    // A sells 2 at 100: short 2 - 1 wei with an entry: full.
+    trade(&reg, engine, acct(B), acct(A), f, w(2), w(100));
+    assert_eq!(assert_layout(&reg, owner, acct(A), 4), vec![true, false]);
+    let short = w(2) - I256::ONE;
+    assert_eq!(
+        reg.sender(owner).get_positions(acct(A)),
+        (
+            vec![c, f],
+            vec![max, -short],
+            vec![I256::ZERO, -short * to_i256(100)]
+        )
+    );
+    // A buys 2 at 0.5: it crosses zero to long 1 wei, opened at 0.5: the entry
+    // rounds to zero and the position is compact again.
+    trade(&reg, engine, acct(A), acct(B), f, w(2), to_i256(WAD / 2));
+    assert_eq!(assert_layout(&reg, owner, acct(A), 4), vec![true, true]);
+    assert_eq!(
+        reg.sender(owner).position_of(acct(A), f),
+        (I256::ONE, I256::ZERO)
+    );
+    trade(&reg, engine, acct(B), acct(A), f, I256::ONE, w(100));
+    trade(&reg, engine, acct(B), acct(A), c, max, w(1));
+    assert_eq!(assert_layout(&reg, owner, acct(A), 4), Vec::<bool>::new());
+    assert_eq!(slot_of(&reg, owner, acct(A), c), 0);
+    assert_eq!(slot_of(&reg, owner, acct(A), f), 0);
+}
+
+#[motsu::test]
+fn swap_removal_moves_either_form_into_either_form(
+    reg: Contract<PositionRegistry>,
+    owner: Address,
+    engine: Address,
+) {
+    setup(&reg, owner, engine);
+    let f1 = future(&reg, engine);
+    let f2 = list(&reg, engine, FUTURE, BTC, U256::ZERO, NOW + 60 * DAY);
+    let c1 = eth_call(&reg, engine, 1_000);
+    let c2 = eth_call(&reg, engine, 2_000);
+    let c3 = eth_call(&reg, engine, 3_000);
+    // A: c1 (compact), f1 (full), c2 (compact), f2 (full), c3 (compact).
+    for (id, size) in [(c1, 1), (f1, 2), (c2, 3), (f2, 4), (c3, 5)] {
+        trade(&reg, engine, acct(A), acct(B), id, w(size), w(10));
+    }
+    let layout = |expected: Vec<bool>, ids: Vec<U256>| {
+        assert_eq!(assert_layout(&reg, owner, acct(A), 8), expected);
+        assert_eq!(reg.sender(owner).get_positions(acct(A)).0, ids);
+    };
+    layout(
+        vec![true, false, true, false, true],
+        vec![c1, f1, c2, f2, c3],
+    );
+    // Full removed, compact moved in: the freed tail is zeroed.
+    trade(&reg, engine, acct(B), acct(A), f1, w(2), w(11));
+    layout(vec![true, true, true, false], vec![c1, c3, c2, f2]);
+    // Compact removed, full moved in: the tail moves too.
+    trade(&reg, engine, acct(B), acct(A), c1, w(1), w(1));
+    layout(vec![false, true, true], vec![f2, c3, c2]);
+    // Compact removed, compact moved in.
+    trade(&reg, engine, acct(B), acct(A), c3, w(5), w(1));
+    layout(vec![false, true], vec![f2, c2]);
+    trade(&reg, engine, acct(A), acct(B), f1, w(1), w(12));
+    layout(vec![false, true, false], vec![f2, c2, f1]);
+    // Full removed, full moved in.
+    trade(&reg, engine, acct(B), acct(A), f2, w(4), w(10));
+    layout(vec![false, true], vec![f1, c2]);
+    // The last one removed, each form.
+    trade(&reg, engine, acct(B), acct(A), c2, w(3), w(1));
+    layout(vec![false], vec![f1]);
+    trade(&reg, engine, acct(B), acct(A), f1, w(1), w(12));
+    layout(vec![], vec![]);
+    let r = reg.sender(owner);
+    assert_eq!(
+        r.get_positions(acct(B)),
+        (vec![], vec![], vec![]),
+        "B closed everything too"
+    );
+    for id in [f1, f2, c1, c2, c3] {
+        assert_eq!(slot_of(&reg, owner, acct(A), id), 0);
+        assert_eq!(r.open_interest(id), U256::ZERO);
+    }
+}
+
+#[motsu::test]
+fn moves_and_settlement_keep_the_forms(
+    reg: Contract<PositionRegistry>,
+    owner: Address,
+    engine: Address,
+) {
+    setup(&reg, owner, engine);
+    let f = future(&reg, engine);
+    let c = eth_call(&reg, engine, 3_000);
+    let max = instrument::COMPACT_MAX_SIZE;
+    // A: long 2^111 + 1 wei of the call (full), short 10 futures (full).
+    trade(
+        &reg,
+        engine,
+        acct(A),
+        acct(B),
+        c,
+        to_i256(max) + I256::ONE,
+        w(1),
+    );
+    trade(&reg, engine, acct(B), acct(A), f, w(10), w(100));
+    // C already holds a compact long of 2^110 wei of the call.
+    let half = (max + 1) / 2;
+    trade(&reg, engine, acct(C), acct(B), c, to_i256(half), w(1));
+    assert_eq!(assert_layout(&reg, owner, acct(C), 4), vec![true]);
+    assert_eq!(assert_layout(&reg, owner, acct(A), 4), vec![false, false]);
+    // Half moves to C: A's option (2^110 left) becomes compact; C's (2^111) full.
+    reg.sender(engine)
+        .move_fraction(acct(A), acct(C), U256::from(WAD / 2))
+        .motsu_unwrap();
+    assert_eq!(assert_layout(&reg, owner, acct(A), 4), vec![true, false]);
+    assert_eq!(assert_layout(&reg, owner, acct(C), 4), vec![false, false]);
+    let r = reg.sender(owner);
+    assert_eq!(
+        r.get_positions(acct(A)),
+        (
+            vec![c, f],
+            vec![to_i256(max + 1 - half), w(-5)],
+            vec![I256::ZERO, w(-500)]
+        )
+    );
+    assert_eq!(
+        r.get_positions(acct(C)),
+        (
+            vec![c, f],
+            vec![to_i256(max + 1), w(-5)],
+            vec![I256::ZERO, w(-500)]
+        )
+    );
+    // Everything of C moves back to A: C is empty, A is full in the call again.
+    reg.sender(engine)
+        .move_fraction(acct(C), acct(A), U256::from(WAD))
+        .motsu_unwrap();
+    assert_eq!(assert_layout(&reg, owner, acct(C), 4), Vec::<bool>::new());
+    assert_eq!(assert_layout(&reg, owner, acct(A), 4), vec![false, false]);
+    assert_eq!(
+        reg.sender(owner).get_positions(acct(A)),
+        (
+            vec![c, f],
+            vec![to_i256(max + 1 + half), w(-10)],
+            vec![I256::ZERO, w(-1000)]
+        )
+    );
+
+    // Settlement removes compact and full positions and zeroes their slots.
+    let e = expired_call(&reg, owner, 100);
+    seed_position(&reg, owner, acct(D), e, 2 * WAD, 0);
+    seed_position(&reg, owner, acct(D), f, -WAD, -100 * WAD);
+    seed_position(&reg, owner, acct(D), c, WAD, 0);
+    assert_eq!(
+        assert_layout(&reg, owner, acct(D), 4),
+        vec![true, false, true]
+    );
+    let v = reg
+        .sender(engine)
+        .close_expired(acct(D), e, w(130))
+        .motsu_unwrap();
+    assert_eq!(i(v), 60 * WAD);
+    assert_eq!(assert_layout(&reg, owner, acct(D), 4), vec![true, false]);
+    let terms = instrument::unpack(word_of(f)).unwrap();
+    reg.sender(engine)
+        .settle(acct(D), f, &terms, w(90))
+        .motsu_unwrap();
+    assert_eq!(assert_layout(&reg, owner, acct(D), 4), vec![true]);
+    assert_eq!(
+        reg.sender(owner).get_positions(acct(D)),
+        (vec![c], vec![w(1)], vec![I256::ZERO])
+    );
+}
+
 // ----------------------------------------------------------- property test
 
 /// xorshift64*: deterministic, no dependency.
@@ -1622,6 +2017,8 @@ fn property_random_operations_keep_invariants(
     let mut ledger = [Ledger::default(); 6];
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     let (mut ok, mut failed) = (0u32, 0u32);
+    // Positions seen after each step in full and in compact form.
+    let mut forms = [0u32; 2];
 
     for step in 0..1_500 {
         let before = snapshot(&reg, owner, &accts, &ids);
@@ -1727,6 +2124,9 @@ fn property_random_operations_keep_invariants(
             U256::from(underlying_oi[2])
         );
         for account in &accts {
+            for compact in assert_layout(&reg, owner, *account, usize::from(MAX) + 2) {
+                forms[usize::from(compact)] += 1;
+            }
             let (pids, sizes, entries) = r.get_positions(*account);
             assert!(
                 pids.len() <= usize::from(MAX),
@@ -1744,6 +2144,7 @@ fn property_random_operations_keep_invariants(
     }
     // The walk exercised both outcomes.
     assert!(ok > 500 && failed > 50, "ok {ok} failed {failed}");
+    assert!(forms[0] > 500 && forms[1] > 500, "full, compact: {forms:?}");
 }
 
 // ------------------------------------------------------ engine-facing ABI
