@@ -295,8 +295,13 @@ impl Check {
 /// appended to `out` without repeats. `ids` are instrument ids (the underlying in bits
 /// 192..224, the expiry in bits 128..192).
 pub fn needed_keys(ids: &[U256], amounts: &[U256], configs: &[U256], out: &mut Vec<U256>) {
+    // Limb comparisons: `U256 ==` is a 32-byte memcmp in WASM (about 30 gas each).
     let mut add = |k: U256| {
-        if !out.contains(&k) {
+        let b = k.as_limbs();
+        if !out.iter().any(|o| {
+            let a = o.as_limbs();
+            a[0] == b[0] && a[1] == b[1] && a[2] == b[2] && a[3] == b[3]
+        }) {
             out.push(k);
         }
     };
