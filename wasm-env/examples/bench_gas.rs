@@ -120,16 +120,15 @@ fn set_cached(s: &mut System, cached: bool) {
     }
 }
 
-/// Gas of `reader.check([account])` as a transaction, (not cached, cached), and the trace
-/// of the uncached run.
-fn check_gas(s: &mut System, account: U256) -> (Outcome, u64) {
+/// `reader.check([account])` as a transaction: (not cached, cached).
+fn check_gas(s: &mut System, account: U256) -> (Outcome, Outcome) {
     set_cached(s, true);
     let cached = s.check(&[account]);
     ok(s, "check (cached)", &cached);
     set_cached(s, false);
     let out = s.check(&[account]);
     ok(s, "check", &out);
-    (out, cached.gas_used)
+    (out, cached)
 }
 
 /// Gas used by the frames directly under the top-level one, by callee.
@@ -214,6 +213,8 @@ struct Row {
     method: u8,
     gas: u64,
     cached: u64,
+    /// Cached, execution gas alone: the check as a call inside a trade (no intrinsic gas).
+    cached_exec: u64,
     calc: u64,
     trade: Option<u64>,
 }
@@ -436,7 +437,8 @@ fn main() {
                 };
                 let out = s.set_oracle_params(ETH, p);
                 ok(&s, "setUnderlying", &out);
-                let (out, cached) = check_gas(&mut s, a);
+                let (out, cached_out) = check_gas(&mut s, a);
+                let (cached, cached_exec) = (cached_out.gas_used, cached_out.execution_gas());
                 if expiries.len() == 1 && (n == 64 || n == 128) {
                     for g in [1u64, 26] {
                         let gas = evaluate_gas(&mut s, &recorder, a, g);
@@ -457,7 +459,7 @@ fn main() {
                 }
                 let calc = calculator_gas(&out.trace, &s);
                 if method == 0 && (n == 1 || n == 16 || n == 128) {
-                    breakdown.push((n, expiries.len(), out.clone()));
+                    breakdown.push((n, expiries.len(), out.clone(), cached_out.clone()));
                 }
                 // The trade that added the n-th position ran with the Greeks path.
                 rows.push(Row {
@@ -466,6 +468,7 @@ fn main() {
                     method,
                     gas: out.gas_used,
                     cached,
+                    cached_exec,
                     calc,
                     trade: if method == 0 { last_trade } else { None },
                 });
@@ -474,28 +477,30 @@ fn main() {
             ok(&s, "setUnderlying", &out);
         }
         if expiries.len() == 1 {
-            for (n, _, out) in breakdown.iter().filter(|(_, e, _)| *e == 1) {
-                let parts = children(&out.trace, &s);
-                let under: u64 = parts.iter().map(|p| p.1).sum();
-                let reader_own = out.execution_gas() - under;
-                println!(
-                    "\nbreakdown, {n} option(s), 1 expiry, Greeks path, not cached: {} = intrinsic {} + reader {} + {}",
-                    k(out.gas_used),
-                    k(out.intrinsic_gas),
-                    k(reader_own),
-                    parts
-                        .iter()
-                        .map(|(n, g)| format!("{n} {}", k(*g)))
-                        .collect::<Vec<_>>()
-                        .join(" + ")
-                );
+            for (n, _, out, cached) in breakdown.iter().filter(|(_, e, _, _)| *e == 1) {
+                for (what, out) in [("not cached", out), ("cached", cached)] {
+                    let parts = children(&out.trace, &s);
+                    let under: u64 = parts.iter().map(|p| p.1).sum();
+                    let reader_own = out.execution_gas() - under;
+                    println!(
+                        "\nbreakdown, {n} option(s), 1 expiry, Greeks path, {what}: {} = intrinsic {} + reader {} + {}",
+                        k(out.gas_used),
+                        k(out.intrinsic_gas),
+                        k(reader_own),
+                        parts
+                            .iter()
+                            .map(|(n, g)| format!("{n} {}", k(*g)))
+                            .collect::<Vec<_>>()
+                            .join(" + ")
+                    );
+                }
             }
         }
     }
 
     println!("\n### Margin check: `reader.check([account])` as a transaction\n");
-    println!("| options | expiries | method | gas (not cached) | gas (cached) | of which calculator | trade adding the last one | Lyra v2 PMRM | goal |");
-    println!("|---:|---:|---|---:|---:|---:|---:|---:|---:|");
+    println!("| options | expiries | method | gas (not cached) | gas (cached) | cached, as a call (no intrinsic gas) | of which calculator | trade adding the last one | Lyra v2 PMRM | goal |");
+    println!("|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|");
     for r in &rows {
         let (lyra, goal) = match r.n {
             16 => (k(LYRA_16), k(GOAL_16)),
@@ -513,7 +518,7 @@ fn main() {
             })
             .unwrap_or_default();
         println!(
-            "| {} | {} | {} | {} | {} | {} | {trade} | {lyra} | {goal} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {trade} | {lyra} | {goal} |",
             r.n,
             r.expiries,
             if r.method == 0 {
@@ -523,6 +528,7 @@ fn main() {
             },
             k(r.gas),
             k(r.cached),
+            k(r.cached_exec),
             k(r.calc),
         );
     }
