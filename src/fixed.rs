@@ -316,7 +316,8 @@ pub fn div_wide(hi: u128, lo: u128, d: u128) -> Option<(u128, u128)> {
 /// division (`a.checked_mul(b)`, then a 128-bit quotient and remainder). Here the
 /// product of two halves below 2^64 is one multiplication, and the division by
 /// `1e18 = 2^18 * 5^18` is a shift and four 64-bit divisions by `5^18`
-/// ([`div_wad_u128`]); products of 2^128 and more go through [`div_wide`] as in [`mul`].
+/// ([`div_wad_u128`]); products of 2^128 and more are divided by 1e18 digit by digit
+/// ([`div_128_64`]) instead of [`div_wide`]'s 128-bit divisions.
 /// Larger code than [`mul`], so contracts that do not loop over positions keep [`mul`].
 ///
 /// # Errors
@@ -331,7 +332,16 @@ pub fn mul_fast(a: i128, b: i128, r: Rounding) -> Result<i128, MathError> {
         if hi == 0 {
             div_wad_u128(lo)
         } else {
-            div_wide(hi, lo, WAD as u128).ok_or(MathError::Overflow)?
+            // Four 64-bit digits, each divided by 1e18 with the remainder carried.
+            const D: u64 = WAD as u64;
+            let (q3, r) = div_128_64(0, (hi >> 64) as u64, D);
+            let (q2, r) = div_128_64(r, hi as u64, D);
+            if q3 != 0 || q2 != 0 {
+                return Err(MathError::Overflow);
+            }
+            let (q1, r) = div_128_64(r, (lo >> 64) as u64, D);
+            let (q0, r) = div_128_64(r, lo as u64, D);
+            ((u128::from(q1) << 64) | u128::from(q0), u128::from(r))
         }
     };
     let q = round_magnitude(q, rem, WAD as u128, negative, r).ok_or(MathError::Overflow)?;
