@@ -331,6 +331,10 @@ pub fn mul_fast(a: i128, b: i128, r: Rounding) -> Result<i128, MathError> {
         let (hi, lo) = full_mul(ua, ub);
         if hi == 0 {
             div_wad_u128(lo)
+        } else if hi >> 18 == 0 {
+            // Below 2^146: the product shifted right by 18 fits 128 bits.
+            let (q, r) = div_5_18((hi << 110) | (lo >> 18));
+            (q, (u128::from(r) << 18) | (lo & ((1 << 18) - 1)))
         } else {
             // Four 64-bit digits, each divided by 1e18 with the remainder carried.
             const D: u64 = WAD as u64;
@@ -403,12 +407,17 @@ pub fn div_u128_u64(n: u128, d: u64) -> (u128, u64) {
 }
 
 /// `(n / 1e18, n % 1e18)` with 64-bit divisions only: `n = (n >> 18) 2^18 + low`, and
-/// `n >> 18 < 2^110` is divided by `5^18 < 2^42` in four digits (the top 46 bits, then
-/// 22, 21 and 21 bits), each partial remainder below `5^18` so every dividend fits 64 bits.
+/// `n >> 18` is divided by `5^18` ([`div_5_18`]).
 pub fn div_wad_u128(n: u128) -> (u128, u128) {
+    let (q, r) = div_5_18(n >> 18);
+    (q, (u128::from(r) << 18) | (n & ((1 << 18) - 1)))
+}
+
+/// `(p / 5^18, p % 5^18)` for any `u128`, with 64-bit divisions only: `5^18 < 2^42`, so
+/// `p` is divided in four digits (its top 64 bits, then 22, 21 and 21 bits), each partial
+/// remainder below `5^18` so every dividend fits 64 bits.
+fn div_5_18(p: u128) -> (u128, u64) {
     const D: u64 = 3_814_697_265_625;
-    let low = n & ((1 << 18) - 1);
-    let p = n >> 18;
     let (hi, lo) = ((p >> 64) as u64, p as u64);
     let (q0, r) = (hi / D, hi % D);
     let n1 = (r << 22) | (lo >> 42);
@@ -419,7 +428,7 @@ pub fn div_wad_u128(n: u128) -> (u128, u128) {
     let (q3, r) = (n3 / D, n3 % D);
     let q =
         (u128::from(q0) << 64) | (u128::from(q1) << 42) | (u128::from(q2) << 21) | u128::from(q3);
-    (q, (u128::from(r) << 18) | low)
+    (q, r)
 }
 
 #[cfg(test)]
