@@ -476,7 +476,7 @@ struct Node {
 /// A live option leg in the Taylor scenarios, relative to spot `S`, in Q48
 /// ([`pricer::from_wad`]): the change of one unit's value for a relative spot move `m`
 /// and relative vol move `rel` is `S (delta m + gamma_s m^2/2 + vega_s rel + decay)`,
-/// at least `S floor`. `notional` is `size x S` rounded down and up (WAD).
+/// at least `S floor`. `notional` is `size x S` rounded down, and that plus one wei (WAD).
 struct Taylor {
     delta: i128,
     gamma_s: i128,
@@ -575,8 +575,8 @@ fn build_book<'a>(
     let mut per_strike: Vec<(u64, i128, i128)> = Vec::new();
     // The theta horizon in years, rounded up: the decay it gives is a loss rounded up.
     let horizon = fixed::mul_div(params.theta_horizon, WAD, YEAR, Up)?;
-    // (expiry, vol-shock scale, [vol-up move, vol-down move]).
-    let mut per_expiry: Vec<(u64, i128, [i128; 2])> = Vec::new();
+    // (expiry, vol-shock scale, [vol-up move, vol-down move], pricer terms).
+    let mut per_expiry: Vec<(u64, i128, [i128; 2], pricer::Expiry)> = Vec::new();
     for p in positions.iter().filter(|p| p.terms.underlying == market.id) {
         let strike = i128::try_from(p.terms.strike).map_err(|_| MathError::Overflow)?;
         if p.terms.kind == Kind::Future {
@@ -642,19 +642,21 @@ fn build_book<'a>(
                     .iter()
                     .find(|s| s.0 == p.terms.expiry)
                     .ok_or(MarginError::MissingSurface(market.id, p.terms.expiry))?;
-                // Vol-shock scale and relative vol moves: once per expiry.
+                // Vol-shock scale, relative vol moves and the pricer's shared terms: once
+                // per expiry.
                 let e = match per_expiry.iter().position(|e| e.0 == p.terms.expiry) {
                     Some(e) => e,
                     None => {
                         let m = vol_shock_scale(years)?;
                         let up = fixed::mul_fast(params.vol_up, m, Up)?;
                         let down = -fixed::mul_fast(params.vol_down, m, Up)?.min(WAD - WAD / 20);
-                        per_expiry.push((p.terms.expiry, m, [up, down]));
+                        let ex = pricer::Expiry::new(spot, years, market.rate);
+                        per_expiry.push((p.terms.expiry, m, [up, down], ex));
                         per_expiry.len() - 1
                     }
                 };
-                let (_, m, [up, down]) = per_expiry[e];
-                let prepared = pricer::prepare(spot, strike, years, market.rate)?;
+                let (_, m, [up, down], ex) = per_expiry[e];
+                let prepared = ex.prepare(strike)?;
                 let vol = pricer::implied_vol_at(&surface.1, &prepared, years)?;
                 let quote = pricer::quote_at(&prepared, spot, vol)?;
                 book.nodes.push(Node {
@@ -717,10 +719,11 @@ fn taylor_leg(size: i128, spot: i128, g: [i128; 5]) -> Result<Option<Taylor>, Ma
         // roundings of notional and sum (a few wei) cannot take its loss past its value.
         decay: q(decay)? - 1,
         floor: -q(value)? + i128::from(size > 0),
-        notional: [
-            fixed::mul_fast(size, spot, Down)?,
-            fixed::mul_fast(size, spot, Up)?,
-        ],
+        // Rounded down, and one wei above that (at least the value rounded up).
+        notional: {
+            let n = fixed::mul_fast(size, spot, Down)?;
+            [n, fixed::add(n, 1)?]
+        },
     };
     let within = t.notional.iter().all(|n| n.abs() < TAYLOR_NOTIONAL)
         && [t.delta, t.gamma_s, t.vega_s, t.decay, t.floor]

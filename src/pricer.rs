@@ -135,6 +135,25 @@ fn div(a: i128, b: i128) -> i128 {
     sdiv(a << SHIFT, b)
 }
 
+/// `x 1e18 / s` (WAD) for `0 <= x < 2^80` and a positive `s`: the product and `s` shifted
+/// right together until `s` fits 64 bits, then 64-bit divisions (truncated; relative error
+/// below 2^-60); when the shift would drop bits of the product's top half, or `x` is
+/// outside that range, [`fixed::mul_div`] (exact, nearest).
+fn per_spot(x: i128, s: i128) -> Result<i128, MathError> {
+    let k = (128 - s.leading_zeros()).saturating_sub(64);
+    if (0..1 << 80).contains(&x) && s > 0 {
+        let (hi, lo) = fixed::full_mul(x as u128, WAD as u128);
+        if k > 0 && hi >> k == 0 {
+            let n = (hi << (128 - k)) | (lo >> k);
+            return Ok(fixed::div_u128_u64(n, (s >> k) as u64).0 as i128);
+        }
+        if k == 0 && hi == 0 {
+            return Ok(fixed::div_u128_u64(lo, s as u64).0 as i128);
+        }
+    }
+    fixed::mul_div(x, WAD, s, Rounding::Nearest)
+}
+
 /// `x / s` in Q48 for a WAD `x` and a positive WAD `s` (truncated toward zero, within
 /// one Q48 ulp and `2^-62` relative), `|x| < 2^78`; larger `x` through [`fixed::div`].
 ///
@@ -389,16 +408,60 @@ pub struct Prepared {
 /// As [`quote`], for every input but the volatility.
 pub fn prepare(spot: i128, strike: i128, years: i128, rate: i128) -> Result<Prepared, MathError> {
     check_domain(spot, strike, VOL_MIN, years, rate)?;
-    let r = from_wad(rate);
-    let rt = mul(r, from_wad(years));
-    Ok(Prepared {
-        ln_sk: ln_ratio(spot, strike),
-        rt,
-        r,
-        // years <= 1e19: no overflow.
-        sqrt_t_wad: isqrt(years as u128 * WAD as u128) as i128,
-        kdf: scale(strike, exp_q(-rt)),
-    })
+    Ok(Expiry::new(spot, years, rate).prepare_unchecked(strike))
+}
+
+/// What every option of one expiry shares at one spot: `ln S` and `rT` (Q48), `sqrt T`
+/// (WAD) and `e^(-rT)` (Q48). [`Expiry::prepare`] then costs one logarithm per strike.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Expiry {
+    spot: i128,
+    years: i128,
+    rate: i128,
+    ln_s: i128,
+    rt: i128,
+    r: i128,
+    sqrt_t_wad: i128,
+    df: i128,
+}
+
+impl Expiry {
+    /// The shared part at `spot` (WAD), `years` and `rate`; the domain is checked, with the
+    /// strike, by [`Expiry::prepare`].
+    pub fn new(spot: i128, years: i128, rate: i128) -> Expiry {
+        let r = from_wad(rate);
+        let rt = mul(r, from_wad(years));
+        Expiry {
+            spot,
+            years,
+            rate,
+            ln_s: ln_int(spot.max(1) as u128),
+            rt,
+            r,
+            // years <= 1e19 in the domain: no overflow (checked in `prepare`).
+            sqrt_t_wad: isqrt(years.clamp(0, 10 * WAD) as u128 * WAD as u128) as i128,
+            df: exp_q(-rt),
+        }
+    }
+
+    /// [`prepare`] for this expiry's spot, years and rate and `strike`.
+    ///
+    /// # Errors
+    /// As [`prepare`].
+    pub fn prepare(&self, strike: i128) -> Result<Prepared, MathError> {
+        check_domain(self.spot, strike, VOL_MIN, self.years, self.rate)?;
+        Ok(self.prepare_unchecked(strike))
+    }
+
+    fn prepare_unchecked(&self, strike: i128) -> Prepared {
+        Prepared {
+            ln_sk: self.ln_s - ln_int(strike as u128),
+            rt: self.rt,
+            r: self.r,
+            sqrt_t_wad: self.sqrt_t_wad,
+            kdf: scale(strike, self.df),
+        }
+    }
 }
 
 /// `ln(new_spot / spot)` in Q48, for [`reprice`]: one per scenario, shared by every option.
@@ -512,7 +575,7 @@ pub fn quote_at(p: &Prepared, spot: i128, vol: i128) -> Result<Quote, MathError>
     let delta_call = to_wad(t.n1);
     // gamma = n(d1) / (S v): n(d1) / v first (below 3e23 WAD), then / S.
     let pdf_over_v = sdiv(to_wad(pdf) * WAD, t.v_wad);
-    let gamma = fixed::mul_div(pdf_over_v, WAD, spot, Rounding::Nearest)?;
+    let gamma = per_spot(pdf_over_v, spot)?;
     let vega = scale(spot, mul(pdf, t.sqrt_t));
     let decay = scale(spot, div(mul(pdf, t.sigma), 2 * t.sqrt_t));
     Ok(Quote {
