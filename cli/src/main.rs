@@ -1,7 +1,7 @@
 //! `margin`: the command-line face of the pure core (the same fixed-point code as on chain).
 //!
 //! ```text
-//! margin quote < rows.csv           Black-Scholes price and Greeks for each CSV row
+//! margin quote [--reference] < rows.csv   Black-Scholes price and Greeks for each CSV row
 //! margin simulate SCENARIO.toml      a risk scenario on the seven real contracts
 //! margin gen-path > path.csv         a synthetic (deterministic) price path
 //! ```
@@ -15,6 +15,7 @@ const USAGE: &str = "usage: margin <command>
 
 commands:
   quote     read CSV `spot,strike,vol,years,rate` on stdin; write price and Greeks as CSV
+            (the contracts' pricer; --reference: the exact Q96 reference)
   simulate  play a scenario file (scenarios/*.toml) on the real contracts; see --help
   gen-path  print a synthetic price path CSV `timestamp,price`; see --help
 ";
@@ -26,7 +27,8 @@ fn main() -> ExitCode {
             let stdin = io::stdin();
             let stdout = io::stdout();
             let mut out = BufWriter::new(stdout.lock());
-            match quote::run(stdin.lock(), &mut out)
+            let reference = args[1..].iter().any(|a| a == "--reference");
+            match quote::run(stdin.lock(), &mut out, reference)
                 .and_then(|()| out.flush().map_err(|e| e.to_string()))
             {
                 Ok(()) => ExitCode::SUCCESS,

@@ -1,6 +1,8 @@
-//! `margin quote`: CSV in (`spot,strike,vol,years,rate`), CSV out
+//! `margin quote [--reference]`: CSV in (`spot,strike,vol,years,rate`), CSV out
 //! (`call,put,delta_call,delta_put,gamma,vega,theta_call,theta_put`), each value the
-//! decimal string of the core's 18-decimal result. A row outside the pricer's domain
+//! decimal string of the core's 18-decimal result: by default from the pricer the
+//! contracts use (`stylus_margin::pricer`, the numbers `RiskReader.quote` returns), with
+//! `--reference` from the exact Q96 reference (`stylus_margin::black_scholes`). A row outside the pricer's domain
 //! gets `error:<reason>` in every cell and the tool goes on; malformed input stops the
 //! tool with a message naming the line (exit code 2).
 use std::io::{BufRead, Write};
@@ -9,6 +11,7 @@ use stylus_margin::{
     black_scholes,
     decimal::{format_wad, parse_wad, ParseError},
     fixed::{Domain, MathError},
+    pricer,
 };
 
 pub const HEADER_IN: &str = "spot,strike,vol,years,rate";
@@ -43,7 +46,7 @@ fn parse_err(e: ParseError) -> &'static str {
 /// # Errors
 /// A message naming the line for a missing/wrong header, a wrong number of fields, or a
 /// field that is not a decimal number.
-pub fn run(input: impl BufRead, out: &mut impl Write) -> Result<(), String> {
+pub fn run(input: impl BufRead, out: &mut impl Write, reference: bool) -> Result<(), String> {
     let mut rows = crate::lines(input).enumerate();
     match rows.next() {
         Some((_, Ok(h))) if h.trim() == HEADER_IN => {}
@@ -86,7 +89,12 @@ pub fn run(input: impl BufRead, out: &mut impl Write) -> Result<(), String> {
                 )
             })?;
         }
-        let row = match black_scholes::quote(v[0], v[1], v[2], v[3], v[4]) {
+        let quote = if reference {
+            black_scholes::quote
+        } else {
+            pricer::quote
+        };
+        let row = match quote(v[0], v[1], v[2], v[3], v[4]) {
             Ok(q) => [
                 q.call,
                 q.put,
@@ -110,10 +118,11 @@ pub fn run(input: impl BufRead, out: &mut impl Write) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use stylus_margin::fixed::WAD;
 
     fn run_str(s: &str) -> Result<String, String> {
         let mut out = Vec::new();
-        run(s.as_bytes(), &mut out)?;
+        run(s.as_bytes(), &mut out, false)?;
         Ok(String::from_utf8(out).unwrap())
     }
 
@@ -123,8 +132,25 @@ mod tests {
             run_str("spot,strike,vol,years,rate\n100,100,0.2,1,0.05\n100,100,0.2,1,5\n").unwrap();
         let lines: Vec<&str> = out.lines().collect();
         assert_eq!(lines[0], HEADER_OUT);
-        // Textbook value: BS call(100, 100, 20%, 1y, 5%) = 10.450583572185565.
-        assert!(lines[1].starts_with("10.4505835721855"), "{}", lines[1]);
+        // Textbook value: BS call(100, 100, 20%, 1y, 5%) = 10.450583572185565: the pricer
+        // to 1e-12, the reference to 1e-15.
+        assert!(lines[1].starts_with("10.450583572185"), "{}", lines[1]);
+        let mut exact = Vec::new();
+        run(
+            "spot,strike,vol,years,rate\n100,100,0.2,1,0.05\n".as_bytes(),
+            &mut exact,
+            true,
+        )
+        .unwrap();
+        let exact = String::from_utf8(exact).unwrap();
+        assert!(
+            exact
+                .lines()
+                .nth(1)
+                .unwrap()
+                .starts_with("10.4505835721855"),
+            "{exact}"
+        );
         assert_eq!(lines[1].split(',').count(), 8);
         assert_eq!(lines[2], ["error:rate_out_of_domain"; 8].join(","));
     }
@@ -138,5 +164,32 @@ mod tests {
         assert!(e.contains("line 2") && e.contains("5 fields"), "{e}");
         let e = run_str("a,b\n").unwrap_err();
         assert!(e.contains("line 1"), "{e}");
+    }
+
+    #[test]
+    fn default_is_the_on_chain_pricer_and_reference_the_exact_one() {
+        let input = "spot,strike,vol,years,rate\n2000,2100,0.65,0.0833,0.05\n";
+        let row = |reference| {
+            let mut out = Vec::new();
+            run(input.as_bytes(), &mut out, reference).unwrap();
+            String::from_utf8(out)
+                .unwrap()
+                .lines()
+                .nth(1)
+                .unwrap()
+                .to_string()
+        };
+        let args = [
+            2_000 * WAD,
+            2_100 * WAD,
+            65 * WAD / 100,
+            833 * WAD / 10_000,
+            WAD / 20,
+        ];
+        let fmt = |q: stylus_margin::black_scholes::Quote| format_wad(q.call);
+        let on_chain = pricer::quote(args[0], args[1], args[2], args[3], args[4]).unwrap();
+        let exact = black_scholes::quote(args[0], args[1], args[2], args[3], args[4]).unwrap();
+        assert!(row(false).starts_with(&format!("{},", fmt(on_chain))));
+        assert!(row(true).starts_with(&format!("{},", fmt(exact))));
     }
 }
