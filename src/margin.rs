@@ -471,6 +471,8 @@ struct Node {
     rel_q: [i128; 2],
     /// What repricing the node in a scenario keeps.
     prepared: pricer::Prepared,
+    /// The same at the vol-up shocked vol (the extreme scenarios' vol).
+    up: pricer::AtVol,
 }
 
 /// A live option leg in the Taylor scenarios, relative to spot `S`, in Q48
@@ -668,6 +670,7 @@ fn build_book<'a>(
                     m,
                     rel_q: [pricer::from_wad(up), pricer::from_wad(down)],
                     prepared,
+                    up: prepared.at_vol(shocked_vol(vol, m, VolMove::Up, params)?)?,
                 });
                 book.nodes.len() - 1
             }
@@ -768,12 +771,19 @@ fn full_pnl(
             Leg::Option(i) => {
                 let n = &book.nodes[i];
                 if repriced[i].is_none() {
-                    let vol = shocked_vol(n.vol, n.m, s.vol, params)?;
-                    let k_over_s = fixed::div(n.strike, new_spot, Up)?;
+                    // strike / new spot within [0.01, 100], without a division (as
+                    // black_scholes::check_domain tests it; both sides below 1e33).
+                    let in_domain = n.strike * 100 >= new_spot && n.strike <= new_spot * 100;
                     // Outside the pricer's moneyness domain the option is deep in or out
                     // of the money: its value is its discounted intrinsic value.
-                    repriced[i] = Some(if (WAD / 100..=100 * WAD).contains(&k_over_s) {
-                        pricer::reprice(&n.prepared, new_spot, ln_move, vol)?
+                    repriced[i] = Some(if in_domain {
+                        match s.vol {
+                            VolMove::Up => pricer::reprice_at(&n.up, new_spot, ln_move),
+                            v => {
+                                let vol = shocked_vol(n.vol, n.m, v, params)?;
+                                pricer::reprice(&n.prepared, new_spot, ln_move, vol)?
+                            }
+                        }
                     } else {
                         intrinsic_prices(new_spot, n.strike, n.years, book.market.rate)?
                     });

@@ -475,30 +475,72 @@ pub fn ln_move(new_spot: i128, spot: i128) -> Result<i128, MathError> {
     Ok(ln_ratio(new_spot, spot))
 }
 
-fn terms_at(p: &Prepared, ln_move: i128, vol: i128) -> Result<Terms, MathError> {
-    if !(VOL_MIN..=black_scholes::VOL_MAX).contains(&vol) {
-        return Err(MathError::OutOfDomain(Domain::Volatility));
+/// A [`Prepared`] option at one volatility: what [`reprice_at`] needs besides the spot
+/// move (`sigma sqrt T` in WAD and Q48, and half its square). From [`Prepared::at_vol`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AtVol {
+    p: Prepared,
+    vol: i128,
+    v_wad: i128,
+    v: i128,
+    half_v2: i128,
+}
+
+impl Prepared {
+    /// This option at volatility `vol`.
+    ///
+    /// # Errors
+    /// [`MathError::OutOfDomain`]`(`[`Domain::Volatility`]`)` for a volatility outside
+    /// `[0.001, 10]`.
+    pub fn at_vol(&self, vol: i128) -> Result<AtVol, MathError> {
+        if !(VOL_MIN..=black_scholes::VOL_MAX).contains(&vol) {
+            return Err(MathError::OutOfDomain(Domain::Volatility));
+        }
+        // v = sigma sqrt T in WAD first: v reaches 1.4e-6, where Q48 would keep only 29
+        // significant bits. vol and sqrt T are below 2^64: one multiplication and a
+        // division by 1e18 in 64-bit digits.
+        let v_wad = fixed::div_wad_u128(vol as u128 * self.sqrt_t_wad as u128).0 as i128;
+        let v = from_wad(v_wad);
+        Ok(AtVol {
+            p: *self,
+            vol,
+            v_wad,
+            v,
+            half_v2: mul(v, v) >> 1,
+        })
     }
-    // v = sigma sqrt T in WAD first: v reaches 1.4e-6, where Q48 would keep only 29
-    // significant bits. vol and sqrt T are below 2^64: one multiplication and a
-    // division by 1e18 in 64-bit digits.
-    let v_wad = fixed::div_wad_u128(vol as u128 * p.sqrt_t_wad as u128).0 as i128;
-    let v = from_wad(v_wad);
+}
+
+fn terms_at(p: &Prepared, ln_move: i128, vol: i128) -> Result<Terms, MathError> {
+    Ok(terms_v(&p.at_vol(vol)?, ln_move))
+}
+
+fn terms_v(a: &AtVol, ln_move: i128) -> Terms {
+    let p = &a.p;
     // d1 = (ln(S/K) + rT + v^2/2) / v; |numerator| < 520 (2^58 in Q48), times 1e18.
-    let num = p.ln_sk + ln_move + p.rt + (mul(v, v) >> 1);
-    let d1 = sdiv(num * WAD, v_wad);
+    let num = p.ln_sk + ln_move + p.rt + a.half_v2;
+    let d1 = sdiv(num * WAD, a.v_wad);
     let (n1, gauss) = cdf_and_gauss(d1);
-    let (n2, _) = cdf_and_gauss(d1 - v);
-    Ok(Terms {
+    let (n2, _) = cdf_and_gauss(d1 - a.v);
+    Terms {
         n1,
         n2,
         gauss,
         kdf: p.kdf,
-        v_wad,
+        v_wad: a.v_wad,
         sqrt_t: from_wad(p.sqrt_t_wad),
-        sigma: from_wad(vol),
+        sigma: from_wad(a.vol),
         r: p.r,
-    })
+    }
+}
+
+/// [`reprice`] at the volatility `a` was made for: nothing per volatility left to do.
+pub fn reprice_at(a: &AtVol, new_spot: i128, ln_move: i128) -> (i128, i128) {
+    let t = terms_v(a, ln_move);
+    (
+        scale(new_spot, t.n1) - scale(t.kdf, t.n2),
+        scale(t.kdf, ONE - t.n2) - scale(new_spot, ONE - t.n1),
+    )
 }
 
 /// `(call, put)` values (WAD) of the option `p` was prepared for, at `new_spot` (with
@@ -516,11 +558,7 @@ pub fn reprice(
     ln_move: i128,
     vol: i128,
 ) -> Result<(i128, i128), MathError> {
-    let t = terms_at(p, ln_move, vol)?;
-    Ok((
-        scale(new_spot, t.n1) - scale(t.kdf, t.n2),
-        scale(t.kdf, ONE - t.n2) - scale(new_spot, ONE - t.n1),
-    ))
+    Ok(reprice_at(&p.at_vol(vol)?, new_spot, ln_move))
 }
 
 /// Black-Scholes `(call, put)` values alone (WAD), as in [`quote`]: what a scenario
