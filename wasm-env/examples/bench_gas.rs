@@ -11,6 +11,9 @@
 
 use alloy_sol_types::SolCall;
 use margin_wasm_env::abi::IRiskCalculator as C;
+#[path = "shared/book.rs"]
+mod book;
+use book::leg;
 use margin_wasm_env::system::*;
 use margin_wasm_env::{
     Address, FrameTrace, NativeContract, NativeCtx, NativeError, NativeResult, Outcome, U256,
@@ -162,22 +165,6 @@ fn calculator_gas(trace: &[FrameTrace], s: &System) -> u64 {
         .filter(|f| f.to == s.calculator)
         .map(|f| f.gas_used)
         .sum()
-}
-
-/// A book of options: leg `i` goes to expiry `i % E`; within an expiry, alternating calls
-/// and puts at strikes 1,400 + 20 x (j / 2) (distinct legs), long 2 when `i % 3 == 0`,
-/// else short 1 (the layout of `benches/margin.rs`, with distinct instruments).
-fn leg(i: usize, expiries: &[u64]) -> (Kind, i128, u64, i128) {
-    let e = expiries.len();
-    let j = i / e;
-    let kind = if j.is_multiple_of(2) {
-        Kind::Call
-    } else {
-        Kind::Put
-    };
-    let strike = wad(1_400 + 20 * (j / 2) as i128);
-    let size = if i.is_multiple_of(3) { 2 * WAD } else { -WAD };
-    (kind, strike, expiries[i % e], size)
 }
 
 /// Deploys a system whose ETH surfaces at `expiries` carry the skew of `benches/margin.rs`

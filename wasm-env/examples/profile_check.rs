@@ -13,27 +13,15 @@
 //! its blocks were charged); only the names need the unstripped build, which is not
 //! `wasm-opt`'d, so the split between functions differs a little from the deployed binary.
 
+#[path = "shared/book.rs"]
+mod book;
+use book::leg;
 use margin_wasm_env::system::*;
 use margin_wasm_env::{set_profiling, take_profile, Address};
 use wasmparser::{Name, Parser, Payload, TypeRef};
 
 fn user(n: u8) -> Address {
     Address::repeat_byte(n)
-}
-
-/// The book of `bench_gas`: leg `i` at expiry `i % E`, alternating calls and puts at
-/// strikes 1,400 + 20 (j / 2), long 2 every third leg, short 1 otherwise.
-fn leg(i: usize, expiries: &[u64]) -> (Kind, i128, u64, i128) {
-    let e = expiries.len();
-    let j = i / e;
-    let kind = if j.is_multiple_of(2) {
-        Kind::Call
-    } else {
-        Kind::Put
-    };
-    let strike = wad(1_400 + 20 * (j / 2) as i128);
-    let size = if i.is_multiple_of(3) { 2 * WAD } else { -WAD };
-    (kind, strike, expiries[i % e], size)
 }
 
 /// Function names by index among the module's defined functions.
