@@ -27,9 +27,15 @@
 //!   Equity for IM values assets at min(oracle, stable) and liabilities at
 //!   max(oracle, stable) (Mango v4), and discounts positive mark-to-market.
 //!
+//! # Pricing
+//! Options are priced with [`crate::pricer`] (Q48, within ~1e-13 of spot of the exact
+//! reference [`crate::black_scholes`], at a tenth of its gas). The Taylor scenarios of
+//! the `Greeks` method are summed in Q48 relative to spot (notional split at bit 48).
+//!
 //! # Rounding
 //! Every value that adds to equity is rounded toward -inf; every loss and requirement
-//! toward +inf: rounding never favours the account.
+//! toward +inf: rounding never favours the account. (The pricer's own approximation
+//! error, bounded in its documentation, is not a rounding and has no direction.)
 use alloc::vec::Vec;
 
 use crate::{
