@@ -407,7 +407,7 @@ pub fn div_u128_u64(n: u128, d: u64) -> (u128, u64) {
 }
 
 /// `(n / 1e18, n % 1e18)` with 64-bit divisions only: `n = (n >> 18) 2^18 + low`, and
-/// `n >> 18` is divided by `5^18` ([`div_5_18`]).
+/// `n >> 18` is divided by `5^18` in 64-bit digits (`div_5_18`).
 pub fn div_wad_u128(n: u128) -> (u128, u128) {
     let (q, r) = div_5_18(n >> 18);
     (q, (u128::from(r) << 18) | (n & ((1 << 18) - 1)))
