@@ -1479,6 +1479,39 @@ mod tests {
         }
     }
 
+    /// Legs beyond the Taylor fast path's bounds (notional of 2^90 wei and more) take the
+    /// WAD path: the two paths agree, scaled, on the same book.
+    #[test]
+    fn taylor_fast_and_wad_paths_agree() {
+        let book = |scale: i128| {
+            [
+                opt(Kind::Put, 1_900, 30, -10 * scale),
+                opt(Kind::Call, 2_100, 30, 10 * scale),
+                opt(Kind::Call, 2_000, 90, -5 * scale),
+            ]
+        };
+        let m = || market(2_000 * WAD, Method::Greeks, 0);
+        // 1e5 contracts: notional 2e26 wei, fast path. 1e6: 2e27 > 2^90, WAD path.
+        let small = risk(0, &[], &book(100_000), m());
+        let large = risk(0, &[], &book(1_000_000), m());
+        assert!(book(1_000_000)[0].size.abs() * 2_000 > TAYLOR_NOTIONAL);
+        assert!(book(100_000)[0].size.abs() * 2_000 < TAYLOR_NOTIONAL);
+        let close = |a: i128, b: i128| (a - b).abs() <= b.abs() / 1_000_000_000 + 10;
+        assert!(
+            close(large.mm, small.mm * 10),
+            "{} {}",
+            large.mm,
+            small.mm * 10
+        );
+        assert!(
+            close(large.im, small.im * 10),
+            "{} {}",
+            large.im,
+            small.im * 10
+        );
+        assert_eq!(large.worst_scenario, small.worst_scenario);
+    }
+
     #[test]
     fn cash_moves_equity_one_for_one_and_not_margin() {
         let pos = vec![opt(Kind::Put, 1800, 30, -20)];
