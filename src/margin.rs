@@ -547,6 +547,8 @@ struct Book<'a> {
     /// Per leg (same order), the Taylor fast path's terms when they are within its
     /// bounds; otherwise the leg is computed from `leg_greeks` in WAD.
     taylor: Vec<Option<Taylor>>,
+    /// Every live option leg is on the Taylor fast path.
+    all_fast: bool,
     offset_delta: i128,
     greeks: Greeks,
     mtm: i128,
@@ -569,6 +571,7 @@ fn build_book<'a>(
         legs: Vec::with_capacity(positions.len()),
         leg_greeks: Vec::with_capacity(positions.len()),
         taylor: Vec::with_capacity(positions.len()),
+        all_fast: true,
         offset_delta,
         greeks: Greeks {
             underlying: market.id,
@@ -697,11 +700,9 @@ fn build_book<'a>(
             0
         };
         let vega_vol = fixed::mul_fast(vega, node.vol, Rounding::Nearest)?;
-        book.taylor.push(taylor_leg(
-            p.size,
-            spot,
-            [px, delta, gamma, vega_vol, decay],
-        )?);
+        let t = taylor_leg(p.size, spot, [px, delta, gamma, vega_vol, decay])?;
+        book.all_fast &= t.is_some();
+        book.taylor.push(t);
         book.leg_greeks.push([px, delta, gamma, vega_vol, decay]);
         book.legs.push((Leg::Option(idx), *p));
     }
@@ -836,7 +837,13 @@ fn greeks_pnl(
     params: &MarginParams,
 ) -> Result<i128, MarginError> {
     let ds = fixed::mul_fast(book.spot, spot_move, Down)?;
-    let half_ds2 = fixed::mul_fast(fixed::mul_fast(ds, ds, Up)?, WAD / 2, Up)?;
+    // ds^2 / 2 only feeds option legs off the fast path (the WAD expansion below).
+    let m_fast = pricer::from_wad(spot_move).abs() < TAYLOR_MOVE;
+    let half_ds2 = if m_fast && book.all_fast {
+        0
+    } else {
+        fixed::mul_fast(fixed::mul_fast(ds, ds, Up)?, WAD / 2, Up)?
+    };
     let new_spot = (book.spot + ds).max(1);
     let mut pnl = fixed::mul_fast(book.offset_delta, ds, Down)?;
     // Fast path (Q48, relative to spot): sum notional x change over the legs, the
