@@ -837,9 +837,10 @@ fn greeks_pnl(
     params: &MarginParams,
 ) -> Result<i128, MarginError> {
     let ds = fixed::mul_fast(book.spot, spot_move, Down)?;
+    let m = pricer::from_wad(spot_move);
+    let fast = m.abs() < TAYLOR_MOVE;
     // ds^2 / 2 only feeds option legs off the fast path (the WAD expansion below).
-    let m_fast = pricer::from_wad(spot_move).abs() < TAYLOR_MOVE;
-    let half_ds2 = if m_fast && book.all_fast {
+    let half_ds2 = if fast && book.all_fast {
         0
     } else {
         fixed::mul_fast(fixed::mul_fast(ds, ds, Up)?, WAD / 2, Up)?
@@ -849,8 +850,6 @@ fn greeks_pnl(
     // Fast path (Q48, relative to spot): sum notional x change over the legs, the
     // notional split at bit 48 so every product fits 128 bits; each leg's notional is the
     // one rounded against the account for the sign of its change, and every shift floors.
-    let m = pricer::from_wad(spot_move);
-    let fast = m.abs() < TAYLOR_MOVE;
     let h = (m * m) >> (pricer::SHIFT + 1);
     let (mut hi, mut lo) = (0i128, 0i128);
     for (((leg, p), g), t) in book.legs.iter().zip(&book.leg_greeks).zip(&book.taylor) {

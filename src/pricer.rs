@@ -511,10 +511,6 @@ impl Prepared {
     }
 }
 
-fn terms_at(p: &Prepared, ln_move: i128, vol: i128) -> Result<Terms, MathError> {
-    Ok(terms_v(&p.at_vol(vol)?, ln_move))
-}
-
 fn terms_v(a: &AtVol, ln_move: i128) -> Terms {
     let p = &a.p;
     // d1 = (ln(S/K) + rT + v^2/2) / v; |numerator| < 520 (2^58 in Q48), times 1e18.
@@ -534,13 +530,18 @@ fn terms_v(a: &AtVol, ln_move: i128) -> Terms {
     }
 }
 
+/// `(call, put)` at `spot` from the shared terms: `S N(d1) - K e^(-rT) N(d2)` and
+/// `K e^(-rT) N(-d2) - S N(-d1)`.
+fn call_put(spot: i128, t: &Terms) -> (i128, i128) {
+    (
+        scale(spot, t.n1) - scale(t.kdf, t.n2),
+        scale(t.kdf, ONE - t.n2) - scale(spot, ONE - t.n1),
+    )
+}
+
 /// [`reprice`] at the volatility `a` was made for: nothing per volatility left to do.
 pub fn reprice_at(a: &AtVol, new_spot: i128, ln_move: i128) -> (i128, i128) {
-    let t = terms_v(a, ln_move);
-    (
-        scale(new_spot, t.n1) - scale(t.kdf, t.n2),
-        scale(t.kdf, ONE - t.n2) - scale(new_spot, ONE - t.n1),
-    )
+    call_put(new_spot, &terms_v(a, ln_move))
 }
 
 /// `(call, put)` values (WAD) of the option `p` was prepared for, at `new_spot` (with
@@ -561,8 +562,8 @@ pub fn reprice(
     Ok(reprice_at(&p.at_vol(vol)?, new_spot, ln_move))
 }
 
-/// Black-Scholes `(call, put)` values alone (WAD), as in [`quote`]: what a scenario
-/// repricing needs, without the Greeks' extra work.
+/// Black-Scholes `(call, put)` values alone (WAD), as in [`quote`], without the Greeks'
+/// extra work.
 ///
 /// # Errors
 /// As [`quote`].
@@ -574,10 +575,10 @@ pub fn prices(
     rate: i128,
 ) -> Result<(i128, i128), MathError> {
     check_domain(spot, strike, vol, years, rate)?;
-    let t = terms_at(&prepare(spot, strike, years, rate)?, 0, vol)?;
-    Ok((
-        scale(spot, t.n1) - scale(t.kdf, t.n2),
-        scale(t.kdf, ONE - t.n2) - scale(spot, ONE - t.n1),
+    Ok(reprice_at(
+        &prepare(spot, strike, years, rate)?.at_vol(vol)?,
+        spot,
+        0,
     ))
 }
 
@@ -604,11 +605,8 @@ pub fn quote(
 /// [`MathError::OutOfDomain`]`(`[`Domain::Volatility`]`)` for a volatility outside
 /// `[0.001, 10]`.
 pub fn quote_at(p: &Prepared, spot: i128, vol: i128) -> Result<Quote, MathError> {
-    let t = terms_at(p, 0, vol)?;
-    let (call, put) = (
-        scale(spot, t.n1) - scale(t.kdf, t.n2),
-        scale(t.kdf, ONE - t.n2) - scale(spot, ONE - t.n1),
-    );
+    let t = terms_v(&p.at_vol(vol)?, 0);
+    let (call, put) = call_put(spot, &t);
     let pdf = mul(t.gauss, INV_SQRT_2PI);
     let delta_call = to_wad(t.n1);
     // gamma = n(d1) / (S v): n(d1) / v first (below 3e23 WAD), then / S.

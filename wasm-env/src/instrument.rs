@@ -43,6 +43,11 @@ pub fn set_profiling(on: bool) {
     PROFILING.with(|p| p.set(on));
 }
 
+/// Whether [`set_profiling`] is on (this thread).
+pub(crate) fn profiling() -> bool {
+    PROFILING.with(|p| p.get())
+}
+
 /// Export name of the ink-left global the instrumentation adds.
 pub const INK_LEFT: &str = "stylus_ink_left";
 /// Export name of the ink-status global (1 = out of ink).
