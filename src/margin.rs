@@ -486,6 +486,8 @@ struct Node {
 /// and relative vol move `rel` is `S (delta m + gamma_s m^2/2 + vega_s rel + decay)`,
 /// at least `S floor`. `notional` is `size x S` rounded down, and that plus one wei (WAD).
 struct Taylor {
+    /// A short leg: its per-unit change is rounded up (a larger loss), a long leg's down.
+    short: bool,
     delta: i128,
     gamma_s: i128,
     vega_s: i128,
@@ -716,19 +718,23 @@ fn build_book<'a>(
 
 /// The Taylor fast path's terms of an option leg of `size` whose per-unit Greeks are `g`
 /// (value, delta, gamma, vega x vol, decay; WAD), or `None` when they exceed its bounds.
-/// The decay is lowered by one Q48 ulp (a larger loss); see the floor below.
+/// The decay moves one Q48 ulp against the leg (down for a long, up for a short: a
+/// larger loss either way); see the floor below.
 fn taylor_leg(size: i128, spot: i128, g: [i128; 5]) -> Result<Option<Taylor>, MathError> {
     let [value, delta, gamma, vega_vol, decay] = g;
     let q = |x: i128| pricer::ratio(x, spot);
+    let short = size < 0;
     let t = Taylor {
+        short,
         delta: pricer::from_wad(delta),
         gamma_s: pricer::from_wad(fixed::mul_fast(gamma, spot, Rounding::Nearest)?),
         vega_s: q(vega_vol)?,
-        // One ulp more of decay loss. The floor (truncated toward zero) caps a short leg's
-        // gain at its value; for a long leg it sits one ulp above -value / S, so the
-        // roundings of notional and sum (a few wei) cannot take its loss past its value.
-        decay: q(decay)? - 1,
-        floor: -q(value)? + i128::from(size > 0),
+        // One ulp more of decay loss (`ratio` is within one ulp of the exact quotient).
+        decay: q(decay)? + if short { 1 } else { -1 },
+        // The floor of the per-unit change sits one ulp above -value / S: a short leg's
+        // gain stays below its value (against the account); a long leg's loss cannot be
+        // taken past its value by the roundings of notional and sum (a few wei).
+        floor: -q(value)? + 1,
         // Rounded down, and one wei above that (at least the value rounded up).
         notional: {
             let n = fixed::mul_fast(size, spot, Down)?;
@@ -850,7 +856,9 @@ fn greeks_pnl(
     // Fast path (Q48, relative to spot): sum notional x change over the legs, the
     // notional split at bit 48 so every product fits 128 bits; each leg's notional is the
     // one rounded against the account for the sign of its change, and every shift floors.
-    let h = (m * m) >> (pricer::SHIFT + 1);
+    // m^2 / 2, floored for long legs and ceiled for short ones.
+    let h_down = (m * m) >> (pricer::SHIFT + 1);
+    let h_up = -((-(m * m)) >> (pricer::SHIFT + 1));
     let (mut hi, mut lo) = (0i128, 0i128);
     for (((leg, p), g), t) in book.legs.iter().zip(&book.leg_greeks).zip(&book.taylor) {
         if let (Leg::Option(i), Some(t), true) = (*leg, t, fast) {
@@ -862,7 +870,14 @@ fn greeks_pnl(
             if rel.abs() >= TAYLOR_MOVE * 4 {
                 return Err(MarginError::Math(MathError::Overflow));
             }
-            let u = ((t.delta * m + t.gamma_s * h + t.vega_s * rel) >> pricer::SHIFT) + t.decay;
+            // The per-unit relative change, rounded against the leg: floored for a long
+            // (its PnL is notional x u with notional > 0), ceiled for a short.
+            let u = if t.short {
+                let num = t.delta * m + t.gamma_s * h_up + t.vega_s * rel;
+                -((-num) >> pricer::SHIFT)
+            } else {
+                (t.delta * m + t.gamma_s * h_down + t.vega_s * rel) >> pricer::SHIFT
+            } + t.decay;
             let u = u.max(t.floor);
             let n = t.notional[usize::from(u < 0)];
             hi += (n >> pricer::SHIFT) * u;
@@ -887,12 +902,14 @@ fn greeks_pnl(
                         -fixed::mul_fast(params.vol_down, book.nodes[i].m, Up)?.min(WAD - WAD / 20)
                     }
                 };
+                // Each term rounded against the leg: down for a long, up for a short.
+                let r = if p.size < 0 { Up } else { Down };
                 let per_unit = fixed::add(
                     fixed::add(
-                        fixed::mul_fast(delta, ds, Down)?,
-                        fixed::mul_fast(gamma, half_ds2, Down)?,
+                        fixed::mul_fast(delta, ds, r)?,
+                        fixed::mul_fast(gamma, half_ds2, r)?,
                     )?,
-                    fixed::add(fixed::mul_fast(vega_vol, rel, Down)?, decay)?,
+                    fixed::add(fixed::mul_fast(vega_vol, rel, r)?, decay)?,
                 )?;
                 // The new value of one unit is at least 0: the change is at least -value.
                 let per_unit = per_unit.max(-value);
@@ -1483,6 +1500,60 @@ mod tests {
                 assert!(a.mm >= 1 && a.equity <= 0, "{kind:?} {a:?}");
             }
         }
+    }
+
+    /// The Taylor fast path rounds every leg against its holder: a leg's PnL is never
+    /// above the same Taylor expansion computed without rounding (in `f64`, whose error
+    /// here is ~1e-17 of the notional, far below the Q48 ulp of ~3.6e-15 of it that a
+    /// rounding in the wrong direction would give away), long or short, in every near
+    /// scenario, vol up, flat and down.
+    #[test]
+    fn taylor_fast_path_rounds_against_each_leg() {
+        use Kind::{Call, Put};
+        let m = market(2_345 * WAD + 678_901_234_567, Method::Greeks, 0);
+        let params = MarginParams::DEFAULT;
+        let q48 = (1u128 << pricer::SHIFT) as f64;
+        let mut checked = 0;
+        for (kind, strike, days) in [
+            (Call, 2_100, 30),
+            (Put, 1_900, 30),
+            (Call, 3_300, 90),
+            (Put, 1_200, 90),
+            (Call, 2_345, 30),
+        ] {
+            // Odd sizes (tenths of a contract), so notional and Greeks fall between ulps.
+            for tenths in [7_777, -7_777, 1_234_567, -1_234_567, -3, 11] {
+                let leg = opt(kind, strike, days, tenths);
+                let book = build_book(&m, &[leg], 0, &params, NOW).unwrap();
+                let t = book.taylor[0].as_ref().expect("on the fast path");
+                let Leg::Option(node) = book.legs[0].0 else {
+                    panic!("an option leg")
+                };
+                let notional = leg.size as f64 * book.spot as f64 / WAD as f64;
+                for s in DEFAULT_GRID.iter().filter(|s| s.weight == WAD) {
+                    let got = greeks_pnl(&book, s, s.spot, &params).unwrap();
+                    let mv = pricer::from_wad(s.spot) as f64;
+                    let rel = match s.vol {
+                        VolMove::None => 0,
+                        VolMove::Up => book.nodes[node].rel_q[0],
+                        VolMove::Down => book.nodes[node].rel_q[1],
+                    } as f64;
+                    let x = (t.delta as f64 * mv
+                        + t.gamma_s as f64 * (mv * mv / (2.0 * q48))
+                        + t.vega_s as f64 * rel)
+                        / q48;
+                    let u = (x + t.decay as f64).max(t.floor as f64);
+                    let exact = notional * u / q48;
+                    let tol = notional.abs() * 1e-16 + 1.0;
+                    assert!(
+                        (got as f64) <= exact + tol,
+                        "{kind:?} {strike} {days}d {tenths}/10: {got} > {exact} ({s:?})"
+                    );
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 600, "{checked}");
     }
 
     /// Legs beyond the Taylor fast path's bounds (notional of 2^90 wei and more) take the

@@ -23,11 +23,19 @@
 //! Margin rounds its own sums against the account; these errors are far below any
 //! margin parameter (1e-12 of spot per contract).
 //!
-//! Every function checks its inputs against the same domain as the reference
-//! ([`crate::black_scholes::check_domain`]) and returns the reference's errors, so on-chain
-//! behaviour (what is refused, with which [`Domain`]) does not change. Intermediate
-//! bounds are stated where a product could approach 2^127: the domain keeps every one
-//! of them below 2^120.
+//! The entry points that take raw inputs ([`quote`], [`prices`], [`implied_vol`],
+//! [`Expiry`], [`Prepared`]) check them against the same domain as the reference
+//! ([`crate::black_scholes::check_domain`]) and return the reference's errors. Two
+//! margin-only shortcuts check less, on purpose, and are documented as such: [`reprice`]
+//! and [`reprice_at`] take any positive scenario spot whose moneyness the caller keeps
+//! within `[0.01, 100]` (a crash scenario can take a spot of `1e-6` below the reference's
+//! spot floor; outside that moneyness margin values the option at its discounted
+//! intrinsic value), and [`implied_vol_at`] takes the log-moneyness of the preparation
+//! without the reference's forward checks (`K / F` within `[0.01, 100]`), so a long-dated
+//! or high-rate option whose spot and strike are in the domain is priced rather than
+//! refused. Intermediate bounds are stated where a product could approach 2^127: the
+//! domain (and, for the repricings, moneyness within `[0.01, 100]` of a spot up to
+//! `1e32`) keeps every one of them below 2^120.
 
 use crate::black_scholes::{self, check_domain, Quote, VOL_MIN};
 use crate::fixed::{self, Domain, MathError, Rounding, WAD};
@@ -531,11 +539,13 @@ fn terms_v(a: &AtVol, ln_move: i128) -> Terms {
 }
 
 /// `(call, put)` at `spot` from the shared terms: `S N(d1) - K e^(-rT) N(d2)` and
-/// `K e^(-rT) N(-d2) - S N(-d1)`.
+/// `K e^(-rT) N(-d2) - S N(-d1)`, each at least 0 (deep out of the money, the Q48
+/// difference of two nearly equal terms can fall a few ulps below zero; an option is
+/// never worth less than nothing).
 fn call_put(spot: i128, t: &Terms) -> (i128, i128) {
     (
-        scale(spot, t.n1) - scale(t.kdf, t.n2),
-        scale(t.kdf, ONE - t.n2) - scale(spot, ONE - t.n1),
+        (scale(spot, t.n1) - scale(t.kdf, t.n2)).max(0),
+        (scale(t.kdf, ONE - t.n2) - scale(spot, ONE - t.n1)).max(0),
     )
 }
 
@@ -652,10 +662,13 @@ pub fn implied_vol(
 /// [`implied_vol`] for the option `prepared` was prepared for (at the spot, rate and
 /// `years` it was prepared with): the log-moneyness `ln(K/F) = -ln(S/K) - rT` comes from
 /// the preparation, so no logarithm of its own. The parameters are checked as in
-/// [`implied_vol`].
+/// [`implied_vol`]; the forward is not (spot, strike and time were checked by the
+/// preparation, and `|ln(K/F)| <= ln 100 + 10` keeps the SVI variance finite), so a
+/// forward outside the reference's domain is priced, not refused.
 ///
 /// # Errors
-/// As [`implied_vol`].
+/// [`MathError::OutOfDomain`] with [`Domain::SviParams`] (parameters out of bounds) or
+/// [`Domain::SviVariance`] when `w <= 0` at this strike.
 pub fn implied_vol_at(p: &SviParams, prepared: &Prepared, years: i128) -> Result<i128, MathError> {
     check_svi(p)?;
     svi_vol(p, -(prepared.ln_sk + prepared.rt), years)
@@ -676,17 +689,19 @@ fn check_svi(p: &SviParams) -> Result<(), MathError> {
     }
 }
 
-/// `sqrt(w(k) / years)` (WAD) at the Q48 log-moneyness `k` (`|k| < 4.7`).
+/// `sqrt(w(k) / years)` (WAD) at the Q48 log-moneyness `k` (`|k| <= ln 100 + 10`: spot
+/// and strike within the domain, `|rT| <= 10`).
 fn svi_vol(p: &SviParams, k: i128, years: i128) -> Result<i128, MathError> {
     let km = k - from_wad(p.m);
     let s = from_wad(p.sigma);
-    // |k - m| <= 14.7 and sigma <= 10: w < 3,400.
+    // |k - m| <= 24.7 (|m| <= 10) and sigma <= 10: root < 26.6, w < 100 + 100 x 51.3.
     let root = sqrt_q(mul(km, km) + mul(s, s));
     let w = from_wad(p.a) + mul(from_wad(p.b), mul(from_wad(p.rho), km) + root);
     if w <= 0 {
         return Err(MathError::OutOfDomain(Domain::SviVariance));
     }
-    // w / T < 1.8e9: below 2^79 in Q48 (w < 2^60, times 1e18 < 2^120).
+    // w < 5,230 (2^60.4 in Q48; times 1e18 < 2^120.3) and T >= 1 minute: w / T < 2.75e9,
+    // below 2^79.4 in Q48, which sqrt_q's shift by 48 keeps below 2^128.
     Ok(to_wad(sqrt_q(sdiv(w * WAD, years))))
 }
 
