@@ -1556,6 +1556,24 @@ mod tests {
         assert!(checked > 600, "{checked}");
     }
 
+    /// The largest relative vol move the parameters allow (vol up at its bound, 3, times
+    /// the largest vol-shock scale, at a day or less to expiry) stays below the fast
+    /// path's limit on it (`4 x TAYLOR_MOVE`), so no accepted parameter set can make a
+    /// check fail with `Overflow` there.
+    #[test]
+    fn largest_vol_move_stays_within_the_fast_path() {
+        let m = vol_shock_scale(WAD / (365 * 24 * 60)).unwrap();
+        assert_eq!(m, vol_shock_scale(WAD / 365).unwrap());
+        let mut p = MarginParams::DEFAULT;
+        p.vol_up = 3 * WAD;
+        assert!(p.validate().is_ok());
+        p.vol_up += 1;
+        assert!(p.validate().is_err());
+        let rel = pricer::from_wad(fixed::mul_fast(3 * WAD, m, Up).unwrap());
+        // 3 x 30^0.3 = 8.3, half the limit of 16.
+        assert!(rel < TAYLOR_MOVE * 4 * 6 / 10, "{rel}");
+    }
+
     /// Legs beyond the Taylor fast path's bounds (notional of 2^90 wei and more) take the
     /// WAD path: the two paths agree, scaled, on the same book.
     #[test]
