@@ -210,6 +210,77 @@ pub fn evaluate_words(words: &[U256]) -> Result<Vec<U256>, Vec<u8>> {
     Ok(out)
 }
 
+/// `evaluate(uint256[])`'s selector.
+pub const EVALUATE_SELECTOR: [u8; 4] = stylus_sdk::function_selector!("evaluate", Vec<U256>);
+
+/// `evaluate(uint256[] request)` from its calldata, decoded and answered by hand: the
+/// deployed contract's one entry point (see the `#[public]` blocks below).
+///
+/// stylus-sdk 0.9's router decodes arguments with validation, which re-encodes the
+/// decoded request and compares it byte for byte with the calldata: for the request of a
+/// margin check (about 3 words per position) that costs about 3,000 gas at 16 options and
+/// 25,000 at 128. Here the calldata must be the canonical encoding, checked directly: the
+/// selector, an offset of 32, a length `n`, then exactly `n` words. Anything else reverts
+/// as the router does on undecodable calldata or an unknown selector (empty revert data);
+/// the answer is encoded as the router encodes a returned `uint256[]`.
+///
+/// # Errors
+/// Empty revert data for calldata that is not a canonical `evaluate(uint256[])` call;
+/// otherwise as [`evaluate_words`].
+pub fn serve(input: &[u8]) -> Result<Vec<u8>, Vec<u8>> {
+    let request = decode_call(input).ok_or_else(Vec::new)?;
+    Ok(encode_words(&evaluate_words(&request)?))
+}
+
+/// The request words of canonical `evaluate(uint256[])` calldata, or `None`.
+fn decode_call(input: &[u8]) -> Option<Vec<U256>> {
+    let (selector, args) = input.split_at_checked(4)?;
+    if selector != EVALUATE_SELECTOR {
+        return None;
+    }
+    let (head, body) = args.split_at_checked(64)?;
+    // The offset word is 32; the length word fits 32 bits.
+    let small = |w: &[u8], v: Option<u32>| {
+        w[..28].iter().all(|b| *b == 0) && v.is_none_or(|v| w[28..] == v.to_be_bytes())
+    };
+    if !small(&head[..32], Some(32)) || !small(&head[32..], None) {
+        return None;
+    }
+    let mut n = [0u8; 4];
+    n.copy_from_slice(&head[60..]);
+    let n = u32::from_be_bytes(n) as usize;
+    if body.len() / 32 != n || body.len() % 32 != 0 {
+        return None;
+    }
+    Some(body.chunks_exact(32).map(U256::from_be_slice).collect())
+}
+
+/// `words` ABI-encoded as one returned `uint256[]`: offset 32, length, the words.
+fn encode_words(words: &[U256]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(64 + 32 * words.len());
+    out.extend_from_slice(&U256::from(32).to_be_bytes::<32>());
+    out.extend_from_slice(&U256::from(words.len()).to_be_bytes::<32>());
+    for w in words {
+        out.extend_from_slice(&w.to_be_bytes::<32>());
+    }
+    out
+}
+
+/// The deployed contract: `evaluate` is served by [`serve`] from the fallback, so that the
+/// router's validating decoder never runs (every other selector reverts, as it would
+/// without a fallback). Its ABI is the `export-abi` block below.
+#[cfg(not(feature = "export-abi"))]
+#[public]
+impl RiskCalculator {
+    #[fallback]
+    fn route(&self, input: &[u8]) -> Result<Vec<u8>, Vec<u8>> {
+        serve(input)
+    }
+}
+
+/// The interface the deployed contract serves, for `export-abi` (and `abi/`): the same
+/// function, [`evaluate_words`], behind the same selector.
+#[cfg(feature = "export-abi")]
 #[public]
 impl RiskCalculator {
     /// Equity, MM, IM, mark-to-market and Greeks of the accounts in `request` (layout:
@@ -361,5 +432,69 @@ mod tests {
             evaluate_words(&r.encode()).unwrap_err(),
             margin_common::malformed()
         );
+    }
+
+    alloy_sol_types::sol! {
+        function evaluate(uint256[] request) external view returns (uint256[]);
+    }
+
+    /// The hand-decoded entry answers exactly what the router would: for the calldata
+    /// alloy encodes for `evaluate(uint256[])`, the answer alloy encodes for its return.
+    #[test]
+    fn serve_answers_canonical_calldata_as_the_router_would() {
+        use alloy_sol_types::SolCall;
+        assert_eq!(EVALUATE_SELECTOR, evaluateCall::SELECTOR);
+        let words = request(Some((flat(8 * WAD / 10, 30), 10)), None).encode();
+        let calldata = evaluateCall {
+            request: words.clone(),
+        }
+        .abi_encode();
+        let want = evaluateCall::abi_encode_returns(&(evaluate_words(&words).unwrap(),));
+        assert_eq!(serve(&calldata).unwrap(), want);
+        // An empty request is canonical too (and malformed for the core).
+        let empty = evaluateCall {
+            request: Vec::new(),
+        }
+        .abi_encode();
+        assert_eq!(serve(&empty).unwrap_err(), margin_common::malformed());
+    }
+
+    /// Anything but canonical `evaluate(uint256[])` calldata reverts with empty data, as
+    /// the router does for undecodable arguments or an unknown selector.
+    #[test]
+    fn serve_refuses_non_canonical_calldata() {
+        use alloy_sol_types::SolCall;
+        let words = request(Some((flat(8 * WAD / 10, 30), 10)), None).encode();
+        let good = evaluateCall { request: words }.abi_encode();
+        let mut bad: Vec<Vec<u8>> = Vec::new();
+        bad.push(Vec::new());
+        bad.push(good[..3].to_vec());
+        bad.push(good[..4 + 63].to_vec());
+        let mut v = good.clone();
+        v[0] ^= 1; // another selector
+        bad.push(v);
+        let mut v = good.clone();
+        v[4 + 31] = 64; // offset 64
+        bad.push(v);
+        let mut v = good.clone();
+        v[4] = 1; // offset with a high byte
+        bad.push(v);
+        let mut v = good.clone();
+        v[4 + 63] += 1; // one word longer than sent
+        bad.push(v);
+        let mut v = good.clone();
+        v[4 + 63] -= 1; // one word shorter: a trailing word
+        bad.push(v);
+        let mut v = good.clone();
+        v[4 + 32] = 1; // a length beyond 32 bits
+        bad.push(v);
+        let mut v = good.clone();
+        v.push(0); // a trailing byte
+        bad.push(v);
+        bad.push(good[..good.len() - 1].to_vec());
+        for (i, c) in bad.iter().enumerate() {
+            assert_eq!(serve(c), Err(Vec::new()), "case {i}");
+        }
+        assert!(serve(&good).is_ok());
     }
 }
