@@ -218,8 +218,8 @@ pub const EVALUATE_SELECTOR: [u8; 4] = stylus_sdk::function_selector!("evaluate"
 ///
 /// stylus-sdk 0.9's router decodes arguments with validation, which re-encodes the
 /// decoded request and compares it byte for byte with the calldata: for the request of a
-/// margin check (about 3 words per position) that costs about 3,000 gas at 16 options and
-/// 25,000 at 128. Here the calldata must be the canonical encoding, checked directly: the
+/// margin check (about 3 words per position) that cost 4,462 gas at 16 options and 19,072
+/// at 128 (`scripts/bench-gas.sh`, before and after). Here the calldata must be the canonical encoding, checked directly: the
 /// selector, an offset of 32, a length `n`, then exactly `n` words. Anything else reverts
 /// as the router does on undecodable calldata or an unknown selector (empty revert data);
 /// the answer is encoded as the router encodes a returned `uint256[]`.
