@@ -8,7 +8,8 @@
 #   toolchain with its own std source, built with -Z build-std. Missing packages are installed.
 # Output: target-wasm/deploy/<contract>.wasm (after wasm-opt when it helps), and a size table.
 # Fails when a contract is over 24,576 bytes brotli'd (the EVM code-size limit, with the
-# 4-byte Stylus prefix), or when the binary breaks an activation rule.
+# 4-byte Stylus prefix), or when the binary breaks an activation rule (including any section
+# nitro's WASM parser refuses: scripts/wasm_sections.py).
 # SIZE_EXEMPT="engine" reports a contract over the size limit as OVER LIMIT (EXEMPT) instead
 # of failing: used only while a contract is known to be too large and being split (README).
 set -euo pipefail
@@ -88,6 +89,11 @@ for c in "${CONTRACTS[@]}"; do
     fi
   fi
   rm -f "$out.opt"
+  # wasm-opt's --enable-bulk-memory adds a DataCount section (id 12), which nitro's parser
+  # refuses ("unsupported section type DataCountSection"): activation would fail on chain.
+  # Only memory.init and data.drop need it; none of our contracts uses them (checked below,
+  # and wasm-validate fails on a module that uses them without the section).
+  python3 scripts/wasm_sections.py strip-datacount "$out"
   raw=$(wc -c < "$out")
   br=$(( $(brotli -c -q 11 "$out" | wc -c) + 4 ))
   problems=()
@@ -99,8 +105,14 @@ for c in "${CONTRACTS[@]}"; do
   bad_imports=$(wasm-objdump -x -j Import "$out" 2>/dev/null | grep -E '<-' | grep -v '<- vm_hooks\.' || true)
   [ -z "$bad_imports" ] || problems+=("imports outside vm_hooks: $(echo "$bad_imports" | head -3 | tr '\n' ' ')")
   wasm-objdump -h "$out" 2>/dev/null | grep -q '^ *Start ' && problems+=("has a start function")
-  floats=$(wasm-objdump -d "$out" 2>/dev/null | grep -cE '\| +f(32|64)\.' || true)
+  disasm=$(wasm-objdump -d "$out" 2>/dev/null)
+  floats=$(grep -cE '\| +f(32|64)\.' <<<"$disasm" || true)
   [ "$floats" = 0 ] || problems+=("$floats float instructions")
+  passive=$(grep -cE '\| +(memory\.init|data\.drop)' <<<"$disasm" || true)
+  [ "$passive" = 0 ] || problems+=("$passive memory.init/data.drop instructions (they need a DataCount section, which nitro refuses)")
+  # Sections nitro's parser refuses, by id and name (it accepts only 0-11).
+  sections=$(python3 scripts/wasm_sections.py check "$out" 2>&1) \
+    || problems+=("sections nitro refuses: $(tr '\n' ' ' <<<"$sections")")
   note=""
   if [ "$br" -gt "$LIMIT" ]; then
     if [[ " ${SIZE_EXEMPT:-} " == *" $c "* ]]; then

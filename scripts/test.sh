@@ -4,7 +4,8 @@
 #   1. cargo fmt --check
 #   2. cargo clippy, warnings denied
 #   3. the WASM build of the seven contracts, with size and activation checks (before the
-#      tests: margin-wasm-env's tests deploy these fresh binaries from target-wasm/deploy/)
+#      tests: margin-wasm-env's tests deploy these fresh binaries from target-wasm/deploy/),
+#      and the test of its check for sections nitro's parser refuses
 #   4. every test of the workspace (unit, motsu contract tests, the accuracy test against
 #      the committed 50-digit reference data, the end-to-end tests on the real WASM)
 #   5. the ABI drift check: abi/ regenerated from the code must equal what is committed,
@@ -22,6 +23,8 @@ cargo clippy --locked --workspace --all-targets -- -D warnings
 
 step "WASM build, size and activation checks"
 scripts/build-wasm.sh
+# The section check refuses, by name, a section nitro's parser would refuse.
+scripts/wasm_sections_test.sh
 
 step "tests"
 # Release: the accuracy test evaluates 10,000+ reference points. One test thread per

@@ -76,6 +76,150 @@ pub fn stylus_features() -> WasmFeatures {
         | WasmFeatures::FLOATS
 }
 
+/// Largest counts nitro's `parse_user` accepts (its anti-DoS limits).
+const NITRO_LIMITS: [(&str, usize); 7] = [
+    ("datas", 128),
+    ("elements", 128),
+    ("exports", 1024),
+    ("functions", 4096),
+    ("imports", 513),
+    ("locals", 348),
+    ("opcodes in func body", 65_536),
+];
+
+/// What nitro's WASM parser (`crates/prover/src/binary.rs`: `parse` and `parse_user`)
+/// refuses beyond validation, with its reasons: any section but custom, type, import,
+/// function, table, memory, global, export, start, element, code and data (a DataCount
+/// section, id 12, which `wasm-opt --enable-bulk-memory` adds, fails with `unsupported
+/// section type DataCountSection`); imports of anything but functions; non-constant global
+/// initializers; the same import with two signatures; exporting an import's name; names
+/// starting with `stylus`; and its count limits.
+pub fn parse_as_nitro(wasm: &[u8]) -> Result<(), String> {
+    let e = |e: wasmparser::BinaryReaderError| e.to_string();
+    let limit = |name: &str, count: usize| {
+        let (_, max) = NITRO_LIMITS
+            .iter()
+            .find(|l| l.0 == name)
+            .expect("a named limit");
+        if count > *max {
+            return Err(format!("too many wasm {name}: {count} > {max}"));
+        }
+        Ok(())
+    };
+    let mut imports: Vec<(String, String, u32)> = Vec::new();
+    let mut exports: Vec<String> = Vec::new();
+    let (mut datas, mut elements, mut funcs) = (0usize, 0usize, 0usize);
+    for payload in Parser::new(0).parse_all(wasm) {
+        match payload.map_err(e)? {
+            Payload::Version { num, .. } if num != 1 => {
+                return Err(format!("wasm format version not supported {num}"))
+            }
+            Payload::Version { .. }
+            | Payload::TypeSection(_)
+            | Payload::FunctionSection(_)
+            | Payload::TableSection(_)
+            | Payload::MemorySection(_)
+            | Payload::StartSection { .. }
+            | Payload::CodeSectionStart { .. }
+            | Payload::CustomSection(_)
+            | Payload::End(_) => {}
+            Payload::ImportSection(r) => {
+                for imp in r {
+                    let imp = imp.map_err(e)?;
+                    let TypeRef::Func(ty) = imp.ty else {
+                        return Err(format!("unsupported import kind {:?}", imp.ty));
+                    };
+                    if let Some(prior) = imports
+                        .iter()
+                        .find(|(m, n, _)| m == imp.module && n == imp.name)
+                    {
+                        if prior.2 != ty {
+                            return Err(format!(
+                                "inconsistent imports for {} {}",
+                                imp.module, imp.name
+                            ));
+                        }
+                    }
+                    imports.push((imp.module.to_string(), imp.name.to_string(), ty));
+                }
+            }
+            Payload::GlobalSection(r) => {
+                for g in r {
+                    let mut init = g.map_err(e)?.init_expr.get_operators_reader();
+                    let constant = matches!(
+                        init.read().map_err(e)?,
+                        Operator::I32Const { .. }
+                            | Operator::I64Const { .. }
+                            | Operator::F32Const { .. }
+                            | Operator::F64Const { .. }
+                    ) && matches!(init.read().map_err(e)?, Operator::End)
+                        && init.eof();
+                    if !constant {
+                        return Err("Non-constant global initializer".into());
+                    }
+                }
+            }
+            Payload::ExportSection(r) => {
+                for x in r {
+                    exports.push(x.map_err(e)?.name.to_string());
+                }
+            }
+            Payload::ElementSection(r) => elements += r.count() as usize,
+            Payload::DataSection(r) => datas += r.count() as usize,
+            Payload::CodeSectionEntry(body) => {
+                funcs += 1;
+                let mut locals = 0usize;
+                for l in body.get_locals_reader().map_err(e)? {
+                    locals += l.map_err(e)?.0 as usize;
+                }
+                limit("locals", locals)?;
+                let mut ops = body.get_operators_reader().map_err(e)?;
+                let mut n = 0usize;
+                while !ops.eof() {
+                    ops.read().map_err(e)?;
+                    n += 1;
+                }
+                limit("opcodes in func body", n)?;
+            }
+            Payload::UnknownSection { id, .. } => {
+                return Err(format!("unsupported unknown section type {id}"))
+            }
+            other => {
+                // nitro prints the payload's Debug form; its variant name is the reason.
+                let name = format!("{other:?}");
+                let name = name
+                    .split([' ', '(', '{'])
+                    .next()
+                    .unwrap_or("?")
+                    .to_string();
+                return Err(format!("unsupported section type {name}"));
+            }
+        }
+    }
+    limit("datas", datas)?;
+    limit("elements", elements)?;
+    limit("exports", exports.len())?;
+    limit("functions", funcs)?;
+    limit("imports", imports.len())?;
+    // An export named like an import (after the last `__`), and reserved names.
+    let exported: Vec<&str> = exports
+        .iter()
+        .map(|x| x.rsplit("__").next().unwrap_or(x))
+        .collect();
+    if let Some((_, name, _)) = imports.iter().find(|i| exported.contains(&i.1.as_str())) {
+        return Err(format!(
+            "binary exports an import with the same name {name}"
+        ));
+    }
+    if let Some(name) = exported.iter().find(|x| x.starts_with("stylus")) {
+        return Err(format!("binary exports reserved symbol {name}"));
+    }
+    if let Some((_, name, _)) = imports.iter().find(|i| i.1.starts_with("stylus")) {
+        return Err(format!("binary imports reserved symbol {name}"));
+    }
+    Ok(())
+}
+
 /// Checks `wasm` as activation would and instruments it.
 pub fn activate(wasm: &[u8]) -> Result<Activated, String> {
     if wasm.len() > MAX_WASM_SIZE {
@@ -88,6 +232,7 @@ pub fn activate(wasm: &[u8]) -> Result<Activated, String> {
     Validator::new_with_features(stylus_features())
         .validate_all(wasm)
         .map_err(|e| format!("invalid wasm for Stylus: {e}"))?;
+    parse_as_nitro(wasm)?;
 
     let mut types: Vec<FuncType> = Vec::new();
     let mut func_types: Vec<u32> = Vec::new(); // type index of each function (imports first)

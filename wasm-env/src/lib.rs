@@ -41,7 +41,7 @@ pub mod system;
 pub use alloy_primitives::{address, Address, Bytes, Log, LogData, B256, I256, U256};
 pub use exec::{CallKind, FrameStatus, FrameTrace};
 pub use host::IMPLEMENTED_HOOKS;
-pub use instrument::{activate, Activated};
+pub use instrument::{activate, parse_as_nitro, stylus_features, Activated};
 pub use native::{
     address_key, mapping_slot, slot, CallResult, NativeContract, NativeCtx, NativeError,
     NativeResult, NATIVE_BASE_GAS,
@@ -277,6 +277,13 @@ impl Env {
             Code::Wasm(h) => self.ctx.programs.get(&h).map(|p| p.stats),
             _ => None,
         }
+    }
+
+    /// The ArbOS version whose program-entry rules apply: from 60 (the default) a program
+    /// already run in the same block is entered at the cached price; below 60 every entry of
+    /// a program outside the cache manager pays its full init.
+    pub fn set_arbos_version(&mut self, version: u64) {
+        self.ctx.world.before_arbos_60 = version < 60;
     }
 
     /// Puts the program at `addr` in (or out of) the cache manager: a cached program is

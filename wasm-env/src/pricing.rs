@@ -33,6 +33,8 @@ pub const FREE_PAGES: u16 = 2;
 pub const PAGE_GAS: u64 = 1_000;
 /// Most pages a program may start with (`initialPageLimit`).
 pub const PAGE_LIMIT: u16 = 128;
+/// The Stylus version programs are activated at (ArbOS 31 and later: 2).
+pub const STYLUS_VERSION: u16 = 2;
 /// Stylus version 2 init gas: `v2MinInitGas` (69) x `MinInitGasUnits` (128) = 8,832 gas.
 pub const MIN_INIT_GAS: u64 = 69 * 128;
 /// Cached init gas: `initialMinCachedGas` (11) x `MinCachedGasUnits` (32) = 352 gas.
@@ -372,9 +374,16 @@ impl ModuleStats {
         c.min(u16::MAX as u64) as u16
     }
 
-    /// The program's (uncached) init cost (`init_cost`, which includes the cached part).
+    /// The program's (uncached) init cost (`init_cost`). From Stylus version 2 it leaves the
+    /// cached part out: an uncached entry pays [`ModuleStats::cached_gas`] and
+    /// [`ModuleStats::init_gas`] (nitro's prover: `if compile.version == 1 { init =
+    /// cached_init }`; `CallProgram` adds the cached gas for every version above 1).
     pub fn init_cost(&self) -> u16 {
-        let mut c = self.cached_init_cost() as u64;
+        let mut c: u64 = if STYLUS_VERSION == 1 {
+            self.cached_init_cost() as u64
+        } else {
+            0
+        };
         c = c.saturating_add(self.funcs.saturating_mul(8_252) / 1_000);
         c = c.saturating_add(self.type_len.saturating_mul(1_059) / 1_000);
         c = c.saturating_add(self.wasm_len.saturating_mul(1_286) / 10_000);

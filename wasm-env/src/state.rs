@@ -127,6 +127,9 @@ pub(crate) struct World {
     pub recent_wasms: VecDeque<B256>,
     /// Code hashes of programs in the cache manager (always entered at the cached price).
     pub cached_programs: HashSet<B256>,
+    /// ArbOS before 60: no block-level cache of recently run programs, so every entry of a
+    /// program outside the cache manager pays its full init (default: ArbOS 60 rules).
+    pub before_arbos_60: bool,
 }
 
 impl World {
@@ -397,6 +400,9 @@ impl World {
     /// Records that a program ran in this block; returns whether it had run recently (ArbOS
     /// 60+ `RecentWasms.Insert`).
     pub fn touch_recent_wasm(&mut self, codehash: B256) -> bool {
+        if self.before_arbos_60 {
+            return false;
+        }
         if let Some(pos) = self.recent_wasms.iter().position(|h| *h == codehash) {
             self.recent_wasms.remove(pos);
             self.recent_wasms.push_back(codehash);

@@ -30,7 +30,7 @@ use crate::abi::{
     describe_revert, ICollateralVault as V, IKeeperModule as K, IPositionRegistry as R,
     IRiskEngine as E, IRiskOracle as O, IRiskReader as RR,
 };
-use crate::mocks::{Erc20Flavor, MockAggregator, MockErc20, IERC20};
+use crate::mocks::{MockAggregator, IERC20};
 use crate::{Address, Env, Outcome, I256, U256};
 use alloy_primitives::aliases::U80;
 use alloy_sol_types::SolCall;
@@ -99,6 +99,11 @@ pub fn load_wasm_from(dir: &Path, contract: &str) -> Vec<u8> {
             path.display()
         )
     })
+}
+
+/// The constructor arguments of the test token (`contracts/token`): its decimals.
+fn token_decimals(decimals: u8) -> Vec<u8> {
+    U256::from(decimals).to_be_bytes::<32>().to_vec()
 }
 
 /// `<contract>.wasm` from [`default_deploy_dir`].
@@ -260,9 +265,9 @@ pub struct System {
     pub reader: Address,
     pub engine: Address,
     pub keeper: Address,
-    /// Native MockErc20, 6 decimals, the quote asset.
+    /// OpenZeppelin ERC20 (WASM), 6 decimals, the quote asset.
     pub usdc: Address,
-    /// Native MockErc20, 18 decimals, collateral priced by [`ETH`].
+    /// OpenZeppelin ERC20 (WASM), 18 decimals, collateral priced by [`ETH`].
     pub weth: Address,
     /// The constructor call of each contract (gas of deployment), in deployment order.
     pub constructors: Vec<(&'static str, Option<Outcome>)>,
@@ -290,14 +295,17 @@ impl System {
         let market = Address::repeat_byte(0x3E);
         let usdc = Address::repeat_byte(0xC6);
         let weth = Address::repeat_byte(0xE1);
-        env.register_native(
-            usdc,
-            Box::new(MockErc20::new("USDC", 6, Erc20Flavor::Standard)),
-        );
-        env.register_native(
-            weth,
-            Box::new(MockErc20::new("WETH", 18, Erc20Flavor::Standard)),
-        );
+        // The tokens are OpenZeppelin's ERC20 compiled to WASM (contracts/token), so deposits
+        // and withdrawals pay what a real token costs (a native stand-in under-charged them
+        // by 13-16k gas against it).
+        let token = load_wasm_from(&config.deploy_dir, "token");
+        for (addr, decimals) in [(usdc, 6u8), (weth, 18)] {
+            env.deploy_wasm_at(addr, &token, Some(&token_decimals(decimals)), owner)
+                .unwrap_or_else(|e| panic!("deploying the token at {addr}: {e}"));
+            if config.cached {
+                env.set_program_cached(addr, true);
+            }
+        }
         let wasm: Vec<Vec<u8>> = CONTRACTS
             .iter()
             .map(|c| load_wasm_from(&config.deploy_dir, c))
@@ -705,12 +713,13 @@ impl System {
         (id, out)
     }
 
-    /// Lists another collateral token: a native MockErc20 (`symbol`, `decimals`) priced by
+    /// Lists another collateral token: the OpenZeppelin ERC20 WASM with `decimals` (the symbol
+    /// is the caller's label only) priced by
     /// `underlying` (which must exist: [`System::add_underlying`]) with the haircut
     /// configuration `config`, deposit cap unlimited. Returns the token's address.
     pub fn list_collateral(
         &mut self,
-        symbol: &str,
+        _symbol: &str,
         decimals: u8,
         underlying: u32,
         config: AssetConfig,
@@ -719,10 +728,10 @@ impl System {
         let mut bytes = [0xC0u8; 20];
         bytes[19] = listed as u8;
         let token = Address::from(bytes);
-        self.env.register_native(
-            token,
-            Box::new(MockErc20::new(symbol, decimals, Erc20Flavor::Standard)),
-        );
+        let wasm = load_wasm_from(&self.config.deploy_dir, "token");
+        self.env
+            .deploy_wasm_at(token, &wasm, Some(&token_decimals(decimals)), self.owner)
+            .unwrap_or_else(|e| panic!("deploying the token at {token}: {e}"));
         let cfg = AssetConfig {
             underlying,
             enabled: true,

@@ -115,3 +115,41 @@ fn a_consumer_sees_the_feed_go_stale_as_time_moves() {
         alloy_sol_types::Revert::from("stale").abi_encode()
     );
 }
+
+/// Reads the feed's latest round twice in one call.
+struct TwiceReader;
+
+impl NativeContract for TwiceReader {
+    fn call(&self, ctx: &mut NativeCtx<'_>, _input: &[u8]) -> NativeResult {
+        for _ in 0..2 {
+            let r = ctx.static_call(feed(), &IAggregator::latestRoundDataCall {}.abi_encode())?;
+            if !r.success {
+                return Err(NativeError::message("feed failed"));
+            }
+        }
+        Ok(vec![])
+    }
+}
+
+#[test]
+fn a_feed_read_costs_what_the_solidity_aggregator_costs_on_nitro() {
+    // Measured on nitro for examples/solidity/MockAggregator.sol: latestRoundData costs
+    // 11,407 gas cold and 1,407 warm (the frame's own gas, the caller's call cost aside).
+    let mut env = Env::new();
+    env.register_native(feed(), Box::new(MockAggregator::new(8, "ETH / USD")));
+    let reader = Address::repeat_byte(0xC1);
+    env.register_native(reader, Box::new(TwiceReader));
+    let now = env.timestamp();
+    env.native::<MockAggregator>(feed())
+        .unwrap()
+        .push(I256::try_from(42).unwrap(), now);
+    let out = env.call(Address::repeat_byte(1), reader, [0u8; 4], U256::ZERO);
+    assert!(out.success, "{out:?}");
+    let reads: Vec<u64> = out
+        .trace
+        .iter()
+        .filter(|f| f.to == feed())
+        .map(|f| f.gas_used)
+        .collect();
+    assert_eq!(reads, vec![11_407, 1_407]);
+}
