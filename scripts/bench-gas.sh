@@ -4,6 +4,7 @@
 #
 #   scripts/bench-gas.sh            # builds target-wasm/deploy/ first if a binary is missing
 #   BUILD_WASM=1 scripts/bench-gas.sh   # rebuild the binaries first
+#   ARBOS_VERSION=50 scripts/bench-gas.sh  # program-entry rules before ArbOS 60 (default 60)
 #
 # Takes about a minute (release build of the example excluded). Numbers: wasm-env/README.md.
 set -euo pipefail

@@ -167,13 +167,26 @@ fn calculator_gas(trace: &[FrameTrace], s: &System) -> u64 {
         .sum()
 }
 
+/// The default system under the program-entry rules of the ArbOS version in
+/// `ARBOS_VERSION` (default 60).
+fn base_config() -> SystemConfig {
+    let arbos_version = std::env::var("ARBOS_VERSION")
+        .ok()
+        .map(|v| v.parse().expect("ARBOS_VERSION is a number"))
+        .unwrap_or(60);
+    SystemConfig {
+        arbos_version,
+        ..SystemConfig::default()
+    }
+}
+
 /// Deploys a system whose ETH surfaces at `expiries` carry the skew of `benches/margin.rs`
 /// (a = 0.65^2 T, b = 0.1, rho = -0.5, m = 0, sigma = 0.1), with room for 128 positions.
 fn system(expiries: &[u64]) -> System {
     let mut s = System::deploy(SystemConfig {
         expiries: vec![],
         max_positions: Some(128),
-        ..SystemConfig::default()
+        ..base_config()
     });
     let now = s.now();
     for &e in expiries {
@@ -209,7 +222,7 @@ struct Row {
 fn main() {
     let t_start = Instant::now();
     let day = DAY;
-    let start = SystemConfig::default().start_time;
+    let start = base_config().start_time;
     let one = vec![start + 30 * day];
     let four = vec![
         start + 7 * day,
@@ -218,8 +231,13 @@ fn main() {
         start + 180 * day,
     ];
 
+    println!(
+        "Program-entry rules of ArbOS {} (ARBOS_VERSION; from 60 a program already run in \
+         the block enters at the cached price)",
+        base_config().arbos_version
+    );
     // ---------------------------------------------------------------- programs
-    let s0 = System::deploy(SystemConfig::default());
+    let s0 = System::deploy(base_config());
     println!("\n### Programs (what entering each costs)\n");
     println!("| contract | WASM bytes | functions | init gas (not cached) | init gas (cached) | constructor tx gas |");
     println!("|---|---:|---:|---:|---:|---:|");

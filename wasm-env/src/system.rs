@@ -178,6 +178,9 @@ pub struct SystemConfig {
     pub max_positions: Option<u64>,
     /// Puts the seven programs in the cache manager (cheaper entry; default false).
     pub cached: bool,
+    /// The ArbOS version whose program-entry rules apply (default 60: a program already run
+    /// in the block enters at the cached price; below 60 every entry pays full init).
+    pub arbos_version: u64,
 }
 
 impl Default for SystemConfig {
@@ -205,6 +208,7 @@ impl Default for SystemConfig {
             liquidation_params: None,
             max_positions: None,
             cached: false,
+            arbos_version: 60,
         }
     }
 }
@@ -291,6 +295,7 @@ impl System {
     pub fn deploy(config: SystemConfig) -> System {
         let mut env = Env::new();
         env.set_timestamp(config.start_time);
+        env.set_arbos_version(config.arbos_version);
         let owner = Address::repeat_byte(0xAD);
         let market = Address::repeat_byte(0x3E);
         let usdc = Address::repeat_byte(0xC6);
