@@ -519,6 +519,14 @@ impl Prepared {
     }
 }
 
+impl AtVol {
+    /// `sigma sqrt T` (WAD): the scale of spot moves, in log terms, on which the option's
+    /// value bends.
+    pub fn v_wad(&self) -> i128 {
+        self.v_wad
+    }
+}
+
 fn terms_v(a: &AtVol, ln_move: i128) -> Terms {
     let p = &a.p;
     // d1 = (ln(S/K) + rT + v^2/2) / v; |numerator| < 520 (2^58 in Q48), times 1e18.

@@ -118,7 +118,7 @@ pub struct OracleParams {
     pub max_age: u32,
     /// Largest surface age accepted for new risk, seconds.
     pub surface_max_age: u32,
-    /// 0: Greeks path, 1: full revaluation.
+    /// 0 (the retired Taylor path) or 1: both are valued by full revaluation now.
     pub method: u8,
     /// Risk-free rate, WAD.
     pub rate: i64,
@@ -137,7 +137,7 @@ impl Default for OracleParams {
         OracleParams {
             max_age: 3_600,
             surface_max_age: 3_600,
-            method: 0,
+            method: 1,
             rate: 40_000_000_000_000_000,
             ref_vol: 800_000_000_000_000_000,
             lambda: 940_000_000_000_000_000,

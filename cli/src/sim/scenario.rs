@@ -146,7 +146,7 @@ fn d_hour() -> Secs {
     Secs(3_600)
 }
 fn d_method() -> Spanned<String> {
-    Spanned::new(0..0, "greeks".to_string())
+    Spanned::new(0..0, "full".to_string())
 }
 fn d_ref_vol() -> f64 {
     0.8
