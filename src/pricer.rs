@@ -206,7 +206,7 @@ pub fn from_wad(x: i128) -> i128 {
 
 /// Q48 to WAD, nearest. `|q| < 2^85`.
 #[inline]
-fn to_wad(q: i128) -> i128 {
+pub(crate) fn to_wad(q: i128) -> i128 {
     (q * FIVE_18 + (1 << 29)) >> 30
 }
 
