@@ -616,11 +616,28 @@ fn build_book<'a>(
     for p in positions.iter().filter(|p| p.terms.underlying == market.id) {
         let strike = i128::try_from(p.terms.strike).map_err(|_| MathError::Overflow)?;
         if p.terms.kind == Kind::Future {
-            book.future_size = fixed::add(book.future_size, p.size)?;
-            book.greeks.delta = fixed::add(book.greeks.delta, p.size)?;
-            let v = fixed::sub(fixed::mul_fast(p.size, spot, Down)?, p.entry)?;
+            // An expired future with a recorded settlement price is worth `size x settle -
+            // entry`, whatever spot does (what `settle` will pay): no scenario risk and no
+            // contingency. Before a price is recorded it stays marked to live spot.
+            let settle = if p.terms.expiry <= now {
+                market
+                    .settlements
+                    .iter()
+                    .find(|s| s.0 == p.terms.expiry)
+                    .map(|s| s.1)
+            } else {
+                None
+            };
+            let price = settle.unwrap_or(spot);
+            let v = fixed::sub(fixed::mul_fast(p.size, price, Down)?, p.entry)?;
             book.mtm = fixed::add(book.mtm, v)?;
-            book.legs.push((Leg::Future, *p));
+            if settle.is_some() {
+                book.legs.push((Leg::Settled, *p));
+            } else {
+                book.future_size = fixed::add(book.future_size, p.size)?;
+                book.greeks.delta = fixed::add(book.greeks.delta, p.size)?;
+                book.legs.push((Leg::Future, *p));
+            }
             book.decay.push(0);
             continue;
         }
@@ -1178,7 +1195,11 @@ pub fn account_risk(
     for m in markets {
         let has_positions = positions.iter().any(|p| p.terms.underlying == m.id);
         let offset = offsets.iter().find(|o| o.0 == m.id).map_or(0, |o| o.1);
-        if !has_positions {
+        // Risk-offsetting collateral keeps no haircut for its price: its price risk is in
+        // these scenarios, which therefore run for it even where the account holds no
+        // position on its underlying (skipping them let such collateral be borrowed
+        // against at 100% with no margin).
+        if !has_positions && offset == 0 {
             continue;
         }
         let book = build_book(m, positions, offset, params, now)?;
@@ -1894,6 +1915,99 @@ mod tests {
         )
         .unwrap();
         assert_eq!(r.mtm, -50 * WAD);
+    }
+
+    #[test]
+    fn risk_offsetting_collateral_without_positions_carries_its_price_risk() {
+        // The attack of the security review: 10 WETH marked risk-offsetting, -15,000 of
+        // cash (a premium bought and sold back at 0), no position. Before the fix MM and IM
+        // were 0, and at -25% the account was insolvent without ever being liquidatable.
+        let coll = [weth(10, true)];
+        let r = risk(-15_000, &coll, &[], market(2_000 * WAD, Method::Full, 0));
+        // 10 WETH at 2,000 lose at least 18% in the grid's worst weight-1 move.
+        assert!(r.mm >= 3_600 * WAD, "MM {}", r.mm);
+        assert!(r.im >= r.mm);
+        // Walk spot down 0.5% at a time: the account is liquidatable (equity < MM) at a
+        // spot above the first one at which it is insolvent (equity < 0).
+        let mut liquidatable_at = None;
+        let mut spot = 2_000 * WAD;
+        loop {
+            let r = risk(-15_000, &coll, &[], market(spot, Method::Full, 0));
+            if r.equity < r.mm && liquidatable_at.is_none() {
+                liquidatable_at = Some(spot);
+            }
+            if r.equity < 0 {
+                let l = liquidatable_at.expect("insolvent before liquidatable");
+                assert!(l > spot * 1_05 / 100, "liquidatable at {l}, insolvent at {spot}");
+                break;
+            }
+            spot = spot * 995 / 1000;
+        }
+    }
+
+    #[test]
+    fn offsetting_collateral_on_random_cash_is_liquidatable_before_insolvent() {
+        // Random amounts of offsetting WETH against random debts, with or without a small
+        // option on the same or another underlying: whenever a spot path falling 1% a step
+        // makes equity negative, an earlier step had equity below MM.
+        let mut seed = 0x0FF5_E7u64;
+        let mut next = |n: u64| {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            (seed >> 33) % n
+        };
+        for _ in 0..200 {
+            let amount = 1 + next(100) as i128;
+            let debt = -((amount * 2_000) * (50 + next(45) as i128) / 100);
+            let coll = [weth(amount, true)];
+            let pos: Vec<Position> = match next(3) {
+                0 => vec![],
+                1 => vec![opt(Kind::Call, 2_500, 30, -1)],
+                _ => vec![opt(Kind::Put, 1_500, 30, 1)],
+            };
+            let mut flagged = false;
+            let mut spot = 2_000 * WAD;
+            for _ in 0..200 {
+                let r = risk(debt, &coll, &pos, market(spot, Method::Full, 0));
+                if r.equity < 0 {
+                    assert!(flagged, "amount {amount} debt {debt}: insolvent at {spot} unflagged");
+                    break;
+                }
+                flagged |= r.equity < r.mm;
+                spot = spot * 99 / 100;
+            }
+        }
+    }
+
+    #[test]
+    fn expired_future_is_worth_its_settlement_once_recorded() {
+        let terms = Terms {
+            kind: Kind::Future,
+            underlying: ETH,
+            expiry: NOW - DAY,
+            strike: 0,
+        };
+        // Long 2 futures entered at 1,900.
+        let pos = vec![Position {
+            terms,
+            size: 2 * WAD,
+            entry: 3_800 * WAD,
+        }];
+        let mut m = market(2_000 * WAD, Method::Full, 0);
+        let at = |m: &Market| {
+            account_risk(0, &[], &pos, &[m.clone()], &DEFAULT_GRID, &MarginParams::DEFAULT, NOW)
+                .unwrap()
+        };
+        // No price recorded: marked to live spot, with scenario risk.
+        let r = at(&m);
+        assert_eq!(r.mtm, 200 * WAD);
+        assert!(r.mm > 0);
+        // Settled at 1,850: worth 2 x 1,850 - 3,800 = -100 whatever spot does, no margin.
+        m.settlements.push((NOW - DAY, 1_850 * WAD));
+        let r = at(&m);
+        assert_eq!(r.mtm, -100 * WAD);
+        assert_eq!(r.mm, 0);
+        m.spot = 2_500 * WAD;
+        assert_eq!(at(&m).mtm, -100 * WAD);
     }
 
     #[test]
