@@ -476,8 +476,18 @@ struct Node {
     /// at least `K min(..) - S`, a call `S - K max(..)`, at any time to expiry.
     strike_pv: [i128; 2],
     /// The node ready to reprice at its vol-up, unchanged and vol-down volatilities (the
-    /// order of [`vol_index`]).
-    at: [pricer::AtVol; 3],
+    /// order of [`vol_index`]); `None` for a strike outside the pricer's moneyness domain
+    /// (`strike / spot` beyond 0.01 .. 100), valued at its discounted intrinsic value in
+    /// every scenario ([`intrinsic_prices`]: within 1e-9 of Black-Scholes there, and the
+    /// grid's moves keep it at least 50x away from the money).
+    at: Option<[pricer::AtVol; 3]>,
+}
+
+impl Node {
+    /// `sigma sqrt T` at the unchanged vol (0 for an intrinsic-only node).
+    fn vol_sqrt_t(&self) -> i128 {
+        self.at.map_or(0, |a| a[1].v_wad())
+    }
 }
 
 /// Index of a vol move in [`Node::at`].
@@ -712,11 +722,34 @@ fn build_book<'a>(
                     }
                 };
                 let (_, m, ex) = per_expiry[e];
-                let prepared = ex.prepare(strike)?;
-                let vol = pricer::implied_vol_at(&surface.1, &prepared, years)?;
-                let quote = pricer::quote_at(&prepared, spot, vol)?;
-                let at = |v: VolMove| prepared.at_vol(shocked_vol(vol, m, v, params)?);
                 let df = pricer::exp(fixed::mul_fast(-market.rate, years, Up)?)?;
+                // strike / spot within [0.01, 100] (as black_scholes::check_domain tests
+                // it): outside, the option is valued at its discounted intrinsic value
+                // rather than making the whole account unevaluable.
+                let (quote, at) = if strike * 100 >= spot && strike <= spot * 100 {
+                    let prepared = ex.prepare(strike)?;
+                    let vol = pricer::implied_vol_at(&surface.1, &prepared, years)?;
+                    let quote = pricer::quote_at(&prepared, spot, vol)?;
+                    let at = |v: VolMove| prepared.at_vol(shocked_vol(vol, m, v, params)?);
+                    (
+                        quote,
+                        Some([at(VolMove::Up)?, at(VolMove::None)?, at(VolMove::Down)?]),
+                    )
+                } else {
+                    let (call, put) = intrinsic_prices(spot, strike, years, market.rate)?;
+                    let itm_call = call > 0;
+                    let quote = black_scholes::Quote {
+                        call,
+                        put,
+                        delta_call: if itm_call { WAD } else { 0 },
+                        delta_put: if put > 0 { -WAD } else { 0 },
+                        gamma: 0,
+                        vega: 0,
+                        theta_call: 0,
+                        theta_put: 0,
+                    };
+                    (quote, None)
+                };
                 book.nodes.push(Node {
                     expiry: p.terms.expiry,
                     strike,
@@ -726,7 +759,7 @@ fn build_book<'a>(
                         fixed::mul_fast(strike, df.min(WAD), Down)?,
                         fixed::mul_fast(strike, df.max(WAD), Up)?,
                     ],
-                    at: [at(VolMove::Up)?, at(VolMove::None)?, at(VolMove::Down)?],
+                    at,
                 });
                 book.nodes.len() - 1
             }
@@ -795,10 +828,11 @@ fn full_pnl(book: &Book, vol: VolMove, spot_move: i128) -> Result<i128, MarginEr
                         // strike / new spot within [0.01, 100], without a division (as
                         // black_scholes::check_domain tests it; both sides below 1e33).
                         let in_domain = n.strike * 100 >= new_spot && n.strike <= new_spot * 100;
+                        let at = n.at.as_ref().filter(|_| in_domain);
                         // Outside the pricer's moneyness domain the option is deep in or
                         // out of the money: its value is its discounted intrinsic value.
-                        let r = if in_domain {
-                            pricer::reprice_at(&n.at[v], new_spot, ln_move)
+                        let r = if let Some(at) = at {
+                            pricer::reprice_at(&at[v], new_spot, ln_move)
                         } else {
                             intrinsic_prices(new_spot, n.strike, n.years, book.market.rate)?
                         };
@@ -849,7 +883,7 @@ fn intrinsic_prices(
 fn short_dated(book: &Book) -> bool {
     book.nodes
         .iter()
-        .any(|n| n.at[1].v_wad() < REFINE_VOL_SQRT_T)
+        .any(|n| n.at.is_some() && n.vol_sqrt_t() < REFINE_VOL_SQRT_T)
 }
 
 /// Worst weighted loss of a book over the grid (>= 0) and the index of the grid scenario
@@ -915,7 +949,7 @@ fn worst_loss(
                 extra.push(w[0].0 + (w[1].0 - w[0].0) / 2);
             }
             for n in &book.nodes {
-                if n.at[1].v_wad() < STRIKE_POINT_VOL_SQRT_T {
+                if n.at.is_some() && n.vol_sqrt_t() < STRIKE_POINT_VOL_SQRT_T {
                     let m = pricer::to_wad(pricer::ratio(n.strike - book.spot, book.spot)?);
                     if m > lo && m < hi {
                         extra.push(m);
@@ -1938,7 +1972,10 @@ mod tests {
             }
             if r.equity < 0 {
                 let l = liquidatable_at.expect("insolvent before liquidatable");
-                assert!(l > spot * 1_05 / 100, "liquidatable at {l}, insolvent at {spot}");
+                assert!(
+                    l > spot * 1_05 / 100,
+                    "liquidatable at {l}, insolvent at {spot}"
+                );
                 break;
             }
             spot = spot * 995 / 1000;
@@ -1969,7 +2006,10 @@ mod tests {
             for _ in 0..200 {
                 let r = risk(debt, &coll, &pos, market(spot, Method::Full, 0));
                 if r.equity < 0 {
-                    assert!(flagged, "amount {amount} debt {debt}: insolvent at {spot} unflagged");
+                    assert!(
+                        flagged,
+                        "amount {amount} debt {debt}: insolvent at {spot} unflagged"
+                    );
                     break;
                 }
                 flagged |= r.equity < r.mm;
@@ -1994,8 +2034,16 @@ mod tests {
         }];
         let mut m = market(2_000 * WAD, Method::Full, 0);
         let at = |m: &Market| {
-            account_risk(0, &[], &pos, &[m.clone()], &DEFAULT_GRID, &MarginParams::DEFAULT, NOW)
-                .unwrap()
+            account_risk(
+                0,
+                &[],
+                &pos,
+                &[m.clone()],
+                &DEFAULT_GRID,
+                &MarginParams::DEFAULT,
+                NOW,
+            )
+            .unwrap()
         };
         // No price recorded: marked to live spot, with scenario risk.
         let r = at(&m);
@@ -2008,6 +2056,54 @@ mod tests {
         assert_eq!(r.mm, 0);
         m.spot = 2_500 * WAD;
         assert_eq!(at(&m).mtm, -100 * WAD);
+    }
+
+    #[test]
+    fn strikes_outside_the_pricing_domain_are_valued_not_refused() {
+        // A tenth of a put struck at 5 (strike / spot = 1/400) next to short calls: before
+        // the fix every check of the account failed (MathFailure), so it could never be
+        // liquidated.
+        let far_put = Position {
+            terms: Terms {
+                kind: Kind::Put,
+                underlying: ETH,
+                expiry: NOW + 30 * DAY,
+                strike: 5 * WAD as u128,
+            },
+            size: WAD / 10,
+            entry: 0,
+        };
+        let far_call = Position {
+            terms: Terms {
+                kind: Kind::Call,
+                underlying: ETH,
+                expiry: NOW + 30 * DAY,
+                strike: 300_000 * WAD as u128,
+            },
+            size: -WAD,
+            entry: 0,
+        };
+        let shorts = opt(Kind::Call, 2_000, 30, -100);
+        let book = [far_put, far_call, shorts];
+        let r = risk(2_000, &[], &book, market(2_000 * WAD, Method::Full, 0));
+        // The far put is worth nothing, the far short call carries its contingency.
+        let without = risk(2_000, &[], &[shorts], market(2_000 * WAD, Method::Full, 0));
+        assert_eq!(r.mtm, without.mtm);
+        assert!(r.mm > without.mm, "{} vs {}", r.mm, without.mm);
+        // As spot rises the short calls take the account under MM: it is liquidatable.
+        let r = risk(2_000, &[], &book, market(2_400 * WAD, Method::Full, 0));
+        assert!(r.equity < r.mm);
+        // A deep in-the-money one (strike 5, spot 2,000) is worth its discounted intrinsic.
+        let itm = Position {
+            terms: Terms {
+                kind: Kind::Call,
+                ..far_put.terms
+            },
+            size: WAD,
+            entry: 0,
+        };
+        let r = risk(0, &[], &[itm], market(2_000 * WAD, Method::Full, 0));
+        assert!(r.mtm > 1_994 * WAD && r.mtm < 1_996 * WAD, "{}", r.mtm);
     }
 
     #[test]
