@@ -1987,7 +1987,7 @@ mod tests {
         // Random amounts of offsetting WETH against random debts, with or without a small
         // option on the same or another underlying: whenever a spot path falling 1% a step
         // makes equity negative, an earlier step had equity below MM.
-        let mut seed = 0x0FF5_E7u64;
+        let mut seed = 0x000F_F5E7_u64;
         let mut next = |n: u64| {
             seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
             (seed >> 33) % n
@@ -2038,7 +2038,7 @@ mod tests {
                 0,
                 &[],
                 &pos,
-                &[m.clone()],
+                core::slice::from_ref(m),
                 &DEFAULT_GRID,
                 &MarginParams::DEFAULT,
                 NOW,
