@@ -113,12 +113,21 @@ send registry "setKeeper(address)" "${ADDR[keeper]}"
 QUOTE_CONFIG=$(printf '0x%064x' $((1 << 40)))
 send vault "listAsset(address,uint256,uint256,bool)" "$QUOTE_TOKEN" "$QUOTE_CONFIG" 1000000000000000000000000000 true
 # The first underlying: the registry accepts instruments on it; the oracle reads its feed
-# (1 h max age, surfaces 1 h, Greeks path, rate 4%, reference vol 80%, EWMA lambda 0.94,
+# (1 h max age, surfaces 1 h, method 1 (full revaluation), rate 4%, reference vol 80%, EWMA lambda 0.94,
 # stable price 0.03% per second).
 send registry "addUnderlying(uint32)" "$UNDERLYING"
 send oracle "setUnderlying(uint32,address,uint32,uint32,uint8,int64,uint64,uint64,uint64)" \
-  "$UNDERLYING" "$FEED" 3600 3600 0 40000000000000000 800000000000000000 940000000000000000 300000000000000
+  "$UNDERLYING" "$FEED" 3600 3600 1 40000000000000000 800000000000000000 940000000000000000 300000000000000
 send oracle "setFeeder(address,bool)" "$FEEDER" true
+# The insurance fund: a vault account of the deployer (ids are sequential from 1, so on a
+# freshly deployed vault the first account opened is 1), named to the keeper module.
+# Without it every liquidation bid reverts with InsuranceAccountNotSet.
+send vault "openAccount()"
+INSURANCE_ACCOUNT=1
+if [ "$dry" = 0 ]; then
+  INSURANCE_ACCOUNT=$(cast call --rpc-url "$RPC_URL" "${ADDR[vault]}" "accountCount()(uint256)")
+fi
+send keeper "setInsuranceAccount(uint256)" "$INSURANCE_ACCOUNT"
 if [ -n "${MARKET:-}" ]; then send engine "setMarket(address,bool)" "$MARKET" true; fi
 if [ -n "${CACHE_BID:-}" ]; then
   for c in vault registry oracle calculator reader; do

@@ -23,8 +23,13 @@ assert d["dryRun"] is True and d["chainId"] is None
 assert [k for k in d if k in names] == names
 assert len({d[k] for k in names}) == 7 and all(len(d[k]) == 42 for k in names)
 PY
-# 7 deployments + 4 wiring calls + quote listing + underlying (2) + feeder + market = 16 steps.
-[ "$(grep -c '^\[' <<<"$steps")" = 16 ] || fail "expected 16 steps, got: $steps"
+# 7 deployments + 4 wiring calls + quote listing + underlying (2) + feeder + insurance
+# account (2) + market = 18 steps.
+[ "$(grep -c '^\[' <<<"$steps")" = 18 ] || fail "expected 18 steps, got: $steps"
+# The insurance fund is an account opened in the vault and named to the keeper (without it
+# every liquidation bid reverts with InsuranceAccountNotSet).
+grep -q "call 0x0000000000000000000000000000000000000001 openAccount()" <<<"$steps" || fail "no insurance account opened: $steps"
+grep -q "call 0x0000000000000000000000000000000000000007 setInsuranceAccount(uint256) 1" <<<"$steps" || fail "insurance account not set: $steps"
 grep -q 'deploy reader: .*--constructor-args 0x1111111111111111111111111111111111111111 0x0000000000000000000000000000000000000001 0x0000000000000000000000000000000000000002 0x0000000000000000000000000000000000000003 0x0000000000000000000000000000000000000004' <<<"$steps" \
   || fail "reader constructor arguments not wired: $steps"
 grep -q 'setKeeper(address) 0x0000000000000000000000000000000000000007' <<<"$steps" || fail "keeper not wired"
