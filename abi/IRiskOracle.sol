@@ -103,7 +103,8 @@ interface IRiskOracle {
     function isFeeder(address feeder) external view returns (bool);
 
     /// Configures an underlying. Owner only. Reads the feed's decimals once here.
-    /// `method`: 0 Greeks path, 1 full revaluation. `rate` WAD in [-0.1, 1.0];
+    /// `method`: 0 (the retired Taylor path) or 1; the core values both by full
+    /// revaluation (the Taylor path understated risk). `rate` WAD in [-0.1, 1.0];
     /// `refVol` WAD in (0, 10]; `lambda` WAD in [0.5, 1); `stableRate` WAD per second
     /// at most 0.001; ages 1 s .. 7 days.
     /// # Errors

@@ -187,7 +187,7 @@ pub fn evaluate_words(words: &[U256]) -> Result<Vec<U256>, Vec<u8>> {
             )
             .map_err(math_err)
         };
-        let mut r = risk(&collateral)?;
+        let r = risk(&collateral)?;
         let mut keys = Vec::new();
         wire::needed_keys(&a.ids, &a.amounts, &a.configs, &mut keys);
         // Which readings the account depends on: an underlying it holds (positions or
@@ -204,39 +204,7 @@ pub fn evaluate_words(words: &[U256]) -> Result<Vec<U256>, Vec<u8>> {
                     p.terms.kind != instrument::Kind::Future && p.terms.expiry == e
                 })
         });
-        let mut failure = m.failure(&keys);
-        // A failed reading of an underlying held only as collateral must not shield an
-        // account that is under MM without it (anyone can deposit dust of an asset whose
-        // feed is stale into any account): that collateral is valued at its last price
-        // with its largest haircut, and if the account is then under MM it is evaluated
-        // so, and liquidatable, with no failure. Otherwise the failure stands (it blocks
-        // new risk and liquidation, as any failed reading): a stale feed alone never makes
-        // an account holding enough of the asset liquidatable.
-        if failure.is_some() {
-            let collateral_only =
-                |u: u32| m.failure(&[wire::key(u, 0)]).is_some() && !holds(u, &|_| true);
-            let rest: Vec<U256> = keys
-                .iter()
-                .copied()
-                .filter(|k| !collateral_only(wire::split_key(*k).0))
-                .collect();
-            if m.failure(&rest).is_none() {
-                let cautious: Vec<Collateral> = collateral
-                    .iter()
-                    .map(|c| {
-                        let mut c = *c;
-                        if !c.config.is_quote && collateral_only(c.config.underlying) {
-                            c.config.haircut_floor_ppm = c.config.haircut_max_ppm;
-                        }
-                        c
-                    })
-                    .collect();
-                let without = risk(&cautious)?;
-                if without.equity < without.mm {
-                    (r, failure) = (without, None);
-                }
-            }
-        }
+        let failure = m.failure(&keys);
         Evaluation {
             check: Check {
                 authorized: a.flags & 1 != 0,
@@ -483,54 +451,6 @@ mod tests {
         let e = eval(&r);
         assert_eq!(e.check.failure, None);
         assert!(e.check.standing.mm > 0);
-    }
-
-    /// The request of `request`, plus an asset on underlying 2 (its feed stale) that the
-    /// account holds as collateral only, `units` of it, and `cash` of quote.
-    fn with_stale_collateral(units: i128, cash: i128) -> Request {
-        let mut r = request(Some((flat(8 * WAD / 10, 30), 10)), None);
-        r.keys.push(key(2, 0));
-        let stale = Failure::StaleOracle {
-            underlying: 2,
-            age: 90_000,
-        };
-        header(&mut r.market, Some(stale));
-        let wbtc = AssetConfig {
-            underlying: 2,
-            enabled: true,
-            haircut_floor_ppm: 100_000,
-            haircut_max_ppm: 500_000,
-            ..AssetConfig::default()
-        };
-        let a = &mut r.accounts[0];
-        a.amounts = alloc::vec![U256::from(units as u128)];
-        a.configs = alloc::vec![U256::from_be_bytes(wbtc.pack())];
-        a.cash = margin_common::i256(cash).into_raw();
-        r
-    }
-
-    #[test]
-    fn a_stale_collateral_feed_does_not_shield_an_account_under_mm_without_it() {
-        // Short 10 puts at 2,000 with 500 of cash: under MM. A stranger deposits one
-        // satoshi-sized unit of an asset whose feed is stale into the account: before the
-        // fix the failed reading blocked its liquidation.
-        let e = eval(&with_stale_collateral(10_000_000_000, 500 * WAD));
-        assert_eq!(e.check.failure, None);
-        assert!(e.check.standing.equity < e.check.standing.mm);
-        // An account healthy thanks to that collateral, even at its largest haircut (50%),
-        // keeps the failure: a stale reading never makes it liquidatable on its own, nor
-        // lets it add risk.
-        let e = eval(&with_stale_collateral(100 * WAD, 500 * WAD));
-        assert_eq!(
-            e.check.failure,
-            Some(Failure::StaleOracle {
-                underlying: 2,
-                age: 90_000
-            })
-        );
-        // An account healthy without it keeps the failure too (new risk stays blocked).
-        let e = eval(&with_stale_collateral(10_000_000_000, 100_000 * WAD));
-        assert!(e.check.failure.is_some());
     }
 
     #[test]
