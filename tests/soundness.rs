@@ -570,6 +570,23 @@ struct Stats {
     methods_differ: usize,
 }
 
+/// The `i`-th book of a run: a generated structure, and in 10% of books a small position on
+/// a second underlying too.
+fn book_at(rng: &mut Rng, i: usize) -> Book {
+    let mut book = generate(rng, i);
+    if rng.chance(0.1) {
+        if let Some(p) = book.positions.first().copied() {
+            let mut q = p;
+            q.terms.underlying = OTHER;
+            q.size = -p.size / 3;
+            if q.size != 0 {
+                book.positions.push(q);
+            }
+        }
+    }
+    book
+}
+
 /// Runs `count` books from `seed`; returns per-structure statistics.
 fn run(seed: u64, count: usize) -> Vec<(&'static str, Stats)> {
     let mut rng = Rng(seed);
@@ -577,18 +594,7 @@ fn run(seed: u64, count: usize) -> Vec<(&'static str, Stats)> {
     let mut stats: Vec<(&'static str, Stats)> =
         STRUCTURES.iter().map(|s| (*s, Stats::default())).collect();
     for i in 0..count {
-        let mut book = generate(&mut rng, i);
-        // Some books also hold a small position on a second underlying.
-        if rng.chance(0.1) {
-            if let Some(p) = book.positions.first().copied() {
-                let mut q = p;
-                q.terms.underlying = OTHER;
-                q.size = -p.size / 3;
-                if q.size != 0 {
-                    book.positions.push(q);
-                }
-            }
-        }
+        let book = book_at(&mut rng, i);
         let full = mm(&book, &DEFAULT_GRID, Method::Full, &params);
         let greeks = mm(&book, &DEFAULT_GRID, Method::Greeks, &params);
         let core = dense_core(&book, &params);
@@ -710,25 +716,17 @@ fn mm_covers_the_continuous_worst_loss_on_20000_random_books() {
     check(&all);
 }
 
+/// Prints one book of a run and its MM per grid scenario and over a dense scan:
+/// `BOOK=<index> SEED=<hex seed> cargo test --release --test soundness debug_book -- --ignored --nocapture`.
 #[test]
-#[ignore]
+#[ignore = "a debugging aid: BOOK=<index> [SEED=<hex>]"]
 fn debug_book() {
     let want: usize = std::env::var("BOOK").unwrap().parse().unwrap();
     let seed = std::env::var("SEED").map_or(0x5EED_0001, |s| u64::from_str_radix(&s, 16).unwrap());
     let mut rng = Rng(seed);
     let params = no_contingencies();
     for i in 0..=want {
-        let mut book = generate(&mut rng, i);
-        if rng.chance(0.1) {
-            if let Some(p) = book.positions.first().copied() {
-                let mut q = p;
-                q.terms.underlying = OTHER;
-                q.size = -p.size / 3;
-                if q.size != 0 {
-                    book.positions.push(q);
-                }
-            }
-        }
+        let book = book_at(&mut rng, i);
         if i < want {
             continue;
         }
