@@ -621,8 +621,8 @@ fn build_book<'a>(
     let mut per_strike: Vec<(u64, i128, i128, i128)> = Vec::new();
     // The theta horizon in years, rounded up: the decay it gives is a loss rounded up.
     let horizon = fixed::mul_div(params.theta_horizon, WAD, YEAR, Up)?;
-    // (expiry, vol-shock scale, pricer terms).
-    let mut per_expiry: Vec<(u64, i128, pricer::Expiry)> = Vec::new();
+    // (expiry, vol-shock scale, pricer terms, discount factor).
+    let mut per_expiry: Vec<(u64, i128, pricer::Expiry, i128)> = Vec::new();
     for p in positions.iter().filter(|p| p.terms.underlying == market.id) {
         let strike = i128::try_from(p.terms.strike).map_err(|_| MathError::Overflow)?;
         if p.terms.kind == Kind::Future {
@@ -717,12 +717,13 @@ fn build_book<'a>(
                     None => {
                         let m = vol_shock_scale(years)?;
                         let ex = pricer::Expiry::new(spot, years, market.rate);
-                        per_expiry.push((p.terms.expiry, m, ex));
+                        // The discount factor of the strike bounds, once per expiry.
+                        let df = pricer::exp(fixed::mul_fast(-market.rate, years, Up)?)?;
+                        per_expiry.push((p.terms.expiry, m, ex, df));
                         per_expiry.len() - 1
                     }
                 };
-                let (_, m, ex) = per_expiry[e];
-                let df = pricer::exp(fixed::mul_fast(-market.rate, years, Up)?)?;
+                let (_, m, ex, df) = per_expiry[e];
                 // strike / spot within [0.01, 100] (as black_scholes::check_domain tests
                 // it): outside, the option is valued at its discounted intrinsic value
                 // rather than making the whole account unevaluable.
