@@ -414,8 +414,22 @@ pub fn stable_price_update(
     })
 }
 
-/// EWMA of squared log returns, annualised: `var' = lambda x var + (1 - lambda) x r^2 x YEAR / dt`
-/// with `r = ln(new / old)`. Returns the new annualised variance (WAD). `dt_seconds` must be > 0.
+/// Seconds in which the EWMA's `lambda` applies once: `lambda` is the weight the variance
+/// keeps per hour of feed time.
+pub const EWMA_LAMBDA_SECONDS: u64 = 3_600;
+
+/// One feed round's step of the EWMA of squared log returns (annualised variance, WAD),
+/// weighted by the feed time the round covers:
+/// `var' = d x var + (1 - d) x r^2 x YEAR / dt`, `d = lambda^(dt / 1 h)`, `r = ln(new / old)`,
+/// `dt` the seconds between the two rounds' timestamps.
+///
+/// For small `dt` a sample's weight `(1 - d) / dt` tends to `-ln(lambda) / 1 h`, so a
+/// return adds `r^2 x YEAR x -ln(lambda) / 1 h` whatever interval it covers: splitting an
+/// hour's move into many rounds adds their squared returns (realised variance) instead of
+/// dividing one return by a short interval. `dt = 0` (two rounds with one timestamp) uses
+/// that limit. The oracle applies this once per feed round, in round order, so the forecast
+/// is a function of the feed's rounds and timestamps alone, not of when anyone pokes
+/// (issue 16, finding 4). Rounded up (a larger variance raises margin).
 pub fn ewma_variance_update(
     variance: i128,
     old_price: i128,
@@ -423,16 +437,24 @@ pub fn ewma_variance_update(
     dt_seconds: u64,
     lambda: i128,
 ) -> Result<i128, MathError> {
-    if dt_seconds == 0 || old_price <= 0 || new_price <= 0 {
+    if old_price <= 0 || new_price <= 0 || lambda <= 0 || lambda >= WAD {
         return Ok(variance);
     }
+    // k = -ln(lambda) per hour (WAD, > 0); decay over dt: d = exp(-k dt / 1h).
+    let k = -math::ln(lambda)?;
+    let hour = i128::from(EWMA_LAMBDA_SECONDS);
+    // Ten years of feed time decays any variance to nothing; the cap keeps exp in range.
+    let dt = i128::from(dt_seconds.min(10 * 365 * 86_400));
+    let d = math::exp(-fixed::mul_div(k, dt, hour, Down)?)?;
     let r = math::ln(fixed::div(new_price, old_price, Rounding::Nearest)?)?;
     let r2 = fixed::mul(r, r, Up)?;
-    let sample = fixed::mul_div(r2, YEAR, i128::from(dt_seconds), Up)?;
-    fixed::add(
-        fixed::mul(lambda, variance, Up)?,
-        fixed::mul(WAD - lambda, sample, Up)?,
-    )
+    let annual = r2.checked_mul(YEAR).ok_or(MathError::Overflow)?;
+    let sample = if dt == 0 {
+        fixed::mul_div(annual, k, hour * WAD, Up)?
+    } else {
+        fixed::mul_div(annual, WAD - d, dt * WAD, Up)?
+    };
+    fixed::add(fixed::mul(d, variance, Up)?, sample)
 }
 
 /// Forecast volatility from an annualised variance: `sqrt(variance)`.
@@ -1865,6 +1887,80 @@ mod tests {
         let crash = ewma_variance_update(v0, 2_000 * WAD, 1_800 * WAD, 3_600, lambda).unwrap();
         assert!(calm < v0 && crash > v0);
         assert!(forecast_vol(crash).unwrap() > WAD / 2);
+    }
+
+    /// Folds `rounds` (price, seconds since the previous round) into a variance from 0.
+    fn fold(rounds: impl Iterator<Item = (i128, u64)>, p0: i128, lambda: i128) -> i128 {
+        let (mut v, mut p) = (0, p0);
+        for (q, dt) in rounds {
+            v = ewma_variance_update(v, p, q, dt, lambda).unwrap();
+            p = q;
+        }
+        v
+    }
+
+    #[test]
+    fn ewma_measures_realised_variance_per_unit_of_feed_time() {
+        let lambda = 94 * WAD / 100;
+        let up = 1_010 * WAD / 1_000;
+        // +-1% each hour for 30 days: realised vol ln(1.01) x sqrt(8760) = 0.9313.
+        let hourly = fold(
+            (0..720).map(|i| (if i % 2 == 0 { up } else { WAD }, 3_600)),
+            WAD,
+            lambda,
+        );
+        let vol = forecast_vol(hourly).unwrap();
+        let want = 0.00995033f64 * 8_760f64.sqrt();
+        assert!(((vol as f64 / 1e18) / want - 1.0).abs() < 0.01, "{vol}");
+        // The same realised variance in rounds every 10 s (+-ln(1.01)/sqrt(360) each)
+        // gives the same forecast: each return adds its square whatever interval it
+        // covers, so how finely the moves are sampled does not matter.
+        let step = (0.00995033f64 / 360f64.sqrt()).exp();
+        let hi = (step * 1e18) as i128;
+        let fine = fold(
+            (0..720 * 360).map(|i| (if i % 2 == 0 { hi } else { WAD }, 10)),
+            WAD,
+            lambda,
+        );
+        assert!(
+            (fine as f64 / hourly as f64 - 1.0).abs() < 0.02,
+            "{fine} {hourly}"
+        );
+        // Rounds at one timestamp (dt = 0) add their return at the limit weight.
+        let same = ewma_variance_update(0, WAD, up, 0, lambda).unwrap();
+        let one_s = ewma_variance_update(0, WAD, up, 1, lambda).unwrap();
+        assert!(
+            same >= one_s && (same - one_s) * 10_000 < same,
+            "{same} {one_s}"
+        );
+    }
+
+    #[test]
+    fn ewma_matches_an_f64_recursion_on_random_rounds() {
+        let mut rng = Rng(0xE3A5_1F0C_9D27_4B61);
+        for _ in 0..200 {
+            let lambda = rng.range(WAD / 2, WAD - WAD / 1_000);
+            let lf = lambda as f64 / 1e18;
+            let (mut v, mut p) = (rng.range(0, WAD), 2_000 * WAD);
+            let mut vf = v as f64 / 1e18;
+            for _ in 0..50 {
+                let dt = rng.range(0, 7_200) as u64;
+                let q = p + (p / 1_000) * rng.range(-50, 50);
+                v = ewma_variance_update(v, p, q, dt, lambda).unwrap();
+                let r = (q as f64 / p as f64).ln();
+                let k = -lf.ln();
+                let d = (-k * dt as f64 / 3_600.0).exp();
+                let w = if dt == 0 {
+                    k / 3_600.0
+                } else {
+                    (1.0 - d) / dt as f64
+                };
+                vf = d * vf + r * r * 31_536_000.0 * w;
+                p = q;
+            }
+            let got = v as f64 / 1e18;
+            assert!((got - vf).abs() <= 1e-9 * vf.max(1e-6), "{got} {vf}");
+        }
     }
 
     #[test]

@@ -317,11 +317,52 @@ pub fn ln(x: i128) -> Result<i128, MathError> {
     q_to_wad(l)
 }
 
+/// `floor(sqrt(n))` of a `u64`, by Newton's method from above.
+fn isqrt64(n: u64) -> u64 {
+    if n < 2 {
+        return n;
+    }
+    let mut y = 1u64 << (64 - n.leading_zeros()).div_ceil(2);
+    loop {
+        let z = (y + n / y) >> 1;
+        if z >= y {
+            return y;
+        }
+        y = z;
+    }
+}
+
+/// `floor(sqrt(n))`: in 64-bit arithmetic below 2^64; above, the square root of the top
+/// 64 bits (shifted by an even amount) gives a start within 2^-31 above the root, and
+/// Newton's method from above needs two or three 128-bit divisions from there.
+pub(crate) fn isqrt(n: u128) -> u128 {
+    if n >> 64 == 0 {
+        return u128::from(isqrt64(n as u64));
+    }
+    let lz = n.leading_zeros() & !1;
+    let shift = (64 - lz) / 2;
+    // sqrt(n) < sqrt(top + 1) 2^shift <= (floor(sqrt(top)) + 1) 2^shift.
+    let mut y = u128::from(isqrt64((n >> (2 * shift)) as u64) + 1) << shift;
+    loop {
+        // y <= 2^64 and below it after the first step: 64-bit divisions.
+        let q = if y >> 64 == 0 {
+            crate::fixed::div_u128_u64(n, y as u64).0
+        } else {
+            n / y
+        };
+        let z = (y + q) >> 1;
+        if z >= y {
+            return y;
+        }
+        y = z;
+    }
+}
+
 /// `floor(sqrt(hi * 2^128 + lo))`, exact. Newton's iteration from above, seeded from
 /// the top 126 bits (two or three steps).
 pub fn isqrt_wide(hi: u128, lo: u128) -> u128 {
     if hi == 0 {
-        return lo.isqrt();
+        return isqrt(lo);
     }
     let bits = 256 - hi.leading_zeros();
     let k = (bits - 125) / 2; // N >> 2k < 2^127
@@ -330,7 +371,7 @@ pub fn isqrt_wide(hi: u128, lo: u128) -> u128 {
     } else {
         (hi << (128 - 2 * k)) | (lo >> (2 * k))
     };
-    let seed = top.isqrt() + 1;
+    let seed = isqrt(top) + 1;
     let mut r = if seed >> (128 - k) != 0 {
         u128::MAX
     } else {

@@ -18,7 +18,7 @@ pub enum OracleError {
 }
 
 /// A round as `latestRoundData` / `getRoundData` return it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Round {
     /// The round id.
     pub round_id: u128,

@@ -39,6 +39,7 @@
 
 use crate::black_scholes::{self, check_domain, Quote, VOL_MIN};
 use crate::fixed::{self, Domain, MathError, Rounding, WAD};
+use crate::math::isqrt;
 use crate::svi::{SviParams, A_MAX, B_MAX, M_MAX, SIGMA_MAX};
 
 /// Binary point of the Q48 format.
@@ -257,47 +258,6 @@ fn ln_int(x: u128) -> i128 {
 /// `ln(num / den)` in Q48 for positive `num`, `den` (any common scale).
 fn ln_ratio(num: i128, den: i128) -> i128 {
     ln_int(num as u128) - ln_int(den as u128)
-}
-
-/// `floor(sqrt(n))` of a `u64`, by Newton's method from above.
-fn isqrt64(n: u64) -> u64 {
-    if n < 2 {
-        return n;
-    }
-    let mut y = 1u64 << (64 - n.leading_zeros()).div_ceil(2);
-    loop {
-        let z = (y + n / y) >> 1;
-        if z >= y {
-            return y;
-        }
-        y = z;
-    }
-}
-
-/// `floor(sqrt(n))`: in 64-bit arithmetic below 2^64; above, the square root of the top
-/// 64 bits (shifted by an even amount) gives a start within 2^-31 above the root, and
-/// Newton's method from above needs two or three 128-bit divisions from there.
-fn isqrt(n: u128) -> u128 {
-    if n >> 64 == 0 {
-        return u128::from(isqrt64(n as u64));
-    }
-    let lz = n.leading_zeros() & !1;
-    let shift = (64 - lz) / 2;
-    // sqrt(n) < sqrt(top + 1) 2^shift <= (floor(sqrt(top)) + 1) 2^shift.
-    let mut y = u128::from(isqrt64((n >> (2 * shift)) as u64) + 1) << shift;
-    loop {
-        // y <= 2^64 and below it after the first step: 64-bit divisions.
-        let q = if y >> 64 == 0 {
-            fixed::div_u128_u64(n, y as u64).0
-        } else {
-            n / y
-        };
-        let z = (y + q) >> 1;
-        if z >= y {
-            return y;
-        }
-        y = z;
-    }
 }
 
 /// `sqrt(x)` in Q48 for a Q48 `0 <= x < 2^79`.

@@ -585,7 +585,8 @@ mod tests {
             vol: VolState {
                 variance: 5,
                 last_poke: 6,
-                last_ewma: 7,
+                round: 7,
+                round_at: 8,
             },
         };
         let mut w = Vec::new();

@@ -95,29 +95,41 @@ impl UnderlyingRisk {
     }
 }
 
-/// EWMA state (slot `vol`).
+/// EWMA state (slot `vol`). Low half: the annualised variance (WAD, 80 bits) and the
+/// timestamp of the last feed round folded into it (48 bits); high half: that round's id
+/// (80 bits, Chainlink's uint80) and the last poke's time for the stable price (48 bits).
+/// The variance is a function of the feed's rounds alone: `RiskOracle.poke` folds every
+/// round, in order, once.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct VolState {
     pub variance: u128,
     pub last_poke: u64,
-    pub last_ewma: u64,
+    /// The id of the last feed round folded into the variance (0: none yet).
+    pub round: u128,
+    /// That round's `updatedAt`.
+    pub round_at: u64,
 }
 
+const BITS80: u128 = (1 << 80) - 1;
+const BITS48: u128 = (1 << 48) - 1;
+
 impl VolState {
+    /// Packs the state. The variance saturates at 2^80 - 1 wei (a volatility of about
+    /// 1,100, i.e. 110,000% a year); timestamps past 2^48 s and round ids past 80 bits
+    /// cannot occur.
     pub fn pack(&self) -> U256 {
-        U256::from_limbs([
-            self.last_ewma,
-            self.last_poke,
-            self.variance as u64,
-            (self.variance >> 64) as u64,
-        ])
+        join(
+            (self.round & BITS80) | ((u128::from(self.last_poke) & BITS48) << 80),
+            self.variance.min(BITS80) | ((u128::from(self.round_at) & BITS48) << 80),
+        )
     }
     pub fn unpack(w: U256) -> Self {
-        let l = w.as_limbs();
+        let (high, low) = halves(w);
         VolState {
-            variance: u128::from(l[2]) | (u128::from(l[3]) << 64),
-            last_poke: l[1],
-            last_ewma: l[0],
+            variance: low & BITS80,
+            round: high & BITS80,
+            last_poke: (high >> 80) as u64,
+            round_at: (low >> 80) as u64,
         }
     }
 }
@@ -221,11 +233,17 @@ mod tests {
         };
         assert_eq!(UnderlyingRisk::unpack(r.pack()), r);
         let v = VolState {
-            variance: u128::MAX - 7,
-            last_poke: 11,
-            last_ewma: 12,
+            variance: (1 << 80) - 7,
+            last_poke: (1 << 48) - 2,
+            round: (1 << 80) - 3,
+            round_at: (1 << 48) - 4,
         };
         assert_eq!(VolState::unpack(v.pack()), v);
+        let huge = VolState {
+            variance: u128::MAX,
+            ..v
+        };
+        assert_eq!(VolState::unpack(huge.pack()).variance, (1 << 80) - 1);
         assert_eq!(halves(join(u128::MAX, 3)), (u128::MAX, 3));
     }
 }

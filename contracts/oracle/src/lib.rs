@@ -100,8 +100,9 @@ sol_interface! {
 /// Largest rate magnitude (WAD): -10% .. 100%.
 const RATE_MIN: i128 = -WAD / 10;
 const RATE_MAX: i128 = WAD;
-/// EWMA updates at most once per this many seconds, so a burst of pokes cannot swamp it.
-pub const EWMA_MIN_INTERVAL: u64 = 60;
+/// The most feed rounds one `poke` folds into the EWMA (each costs a feed call); a feed
+/// further ahead is caught up by the next pokes.
+pub const EWMA_ROUNDS_PER_POKE: u32 = 16;
 
 #[storage]
 pub struct Underlying {
@@ -158,14 +159,15 @@ impl RiskOracle {
     /// last good price (flagged).
     /// # Errors
     /// `BadOracle(underlying, 5)` when there is no usable price at all.
-    /// `prices` is the underlying's `prices` slot (read once by the caller).
+    /// `prices` is the underlying's `prices` slot (read once by the caller). Also returns
+    /// the latest round (0 when the feed call failed).
     fn read_price(
         &self,
         id: u32,
         cfg: &UnderlyingConfig,
         now: u64,
         prices: U256,
-    ) -> Result<(i128, Option<Failure>), Vec<u8>> {
+    ) -> Result<(i128, Option<Failure>, Round), Vec<u8>> {
         let reading = IAggregatorV3::new(cfg.feed).latest_round_data(self);
         let (last_stable, last_price) = halves(prices);
         let fallback = if last_price > 0 {
@@ -177,10 +179,11 @@ impl RiskOracle {
             underlying: id,
             reason,
         };
+        let mut round = Round::default();
         let (price, failure) = match reading {
             Err(_) => (fallback, Some(bad(5))),
             Ok(r) => {
-                let round = round_of(r);
+                round = round_of(r);
                 match oracle::check_latest(&round, cfg.decimals, now, u64::from(cfg.max_age)) {
                     Ok(p) => (p, None),
                     Err(OracleError::Stale(age)) => (
@@ -203,7 +206,61 @@ impl RiskOracle {
                 reason: 5,
             });
         }
-        Ok((price, failure))
+        Ok((price, failure, round))
+    }
+
+    /// Folds the feed's rounds after `vol.round` into the EWMA, in round order, at most
+    /// [`EWMA_ROUNDS_PER_POKE`] of them, up to `latest`. Returns the price of the last
+    /// round folded. A round that is incomplete, not positive or older than the last one
+    /// folded is passed over without a sample. A round id with no data (a Chainlink
+    /// phase change) moves to the first round of the next phase.
+    fn fold_rounds(
+        &self,
+        cfg: &UnderlyingConfig,
+        vol: &mut VolState,
+        mut price: i128,
+        latest: u128,
+        lambda: i128,
+    ) -> i128 {
+        let feed = IAggregatorV3::new(cfg.feed);
+        let mut n = 0;
+        while vol.round < latest && n < EWMA_ROUNDS_PER_POKE {
+            n += 1;
+            let mut next = vol.round + 1;
+            let reading = match feed.get_round_data(self, U80::from(next)) {
+                Ok(r) => r,
+                Err(_) => {
+                    next = (((vol.round >> 64) + 1) << 64) | 1;
+                    if next > latest {
+                        break;
+                    }
+                    match feed.get_round_data(self, U80::from(next)) {
+                        Ok(r) => r,
+                        Err(_) => break,
+                    }
+                }
+            };
+            let r = round_of(reading);
+            vol.round = next;
+            let p = oracle::normalise(r.answer, cfg.decimals).unwrap_or(0);
+            if p <= 0 || r.updated_at == 0 || r.updated_at < vol.round_at {
+                continue;
+            }
+            // A sample the arithmetic cannot take (a return past ~e^40) is left out rather
+            // than reverting: a poke that always reverts would freeze the stable price.
+            if let Ok(v) = margin::ewma_variance_update(
+                vol.variance as i128,
+                price,
+                p,
+                r.updated_at - vol.round_at,
+                lambda,
+            ) {
+                vol.variance = v.max(0) as u128;
+            }
+            price = p;
+            vol.round_at = r.updated_at;
+        }
+        price
     }
 }
 
@@ -258,7 +315,8 @@ impl RiskOracle {
     /// Configures an underlying. Owner only. Reads the feed's decimals once here.
     /// `method`: 0 (the retired Taylor path) or 1; the core values both by full
     /// revaluation (the Taylor path understated risk). `rate` WAD in [-0.1, 1.0];
-    /// `refVol` WAD in (0, 10]; `lambda` WAD in [0.5, 1); `stableRate` WAD per second
+    /// `refVol` WAD in (0, 10]; `lambda` WAD in [0.5, 1), the weight the EWMA variance keeps
+    /// per hour of feed time; `stableRate` WAD per second
     /// at most 0.001; ages 1 s .. 7 days.
     /// # Errors
     /// `Unauthorized`, `ParameterOutOfBounds(which, value)` (0 maxAge, 1 surfaceMaxAge,
@@ -390,7 +448,10 @@ impl RiskOracle {
     }
 
     /// Moves the stable price toward the oracle (bounded rate per second, Mango v4) and
-    /// updates the EWMA volatility forecast (at most once a minute). Anyone may call.
+    /// folds the feed's new rounds into the EWMA volatility forecast: every round once, in
+    /// round order, weighted by the feed time it covers, at most `EWMA_ROUNDS_PER_POKE`
+    /// rounds per call (call again to catch up). The forecast is therefore a function of
+    /// the feed's rounds and timestamps, not of who pokes when. Anyone may call.
     /// # Errors
     /// `UnknownUnderlying`, `StaleOracle`, `BadOracle`.
     /// # Events
@@ -400,7 +461,7 @@ impl RiskOracle {
         let cfg = self.config(underlying)?;
         let u = self.underlyings.getter(U32::from(underlying));
         let prices = u.prices.get();
-        let (price, failure) = self.read_price(underlying, &cfg, now, prices)?;
+        let (price, failure, latest) = self.read_price(underlying, &cfg, now, prices)?;
         if let Some(f) = failure {
             return Err(f.revert_data());
         }
@@ -411,27 +472,24 @@ impl RiskOracle {
         let new_stable =
             margin::stable_price_update(stable as i128, price, dt, i128::from(risk.stable_rate))
                 .map_err(fixed_err)?;
-        let dt_ewma = now.saturating_sub(vol.last_ewma);
-        let mut last_out = last;
-        if last == 0 || dt_ewma >= EWMA_MIN_INTERVAL {
-            if last > 0 {
-                vol.variance = margin::ewma_variance_update(
-                    vol.variance as i128,
-                    last as i128,
-                    price,
-                    dt_ewma,
-                    i128::from(risk.lambda),
-                )
-                .map_err(fixed_err)?
-                .max(0) as u128;
-            }
-            vol.last_ewma = now;
-            last_out = price as u128;
-        }
+        let last_out = if vol.round == 0 || last == 0 {
+            // The first poke: the latest round is where the EWMA starts.
+            vol.round = latest.round_id;
+            vol.round_at = latest.updated_at;
+            price
+        } else {
+            self.fold_rounds(
+                &cfg,
+                &mut vol,
+                last as i128,
+                latest.round_id,
+                i128::from(risk.lambda),
+            )
+        };
         vol.last_poke = now;
         let forecast = margin::forecast_vol(vol.variance as i128).map_err(fixed_err)?;
         let mut u = self.underlyings.setter(U32::from(underlying));
-        u.prices.set(join(new_stable as u128, last_out));
+        u.prices.set(join(new_stable as u128, last_out as u128));
         u.vol.set(vol.pack());
         log(
             self.vm(),
@@ -530,7 +588,7 @@ impl RiskOracle {
                 let cfg = self.config(underlying)?;
                 let u = self.underlyings.getter(U32::from(underlying));
                 let prices = u.prices.get();
-                let (spot, status) = self.read_price(underlying, &cfg, now, prices)?;
+                let (spot, status, _) = self.read_price(underlying, &cfg, now, prices)?;
                 let (stable, _) = halves(prices);
                 Header {
                     status,
