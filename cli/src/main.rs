@@ -4,10 +4,12 @@
 //! margin quote [--reference] < rows.csv   Black-Scholes price and Greeks for each CSV row
 //! margin simulate SCENARIO.toml      a risk scenario on the seven real contracts
 //! margin gen-path > path.csv         a synthetic (deterministic) price path
+//! margin coverage MODEL.toml         the share of simulated moves within MM, per structure
 //! ```
 use std::io::{self, BufRead, BufWriter, Write};
 use std::process::ExitCode;
 
+mod coverage;
 mod quote;
 mod sim;
 
@@ -18,6 +20,8 @@ commands:
             (the contracts' pricer; --reference: the exact Q96 reference)
   simulate  play a scenario file (scenarios/*.toml) on the real contracts; see --help
   gen-path  print a synthetic price path CSV `timestamp,price`; see --help
+  coverage  the share of simulated moves whose loss stays within MM, per structure of
+            seeded random books (model file: coverage/default.toml); see --help
 ";
 
 fn main() -> ExitCode {
@@ -40,6 +44,7 @@ fn main() -> ExitCode {
         }
         Some("simulate") => sim::simulate(&args[1..]),
         Some("gen-path") => sim::gen_path(&args[1..]),
+        Some("coverage") => coverage::run(&args[1..]),
         Some("-h" | "--help" | "help") => {
             print!("{USAGE}");
             ExitCode::SUCCESS
