@@ -163,7 +163,7 @@ pub fn evaluate_words(words: &[U256]) -> Result<Vec<U256>, Vec<u8>> {
     let params = params_from_words(req.params);
     let mut out = Vec::new();
     for a in &req.accounts {
-        let collateral: Vec<Collateral> = a
+        let mut collateral: Vec<Collateral> = a
             .amounts
             .iter()
             .zip(&a.configs)
@@ -181,13 +181,6 @@ pub fn evaluate_words(words: &[U256]) -> Result<Vec<U256>, Vec<u8>> {
             });
         }
         let cash = i128_of(I256::from_raw(a.cash));
-        let risk = |collateral: &[Collateral]| {
-            margin::account_risk(
-                cash, collateral, &positions, &m.markets, grid, &params, req.now,
-            )
-            .map_err(math_err)
-        };
-        let r = risk(&collateral)?;
         let mut keys = Vec::new();
         wire::needed_keys(&a.ids, &a.amounts, &a.configs, &mut keys);
         // Which readings the account depends on: an underlying it holds (positions or
@@ -204,7 +197,36 @@ pub fn evaluate_words(words: &[U256]) -> Result<Vec<U256>, Vec<u8>> {
                     p.terms.kind != instrument::Kind::Future && p.terms.expiry == e
                 })
         });
-        let failure = m.failure(&keys);
+        let mut failure = m.failure(&keys);
+        // Issue 16, finding 2: a failed reading of an underlying held only as collateral
+        // must not shield an account (anyone can deposit dust of an asset whose feed is
+        // stale into any account). Such collateral is valued at its last price with its
+        // largest haircut; if the account is under MM so, and no other reading failed, it
+        // is evaluated without the failure (liquidatable). Otherwise the failure stands
+        // (it blocks new risk and liquidation): a stale feed alone never makes an account
+        // that holds enough of the asset liquidatable.
+        let shielding = |u: u32| m.failure(&[wire::key(u, 0)]).is_some() && !holds(u, &|_| true);
+        for c in &mut collateral {
+            if !c.config.is_quote && shielding(c.config.underlying) {
+                c.config.haircut_floor_ppm = c.config.haircut_max_ppm;
+            }
+        }
+        let r = margin::account_risk(
+            cash,
+            &collateral,
+            &positions,
+            &m.markets,
+            grid,
+            &params,
+            req.now,
+        )
+        .map_err(math_err)?;
+        if r.equity < r.mm {
+            keys.retain(|k| !shielding(wire::split_key(*k).0));
+            if m.failure(&keys).is_none() {
+                failure = None;
+            }
+        }
         Evaluation {
             check: Check {
                 authorized: a.flags & 1 != 0,
@@ -451,6 +473,54 @@ mod tests {
         let e = eval(&r);
         assert_eq!(e.check.failure, None);
         assert!(e.check.standing.mm > 0);
+    }
+
+    /// The request of `request`, plus an asset on underlying 2 (its feed stale) that the
+    /// account holds as collateral only, `units` of it, and `cash` of quote.
+    fn with_stale_collateral(units: i128, cash: i128) -> Request {
+        let mut r = request(Some((flat(8 * WAD / 10, 30), 10)), None);
+        r.keys.push(key(2, 0));
+        let stale = Failure::StaleOracle {
+            underlying: 2,
+            age: 90_000,
+        };
+        header(&mut r.market, Some(stale));
+        let wbtc = AssetConfig {
+            underlying: 2,
+            enabled: true,
+            haircut_floor_ppm: 100_000,
+            haircut_max_ppm: 500_000,
+            ..AssetConfig::default()
+        };
+        let a = &mut r.accounts[0];
+        a.amounts = alloc::vec![U256::from(units as u128)];
+        a.configs = alloc::vec![U256::from_be_bytes(wbtc.pack())];
+        a.cash = margin_common::i256(cash).into_raw();
+        r
+    }
+
+    #[test]
+    fn a_stale_collateral_feed_does_not_shield_an_account_under_mm_without_it() {
+        // Short 10 puts at 2,000 with 500 of cash: under MM. A stranger deposits one
+        // satoshi-sized unit of an asset whose feed is stale into the account: before the
+        // fix the failed reading blocked its liquidation.
+        let e = eval(&with_stale_collateral(10_000_000_000, 500 * WAD));
+        assert_eq!(e.check.failure, None);
+        assert!(e.check.standing.equity < e.check.standing.mm);
+        // An account healthy thanks to that collateral, even at its largest haircut (50%),
+        // keeps the failure: a stale reading never makes it liquidatable on its own, nor
+        // lets it add risk.
+        let e = eval(&with_stale_collateral(100 * WAD, 500 * WAD));
+        assert_eq!(
+            e.check.failure,
+            Some(Failure::StaleOracle {
+                underlying: 2,
+                age: 90_000
+            })
+        );
+        // An account healthy without it keeps the failure too (new risk stays blocked).
+        let e = eval(&with_stale_collateral(10_000_000_000, 100_000 * WAD));
+        assert!(e.check.failure.is_some());
     }
 
     #[test]
