@@ -198,14 +198,16 @@ interface IKeeperModule {
     /// `f x (B - d x |B|)` plus the fund's share of the discount; reverts if that exceeds
     /// `maxPrice`. Caller: owner or operator of `liquidatorAccount`, which must satisfy IM
     /// afterwards. Insolvent accounts are taken whole, with the fund's pay on top and any
-    /// remaining bad debt covered by the fund or written to the deficit ledger. Returns
-    /// (fraction, price).
+    /// remaining bad debt covered by the fund or written to the deficit ledger, which is
+    /// socialised in the same transaction when the socialisation policy is on (so no
+    /// depositor can withdraw ahead of it). Returns (fraction, price).
     /// # Errors
     /// `AuctionNotStarted`, `PortionOutOfRange`, `NotOwnerOrOperator`,
     /// `NotLiquidatable` (back above target: end the auction), `PriceAboveMax`,
     /// `LiquidatorUnderIM`, a failed reading's error, and the callees' errors.
     /// # Events
-    /// `Liquidated`, possibly `InsurancePaid`, `DeficitRecorded`, `AuctionEnded`.
+    /// `Liquidated`, possibly `InsurancePaid`, `DeficitRecorded`, `DeficitSocialised`,
+    /// `AuctionEnded`.
     function liquidate(uint256 account, uint256 liquidator_account, uint256 max_portion, int256 max_price) external returns (int256, int256);
 
     /// Ends the auction of an account back at or above `(1 + buffer) x MM` on fresh data,

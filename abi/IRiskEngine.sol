@@ -14,7 +14,12 @@ pragma solidity ^0.8.23;
 /// call for both accounts of a trade), and applies the core's post-action rule
 /// (`stylus_margin::margin::verdict`): IM for new risk, MM for an action that strictly
 /// reduces risk, and new risk blocked by a stale or failed reading or by the guardian's
-/// pause.
+/// pause (which lapses after 7 days unless renewed, and never blocks a withdrawal that
+/// leaves the account at twice its IM or more).
+///
+/// Wiring is fixed at construction: the engine's reader, like the KeeperModule's, cannot
+/// be repointed, so trades and liquidations always use one risk model (a new version of
+/// the margin code is a new deployment). Risk parameters live in the one reader.
 ///
 /// Call graph (a tree, never a cycle): markets and users call the engine; the engine
 /// calls the RiskReader and the RiskOracle (views), the CollateralVault and the
@@ -42,14 +47,12 @@ interface IRiskEngine {
     /// The guardian changed.
     event GuardianSet(address indexed guardian);
 
-    /// New risk paused or resumed.
-    event PausedSet(bool paused);
+    /// New risk paused (until `until`, when the pause lapses unless renewed) or resumed
+    /// (`until` 0).
+    event PausedSet(bool paused, uint64 until);
 
     /// The fee account changed.
     event FeeAccountSet(uint256 indexed account);
-
-    /// The reader changed (a new version of the margin code).
-    event ReaderSet(address indexed reader);
 
     /// Ownership moved (two-step).
     event OwnershipTransferred(address indexed previous, address indexed next);
@@ -83,9 +86,6 @@ interface IRiskEngine {
 
     /// No settlement price is recorded yet for (underlying, expiry).
     error SettlementPriceMissing(uint32 underlying, uint64 expiry);
-
-    /// The address is zero where a contract is required.
-    error ZeroAddress();
 
     /// A price reading is older than the underlying's maximum age.
     error StaleOracle(uint32 underlying, uint64 age);
@@ -129,10 +129,14 @@ interface IRiskEngine {
     /// `GuardianSet`.
     function setGuardian(address guardian) external;
 
-    /// Pauses or resumes new risk. Guardian or owner. Deposits, risk-reducing trades,
-    /// liquidations and settlement keep working while paused.
+    /// Pauses or resumes new risk. Guardian or owner. A pause lapses after
+    /// `MAX_PAUSE_SECONDS` (7 days) unless renewed by calling again. Deposits,
+    /// risk-reducing trades, liquidations, settlement, and withdrawals that leave the
+    /// account at twice its IM or more keep working while paused.
+    /// # Errors
+    /// `Unauthorized`.
     /// # Events
-    /// `PausedSet`.
+    /// `PausedSet(paused, until)`.
     function setPaused(bool paused) external;
 
     /// Authorises or removes a market (a contract that may call `trade`). Owner only.
@@ -144,14 +148,6 @@ interface IRiskEngine {
     /// # Events
     /// `FeeAccountSet`.
     function setFeeAccount(uint256 account) external;
-
-    /// Points the engine at a new RiskReader (a new version of the margin code).
-    /// Owner only; behind a timelock in production.
-    /// # Errors
-    /// `Unauthorized`, `ZeroAddress`.
-    /// # Events
-    /// `ReaderSet`.
-    function setReader(address reader) external;
 
     /// A trade from an authorised market: `buyer` receives `size` of `instrument` from
     /// `seller` at `price` (premium per unit for options, entry price for futures), each
@@ -192,6 +188,9 @@ interface IRiskEngine {
 
     /// Whether new risk is paused.
     function paused() external view returns (bool);
+
+    /// When the current pause lapses (0 or past: not paused).
+    function pausedUntil() external view returns (uint64);
 
     /// The guardian.
     function guardian() external view returns (address);

@@ -105,7 +105,8 @@ interface IRiskOracle {
     /// Configures an underlying. Owner only. Reads the feed's decimals once here.
     /// `method`: 0 (the retired Taylor path) or 1; the core values both by full
     /// revaluation (the Taylor path understated risk). `rate` WAD in [-0.1, 1.0];
-    /// `refVol` WAD in (0, 10]; `lambda` WAD in [0.5, 1); `stableRate` WAD per second
+    /// `refVol` WAD in (0, 10]; `lambda` WAD in [0.5, 1), the weight the EWMA variance keeps
+    /// per hour of feed time; `stableRate` WAD per second
     /// at most 0.001; ages 1 s .. 7 days.
     /// # Errors
     /// `Unauthorized`, `ParameterOutOfBounds(which, value)` (0 maxAge, 1 surfaceMaxAge,
@@ -123,7 +124,10 @@ interface IRiskOracle {
     function postSurface(uint32 underlying, uint64 expiry, int256 a, int256 b, int256 rho, int256 m, int256 sigma) external;
 
     /// Moves the stable price toward the oracle (bounded rate per second, Mango v4) and
-    /// updates the EWMA volatility forecast (at most once a minute). Anyone may call.
+    /// folds the feed's new rounds into the EWMA volatility forecast: every round once, in
+    /// round order, weighted by the feed time it covers, at most `EWMA_ROUNDS_PER_POKE`
+    /// rounds per call (call again to catch up). The forecast is therefore a function of
+    /// the feed's rounds and timestamps, not of who pokes when. Anyone may call.
     /// # Errors
     /// `UnknownUnderlying`, `StaleOracle`, `BadOracle`.
     /// # Events

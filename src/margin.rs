@@ -1379,6 +1379,17 @@ pub enum Verdict {
 /// reduces the account's risk ([`reduces_risk`]) needs only MM afterwards; any other
 /// action needs IM, fresh readings (`failed` false) and no pause. While paused, an
 /// account that needs no margin at all (IM 0, IM equity >= 0) may still act.
+/// While new risk is paused, a withdrawal still goes through when it leaves the account's
+/// IM equity at least this multiple of its IM (issue 16: a pause never traps a healthy
+/// account's collateral; an account near IM waits for the pause to end or lapse).
+pub const PAUSED_WITHDRAWAL_IM_MULTIPLE: i128 = 2;
+
+/// Whether `after` (an account's standing after a withdrawal) is well above IM:
+/// `equity_im >= PAUSED_WITHDRAWAL_IM_MULTIPLE x IM`.
+pub fn well_above_im(after: &Standing) -> bool {
+    after.equity_im >= after.im.saturating_mul(PAUSED_WITHDRAWAL_IM_MULTIPLE)
+}
+
 pub fn verdict(before: &Standing, after: &Standing, failed: bool, paused: bool) -> Verdict {
     if reduces_risk(before, after) {
         return if after.mm_surplus() >= 0 {
@@ -1961,6 +1972,28 @@ mod tests {
             let got = v as f64 / 1e18;
             assert!((got - vf).abs() <= 1e-9 * vf.max(1e-6), "{got} {vf}");
         }
+    }
+
+    #[test]
+    fn withdrawals_while_paused_need_twice_im() {
+        let st = |equity_im: i128, im: i128| Standing {
+            equity: equity_im,
+            equity_im,
+            mm: im / 2,
+            im,
+        };
+        assert!(well_above_im(&st(2_000, 1_000)));
+        assert!(!well_above_im(&st(1_999, 1_000)));
+        assert!(well_above_im(&st(0, 0)));
+        assert!(!well_above_im(&st(-1, 0)));
+        // The engine passes `paused` only when the withdrawal is not well above IM.
+        let before = st(5_000, 1_000);
+        let after = st(2_500, 1_000);
+        let paused = !well_above_im(&after);
+        assert_eq!(verdict(&before, &after, false, paused), Verdict::Allowed);
+        let after = st(1_500, 1_000);
+        let paused = !well_above_im(&after);
+        assert_eq!(verdict(&before, &after, false, paused), Verdict::Paused);
     }
 
     #[test]

@@ -529,10 +529,11 @@ fn auction_discount_grows_with_time_and_bids_pay_the_quote() {
 }
 
 /// A call cycle between our contracts reverts on chain: stylus-sdk 0.9 (no `reentrant`
-/// feature) refuses a call into a contract already on the call stack. A reader mis-wired
-/// with the engine as its "vault" makes engine -> reader -> engine: the re-entrant frame
-/// reverts without data, the reader fails, and the engine's trade fails with it. The same
-/// trade goes through once the engine points at the correctly wired reader again.
+/// feature) refuses a call into a contract already on the call stack. A second engine
+/// wired to a reader whose "vault" is that engine makes engine -> reader -> engine: the
+/// re-entrant frame reverts without data, the reader fails, and the trade fails with it.
+/// The same trade goes through the engine wired as a tree. (The engine's reader is fixed
+/// at construction, as the keeper's: they never use different risk models.)
 #[test]
 fn a_call_cycle_between_our_contracts_reverts() {
     let mut s = System::deploy(SystemConfig::default());
@@ -541,29 +542,60 @@ fn a_call_cycle_between_our_contracts_reverts() {
     let seller = s.new_account(bob(), 0, 10);
     let buyer = s.new_account(carol(), 50_000, 0);
     let w = |a: Address| a.into_word().to_vec();
+    let cyclic = Address::repeat_byte(0xE2);
     let args = [
         w(s.owner),
-        w(s.engine), // the "vault": the engine itself
+        w(cyclic), // the "vault": the second engine itself
         w(s.registry),
         w(s.oracle),
         w(s.calculator),
     ]
     .concat();
-    let wasm = load_wasm("reader");
-    let bad_reader = s.env.deploy_wasm(&wasm, Some(&args), s.owner).unwrap();
-    let good_reader = s.reader;
-    s.admin(s.engine, &E::setReaderCall { reader: bad_reader });
-
-    let out = s.trade(buyer, seller, put, WAD, wad(40));
+    let bad_reader = s
+        .env
+        .deploy_wasm(&load_wasm("reader"), Some(&args), s.owner)
+        .unwrap();
+    let engine_args = [
+        w(s.owner),
+        w(s.vault),
+        w(s.registry),
+        w(bad_reader),
+        w(s.oracle),
+    ]
+    .concat();
+    s.env
+        .deploy_wasm_at(cyclic, &load_wasm("engine"), Some(&engine_args), s.owner)
+        .unwrap();
+    let market = s.market;
+    let out = s.admin(
+        cyclic,
+        &E::setMarketCall {
+            market,
+            allowed: true,
+        },
+    );
+    ok(&s, "setMarket", &out);
+    let out = s.send(
+        market,
+        cyclic,
+        &E::tradeCall {
+            buyer,
+            seller,
+            instrument: put,
+            size: i256(WAD),
+            price: i256(wad(40)),
+            fee: i256(0),
+        },
+    );
     assert!(!out.success);
     // engine (depth 1) -> reader (2) -> engine (3): the engine frame at depth 3 saw itself
     // re-entered and reverted without data; the reader's frame failed after it.
-    let engine_frames: Vec<_> = out.trace.iter().filter(|f| f.to == s.engine).collect();
+    let engine_frames: Vec<_> = out.trace.iter().filter(|f| f.to == cyclic).collect();
     assert_eq!(engine_frames[0].depth, 1);
     let reentered = out
         .trace
         .iter()
-        .find(|f| f.to == s.engine && f.depth == 3)
+        .find(|f| f.to == cyclic && f.depth == 3)
         .expect("the engine was re-entered");
     assert!(reentered.reentrant);
     assert_eq!(reentered.status, FrameStatus::Revert);
@@ -579,12 +611,6 @@ fn a_call_cycle_between_our_contracts_reverts() {
         s.why(&out)
     );
 
-    s.admin(
-        s.engine,
-        &E::setReaderCall {
-            reader: good_reader,
-        },
-    );
     let out = s.trade(buyer, seller, put, WAD, wad(40));
     ok(&s, "trade with the tree wiring", &out);
     assert!(out.trace.iter().all(|f| !f.reentrant));

@@ -200,31 +200,33 @@ pub fn evaluate_words(words: &[U256]) -> Result<Vec<U256>, Vec<u8>> {
         let mut failure = m.failure(&keys);
         // Issue 16, finding 2: a failed reading of an underlying held only as collateral
         // must not shield an account (anyone can deposit dust of an asset whose feed is
-        // stale into any account). Such collateral is valued at its last price with its
-        // largest haircut; if the account is under MM so, and no other reading failed, it
-        // is evaluated without the failure (liquidatable). Otherwise the failure stands
-        // (it blocks new risk and liquidation): a stale feed alone never makes an account
-        // that holds enough of the asset liquidatable.
+        // stale into any account). When such a reading failed, the account is evaluated
+        // again with that collateral at its last price and its largest haircut; if it is
+        // under MM so, and no other reading failed, that evaluation stands, without the
+        // failure (liquidatable). Otherwise the first evaluation and the failure stand (new
+        // risk and liquidation blocked): a stale feed alone never makes an account that
+        // holds enough of the asset liquidatable, and the standing an action is judged by
+        // does not change with the positions it closes.
+        let risk = |collateral: &[Collateral]| {
+            margin::account_risk(
+                cash, collateral, &positions, &m.markets, grid, &params, req.now,
+            )
+            .map_err(math_err)
+        };
+        let mut r = risk(&collateral)?;
         let shielding = |u: u32| m.failure(&[wire::key(u, 0)]).is_some() && !holds(u, &|_| true);
+        let mut cautious = false;
         for c in &mut collateral {
             if !c.config.is_quote && shielding(c.config.underlying) {
                 c.config.haircut_floor_ppm = c.config.haircut_max_ppm;
+                cautious = true;
             }
         }
-        let r = margin::account_risk(
-            cash,
-            &collateral,
-            &positions,
-            &m.markets,
-            grid,
-            &params,
-            req.now,
-        )
-        .map_err(math_err)?;
-        if r.equity < r.mm {
+        if cautious {
+            let without = risk(&collateral)?;
             keys.retain(|k| !shielding(wire::split_key(*k).0));
-            if m.failure(&keys).is_none() {
-                failure = None;
+            if without.equity < without.mm && m.failure(&keys).is_none() {
+                (r, failure) = (without, None);
             }
         }
         Evaluation {

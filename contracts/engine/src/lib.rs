@@ -6,7 +6,12 @@
 //! call for both accounts of a trade), and applies the core's post-action rule
 //! (`stylus_margin::margin::verdict`): IM for new risk, MM for an action that strictly
 //! reduces risk, and new risk blocked by a stale or failed reading or by the guardian's
-//! pause.
+//! pause (which lapses after 7 days unless renewed, and never blocks a withdrawal that
+//! leaves the account at twice its IM or more).
+//!
+//! Wiring is fixed at construction: the engine's reader, like the KeeperModule's, cannot
+//! be repointed, so trades and liquidations always use one risk model (a new version of
+//! the margin code is a new deployment). Risk parameters live in the one reader.
 //!
 //! Call graph (a tree, never a cycle): markets and users call the engine; the engine
 //! calls the RiskReader and the RiskOracle (views), the CollateralVault and the
@@ -21,7 +26,7 @@ extern crate alloc;
 
 use alloc::{vec, vec::Vec};
 
-use alloy_primitives::{Address, I256, U256};
+use alloy_primitives::{aliases::U64, Address, I256, U256};
 use alloy_sol_types::sol;
 use margin_common::{
     call_err, err, fixed_err, i128_of, i256, malformed,
@@ -36,7 +41,7 @@ use stylus_margin::{
 };
 use stylus_sdk::{
     prelude::*,
-    storage::{StorageAddress, StorageBool, StorageMap, StorageU256},
+    storage::{StorageAddress, StorageBool, StorageMap, StorageU256, StorageU64},
 };
 
 mod events {
@@ -70,9 +75,6 @@ mod events {
         /// No settlement price is recorded yet for (underlying, expiry).
         #[derive(Debug)]
         error SettlementPriceMissing(uint32 underlying, uint64 expiry);
-        /// The address is zero where a contract is required.
-        #[derive(Debug)]
-        error ZeroAddress();
 
         /// A trade between two accounts through an authorised market.
         event Trade(uint256 indexed buyer, uint256 indexed seller, uint256 indexed instrument, int256 size, int256 price, int256 fee, address market);
@@ -84,12 +86,11 @@ mod events {
         event MarketSet(address indexed market, bool allowed);
         /// The guardian changed.
         event GuardianSet(address indexed guardian);
-        /// New risk paused or resumed.
-        event PausedSet(bool paused);
+        /// New risk paused (until `until`, when the pause lapses unless renewed) or resumed
+        /// (`until` 0).
+        event PausedSet(bool paused, uint64 until);
         /// The fee account changed.
         event FeeAccountSet(uint256 indexed account);
-        /// The reader changed (a new version of the margin code).
-        event ReaderSet(address indexed reader);
     }
 }
 pub use events::*;
@@ -104,7 +105,6 @@ pub enum Error {
     RiskPaused(RiskPaused),
     AccountFrozen(AccountFrozen),
     InvalidTrade(InvalidTrade),
-    ZeroAddress(ZeroAddress),
     SettlementPriceMissing(SettlementPriceMissing),
     InstrumentNotExpired(InstrumentNotExpired),
     Unauthorized(Unauthorized),
@@ -147,12 +147,20 @@ pub struct RiskEngine {
     registry: StorageAddress,
     reader: StorageAddress,
     oracle: StorageAddress,
-    paused: StorageBool,
+    /// New risk is paused while the block time is below this (0: not paused).
+    paused_until: StorageU64,
     fee_account: StorageU256,
     markets: StorageMap<Address, StorageBool>,
 }
 
+/// The longest a pause lasts unless the guardian renews it.
+pub const MAX_PAUSE_SECONDS: u64 = 7 * 86_400;
+
 impl RiskEngine {
+    fn is_paused(&self) -> bool {
+        self.vm().block_timestamp() < self.paused_until.get().to::<u64>()
+    }
+
     fn only_owner(&self) -> Result<(), Vec<u8>> {
         self.owner.only(self.vm().msg_sender())
     }
@@ -195,13 +203,9 @@ impl RiskEngine {
         account: U256,
         before: &Standing,
         after: &Check,
+        paused: bool,
     ) -> Result<(), Vec<u8>> {
-        match margin::verdict(
-            before,
-            &after.standing,
-            after.failure.is_some(),
-            self.paused.get(),
-        ) {
+        match margin::verdict(before, &after.standing, after.failure.is_some(), paused) {
             Verdict::Allowed => Ok(()),
             Verdict::BelowMaintenance(equity, requirement)
             | Verdict::BelowInitial(equity, requirement) => err(InsufficientMargin {
@@ -275,17 +279,26 @@ impl RiskEngine {
         Ok(())
     }
 
-    /// Pauses or resumes new risk. Guardian or owner. Deposits, risk-reducing trades,
-    /// liquidations and settlement keep working while paused.
+    /// Pauses or resumes new risk. Guardian or owner. A pause lapses after
+    /// `MAX_PAUSE_SECONDS` (7 days) unless renewed by calling again. Deposits,
+    /// risk-reducing trades, liquidations, settlement, and withdrawals that leave the
+    /// account at twice its IM or more keep working while paused.
+    /// # Errors
+    /// `Unauthorized`.
     /// # Events
-    /// `PausedSet`.
+    /// `PausedSet(paused, until)`.
     pub fn set_paused(&mut self, paused: bool) -> Result<(), Vec<u8>> {
         let s = self.vm().msg_sender();
         if s != self.guardian.get() && s != self.owner.get() {
             return err(Unauthorized { caller: s });
         }
-        self.paused.set(paused);
-        log(self.vm(), PausedSet { paused });
+        let until = if paused {
+            self.vm().block_timestamp() + MAX_PAUSE_SECONDS
+        } else {
+            0
+        };
+        self.paused_until.set(U64::from(until));
+        log(self.vm(), PausedSet { paused, until });
         Ok(())
     }
 
@@ -306,22 +319,6 @@ impl RiskEngine {
         self.only_owner()?;
         self.fee_account.set(account);
         log(self.vm(), FeeAccountSet { account });
-        Ok(())
-    }
-
-    /// Points the engine at a new RiskReader (a new version of the margin code).
-    /// Owner only; behind a timelock in production.
-    /// # Errors
-    /// `Unauthorized`, `ZeroAddress`.
-    /// # Events
-    /// `ReaderSet`.
-    pub fn set_reader(&mut self, reader: Address) -> Result<(), Vec<u8>> {
-        self.only_owner()?;
-        if reader.is_zero() {
-            return err(ZeroAddress {});
-        }
-        self.reader.set(reader);
-        log(self.vm(), ReaderSet { reader });
         Ok(())
     }
 
@@ -396,8 +393,9 @@ impl RiskEngine {
             }
         }
         let after = self.check(&accounts, market)?;
+        let paused = self.is_paused();
         for i in 0..2 {
-            self.require_margin(accounts[i], &before[i].standing, &after[i])?;
+            self.require_margin(accounts[i], &before[i].standing, &after[i], paused)?;
         }
         log(
             self.vm(),
@@ -436,7 +434,10 @@ impl RiskEngine {
             .withdraw_to(&mut *self, account, token, amount, to)
             .map_err(call_err)?;
         let after = self.check(&[account], caller)?;
-        self.require_margin(account, &before[0].standing, &after[0])?;
+        // A pause never traps a healthy account's collateral: a withdrawal that leaves
+        // it at twice its IM or more goes through while paused.
+        let paused = self.is_paused() && !margin::well_above_im(&after[0].standing);
+        self.require_margin(account, &before[0].standing, &after[0], paused)?;
         log(
             self.vm(),
             Withdrawal {
@@ -509,7 +510,12 @@ impl RiskEngine {
 
     /// Whether new risk is paused.
     pub fn paused(&self) -> bool {
-        self.paused.get()
+        self.is_paused()
+    }
+
+    /// When the current pause lapses (0 or past: not paused).
+    pub fn paused_until(&self) -> u64 {
+        self.paused_until.get().to::<u64>()
     }
 
     /// The guardian.

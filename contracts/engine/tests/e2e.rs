@@ -342,17 +342,23 @@ fn guardian_pause_blocks_new_risk_but_not_closing_trades() {
         &e[..4],
         &<margin_engine::RiskPaused as alloy_sol_types::SolError>::SELECTOR
     );
-    // A withdrawal that leaves margin in use adds risk: refused while paused.
+    // A withdrawal that leaves the account under twice its IM is refused while paused;
+    // one that leaves it well above IM goes through (a pause never traps a healthy
+    // account's collateral).
     let e = w
         .engine
         .sender(bob)
-        .withdraw(seller, w.weth.address(), u(E18), bob)
+        .withdraw(seller, w.weth.address(), u(9 * E18 + E18 / 2), bob)
         .motsu_res()
         .unwrap_err();
     assert_eq!(
         &e[..4],
         &<margin_engine::RiskPaused as alloy_sol_types::SolError>::SELECTOR
     );
+    w.engine
+        .sender(bob)
+        .withdraw(seller, w.weth.address(), u(E18), bob)
+        .motsu_unwrap();
     // Closing half of the position reduces both accounts' risk: it goes through.
     w.trade(seller, buyer, put, WAD, 40 * WAD).unwrap();
     w.engine.sender(guardian).set_paused(false).motsu_unwrap();

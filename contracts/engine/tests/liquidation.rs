@@ -306,6 +306,26 @@ fn standing_deficit_is_socialised_once_under_the_owners_policy() {
     socialise_the_standing_deficit(&b, deficit);
 }
 
+/// With the socialisation policy on, the liquidation that records a deficit socialises it
+/// in the same transaction: nobody can withdraw positive cash between the two (issue 16,
+/// socialisation front-running).
+#[motsu::test]
+fn with_the_policy_on_a_deficit_is_socialised_by_the_liquidation_that_records_it() {
+    let b = book();
+    b.w.keeper
+        .sender(b.w.admin)
+        .set_socialisation(true)
+        .motsu_unwrap();
+    b.w.set_spot(1_000, 0);
+    b.start().unwrap();
+    b.bid(WAD, i128::MAX).unwrap();
+    assert_eq!(b.cash(b.fund), 0, "the fund paid all it had");
+    assert_eq!(int(b.w.keeper.sender(b.w.admin).deficit()), 0);
+    assert_eq!(int(b.w.vault.sender(b.w.admin).net_cash_adjustment(3)), 0);
+    let (index, _) = b.w.vault.sender(b.w.admin).socialisation();
+    assert!(index < U256::from(WAD as u128), "index {index}");
+}
+
 /// The owner's policy for a standing deficit: off, only the owner may socialise it; on,
 /// anyone. Positive balances shrink pro rata, debts do not, the ledger goes to zero, and a
 /// second call absorbs nothing (a deficit cannot be socialised twice).

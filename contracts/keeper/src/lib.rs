@@ -481,14 +481,16 @@ impl KeeperModule {
     /// `f x (B - d x |B|)` plus the fund's share of the discount; reverts if that exceeds
     /// `maxPrice`. Caller: owner or operator of `liquidatorAccount`, which must satisfy IM
     /// afterwards. Insolvent accounts are taken whole, with the fund's pay on top and any
-    /// remaining bad debt covered by the fund or written to the deficit ledger. Returns
-    /// (fraction, price).
+    /// remaining bad debt covered by the fund or written to the deficit ledger, which is
+    /// socialised in the same transaction when the socialisation policy is on (so no
+    /// depositor can withdraw ahead of it). Returns (fraction, price).
     /// # Errors
     /// `AuctionNotStarted`, `PortionOutOfRange`, `NotOwnerOrOperator`,
     /// `NotLiquidatable` (back above target: end the auction), `PriceAboveMax`,
     /// `LiquidatorUnderIM`, a failed reading's error, and the callees' errors.
     /// # Events
-    /// `Liquidated`, possibly `InsurancePaid`, `DeficitRecorded`, `AuctionEnded`.
+    /// `Liquidated`, possibly `InsurancePaid`, `DeficitRecorded`, `DeficitSocialised`,
+    /// `AuctionEnded`.
     pub fn liquidate(
         &mut self,
         account: U256,
@@ -602,6 +604,11 @@ impl KeeperModule {
                             totalDeficit: i256(total),
                         },
                     );
+                    // Socialised in the transaction that records it (when the policy is
+                    // on): nobody can withdraw positive cash ahead of the socialisation.
+                    if self.socialise.get() {
+                        self.socialise_deficit()?;
+                    }
                 }
             }
             self.end(account, 0, 0)?;
