@@ -183,18 +183,28 @@ struct Row {
 
 impl Row {
     fn add(&mut self, i: usize, c: &BookCoverage) {
+        self.merge(&Row {
+            books: 1,
+            moves: c.moves,
+            covered: c.covered,
+            under_99: usize::from(c.fraction() < 0.99),
+            worst_book: c.fraction(),
+            worst_ratio: c.worst_ratio,
+            worst_at: i,
+        });
+    }
+
+    fn merge(&mut self, r: &Row) {
         if self.books == 0 {
             self.worst_book = 1.0;
         }
-        self.books += 1;
-        self.moves += c.moves;
-        self.covered += c.covered;
-        if c.fraction() < 0.99 {
-            self.under_99 += 1;
-        }
-        self.worst_book = self.worst_book.min(c.fraction());
-        if c.worst_ratio > self.worst_ratio {
-            (self.worst_ratio, self.worst_at) = (c.worst_ratio, i);
+        self.books += r.books;
+        self.moves += r.moves;
+        self.covered += r.covered;
+        self.under_99 += r.under_99;
+        self.worst_book = self.worst_book.min(r.worst_book);
+        if r.worst_ratio > self.worst_ratio {
+            (self.worst_ratio, self.worst_at) = (r.worst_ratio, r.worst_at);
         }
     }
 }
@@ -287,17 +297,7 @@ pub fn run(args: &[String]) -> ExitCode {
                 continue;
             }
             print_row(STRUCTURES[s], model.horizon, r);
-            if all.books == 0 {
-                all.worst_book = 1.0;
-            }
-            all.books += r.books;
-            all.moves += r.moves;
-            all.covered += r.covered;
-            all.under_99 += r.under_99;
-            all.worst_book = all.worst_book.min(r.worst_book);
-            if r.worst_ratio > all.worst_ratio {
-                (all.worst_ratio, all.worst_at) = (r.worst_ratio, r.worst_at);
-            }
+            all.merge(r);
         }
         print_row("**all**", model.horizon, &all);
     }

@@ -25,6 +25,7 @@
 
 use std::collections::BTreeMap;
 
+use margin_books::Rng;
 use margin_wasm_env::abi::{
     ICollateralVault as V, IKeeperModule as K, IPositionRegistry as R, IRiskEngine as E,
 };
@@ -32,31 +33,7 @@ use margin_wasm_env::mocks::IERC20;
 use margin_wasm_env::system::*;
 use margin_wasm_env::{Address, Outcome, U256};
 
-/// splitmix64.
-struct Rng(u64);
-
-impl Rng {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next_u64() % n as u64) as usize
-    }
-    fn unit(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-    fn range(&mut self, lo: f64, hi: f64) -> f64 {
-        lo + (hi - lo) * self.unit()
-    }
-    fn chance(&mut self, p: f64) -> bool {
-        self.unit() < p
-    }
-}
-
+/// WAD of `x`, truncated (amounts and prices of the operations).
 fn wadf(x: f64) -> i128 {
     (x * 1e18) as i128
 }
@@ -393,10 +370,7 @@ impl World {
                 assert!(out.success, "{}", self.s.why(&out));
             }
         }
-        *self.counts.entry("market step").or_default() = {
-            let c = self.counts.get("market step").copied().unwrap_or_default();
-            (c.0 + 1, c.1)
-        };
+        self.counts.entry("market step").or_default().0 += 1;
     }
 
     /// The keeper: starts auctions of liquidatable accounts, bids, ends auctions.
@@ -516,10 +490,7 @@ impl World {
         }
         let id = self.s.list(kind, strike, expiry);
         self.instruments.push((id, expiry));
-        *self.counts.entry("odd listing").or_default() = {
-            let c = self.counts.get("odd listing").copied().unwrap_or_default();
-            (c.0 + 1, c.1)
-        };
+        self.counts.entry("odd listing").or_default().0 += 1;
     }
 
     /// Invariants 1, 2, 5 and 6 (3 and 4 are checked where the call is made).

@@ -157,20 +157,15 @@ pub fn read_csv(input: impl BufRead) -> Result<Vec<(u64, f64)>, (usize, String)>
     Ok(rows)
 }
 
-/// splitmix64: a small, well-known deterministic generator.
-pub struct SplitMix(pub u64);
+/// The path's draws from the project's splitmix64 ([`margin_books::Rng`]), with the
+/// open-interval uniform and the Box-Muller pairing `gen-path` has always used (so a seed
+/// gives the same path as before).
+pub struct SplitMix(pub margin_books::Rng);
 
 impl SplitMix {
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
     /// Uniform in (0, 1).
     pub fn uniform(&mut self) -> f64 {
-        ((self.next_u64() >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+        ((self.0.next_u64() >> 11) as f64 + 0.5) / (1u64 << 53) as f64
     }
     /// Standard normal (Box-Muller).
     pub fn normal(&mut self) -> f64 {
@@ -196,7 +191,7 @@ pub struct GenParams {
 /// A synthetic GBM path as CSV text (`timestamp,price`, prices to the cent): the same
 /// parameters always give the same file.
 pub fn generate(g: &GenParams) -> String {
-    let mut rng = SplitMix(g.seed);
+    let mut rng = SplitMix(margin_books::Rng(g.seed));
     let dt = g.step as f64 / 31_536_000.0;
     let mut s = g.spot;
     let mut out = String::from("timestamp,price\n");

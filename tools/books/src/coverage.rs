@@ -17,7 +17,7 @@
 //! moved spot. The value is positions' mark-to-market plus collateral at its price without
 //! haircuts, at `NOW + horizon`: the loss includes the theta of the horizon.
 
-use crate::{f, Book, Rng, ID, NOW, OTHER};
+use crate::{f, wad, Book, Rng, ID, NOW, OTHER};
 use stylus_margin::fixed::WAD;
 use stylus_margin::margin::{
     account_risk, MarginError, MarginParams, Market, Method, Scenario, VolMove, DEFAULT_GRID, YEAR,
@@ -73,17 +73,17 @@ impl MoveModel {
         let h = self.horizon as f64 / YEAR as f64;
         let sigma = self.vol.unwrap_or(forecast) * self.vol_multiplier;
         let t = if self.tail_dof == 0 {
-            normal(rng)
+            rng.normal()
         } else {
             let n = f64::from(self.tail_dof);
-            let chi2: f64 = (0..self.tail_dof).map(|_| normal(rng).powi(2)).sum();
-            normal(rng) / (chi2 / n).sqrt() * ((n - 2.0) / n).sqrt()
+            let chi2: f64 = (0..self.tail_dof).map(|_| rng.normal().powi(2)).sum();
+            rng.normal() / (chi2 / n).sqrt() * ((n - 2.0) / n).sqrt()
         };
         let mut r = sigma * h.sqrt() * t - 0.5 * sigma * sigma * h;
         for _ in 0..poisson(rng, self.jumps_per_year * h) {
-            r += self.jump_mean + self.jump_sd * normal(rng);
+            r += self.jump_mean + self.jump_sd * rng.normal();
         }
-        let lv = self.vol_spot_beta * r + self.vol_of_vol * h.sqrt() * normal(rng);
+        let lv = self.vol_spot_beta * r + self.vol_of_vol * h.sqrt() * rng.normal();
         (r, lv.exp().clamp(1.0 / MAX_VOL_FACTOR, MAX_VOL_FACTOR))
     }
 }
@@ -91,13 +91,6 @@ impl MoveModel {
 /// The vol factor of a move stays within `1/3..3`: the pricer's domain ends at a
 /// volatility of 10 (1,000%), which a 3x move of a skewed surface's wing can reach.
 pub const MAX_VOL_FACTOR: f64 = 3.0;
-
-/// A standard normal draw (Box-Muller).
-fn normal(rng: &mut Rng) -> f64 {
-    let u = 1.0 - rng.unit();
-    let v = rng.unit();
-    (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
-}
 
 /// A Poisson draw of mean `mean` (inversion; the means here are small).
 fn poisson(rng: &mut Rng, mean: f64) -> u32 {
@@ -109,10 +102,6 @@ fn poisson(rng: &mut Rng, mean: f64) -> u32 {
         }
         k += 1;
     }
-}
-
-fn wad(x: f64) -> i128 {
-    crate::wad(x)
 }
 
 /// The book's markets moved by `(ret, vol_factor)` over `horizon` seconds (see the module

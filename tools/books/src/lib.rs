@@ -24,7 +24,9 @@ pub const ID: u32 = 1;
 /// The second underlying of 10% of books.
 pub const OTHER: u32 = 2;
 
-/// splitmix64: a small, seeded, portable generator.
+/// splitmix64: a small, seeded, portable generator (the one home of the project's test
+/// and simulation randomness: the soundness test, `margin coverage`, the adversarial test,
+/// `margin gen-path`).
 pub struct Rng(pub u64);
 
 impl Rng {
@@ -46,6 +48,16 @@ impl Rng {
     }
     pub fn chance(&mut self, p: f64) -> bool {
         self.unit() < p
+    }
+    /// Uniform in `0..n`.
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next_u64() % n as u64) as usize
+    }
+    /// A standard normal draw (Box-Muller).
+    pub fn normal(&mut self) -> f64 {
+        let u = 1.0 - self.unit();
+        let v = self.unit();
+        (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
     }
 }
 
