@@ -10,12 +10,15 @@ pragma solidity ^0.8.23;
 ///
 /// Trades from authorised markets, margin-checked withdrawals, and settlement of expired
 /// positions at the recorded settlement prices (liquidations are the KeeperModule's).
-/// Before and after each action it asks the RiskReader for the accounts' standing (one
-/// call for both accounts of a trade), and applies the core's post-action rule
+/// After each action it asks the RiskReader for the accounts' standing (one call for both
+/// accounts of a trade), and applies the core's post-action rule
 /// (`stylus_margin::margin::verdict`): IM for new risk, MM for an action that strictly
 /// reduces risk, and new risk blocked by a stale or failed reading or by the guardian's
 /// pause (which lapses after 7 days unless renewed, and never blocks a withdrawal that
-/// leaves the account at twice its IM or more).
+/// leaves the account at twice its IM or more). The standing before a trade matters only
+/// for an account that fails IM after it (was the trade risk-reducing?): only then does
+/// the engine ask the reader for it (`checkBefore`, the book with the trade taken out;
+/// `margin::allowed_whatever_before`). A withdrawal is checked before and after.
 ///
 /// Wiring is fixed at construction: the engine's reader, like the KeeperModule's, cannot
 /// be repointed, so trades and liquidations always use one risk model (a new version of

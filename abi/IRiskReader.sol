@@ -12,8 +12,8 @@ pragma solidity ^0.8.23;
 /// the CollateralVault (`getAccountState`: flags, cash, collateral with configs) and one
 /// to the PositionRegistry (`getPositions`), then one `marketData` call to the RiskOracle
 /// for exactly the underlyings and expiries those accounts hold, and one `evaluate` call
-/// to the calculator for all of them. The RiskEngine calls `check` before and after every
-/// action; wallets, keepers and risk teams read the same numbers through the views.
+/// to the calculator for all of them. The RiskEngine calls `check` after every action
+/// (and before a withdrawal), and `checkBefore` when a trade leaves an account under IM; wallets, keepers and risk teams read the same numbers through the views.
 ///
 /// It also holds the 12 margin parameters (owner-set within the core's hard bounds) and
 /// sends them with every request. Its wiring is fixed at construction: a new version of
@@ -79,6 +79,16 @@ interface IRiskReader {
     /// # Errors
     /// The vault's, registry's, oracle's and calculator's errors unchanged.
     function check(uint256[] memory accounts, address actor) external view returns (uint256[] memory);
+
+    /// One account's standing before a trade, for the engine, in the 6 words of `check`
+    /// (flags as for no actor):
+    /// its book with `size` and `entry` taken out of its position in `instrument` and
+    /// `cash` out of its cash (`margin_common::wire::AccountWords::undo`). The engine asks
+    /// only when an account fails IM after a trade: whether the trade reduced its risk
+    /// needs the standing before.
+    /// # Errors
+    /// As `check`; `MathFailure(4)` when a value leaves int256.
+    function checkBefore(uint256 account, uint256 instrument, int256 size, int256 entry, int256 cash) external view returns (uint256[] memory);
 
     /// The full evaluations of `accounts` as `actor` sees them, in the layout of
     /// `margin_common::wire::Evaluation`: the 6 `check` words, mark-to-market, collateral

@@ -508,6 +508,36 @@ pub fn trade_notional(size: i128, price: i128) -> Result<i128, MathError> {
     fixed::mul(size, price, Rounding::Down)
 }
 
+/// What one side of a trade of `qty > 0` at `price` adds to its account, `buyer` or the
+/// seller: `(size, entry notional, cash)`, all signed WAD. `realized` is what the
+/// registry's [`apply_fill`] returned for that side and `fee` what the side paid (zero
+/// for the fee account itself). The buyer pays the option premium `qty * price`
+/// (rounded up) to the seller; futures add the signed [`trade_notional`] to the entry,
+/// and by [`apply_fill`]'s `E' - R = E + n` the entry grows by `R + n` while `R` is
+/// credited to cash. The engine sends this to the reader's `checkBefore` to evaluate the
+/// account as it stood before the trade.
+///
+/// # Errors
+/// [`MathError::Overflow`].
+pub fn trade_added(
+    kind: Kind,
+    buyer: bool,
+    qty: i128,
+    price: i128,
+    realized: i128,
+    fee: i128,
+) -> Result<(i128, i128, i128), MathError> {
+    let sign = if buyer { 1 } else { -1 };
+    let (premium, notional) = if kind.is_option() {
+        (fixed::mul(qty, price, Rounding::Up)?, 0)
+    } else {
+        (0, trade_notional(qty, price)?)
+    };
+    let entry = fixed::add(realized, notional * sign)?;
+    let cash = fixed::sub(fixed::sub(realized, premium * sign)?, fee)?;
+    Ok((qty * sign, entry, cash))
+}
+
 /// Applies a fill of `delta` (signed, WAD) whose notional is `notional` (the buyer's
 /// [`trade_notional`], negated for the seller) at `price` to `position`. Returns the
 /// new position and the realised amount to credit to the account's cash.

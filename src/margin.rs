@@ -1375,10 +1375,6 @@ pub enum Verdict {
     Paused,
 }
 
-/// The post-action rule (Mango v4's "health may not fall"): an action that strictly
-/// reduces the account's risk ([`reduces_risk`]) needs only MM afterwards; any other
-/// action needs IM, fresh readings (`failed` false) and no pause. While paused, an
-/// account that needs no margin at all (IM 0, IM equity >= 0) may still act.
 /// While new risk is paused, a withdrawal still goes through when it leaves the account's
 /// IM equity at least this multiple of its IM (issue 16: a pause never traps a healthy
 /// account's collateral; an account near IM waits for the pause to end or lapse).
@@ -1390,6 +1386,10 @@ pub fn well_above_im(after: &Standing) -> bool {
     after.equity_im >= after.im.saturating_mul(PAUSED_WITHDRAWAL_IM_MULTIPLE)
 }
 
+/// The post-action rule (Mango v4's "health may not fall"): an action that strictly
+/// reduces the account's risk ([`reduces_risk`]) needs only MM afterwards; any other
+/// action needs IM, fresh readings (`failed` false) and no pause. While paused, an
+/// account that needs no margin at all (IM 0, IM equity >= 0) may still act.
 pub fn verdict(before: &Standing, after: &Standing, failed: bool, paused: bool) -> Verdict {
     if reduces_risk(before, after) {
         return if after.mm_surplus() >= 0 {
@@ -1409,6 +1409,13 @@ pub fn verdict(before: &Standing, after: &Standing, failed: bool, paused: bool) 
     } else {
         Verdict::BelowInitial(after.equity_im, after.im)
     }
+}
+
+/// Whether [`verdict`] allows the action whatever the standing before it was: the
+/// action passes as new risk (IM, fresh readings, no pause) and as a risk-reducing one
+/// (MM). The engine evaluates an account before a trade only when this is false.
+pub fn allowed_whatever_before(after: &Standing, failed: bool, paused: bool) -> bool {
+    after.mm_surplus() >= 0 && verdict(after, after, failed, paused) == Verdict::Allowed
 }
 
 #[cfg(test)]
@@ -2040,6 +2047,49 @@ mod tests {
         );
         let flat = Standing::default();
         assert_eq!(verdict(&flat, &flat, false, true), Verdict::Allowed);
+    }
+
+    /// The engine skips the evaluation before a trade when `allowed_whatever_before`
+    /// holds: over random standings (small values, so ties and sign changes are common),
+    /// the verdict is then `Allowed` for every standing before; and when it does not
+    /// hold, some standing before gives a different verdict (the flag is not merely
+    /// conservative: the account after the action does need the evaluation before).
+    #[test]
+    fn allowed_whatever_before_means_the_standing_before_cannot_matter() {
+        let mut rng = Rng(0x5EED_0017);
+        let standing = |rng: &mut Rng| Standing {
+            equity: rng.range(-6, 6),
+            equity_im: rng.range(-6, 6),
+            mm: rng.range(0, 6),
+            im: rng.range(0, 6),
+        };
+        let (mut skipped, mut needed) = (0, 0);
+        for _ in 0..20_000 {
+            let after = standing(&mut rng);
+            let (failed, paused) = (rng.coin(), rng.coin());
+            let befores: Vec<Standing> = (0..40).map(|_| standing(&mut rng)).collect();
+            if allowed_whatever_before(&after, failed, paused) {
+                skipped += 1;
+                for b in &befores {
+                    assert_eq!(verdict(b, &after, failed, paused), Verdict::Allowed);
+                }
+            } else {
+                needed += 1;
+                // A standing before with a much higher MM and the same surplus makes the
+                // action risk-reducing; one equal to `after` makes it new risk.
+                let reducing = Standing {
+                    mm: after.mm + 100,
+                    equity: after.equity + 99,
+                    ..after
+                };
+                assert_ne!(
+                    verdict(&reducing, &after, failed, paused),
+                    verdict(&after, &after, failed, paused),
+                    "{after:?} failed {failed} paused {paused}"
+                );
+            }
+        }
+        assert!(skipped > 300 && needed > 1_000, "{skipped} {needed}");
     }
 
     #[test]

@@ -159,6 +159,42 @@ fn children(trace: &[FrameTrace], s: &System) -> Vec<(String, u64)> {
         .collect()
 }
 
+/// Every frame of a transaction, one line each, indented by depth.
+fn frames(trace: &[FrameTrace], s: &System) -> String {
+    let name = |a: Address| -> String {
+        for (n, x) in [
+            ("vault", s.vault),
+            ("registry", s.registry),
+            ("oracle", s.oracle),
+            ("calculator", s.calculator),
+            ("reader", s.reader),
+            ("engine", s.engine),
+            ("keeper", s.keeper),
+        ] {
+            if a == x {
+                return n.to_string();
+            }
+        }
+        format!("{a}")
+    };
+    trace
+        .iter()
+        .map(|f| {
+            format!(
+                "{}{} 0x{} {}\n",
+                "  ".repeat(f.depth),
+                name(f.to),
+                hex4(f.selector),
+                k(f.gas_used)
+            )
+        })
+        .collect()
+}
+
+fn hex4(b: [u8; 4]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
 fn calculator_gas(trace: &[FrameTrace], s: &System) -> u64 {
     trace
         .iter()
@@ -293,6 +329,7 @@ fn main() {
     // Trades: the 1st position of both accounts, then up to the 16th.
     let mut ids = Vec::new();
     let mut trade_gas = Vec::new();
+    let mut trade_frames = String::new();
     for i in 0..16 {
         let (kind, strike, e, size) = leg(i, &one);
         let id = s.list(kind, strike, e);
@@ -302,16 +339,31 @@ fn main() {
         ok(&s, "trade", &out);
         trade_gas.push(out.gas_used);
         ids.push(id);
+        if i == 15 {
+            trade_frames = frames(&out.trace, &s);
+        }
     }
     ops.push((
         "trade (1st position of both accounts)".into(),
         trade_gas[0],
-        "2 reader.check of both accounts".into(),
+        "1 reader.check of both accounts (after)".into(),
     ));
     ops.push((
         "trade (16th position of both accounts)".into(),
         trade_gas[15],
         String::new(),
+    ));
+    // The same accounts again, adding to the first position of each (no new slot).
+    let size = leg(0, &one).3;
+    let (buyer, seller) = if size > 0 { (a, b) } else { (b, a) };
+    let id = ids[0];
+    let price = s.quote(id).0.max(WAD / 100);
+    let out = s.trade(buyer, seller, id, size.abs(), price);
+    ok(&s, "trade", &out);
+    ops.push((
+        "trade adding to a position (both accounts hold 16 options)".into(),
+        out.gas_used,
+        "1 reader.check of both accounts".into(),
     ));
     let out = s.withdraw(
         user(0xA1),
@@ -404,6 +456,9 @@ fn main() {
     for (n, g, note) in &ops {
         println!("| {n} | {} | {note} |", k(*g));
     }
+    println!(
+        "\nframes of the 16th trade (depth, callee, gas used with its callees):\n{trade_frames}"
+    );
     drop(s);
 
     // ---------------------------------------------------------------- margin checks

@@ -531,8 +531,8 @@ fn auction_discount_grows_with_time_and_bids_pay_the_quote() {
 /// A call cycle between our contracts reverts on chain: stylus-sdk 0.9 (no `reentrant`
 /// feature) refuses a call into a contract already on the call stack. A second engine
 /// wired to a reader whose "vault" is that engine makes engine -> reader -> engine: the
-/// re-entrant frame reverts without data, the reader fails, and the trade fails with it.
-/// The same trade goes through the engine wired as a tree. (The engine's reader is fixed
+/// re-entrant frame reverts without data, the reader fails, and the withdrawal fails with
+/// it. A trade goes through the engine wired as a tree. (The engine's reader is fixed
 /// at construction, as the keeper's: they never use different risk models.)
 #[test]
 fn a_call_cycle_between_our_contracts_reverts() {
@@ -575,16 +575,16 @@ fn a_call_cycle_between_our_contracts_reverts() {
         },
     );
     ok(&s, "setMarket", &out);
+    // A withdrawal: the engine asks the reader first (a trade moves positions first, and
+    // the registry refuses a second engine before any cycle).
     let out = s.send(
-        market,
+        carol(),
         cyclic,
-        &E::tradeCall {
-            buyer,
-            seller,
-            instrument: put,
-            size: i256(WAD),
-            price: i256(wad(40)),
-            fee: i256(0),
+        &E::withdrawCall {
+            account: buyer,
+            token: s.usdc,
+            amount: U256::from(WAD as u128),
+            to: carol(),
         },
     );
     assert!(!out.success);

@@ -340,6 +340,36 @@ pub struct AccountWords {
     pub entries: Vec<U256>,
 }
 
+impl AccountWords {
+    /// Takes a fill back out of the account: `size` and `entry` from its position in
+    /// `id` and `cash` from its cash, all signed, giving the account as it stood before a
+    /// trade that added exactly them (the engine's check of a trade that failed IM; the
+    /// registry's `E' - R = E + n` makes the entry exact). A position left at size and
+    /// entry zero is dropped, as the registry drops it; one the trade closed comes back.
+    /// `None` when a value leaves `int256`.
+    pub fn undo(&mut self, id: U256, size: I256, entry: I256, cash: I256) -> Option<()> {
+        let sub = |w: U256, d: I256| I256::from_raw(w).checked_sub(d).map(I256::into_raw);
+        self.cash = sub(self.cash, cash)?;
+        let j = match self.ids.iter().position(|i| *i == id) {
+            Some(j) => j,
+            None => {
+                self.ids.push(id);
+                self.sizes.push(U256::ZERO);
+                self.entries.push(U256::ZERO);
+                self.ids.len() - 1
+            }
+        };
+        self.sizes[j] = sub(self.sizes[j], size)?;
+        self.entries[j] = sub(self.entries[j], entry)?;
+        if self.sizes[j].is_zero() && self.entries[j].is_zero() {
+            self.ids.remove(j);
+            self.sizes.remove(j);
+            self.entries.remove(j);
+        }
+        Some(())
+    }
+}
+
 /// An evaluation request (see the module docs for the layout).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Request {

@@ -2,12 +2,15 @@
 //!
 //! Trades from authorised markets, margin-checked withdrawals, and settlement of expired
 //! positions at the recorded settlement prices (liquidations are the KeeperModule's).
-//! Before and after each action it asks the RiskReader for the accounts' standing (one
-//! call for both accounts of a trade), and applies the core's post-action rule
+//! After each action it asks the RiskReader for the accounts' standing (one call for both
+//! accounts of a trade), and applies the core's post-action rule
 //! (`stylus_margin::margin::verdict`): IM for new risk, MM for an action that strictly
 //! reduces risk, and new risk blocked by a stale or failed reading or by the guardian's
 //! pause (which lapses after 7 days unless renewed, and never blocks a withdrawal that
-//! leaves the account at twice its IM or more).
+//! leaves the account at twice its IM or more). The standing before a trade matters only
+//! for an account that fails IM after it (was the trade risk-reducing?): only then does
+//! the engine ask the reader for it (`checkBefore`, the book with the trade taken out;
+//! `margin::allowed_whatever_before`). A withdrawal is checked before and after.
 //!
 //! Wiring is fixed at construction: the engine's reader, like the KeeperModule's, cannot
 //! be repointed, so trades and liquidations always use one risk model (a new version of
@@ -29,8 +32,8 @@ use alloc::{vec, vec::Vec};
 use alloy_primitives::{aliases::U64, Address, I256, U256};
 use alloy_sol_types::sol;
 use margin_common::{
-    call_err, err, fixed_err, i128_of, i256, malformed,
-    wire::{self, Check, ExpiryData},
+    amount_i128, call_err, err, fixed_err, i128_of, i256, malformed,
+    wire::{self, Check},
     BadOracle, MathFailure, MissingSurface, Owned, OwnershipTransferred, StaleOracle, StaleSurface,
     Unauthorized,
 };
@@ -126,10 +129,11 @@ sol_interface! {
         function closeExpired(uint256 account, uint256 id, int256 settlement_price) external returns (int256);
     }
     interface IRiskOracle {
-        function marketData(uint256[] memory keys) external view returns (uint256[] memory);
+        function settlementPrice(uint32 underlying, uint64 expiry) external view returns (uint256);
     }
     interface IRiskReader {
         function check(uint256[] memory accounts, address actor) external view returns (uint256[] memory);
+        function checkBefore(uint256 account, uint256 instrument, int256 size, int256 entry, int256 cash) external view returns (uint256[] memory);
     }
 }
 
@@ -176,7 +180,26 @@ impl RiskEngine {
         Ok(words.chunks(wire::CHECK_WORDS).map(Check::decode).collect())
     }
 
-    /// Before an action: the actor may act for the account, and it is not frozen.
+    /// The standing of `account` before a trade that added `size`, `entry` and `cash`
+    /// to it (one reader call, `checkBefore`).
+    fn check_before(
+        &self,
+        account: U256,
+        instrument: U256,
+        size: I256,
+        entry: I256,
+        cash: I256,
+    ) -> Result<Standing, Vec<u8>> {
+        let words = IRiskReader::new(self.reader.get())
+            .check_before(self, account, instrument, size, entry, cash)
+            .map_err(call_err)?;
+        if words.len() != wire::CHECK_WORDS {
+            return Err(malformed());
+        }
+        Ok(Check::decode(&words).standing)
+    }
+
+    /// The actor may act for the account, and it is not frozen.
     fn admit(&self, account: U256, c: &Check, actor: Address, market: bool) -> Result<(), Vec<u8>> {
         if !c.authorized {
             return if market {
@@ -362,25 +385,25 @@ impl RiskEngine {
             });
         }
         let accounts = [buyer, seller];
-        let before = self.check(&accounts, market)?;
-        for (account, c) in accounts.iter().zip(&before) {
-            self.admit(*account, c, market, true)?;
-        }
         let (buyer_pnl, seller_pnl) = IPositionRegistry::new(self.registry.get())
             .apply_trade(&mut *self, buyer, seller, instrument, size, price)
             .map_err(call_err)?;
         let vault = ICollateralVault::new(self.vault.get());
         let terms = instrument::unpack(instrument.to_be_bytes()).map_err(|_| malformed())?;
+        let (qty, px) = (i128_of(size), i128_of(price));
         if terms.kind != Kind::Future {
-            let premium =
-                fixed::mul(i128_of(size), i128_of(price), Rounding::Up).map_err(fixed_err)?;
+            let premium = fixed::mul(qty, px, Rounding::Up).map_err(fixed_err)?;
             if premium != 0 {
                 vault
                     .transfer_cash(&mut *self, buyer, seller, i256(premium))
                     .map_err(call_err)?;
             }
         }
-        for (account, pnl) in [(buyer, buyer_pnl), (seller, seller_pnl)] {
+        let mut added = [(0, 0, 0); 2];
+        for (i, (account, pnl)) in [(buyer, buyer_pnl), (seller, seller_pnl)]
+            .into_iter()
+            .enumerate()
+        {
             if !pnl.is_zero() {
                 vault
                     .adjust_cash(&mut *self, account, pnl, REASON_FUTURES_PNL)
@@ -391,11 +414,29 @@ impl RiskEngine {
                     .transfer_cash(&mut *self, account, fee_account, fee)
                     .map_err(call_err)?;
             }
+            let paid = if account == fee_account {
+                0
+            } else {
+                i128_of(fee)
+            };
+            added[i] = instrument::trade_added(terms.kind, i == 0, qty, px, i128_of(pnl), paid)
+                .map_err(fixed_err)?;
         }
+        // One evaluation of both accounts after the trade; the standing before is needed
+        // (to tell a risk-reducing trade) only for an account that fails IM after it.
         let after = self.check(&accounts, market)?;
+        for (account, c) in accounts.iter().zip(&after) {
+            self.admit(*account, c, market, true)?;
+        }
         let paused = self.is_paused();
         for i in 0..2 {
-            self.require_margin(accounts[i], &before[i].standing, &after[i], paused)?;
+            let failed = after[i].failure.is_some();
+            if !margin::allowed_whatever_before(&after[i].standing, failed, paused) {
+                let (s, e, c) = added[i];
+                let (s, e, c) = (i256(s), i256(e), i256(c));
+                let before = self.check_before(accounts[i], instrument, s, e, c)?;
+                self.require_margin(accounts[i], &before, &after[i], paused)?;
+            }
         }
         log(
             self.vm(),
@@ -469,11 +510,10 @@ impl RiskEngine {
                     timestamp: now,
                 });
             }
-            let words = IRiskOracle::new(self.oracle.get())
-                .market_data(&*self, vec![wire::key(terms.underlying, terms.expiry)])
+            let price = IRiskOracle::new(self.oracle.get())
+                .settlement_price(&*self, terms.underlying, terms.expiry)
                 .map_err(call_err)?;
-            let price = ExpiryData::decode(words.get(..wire::EXPIRY_WORDS).ok_or_else(malformed)?)
-                .settlement;
+            let price = amount_i128(price);
             if price <= 0 {
                 return err(SettlementPriceMissing {
                     underlying: terms.underlying,

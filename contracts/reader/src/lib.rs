@@ -4,8 +4,8 @@
 //! the CollateralVault (`getAccountState`: flags, cash, collateral with configs) and one
 //! to the PositionRegistry (`getPositions`), then one `marketData` call to the RiskOracle
 //! for exactly the underlyings and expiries those accounts hold, and one `evaluate` call
-//! to the calculator for all of them. The RiskEngine calls `check` before and after every
-//! action; wallets, keepers and risk teams read the same numbers through the views.
+//! to the calculator for all of them. The RiskEngine calls `check` after every action
+//! (and before a withdrawal), and `checkBefore` when a trade leaves an account under IM; wallets, keepers and risk teams read the same numbers through the views.
 //!
 //! It also holds the 12 margin parameters (owner-set within the core's hard bounds) and
 //! sends them with every request. Its wiring is fixed at construction: a new version of
@@ -332,12 +332,18 @@ impl RiskReader {
 
     /// The calculator's answer for `accounts` as `actor` sees them, as words.
     fn accounts_answer(&self, accounts: &[U256], actor: Address) -> Result<Vec<U256>, Vec<u8>> {
+        let words = accounts
+            .iter()
+            .map(|a| self.account(*a, actor))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.books_answer(words)
+    }
+
+    /// The calculator's answer for these books on the full grid, as words.
+    fn books_answer(&self, words: Vec<AccountWords>) -> Result<Vec<U256>, Vec<u8>> {
         let mut keys = Vec::new();
-        let mut words = Vec::with_capacity(accounts.len());
-        for &a in accounts {
-            let w = self.account(a, actor)?;
+        for w in &words {
             wire::needed_keys(&w.ids, &w.amounts, &w.configs, &mut keys);
-            words.push(w);
         }
         self.answer(keys, words, DEFAULT_GRID.len())
     }
@@ -437,6 +443,29 @@ impl RiskReader {
     /// The vault's, registry's, oracle's and calculator's errors unchanged.
     pub fn check(&self, accounts: Vec<U256>, actor: Address) -> Result<Vec<U256>, Vec<u8>> {
         check_words(&self.accounts_answer(&accounts, actor)?)
+            .ok_or_else(|| math_err(MarginError::BadGrid))
+    }
+
+    /// One account's standing before a trade, for the engine, in the 6 words of `check`
+    /// (flags as for no actor):
+    /// its book with `size` and `entry` taken out of its position in `instrument` and
+    /// `cash` out of its cash (`margin_common::wire::AccountWords::undo`). The engine asks
+    /// only when an account fails IM after a trade: whether the trade reduced its risk
+    /// needs the standing before.
+    /// # Errors
+    /// As `check`; `MathFailure(4)` when a value leaves int256.
+    pub fn check_before(
+        &self,
+        account: U256,
+        instrument: U256,
+        size: I256,
+        entry: I256,
+        cash: I256,
+    ) -> Result<Vec<U256>, Vec<u8>> {
+        let mut w = self.account(account, Address::ZERO)?;
+        w.undo(instrument, size, entry, cash)
+            .ok_or_else(malformed)?;
+        check_words(&self.books_answer(alloc::vec![w])?)
             .ok_or_else(|| math_err(MarginError::BadGrid))
     }
 

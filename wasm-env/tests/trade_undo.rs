@@ -1,0 +1,277 @@
+//! Issue 17 (one evaluation per trade), on the real WASM: the engine evaluates the two
+//! accounts of a trade once, after it, and asks the reader for an account's standing
+//! before the trade (`checkBefore`: the book with the trade taken out) only when the
+//! account fails IM after it. That is sound only if `checkBefore` gives exactly what
+//! `check` gave before the trade, for every kind of fill: options and futures, opening,
+//! adding, reducing, closing, flipping, with and without fees, by the fee account
+//! itself. Random trades between six accounts, with price moves so that accounts fall
+//! under IM and trade their way back:
+//! 1. `checkBefore` with what the views show the trade added (position size and entry,
+//!    cash) equals `check` before the trade, word for word;
+//! 2. the core's `instrument::trade_added` (what the engine sends) equals what the views
+//!    show, from the registry's `TradeApplied` realised amounts;
+//! 3. a trade that went through satisfies the post-action rule judged with the true
+//!    standing before (`margin::verdict`, what the engine checked when it evaluated both
+//!    accounts before and after every trade), including trades that left an account under
+//!    IM (risk-reducing ones); a refusal for margin carries equity below the requirement.
+//!
+//! `TRADE_UNDO_OPS` (default 150) trades per seed, `TRADE_UNDO_SEEDS` (default two).
+
+use margin_books::{wad as fwad, Rng};
+use margin_wasm_env::abi::{IPositionRegistry as R, IRiskEngine as E, IRiskReader as RR};
+use margin_wasm_env::system::*;
+use margin_wasm_env::{Address, I256, U256};
+use stylus_margin::{
+    instrument,
+    margin::{self, Standing, Verdict},
+};
+
+fn env_or(name: &str, default: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| default.to_string())
+}
+
+fn int(v: I256) -> i128 {
+    i128::try_from(v).expect("int128")
+}
+
+/// `check([account], 0)` words.
+fn check_words(s: &mut System, account: U256) -> Vec<U256> {
+    s.read(
+        s.reader,
+        &RR::checkCall {
+            accounts: vec![account],
+            actor: Address::ZERO,
+        },
+    )
+    ._0
+}
+
+/// Equities and requirements of 6 `check` words (failed reading: word 1 non-zero).
+fn standing(w: &[U256]) -> (Standing, bool) {
+    let i = |k: usize| int(I256::from_raw(w[k]));
+    (
+        Standing {
+            equity: i(2),
+            equity_im: i(3),
+            mm: i(4),
+            im: i(5),
+        },
+        !w[1].is_zero(),
+    )
+}
+
+struct Seen {
+    trades: u64,
+    refused_for_margin: u64,
+    under_im_after: u64,
+    futures: u64,
+    closes: u64,
+    flips: u64,
+    fee_account_trades: u64,
+}
+
+fn run(seed: u64, ops: usize, seen: &mut Seen) {
+    let mut s = System::deploy(SystemConfig::default());
+    let mut rng = Rng(seed);
+    let owners: Vec<Address> = (0..6).map(|i| Address::repeat_byte(0x20 + i)).collect();
+    let accounts: Vec<U256> = owners
+        .iter()
+        .enumerate()
+        .map(|(i, &o)| s.new_account(o, 3_000 + 25_000 * (i as u128 % 3), (i % 2) as u128))
+        .collect();
+    // The last account also collects the fees (and trades).
+    let fee_account = accounts[5];
+    let out = s.admin(
+        s.engine,
+        &E::setFeeAccountCall {
+            account: fee_account,
+        },
+    );
+    assert!(out.success, "{}", s.why(&out));
+    let expiries = s.expiries();
+    let mut ids = Vec::new();
+    for &e in expiries.iter().take(2) {
+        for (kind, strike) in [
+            (Kind::Put, 1_800),
+            (Kind::Put, 1_500),
+            (Kind::Call, 2_200),
+            (Kind::Call, 2_600),
+            (Kind::Future, 0),
+        ] {
+            ids.push((s.list(kind, wad(strike), e), kind));
+        }
+    }
+    let mut eth = 2_000.0_f64;
+    for _ in 0..ops {
+        if rng.chance(0.1) {
+            eth *= 1.0 + 0.06 * rng.normal();
+            eth = eth.clamp(1_000.0, 3_500.0);
+            s.set_price(fwad(eth));
+            s.refresh();
+        }
+        let b = rng.below(accounts.len());
+        let mut k = rng.below(accounts.len() - 1);
+        if k >= b {
+            k += 1;
+        }
+        let (buyer, seller) = (accounts[b], accounts[k]);
+        let (id, kind) = ids[rng.below(ids.len())];
+        let (held, _) = s.position(buyer, id);
+        // Sizes: fresh, or exactly closing / flipping the buyer's short.
+        let size = if held < 0 && rng.chance(0.4) {
+            if rng.chance(0.5) {
+                seen.closes += 1;
+                -held
+            } else {
+                seen.flips += 1;
+                -held + fwad(rng.range(0.1, 3.0))
+            }
+        } else {
+            fwad(rng.range(0.01, 8.0))
+        };
+        let fair = if kind == Kind::Future {
+            fwad(eth)
+        } else {
+            s.quote(id).0
+        };
+        let price = (fair as f64 * rng.range(0.7, 1.3)) as i128;
+        let price = if kind == Kind::Future {
+            price.max(1)
+        } else {
+            price.max(0)
+        };
+        let fee = if rng.chance(0.3) {
+            fwad(rng.range(0.0, 5.0))
+        } else {
+            0
+        };
+
+        let before: Vec<Vec<U256>> = [buyer, seller]
+            .iter()
+            .map(|a| check_words(&mut s, *a))
+            .collect();
+        let pos_before: Vec<(i128, i128)> =
+            [buyer, seller].iter().map(|a| s.position(*a, id)).collect();
+        let cash_before: Vec<i128> = [buyer, seller].iter().map(|a| s.cash(*a)).collect();
+        let call = E::tradeCall {
+            buyer,
+            seller,
+            instrument: id,
+            size: I256::try_from(size).unwrap(),
+            price: I256::try_from(price).unwrap(),
+            fee: I256::try_from(fee).unwrap(),
+        };
+        let out = s.send(s.market, s.engine, &call);
+        if !out.success {
+            if let Some(e) = out.revert_as::<E::InsufficientMargin>() {
+                seen.refused_for_margin += 1;
+                assert!(
+                    e.equity < e.requirement,
+                    "refused with equity {} >= requirement {}",
+                    e.equity,
+                    e.requirement
+                );
+            }
+            continue;
+        }
+        seen.trades += 1;
+        if kind == Kind::Future {
+            seen.futures += 1;
+        }
+        let applied = out.events_from::<R::TradeApplied>(s.registry);
+        assert_eq!(applied.len(), 1);
+        let realized = [
+            int(applied[0].buyerRealized),
+            int(applied[0].sellerRealized),
+        ];
+        for (side, account) in [buyer, seller].into_iter().enumerate() {
+            let pos = s.position(account, id);
+            let cash = s.cash(account);
+            let added = (
+                pos.0 - pos_before[side].0,
+                pos.1 - pos_before[side].1,
+                cash - cash_before[side],
+            );
+            // 2. What the engine sends is what the trade added.
+            let paid = if account == fee_account { 0 } else { fee };
+            if account == fee_account && fee > 0 {
+                seen.fee_account_trades += 1;
+            }
+            // The fee account also receives the other side's fee.
+            let received = if account == fee_account && fee > 0 {
+                fee
+            } else {
+                0
+            };
+            let core = instrument::trade_added(kind, side == 0, size, price, realized[side], paid)
+                .unwrap();
+            assert_eq!(
+                (core.0, core.1, core.2 + received),
+                added,
+                "seed {seed:#x}: trade_added vs the views, side {side}"
+            );
+            // 1. The standing before, rebuilt from the book after.
+            let rebuilt = s
+                .read(
+                    s.reader,
+                    &RR::checkBeforeCall {
+                        account,
+                        instrument: id,
+                        size: I256::try_from(added.0).unwrap(),
+                        entry: I256::try_from(added.1).unwrap(),
+                        cash: I256::try_from(added.2).unwrap(),
+                    },
+                )
+                ._0;
+            assert_eq!(
+                rebuilt, before[side],
+                "seed {seed:#x}: checkBefore vs check before"
+            );
+            // 3. The post-action rule with the true standing before.
+            let (b_st, _) = standing(&before[side]);
+            let (a_st, failed) = standing(&check_words(&mut s, account));
+            if a_st.im_surplus() < 0 {
+                seen.under_im_after += 1;
+            }
+            let v = margin::verdict(&b_st, &a_st, failed, false);
+            assert_eq!(
+                v,
+                Verdict::Allowed,
+                "seed {seed:#x}: a trade went through: {v:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn check_before_rebuilds_the_standing_before_every_kind_of_trade() {
+    let ops: usize = env_or("TRADE_UNDO_OPS", "150").parse().unwrap();
+    let seeds: Vec<u64> = env_or("TRADE_UNDO_SEEDS", "7A0E,7A0F")
+        .split(',')
+        .map(|x| u64::from_str_radix(x.trim(), 16).unwrap())
+        .collect();
+    let mut seen = Seen {
+        trades: 0,
+        refused_for_margin: 0,
+        under_im_after: 0,
+        futures: 0,
+        closes: 0,
+        flips: 0,
+        fee_account_trades: 0,
+    };
+    for seed in seeds {
+        run(seed, ops, &mut seen);
+    }
+    eprintln!(
+        "trades {} (futures {}, closes {}, flips {}, by the fee account {}), refused for margin {}, accounts under IM after a trade that went through {}",
+        seen.trades,
+        seen.futures,
+        seen.closes,
+        seen.flips,
+        seen.fee_account_trades,
+        seen.refused_for_margin,
+        seen.under_im_after
+    );
+    assert!(seen.trades > 50 && seen.futures > 5 && seen.closes > 3 && seen.flips > 3);
+    assert!(seen.refused_for_margin > 3 && seen.under_im_after > 0);
+}
