@@ -267,7 +267,7 @@ interface ICollateralVault {
     /// engine was set).
     ///
     /// * `caller` - The caller.
-    error CallerNotEngine(address caller);
+    error CallerNotEngineOrKeeper(address caller);
 
     /// The account is frozen (under liquidation).
     ///
@@ -294,12 +294,12 @@ interface ICollateralVault {
     ///   7 risk-offsetting, 16 amount, 17 cash, 18 fraction, 19 deposit cap.
     /// * `value` - Its value.
     /// * `bound` - The bound it broke (the largest allowed, or the value required).
-    error ParameterOutOfBounds(uint8 which, uint256 value, uint256 bound);
+    error ValueOutOfBounds(uint8 which, uint256 value, uint256 bound);
 
-    /// The engine address is already set.
+    /// The engine or the keeper is already set (each is set once): the current one.
     ///
     /// * `engine` - The engine.
-    error EngineAlreadySet(address engine);
+    error AlreadySet(address current);
 
     /// The listing is full.
     ///
@@ -366,7 +366,7 @@ interface ICollateralVault {
     /// # Errors
     /// * `CallerNotOwner` - If the caller is not the owner.
     /// * `ZeroAddress` - If `engine` is zero.
-    /// * `EngineAlreadySet` - If the engine is already set.
+    /// * `AlreadySet` - If the engine is already set.
     ///
     /// # Events
     /// * `EngineSet`.
@@ -376,7 +376,7 @@ interface ICollateralVault {
     /// engine-only function, like the engine.
     ///
     /// # Errors
-    /// * Not the owner, zero address, or already set (`EngineAlreadySet` with the
+    /// * Not the owner, zero address, or already set (`AlreadySet` with the
     ///   current keeper).
     ///
     /// # Events
@@ -409,7 +409,7 @@ interface ICollateralVault {
     /// * `TooManyAssets` - If 16 assets are listed.
     /// * `QuoteAlreadySet` - If `is_quote` and a quote asset is listed.
     /// * `TokenQueryFailed` - If `decimals()` fails or is malformed.
-    /// * `ParameterOutOfBounds` - If the config breaks a bound
+    /// * `ValueOutOfBounds` - If the config breaks a bound
     ///   (`AssetConfig::validate`) or `deposit_cap` exceeds `u128`.
     ///
     /// # Events
@@ -427,7 +427,7 @@ interface ICollateralVault {
     /// # Errors
     /// * `CallerNotOwner` - If the caller is not the owner.
     /// * `TokenNotListed` - If `token` is not listed.
-    /// * `ParameterOutOfBounds` - If `cap` exceeds `u128`.
+    /// * `ValueOutOfBounds` - If `cap` exceeds `u128`.
     /// * `CapBelowDeposits` - If `cap` is below total deposits and not `force`.
     ///
     /// # Events
@@ -464,7 +464,7 @@ interface ICollateralVault {
     /// # Errors
     /// * `CallerNotOwner` - If the caller is not the owner.
     /// * `TokenNotListed` - If `token` is not listed.
-    /// * `ParameterOutOfBounds` - If a parameter breaks its bound.
+    /// * `ValueOutOfBounds` - If a parameter breaks its bound.
     ///
     /// # Events
     /// * `AssetConfigUpdated`.
@@ -480,7 +480,7 @@ interface ICollateralVault {
     /// # Errors
     /// * `CallerNotOwner` - If the caller is not the owner.
     /// * `TokenNotListed` - If `token` is not listed.
-    /// * `ParameterOutOfBounds` - If `token` is the quote asset.
+    /// * `ValueOutOfBounds` - If `token` is the quote asset.
     ///
     /// # Events
     /// * `AssetConfigUpdated`.
@@ -576,12 +576,12 @@ interface ICollateralVault {
     /// * `ZeroAmount` - If `amount` (or its WAD value) is zero.
     /// * `UnknownAccount` - If the account does not exist.
     /// * `TokenNotListed` / `TokenDisabled`.
-    /// * `ParameterOutOfBounds` - If the WAD value exceeds `u128`.
+    /// * `ValueOutOfBounds` - If the WAD value exceeds `u128`.
     /// * `DepositCapExceeded` - If total deposits would pass the cap.
     /// * `TokenTransferFailed` - If `transferFrom` reverts or returns false.
     /// * `TokenQueryFailed` - If `balanceOf` fails.
     /// * `FeeOnTransferDetected` - If fewer tokens arrive than `amount`.
-    /// * `ParameterOutOfBounds` - If the account's cash would leave `int128`.
+    /// * `ValueOutOfBounds` - If the account's cash would leave `int128`.
     ///
     /// # Events
     /// * `Deposited`.
@@ -619,8 +619,8 @@ interface ICollateralVault {
     /// entered against reason 3 (deficit), so the ledger invariant holds.
     ///
     /// # Errors
-    /// * `CallerNotEngine` - If the caller is neither the engine nor the keeper.
-    /// * `ParameterOutOfBounds` - If `index` is not below the current index or
+    /// * `CallerNotEngineOrKeeper` - If the caller is neither the engine nor the keeper.
+    /// * `ValueOutOfBounds` - If `index` is not below the current index or
     ///   is below 1e12 (1e-6), or `absorbed` is negative. The keeper module computes both
     ///   with the core; the vault trusts it as it trusts its other ledger entries.
     ///
@@ -653,10 +653,10 @@ interface ICollateralVault {
     /// * `amount` - Signed WAD (negative moves cash from `to` to `from`).
     ///
     /// # Errors
-    /// * `CallerNotEngine` - If the caller is not the engine.
+    /// * `CallerNotEngineOrKeeper` - If the caller is not the engine.
     /// * `ZeroAmount` - If `amount` is zero.
     /// * `UnknownAccount` - If either account does not exist.
-    /// * `ParameterOutOfBounds` - If `amount` or a resulting cash
+    /// * `ValueOutOfBounds` - If `amount` or a resulting cash
     ///   balance is outside `int128`.
     ///
     /// # Events
@@ -673,10 +673,10 @@ interface ICollateralVault {
     ///   4 bounty; others as the engine defines.
     ///
     /// # Errors
-    /// * `CallerNotEngine` - If the caller is not the engine.
+    /// * `CallerNotEngineOrKeeper` - If the caller is not the engine.
     /// * `ZeroAmount` - If `delta` is zero.
     /// * `UnknownAccount` - If the account does not exist.
-    /// * `ParameterOutOfBounds` - If `delta`, the account's cash, the
+    /// * `ValueOutOfBounds` - If `delta`, the account's cash, the
     ///   reason's net or the total cash would leave `int128`.
     ///
     /// # Events
@@ -697,9 +697,9 @@ interface ICollateralVault {
     /// The signed cash moved.
     ///
     /// # Errors
-    /// * `CallerNotEngine` - If the caller is not the engine.
+    /// * `CallerNotEngineOrKeeper` - If the caller is not the engine.
     /// * `ZeroAmount` - If `fraction_wad` is zero.
-    /// * `ParameterOutOfBounds` - If `fraction_wad` exceeds 1e18, or
+    /// * `ValueOutOfBounds` - If `fraction_wad` exceeds 1e18, or
     ///   the cash of `to` would leave `int128`.
     /// * `UnknownAccount` - If either account does not exist.
     ///
@@ -723,13 +723,13 @@ interface ICollateralVault {
     /// The token units sent.
     ///
     /// # Errors
-    /// * `CallerNotEngine` - If the caller is not the engine.
+    /// * `CallerNotEngineOrKeeper` - If the caller is not the engine.
     /// * `ZeroAmount` - If `amount`, or what it pays, is zero.
     /// * `ZeroAddress` - If `to` is zero.
     /// * `UnknownAccount` - If the account does not exist.
     /// * `AccountFrozen` - If the account is frozen.
     /// * `TokenNotListed` - If `token` is not listed.
-    /// * `ParameterOutOfBounds` - If `amount` exceeds `u128`.
+    /// * `ValueOutOfBounds` - If `amount` exceeds `u128`.
     /// * `InsufficientBalance` - If the collateral balance is short.
     /// * `InsufficientCash` - If the cash is short (quote asset).
     /// * `InsufficientVaultBalance` - If the vault's recorded quote
@@ -749,7 +749,7 @@ interface ICollateralVault {
     /// * `frozen` - The flag.
     ///
     /// # Errors
-    /// * `CallerNotEngine` - If the caller is not the engine.
+    /// * `CallerNotEngineOrKeeper` - If the caller is not the engine.
     /// * `UnknownAccount` - If the account does not exist.
     ///
     /// # Events

@@ -218,7 +218,7 @@ interface IPositionRegistry {
     /// The caller is not the engine.
     ///
     /// * `caller` - Caller.
-    error CallerNotEngine(address caller);
+    error CallerNotEngineOrKeeper(address caller);
 
     /// The account is frozen.
     ///
@@ -241,12 +241,12 @@ interface IPositionRegistry {
     /// * `value` - Value given.
     /// * `min` - Smallest allowed.
     /// * `max` - Largest allowed.
-    error ParameterOutOfBounds(uint256 value, uint256 min, uint256 max);
+    error OutOfRange(uint256 value, uint256 min, uint256 max);
 
-    /// The engine is already set (it is set once).
+    /// The engine or the keeper is already set (each is set once): the current one.
     ///
     /// * `engine` - Current engine.
-    error EngineAlreadySet(address engine);
+    error AlreadySet(address current);
 
     /// The engine address is invalid (zero).
     ///
@@ -276,7 +276,7 @@ interface IPositionRegistry {
     ///
     /// # Errors
     ///
-    /// * `CallerNotEngine` - If the caller is neither the engine nor the owner.
+    /// * `CallerNotEngineOrKeeper` - If the caller is neither the engine nor the owner.
     /// * `InvalidTerms` - If the kind, strike or (far) expiry is invalid.
     /// * `InstrumentExpired` - If the expiry is not after now.
     /// * `UnknownUnderlying` - If the underlying was not added.
@@ -305,7 +305,7 @@ interface IPositionRegistry {
     ///
     /// # Errors
     ///
-    /// * `CallerNotEngine`, `ZeroSize`, `NegativeSize`,
+    /// * `CallerNotEngineOrKeeper`, `ZeroSize`, `NegativeSize`,
     ///   `SizeOverflow`, `SameAccount`, `UnknownInstrument`,
     ///   `InstrumentExpired`, `AccountFrozen`, `InvalidPrice`,
     ///   `TooManyPositions`, `OpenInterestCapExceeded`,
@@ -333,7 +333,7 @@ interface IPositionRegistry {
     ///
     /// # Errors
     ///
-    /// * `CallerNotEngine`, `ParameterOutOfBounds` (fraction),
+    /// * `CallerNotEngineOrKeeper`, `OutOfRange` (fraction),
     ///   `SameAccount`, `AccountFrozen` (`to`),
     ///   `TooManyPositions` (`to`), `SizeOverflow`.
     ///
@@ -355,7 +355,7 @@ interface IPositionRegistry {
     ///
     /// # Errors
     ///
-    /// * `CallerNotEngine`, `UnknownInstrument`,
+    /// * `CallerNotEngineOrKeeper`, `UnknownInstrument`,
     ///   `InstrumentNotExpired`, `InvalidPrice`,
     ///   `NoPosition`, `SizeOverflow`.
     ///
@@ -374,7 +374,7 @@ interface IPositionRegistry {
     ///
     /// # Errors
     ///
-    /// * `CallerNotEngine`.
+    /// * `CallerNotEngineOrKeeper`.
     ///
     /// # Events
     ///
@@ -390,7 +390,7 @@ interface IPositionRegistry {
     /// # Errors
     ///
     /// * `UnauthorizedAccount`, `InvalidEngine` (zero),
-    ///   `EngineAlreadySet`.
+    ///   `AlreadySet`.
     ///
     /// # Events
     ///
@@ -401,7 +401,7 @@ interface IPositionRegistry {
     /// engine-only function, like the engine.
     ///
     /// # Errors
-    /// * Not the owner, zero address, or already set (`EngineAlreadySet` with the
+    /// * Not the owner, zero address, or already set (`AlreadySet` with the
     ///   current keeper).
     ///
     /// # Events
@@ -435,7 +435,7 @@ interface IPositionRegistry {
     ///
     /// # Errors
     ///
-    /// * `UnauthorizedAccount`, `ParameterOutOfBounds`.
+    /// * `UnauthorizedAccount`, `OutOfRange`.
     ///
     /// # Events
     ///
@@ -452,7 +452,7 @@ interface IPositionRegistry {
     /// # Errors
     ///
     /// * `UnauthorizedAccount`, `UnknownInstrument`,
-    ///   `ParameterOutOfBounds`.
+    ///   `OutOfRange`.
     ///
     /// # Events
     ///
@@ -469,7 +469,7 @@ interface IPositionRegistry {
     /// # Errors
     ///
     /// * `UnauthorizedAccount`, `UnknownUnderlying`,
-    ///   `ParameterOutOfBounds`.
+    ///   `OutOfRange`.
     ///
     /// # Events
     ///

@@ -154,4 +154,8 @@ interface IRiskOracle {
     /// # Errors
     /// `UnknownUnderlying`, `BadOracle(underlying, 5)` when no usable price exists.
     function marketData(uint256[] memory keys) external view returns (uint256[] memory);
+
+    /// The settlement price of (underlying, expiry) that `recordSettlement` recorded (WAD;
+    /// 0 until recorded): what the engine settles expired positions at (one slot).
+    function settlementPrice(uint32 underlying, uint64 expiry) external view returns (uint256);
 }

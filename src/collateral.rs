@@ -76,7 +76,7 @@ pub struct AssetConfig {
 }
 
 /// Which configuration field is out of bounds. The discriminants are the
-/// `which` codes of the vault's `ParameterOutOfBounds` error.
+/// `which` codes of the vault's `ValueOutOfBounds` error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
 pub enum ConfigField {

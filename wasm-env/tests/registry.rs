@@ -185,7 +185,7 @@ fn trade_then_settle_after_expiry() {
     };
     let out = env.call_sol(alice(), reg, &trade);
     assert_eq!(
-        out.revert_as::<IRegistry::CallerNotEngine>()
+        out.revert_as::<IRegistry::CallerNotEngineOrKeeper>()
             .unwrap()
             .caller,
         alice()

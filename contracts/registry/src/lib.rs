@@ -316,7 +316,7 @@ mod sol {
         /// * `caller` - Caller.
         #[derive(Debug)]
         #[allow(missing_docs)]
-        error CallerNotEngine(address caller);
+        error CallerNotEngineOrKeeper(address caller);
 
         /// The account is frozen.
         ///
@@ -347,14 +347,14 @@ mod sol {
         /// * `max` - Largest allowed.
         #[derive(Debug)]
         #[allow(missing_docs)]
-        error ParameterOutOfBounds(uint256 value, uint256 min, uint256 max);
+        error OutOfRange(uint256 value, uint256 min, uint256 max);
 
-        /// The engine is already set (it is set once).
+        /// The engine or the keeper is already set (each is set once): the current one.
         ///
         /// * `engine` - Current engine.
         #[derive(Debug)]
         #[allow(missing_docs)]
-        error EngineAlreadySet(address engine);
+        error AlreadySet(address current);
 
         /// The engine address is invalid (zero).
         ///
@@ -410,18 +410,18 @@ pub enum Error {
     SizeOverflow(SizeOverflow),
     /// See [`sol::InvalidPrice`].
     InvalidPrice(InvalidPrice),
-    /// See [`sol::CallerNotEngine`].
-    CallerNotEngine(CallerNotEngine),
+    /// See [`sol::CallerNotEngineOrKeeper`].
+    CallerNotEngineOrKeeper(CallerNotEngineOrKeeper),
     /// See [`sol::AccountFrozen`].
     AccountFrozen(AccountFrozen),
     /// See [`sol::NoPosition`].
     NoPosition(NoPosition),
     /// See [`sol::SameAccount`].
     SameAccount(SameAccount),
-    /// See [`sol::ParameterOutOfBounds`].
-    ParameterOutOfBounds(ParameterOutOfBounds),
-    /// See [`sol::EngineAlreadySet`].
-    EngineAlreadySet(EngineAlreadySet),
+    /// See [`sol::OutOfRange`].
+    OutOfRange(OutOfRange),
+    /// See [`sol::AlreadySet`].
+    AlreadySet(AlreadySet),
     /// See [`sol::InvalidEngine`].
     InvalidEngine(InvalidEngine),
     /// See [`sol::OwnableUnauthorizedAccount`].
@@ -676,7 +676,7 @@ impl PositionRegistry {
     ///
     /// # Errors
     ///
-    /// * [`Error::CallerNotEngine`] - If the caller is neither the engine nor the owner.
+    /// * [`Error::CallerNotEngineOrKeeper`] - If the caller is neither the engine nor the owner.
     /// * [`Error::InvalidTerms`] - If the kind, strike or (far) expiry is invalid.
     /// * [`Error::InstrumentExpired`] - If the expiry is not after now.
     /// * [`Error::UnknownUnderlying`] - If the underlying was not added.
@@ -694,7 +694,9 @@ impl PositionRegistry {
     ) -> Result<U256, Error> {
         let caller = self.vm().msg_sender();
         if caller != self.engine.get() && caller != self.owner.get() {
-            return Err(Error::CallerNotEngine(CallerNotEngine { caller }));
+            return Err(Error::CallerNotEngineOrKeeper(CallerNotEngineOrKeeper {
+                caller,
+            }));
         }
         let (id, terms) = Self::make_terms(kind, underlying, strike, expiry)?;
         let now = self.vm().block_timestamp();
@@ -749,7 +751,7 @@ impl PositionRegistry {
     ///
     /// # Errors
     ///
-    /// * [`Error::CallerNotEngine`], [`Error::ZeroSize`], [`Error::NegativeSize`],
+    /// * [`Error::CallerNotEngineOrKeeper`], [`Error::ZeroSize`], [`Error::NegativeSize`],
     ///   [`Error::SizeOverflow`], [`Error::SameAccount`], [`Error::UnknownInstrument`],
     ///   [`Error::InstrumentExpired`], [`Error::AccountFrozen`], [`Error::InvalidPrice`],
     ///   [`Error::TooManyPositions`], [`Error::OpenInterestCapExceeded`],
@@ -838,7 +840,7 @@ impl PositionRegistry {
     ///
     /// # Errors
     ///
-    /// * [`Error::CallerNotEngine`], [`Error::ParameterOutOfBounds`] (fraction),
+    /// * [`Error::CallerNotEngineOrKeeper`], [`Error::OutOfRange`] (fraction),
     ///   [`Error::SameAccount`], [`Error::AccountFrozen`] (`to`),
     ///   [`Error::TooManyPositions`] (`to`), [`Error::SizeOverflow`].
     ///
@@ -849,7 +851,7 @@ impl PositionRegistry {
         self.only_engine()?;
         let wad = U256::from(WAD as u128);
         if fraction_wad.is_zero() || fraction_wad > wad {
-            return Err(Error::ParameterOutOfBounds(ParameterOutOfBounds {
+            return Err(Error::OutOfRange(OutOfRange {
                 value: fraction_wad,
                 min: U256::from(1),
                 max: wad,
@@ -952,7 +954,7 @@ impl PositionRegistry {
     ///
     /// # Errors
     ///
-    /// * [`Error::CallerNotEngine`], [`Error::UnknownInstrument`],
+    /// * [`Error::CallerNotEngineOrKeeper`], [`Error::UnknownInstrument`],
     ///   [`Error::InstrumentNotExpired`], [`Error::InvalidPrice`],
     ///   [`Error::NoPosition`], [`Error::SizeOverflow`].
     ///
@@ -988,7 +990,7 @@ impl PositionRegistry {
     ///
     /// # Errors
     ///
-    /// * [`Error::CallerNotEngine`].
+    /// * [`Error::CallerNotEngineOrKeeper`].
     ///
     /// # Events
     ///
@@ -1011,7 +1013,7 @@ impl PositionRegistry {
     /// # Errors
     ///
     /// * [`Error::UnauthorizedAccount`], [`Error::InvalidEngine`] (zero),
-    ///   [`Error::EngineAlreadySet`].
+    ///   [`Error::AlreadySet`].
     ///
     /// # Events
     ///
@@ -1023,9 +1025,7 @@ impl PositionRegistry {
         }
         let current = self.engine.get();
         if !current.is_zero() {
-            return Err(Error::EngineAlreadySet(EngineAlreadySet {
-                engine: current,
-            }));
+            return Err(Error::AlreadySet(AlreadySet { current }));
         }
         self.engine.set(engine);
         log(self.vm(), EngineSet { engine });
@@ -1036,7 +1036,7 @@ impl PositionRegistry {
     /// engine-only function, like the engine.
     ///
     /// # Errors
-    /// * Not the owner, zero address, or already set (`EngineAlreadySet` with the
+    /// * Not the owner, zero address, or already set (`AlreadySet` with the
     ///   current keeper).
     ///
     /// # Events
@@ -1048,9 +1048,7 @@ impl PositionRegistry {
         }
         let current = self.keeper.get();
         if !current.is_zero() {
-            return Err(Error::EngineAlreadySet(EngineAlreadySet {
-                engine: current,
-            }));
+            return Err(Error::AlreadySet(AlreadySet { current }));
         }
         self.keeper.set(keeper);
         log(self.vm(), KeeperSet { keeper });
@@ -1097,7 +1095,7 @@ impl PositionRegistry {
     ///
     /// # Errors
     ///
-    /// * [`Error::UnauthorizedAccount`], [`Error::ParameterOutOfBounds`].
+    /// * [`Error::UnauthorizedAccount`], [`Error::OutOfRange`].
     ///
     /// # Events
     ///
@@ -1106,7 +1104,7 @@ impl PositionRegistry {
         self.only_owner()?;
         let hard = U256::from(HARD_MAX_POSITIONS);
         if max.is_zero() || max > hard {
-            return Err(Error::ParameterOutOfBounds(ParameterOutOfBounds {
+            return Err(Error::OutOfRange(OutOfRange {
                 value: max,
                 min: U256::from(1),
                 max: hard,
@@ -1127,7 +1125,7 @@ impl PositionRegistry {
     /// # Errors
     ///
     /// * [`Error::UnauthorizedAccount`], [`Error::UnknownInstrument`],
-    ///   [`Error::ParameterOutOfBounds`].
+    ///   [`Error::OutOfRange`].
     ///
     /// # Events
     ///
@@ -1151,7 +1149,7 @@ impl PositionRegistry {
     /// # Errors
     ///
     /// * [`Error::UnauthorizedAccount`], [`Error::UnknownUnderlying`],
-    ///   [`Error::ParameterOutOfBounds`].
+    ///   [`Error::OutOfRange`].
     ///
     /// # Events
     ///
@@ -1357,7 +1355,9 @@ impl PositionRegistry {
     fn only_engine(&self) -> Result<(), Error> {
         let caller = self.vm().msg_sender();
         if caller.is_zero() || (caller != self.engine.get() && caller != self.keeper.get()) {
-            return Err(Error::CallerNotEngine(CallerNotEngine { caller }));
+            return Err(Error::CallerNotEngineOrKeeper(CallerNotEngineOrKeeper {
+                caller,
+            }));
         }
         Ok(())
     }
@@ -1371,7 +1371,7 @@ impl PositionRegistry {
 
     fn cap_value(cap: U256) -> Result<U128, Error> {
         if cap > U256::from(u128::MAX) {
-            return Err(Error::ParameterOutOfBounds(ParameterOutOfBounds {
+            return Err(Error::OutOfRange(OutOfRange {
                 value: cap,
                 min: U256::ZERO,
                 max: U256::from(u128::MAX),

@@ -219,7 +219,7 @@ fn set_engine_reverts_when_already_set(
     setup(&reg, owner, engine);
     let before = snapshot(&reg, owner, &[], &[]);
     let err = reg.sender(owner).set_engine(other).motsu_unwrap_err();
-    assert!(matches!(err, Error::EngineAlreadySet(EngineAlreadySet { engine: e }) if e == engine));
+    assert!(matches!(err, Error::AlreadySet(AlreadySet { current: e }) if e == engine));
     assert_eq!(snapshot(&reg, owner, &[], &[]), before);
 }
 
@@ -380,7 +380,9 @@ fn list_instrument_reverts_when_caller_not_engine(
         .sender(mallory)
         .list_instrument(FUTURE, ETH, U256::ZERO, NOW + DAY)
         .motsu_unwrap_err();
-    assert!(matches!(err, Error::CallerNotEngine(CallerNotEngine { caller }) if caller == mallory));
+    assert!(
+        matches!(err, Error::CallerNotEngineOrKeeper(CallerNotEngineOrKeeper { caller }) if caller == mallory)
+    );
     assert_eq!(snapshot(&reg, owner, &[], &[id]), before);
 }
 
@@ -547,7 +549,7 @@ fn set_max_positions_reverts_out_of_bounds(reg: Contract<PositionRegistry>, owne
             .motsu_unwrap_err();
         assert!(matches!(
             err,
-            Error::ParameterOutOfBounds(ParameterOutOfBounds { value: v, min, max })
+            Error::OutOfRange(OutOfRange { value: v, min, max })
                 if v == value && min == U256::from(1) && max == U256::from(128)
         ));
         assert_eq!(snapshot(&reg, owner, &[], &[]), before);
@@ -611,7 +613,7 @@ fn set_open_interest_cap_reverts_on_bad_input(
         .motsu_unwrap_err();
     assert!(matches!(
         err,
-        Error::ParameterOutOfBounds(ParameterOutOfBounds { value, .. }) if value == too_big
+        Error::OutOfRange(OutOfRange { value, .. }) if value == too_big
     ));
     assert_eq!(snapshot(&reg, owner, &[], &[id]), before);
 }
@@ -649,7 +651,7 @@ fn set_underlying_open_interest_cap_sets_and_reverts(
         .sender(owner)
         .set_underlying_open_interest_cap(ETH, U256::MAX)
         .motsu_unwrap_err();
-    assert!(matches!(err, Error::ParameterOutOfBounds(_)));
+    assert!(matches!(err, Error::OutOfRange(_)));
     assert_eq!(snapshot(&reg, owner, &[], &[]), before);
 }
 
@@ -799,7 +801,7 @@ fn apply_trade_reverts_when_caller_not_engine(
         owner,
         (acct(A), acct(B), id, w(1), w(1)),
         &[id],
-        |e| matches!(e, Error::CallerNotEngine(CallerNotEngine { caller }) if *caller == owner),
+        |e| matches!(e, Error::CallerNotEngineOrKeeper(CallerNotEngineOrKeeper { caller }) if *caller == owner),
     );
 }
 
@@ -810,7 +812,7 @@ fn apply_trade_reverts_before_engine_is_set(reg: Contract<PositionRegistry>, own
         .sender(Address::ZERO)
         .apply_trade(acct(A), acct(B), U256::ZERO, w(1), w(1))
         .motsu_unwrap_err();
-    assert!(matches!(err, Error::CallerNotEngine(_)));
+    assert!(matches!(err, Error::CallerNotEngineOrKeeper(_)));
 }
 
 #[motsu::test]
@@ -1148,7 +1150,7 @@ fn set_frozen_reverts_when_caller_not_engine(
         .sender(owner)
         .set_frozen(acct(A), true)
         .motsu_unwrap_err();
-    assert!(matches!(err, Error::CallerNotEngine(_)));
+    assert!(matches!(err, Error::CallerNotEngineOrKeeper(_)));
     assert_eq!(snapshot(&reg, owner, &accounts(), &[]), before);
 }
 
@@ -1319,11 +1321,11 @@ fn move_fraction_reverts_on_bad_input(
     trade(&reg, engine, acct(A), acct(B), f, w(1), w(1));
     let half = U256::from(WAD / 2);
     assert_move_reverts(&reg, owner, owner, (acct(A), acct(C), half), &[f], |e| {
-        matches!(e, Error::CallerNotEngine(_))
+        matches!(e, Error::CallerNotEngineOrKeeper(_))
     });
     for bad in [U256::ZERO, U256::from(WAD as u128 + 1)] {
         assert_move_reverts(&reg, engine, owner, (acct(A), acct(C), bad), &[f], |e| {
-            matches!(e, Error::ParameterOutOfBounds(ParameterOutOfBounds { value, min, max })
+            matches!(e, Error::OutOfRange(OutOfRange { value, min, max })
                 if *value == bad && *min == U256::from(1) && *max == U256::from(WAD as u128))
         });
     }
@@ -1517,7 +1519,7 @@ fn close_expired_reverts_on_bad_input(
     seed_position(&reg, owner, acct(A), id, WAD, 0);
     let ids = [id];
     assert_close_reverts(&reg, owner, owner, (acct(A), id, w(1)), &ids, |e| {
-        matches!(e, Error::CallerNotEngine(_))
+        matches!(e, Error::CallerNotEngineOrKeeper(_))
     });
     let unknown = id + U256::from(1);
     assert_close_reverts(

@@ -74,7 +74,7 @@ pub use sol::*;
 /// The most assets that can be listed (the quote asset included).
 pub const MAX_ASSETS: usize = 16;
 
-/// `which` codes of [`ParameterOutOfBounds`] beyond the
+/// `which` codes of [`ValueOutOfBounds`] beyond the
 /// [`ConfigField`] codes (1 to 7).
 pub mod which {
     /// A token or WAD amount above what the vault tracks (`u128`).
@@ -376,7 +376,7 @@ mod sol {
         /// * `caller` - The caller.
         #[derive(Debug)]
         #[allow(missing_docs)]
-        error CallerNotEngine(address caller);
+        error CallerNotEngineOrKeeper(address caller);
 
         /// The account is frozen (under liquidation).
         ///
@@ -413,14 +413,14 @@ mod sol {
         /// * `bound` - The bound it broke (the largest allowed, or the value required).
         #[derive(Debug)]
         #[allow(missing_docs)]
-        error ParameterOutOfBounds(uint8 which, uint256 value, uint256 bound);
+        error ValueOutOfBounds(uint8 which, uint256 value, uint256 bound);
 
-        /// The engine address is already set.
+        /// The engine or the keeper is already set (each is set once): the current one.
         ///
         /// * `engine` - The engine.
         #[derive(Debug)]
         #[allow(missing_docs)]
-        error EngineAlreadySet(address engine);
+        error AlreadySet(address current);
 
         /// The listing is full.
         ///
@@ -479,13 +479,13 @@ pub enum Error {
     TokenTransferFailed(TokenTransferFailed),
     TokenQueryFailed(TokenQueryFailed),
     FeeOnTransferDetected(FeeOnTransferDetected),
-    CallerNotEngine(CallerNotEngine),
+    CallerNotEngineOrKeeper(CallerNotEngineOrKeeper),
     AccountFrozen(AccountFrozen),
     CallerNotOwner(CallerNotOwner),
     CallerNotPendingOwner(CallerNotPendingOwner),
     ZeroAddress(ZeroAddress),
-    ParameterOutOfBounds(ParameterOutOfBounds),
-    EngineAlreadySet(EngineAlreadySet),
+    ValueOutOfBounds(ValueOutOfBounds),
+    AlreadySet(AlreadySet),
     TooManyAssets(TooManyAssets),
     AssetAlreadyListed(AssetAlreadyListed),
     QuoteAlreadySet(QuoteAlreadySet),
@@ -611,7 +611,7 @@ fn word(x: [u8; 32]) -> U256 {
 }
 
 fn out_of_bounds(which: u8, value: U256, bound: U256) -> Error {
-    Error::ParameterOutOfBounds(ParameterOutOfBounds {
+    Error::ValueOutOfBounds(ValueOutOfBounds {
         which,
         value,
         bound,
@@ -731,7 +731,9 @@ impl CollateralVault {
         let engine = self.engine.get();
         let keeper = self.keeper.get();
         if caller.is_zero() || (caller != engine && caller != keeper) {
-            return Err(Error::CallerNotEngine(CallerNotEngine { caller }));
+            return Err(Error::CallerNotEngineOrKeeper(CallerNotEngineOrKeeper {
+                caller,
+            }));
         }
         Ok(())
     }
@@ -1024,7 +1026,7 @@ impl CollateralVault {
     /// # Errors
     /// * [`Error::CallerNotOwner`] - If the caller is not the owner.
     /// * [`Error::ZeroAddress`] - If `engine` is zero.
-    /// * [`Error::EngineAlreadySet`] - If the engine is already set.
+    /// * [`Error::AlreadySet`] - If the engine is already set.
     ///
     /// # Events
     /// * [`EngineSet`].
@@ -1035,9 +1037,7 @@ impl CollateralVault {
         }
         let current = self.engine.get();
         if !current.is_zero() {
-            return Err(Error::EngineAlreadySet(EngineAlreadySet {
-                engine: current,
-            }));
+            return Err(Error::AlreadySet(AlreadySet { current }));
         }
         self.engine.set(engine);
         log(self.vm(), EngineSet { engine });
@@ -1048,7 +1048,7 @@ impl CollateralVault {
     /// engine-only function, like the engine.
     ///
     /// # Errors
-    /// * Not the owner, zero address, or already set (`EngineAlreadySet` with the
+    /// * Not the owner, zero address, or already set (`AlreadySet` with the
     ///   current keeper).
     ///
     /// # Events
@@ -1060,9 +1060,7 @@ impl CollateralVault {
         }
         let current = self.keeper.get();
         if !current.is_zero() {
-            return Err(Error::EngineAlreadySet(EngineAlreadySet {
-                engine: current,
-            }));
+            return Err(Error::AlreadySet(AlreadySet { current }));
         }
         self.keeper.set(keeper);
         log(self.vm(), KeeperSet { keeper });
@@ -1099,7 +1097,7 @@ impl CollateralVault {
     /// * [`Error::TooManyAssets`] - If 16 assets are listed.
     /// * [`Error::QuoteAlreadySet`] - If `is_quote` and a quote asset is listed.
     /// * [`Error::TokenQueryFailed`] - If `decimals()` fails or is malformed.
-    /// * [`Error::ParameterOutOfBounds`] - If the config breaks a bound
+    /// * [`Error::ValueOutOfBounds`] - If the config breaks a bound
     ///   (`AssetConfig::validate`) or `deposit_cap` exceeds `u128`.
     ///
     /// # Events
@@ -1175,7 +1173,7 @@ impl CollateralVault {
     /// # Errors
     /// * [`Error::CallerNotOwner`] - If the caller is not the owner.
     /// * [`Error::TokenNotListed`] - If `token` is not listed.
-    /// * [`Error::ParameterOutOfBounds`] - If `cap` exceeds `u128`.
+    /// * [`Error::ValueOutOfBounds`] - If `cap` exceeds `u128`.
     /// * [`Error::CapBelowDeposits`] - If `cap` is below total deposits and not `force`.
     ///
     /// # Events
@@ -1242,7 +1240,7 @@ impl CollateralVault {
     /// # Errors
     /// * [`Error::CallerNotOwner`] - If the caller is not the owner.
     /// * [`Error::TokenNotListed`] - If `token` is not listed.
-    /// * [`Error::ParameterOutOfBounds`] - If a parameter breaks its bound.
+    /// * [`Error::ValueOutOfBounds`] - If a parameter breaks its bound.
     ///
     /// # Events
     /// * [`AssetConfigUpdated`].
@@ -1275,7 +1273,7 @@ impl CollateralVault {
     /// # Errors
     /// * [`Error::CallerNotOwner`] - If the caller is not the owner.
     /// * [`Error::TokenNotListed`] - If `token` is not listed.
-    /// * [`Error::ParameterOutOfBounds`] - If `token` is the quote asset.
+    /// * [`Error::ValueOutOfBounds`] - If `token` is the quote asset.
     ///
     /// # Events
     /// * [`AssetConfigUpdated`].
@@ -1484,12 +1482,12 @@ impl CollateralVault {
     /// * [`Error::ZeroAmount`] - If `amount` (or its WAD value) is zero.
     /// * [`Error::UnknownAccount`] - If the account does not exist.
     /// * [`Error::TokenNotListed`] / [`Error::TokenDisabled`].
-    /// * [`Error::ParameterOutOfBounds`] - If the WAD value exceeds `u128`.
+    /// * [`Error::ValueOutOfBounds`] - If the WAD value exceeds `u128`.
     /// * [`Error::DepositCapExceeded`] - If total deposits would pass the cap.
     /// * [`Error::TokenTransferFailed`] - If `transferFrom` reverts or returns false.
     /// * [`Error::TokenQueryFailed`] - If `balanceOf` fails.
     /// * [`Error::FeeOnTransferDetected`] - If fewer tokens arrive than `amount`.
-    /// * [`Error::ParameterOutOfBounds`] - If the account's cash would leave `int128`.
+    /// * [`Error::ValueOutOfBounds`] - If the account's cash would leave `int128`.
     ///
     /// # Events
     /// * [`Deposited`].
@@ -1625,8 +1623,8 @@ impl CollateralVault {
     /// entered against reason 3 (deficit), so the ledger invariant holds.
     ///
     /// # Errors
-    /// * [`Error::CallerNotEngine`] - If the caller is neither the engine nor the keeper.
-    /// * [`Error::ParameterOutOfBounds`] - If `index` is not below the current index or
+    /// * [`Error::CallerNotEngineOrKeeper`] - If the caller is neither the engine nor the keeper.
+    /// * [`Error::ValueOutOfBounds`] - If `index` is not below the current index or
     ///   is below 1e12 (1e-6), or `absorbed` is negative. The keeper module computes both
     ///   with the core; the vault trusts it as it trusts its other ledger entries.
     ///
@@ -1714,10 +1712,10 @@ impl CollateralVault {
     /// * `amount` - Signed WAD (negative moves cash from `to` to `from`).
     ///
     /// # Errors
-    /// * [`Error::CallerNotEngine`] - If the caller is not the engine.
+    /// * [`Error::CallerNotEngineOrKeeper`] - If the caller is not the engine.
     /// * [`Error::ZeroAmount`] - If `amount` is zero.
     /// * [`Error::UnknownAccount`] - If either account does not exist.
-    /// * [`Error::ParameterOutOfBounds`] - If `amount` or a resulting cash
+    /// * [`Error::ValueOutOfBounds`] - If `amount` or a resulting cash
     ///   balance is outside `int128`.
     ///
     /// # Events
@@ -1743,10 +1741,10 @@ impl CollateralVault {
     ///   4 bounty; others as the engine defines.
     ///
     /// # Errors
-    /// * [`Error::CallerNotEngine`] - If the caller is not the engine.
+    /// * [`Error::CallerNotEngineOrKeeper`] - If the caller is not the engine.
     /// * [`Error::ZeroAmount`] - If `delta` is zero.
     /// * [`Error::UnknownAccount`] - If the account does not exist.
-    /// * [`Error::ParameterOutOfBounds`] - If `delta`, the account's cash, the
+    /// * [`Error::ValueOutOfBounds`] - If `delta`, the account's cash, the
     ///   reason's net or the total cash would leave `int128`.
     ///
     /// # Events
@@ -1795,9 +1793,9 @@ impl CollateralVault {
     /// The signed cash moved.
     ///
     /// # Errors
-    /// * [`Error::CallerNotEngine`] - If the caller is not the engine.
+    /// * [`Error::CallerNotEngineOrKeeper`] - If the caller is not the engine.
     /// * [`Error::ZeroAmount`] - If `fraction_wad` is zero.
-    /// * [`Error::ParameterOutOfBounds`] - If `fraction_wad` exceeds 1e18, or
+    /// * [`Error::ValueOutOfBounds`] - If `fraction_wad` exceeds 1e18, or
     ///   the cash of `to` would leave `int128`.
     /// * [`Error::UnknownAccount`] - If either account does not exist.
     ///
@@ -1871,13 +1869,13 @@ impl CollateralVault {
     /// The token units sent.
     ///
     /// # Errors
-    /// * [`Error::CallerNotEngine`] - If the caller is not the engine.
+    /// * [`Error::CallerNotEngineOrKeeper`] - If the caller is not the engine.
     /// * [`Error::ZeroAmount`] - If `amount`, or what it pays, is zero.
     /// * [`Error::ZeroAddress`] - If `to` is zero.
     /// * [`Error::UnknownAccount`] - If the account does not exist.
     /// * [`Error::AccountFrozen`] - If the account is frozen.
     /// * [`Error::TokenNotListed`] - If `token` is not listed.
-    /// * [`Error::ParameterOutOfBounds`] - If `amount` exceeds `u128`.
+    /// * [`Error::ValueOutOfBounds`] - If `amount` exceeds `u128`.
     /// * [`Error::InsufficientBalance`] - If the collateral balance is short.
     /// * [`Error::InsufficientCash`] - If the cash is short (quote asset).
     /// * [`Error::InsufficientVaultBalance`] - If the vault's recorded quote
@@ -1977,7 +1975,7 @@ impl CollateralVault {
     /// * `frozen` - The flag.
     ///
     /// # Errors
-    /// * [`Error::CallerNotEngine`] - If the caller is not the engine.
+    /// * [`Error::CallerNotEngineOrKeeper`] - If the caller is not the engine.
     /// * [`Error::UnknownAccount`] - If the account does not exist.
     ///
     /// # Events

@@ -224,7 +224,7 @@ fn custom_errors_decode_with_the_generated_types(
         other => panic!("unexpected error {other:?}"),
     }
 
-    // Engine-only function: CallerNotEngine(address caller), the forwarder.
+    // Engine-only function: CallerNotEngineOrKeeper(address caller), the forwarder.
     let err = send(
         &fwd,
         &vault,
@@ -235,7 +235,7 @@ fn custom_errors_decode_with_the_generated_types(
     )
     .expect_err("engine only");
     match VaultErrors::abi_decode(&err, true).expect("revert data decodes") {
-        VaultErrors::CallerNotEngine(e) => assert_eq!(e.caller, fwd.address()),
+        VaultErrors::CallerNotEngineOrKeeper(e) => assert_eq!(e.caller, fwd.address()),
         other => panic!("unexpected error {other:?}"),
     }
 
@@ -255,7 +255,7 @@ fn generated_errors_have_the_contract_selectors() {
         margin_vault::InsufficientCash::SELECTOR
     );
     assert_eq!(
-        ICollateralVault::ParameterOutOfBounds::SELECTOR,
-        margin_vault::ParameterOutOfBounds::SELECTOR
+        ICollateralVault::ValueOutOfBounds::SELECTOR,
+        margin_vault::ValueOutOfBounds::SELECTOR
     );
 }

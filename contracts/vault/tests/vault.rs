@@ -163,7 +163,7 @@ fn set_engine_works_once(
     vault.assert_emitted(&EngineSet { engine });
 
     let err = vault.sender(owner).set_engine(bob).motsu_unwrap_err();
-    assert!(matches!(err, Error::EngineAlreadySet(e) if e.engine == engine));
+    assert!(matches!(err, Error::AlreadySet(e) if e.current == engine));
     assert_eq!(vault.sender(owner).engine(), engine);
 }
 
@@ -176,7 +176,7 @@ fn engine_functions_revert_before_engine_is_set(
     vault.sender(owner).constructor(owner).motsu_unwrap();
     let id = vault.sender(alice).open_account();
     let err = vault.sender(alice).set_frozen(id, true).motsu_unwrap_err();
-    assert!(matches!(err, Error::CallerNotEngine(e) if e.caller == alice));
+    assert!(matches!(err, Error::CallerNotEngineOrKeeper(e) if e.caller == alice));
     assert!(!vault.sender(alice).is_frozen(id));
 }
 
@@ -290,7 +290,7 @@ fn list_asset_reverts_on_bad_input(
     let e = v()
         .list_asset(dai.address(), quote_config(), wad(1), false)
         .motsu_unwrap_err();
-    assert!(matches!(e, Error::ParameterOutOfBounds(e) if e.which == 1));
+    assert!(matches!(e, Error::ValueOutOfBounds(e) if e.which == 1));
 
     // Haircut max above 100%.
     let mut c = AssetConfig::unpack(collateral_config(5).to_be_bytes());
@@ -298,22 +298,20 @@ fn list_asset_reverts_on_bad_input(
     let e = v()
         .list_asset(dai.address(), U256::from_be_bytes(c.pack()), wad(1), false)
         .motsu_unwrap_err();
-    assert!(matches!(e, Error::ParameterOutOfBounds(e)
+    assert!(matches!(e, Error::ValueOutOfBounds(e)
         if e.which == 5 && e.value == U256::from(1_000_001) && e.bound == U256::from(1_000_000)));
 
     // Cap above u128.
     let e = v()
         .list_asset(dai.address(), collateral_config(5), U256::MAX, false)
         .motsu_unwrap_err();
-    assert!(matches!(e, Error::ParameterOutOfBounds(e) if e.which == which::DEPOSIT_CAP));
+    assert!(matches!(e, Error::ValueOutOfBounds(e) if e.which == which::DEPOSIT_CAP));
 
     // Decimals above 36.
     let e = v()
         .list_asset(huge.address(), collateral_config(5), wad(1), false)
         .motsu_unwrap_err();
-    assert!(
-        matches!(e, Error::ParameterOutOfBounds(e) if e.which == 2 && e.value == U256::from(37))
-    );
+    assert!(matches!(e, Error::ValueOutOfBounds(e) if e.which == 2 && e.value == U256::from(37)));
 
     // A contract without decimals().
     let e = v()
@@ -461,7 +459,7 @@ fn set_haircut_params_stores_bounded_values(
             .set_haircut_params(t, floor, k, max, depth)
             .motsu_unwrap_err();
         assert!(
-            matches!(e, Error::ParameterOutOfBounds(e) if e.which == which),
+            matches!(e, Error::ValueOutOfBounds(e) if e.which == which),
             "{which}"
         );
         assert_eq!(vault.sender(owner).asset_config(t), before);
@@ -470,7 +468,7 @@ fn set_haircut_params_stores_bounded_values(
         .sender(owner)
         .set_haircut_params(t, 0, 0, 0, U256::MAX)
         .motsu_unwrap_err();
-    assert!(matches!(e, Error::ParameterOutOfBounds(e) if e.which == 6));
+    assert!(matches!(e, Error::ValueOutOfBounds(e) if e.which == 6));
 }
 
 #[motsu::test]
@@ -499,7 +497,7 @@ fn set_risk_offsetting_refuses_the_quote(
         .sender(owner)
         .set_risk_offsetting(usdc.address(), true)
         .motsu_unwrap_err();
-    assert!(matches!(e, Error::ParameterOutOfBounds(e) if e.which == 7));
+    assert!(matches!(e, Error::ValueOutOfBounds(e) if e.which == 7));
     assert_eq!(vault.sender(owner).asset_config(usdc.address()), before);
 }
 
@@ -1074,13 +1072,13 @@ fn deposit_reverts_when_amount_exceeds_128_bits(
         .sender(alice)
         .deposit(id, weth.address(), big)
         .motsu_unwrap_err();
-    assert!(matches!(e, Error::ParameterOutOfBounds(e) if e.which == which::AMOUNT));
+    assert!(matches!(e, Error::ValueOutOfBounds(e) if e.which == which::AMOUNT));
     // 6 decimals: the WAD value overflows u128.
     let e = vault
         .sender(alice)
         .deposit(id, usdc.address(), U256::from(u128::MAX))
         .motsu_unwrap_err();
-    assert!(matches!(e, Error::ParameterOutOfBounds(e) if e.which == which::AMOUNT));
+    assert!(matches!(e, Error::ValueOutOfBounds(e) if e.which == which::AMOUNT));
     assert_eq!(snapshot(&vault, &[id], &[&usdc, &weth], &[alice]), before);
 }
 
@@ -1237,7 +1235,7 @@ fn withdraw_reverts_for_frozen_unknown_unlisted_zero_and_non_engine(
         .sender(alice)
         .withdraw_to(id, w, wad(1), alice)
         .motsu_unwrap_err();
-    assert!(matches!(e, Error::CallerNotEngine(e) if e.caller == alice));
+    assert!(matches!(e, Error::CallerNotEngineOrKeeper(e) if e.caller == alice));
     let e = vault
         .sender(engine)
         .withdraw_to(U256::from(3), w, wad(1), alice)
@@ -1343,7 +1341,7 @@ fn engine_only_functions_revert_for_others(
     fund(&vault, &weth, alice, a, wad(3));
     fund(&vault, &usdc, alice, a, units(3, 6));
     let before = snapshot(&vault, &[a, b], &[&usdc, &weth], &[alice]);
-    let not_engine = |e: Error| matches!(e, Error::CallerNotEngine(e) if e.caller == owner);
+    let not_engine = |e: Error| matches!(e, Error::CallerNotEngineOrKeeper(e) if e.caller == owner);
     let v = || vault.sender(owner);
     assert!(not_engine(v().transfer_cash(a, b, i(1)).motsu_unwrap_err()));
     assert!(not_engine(
@@ -1432,7 +1430,7 @@ fn transfer_cash_reverts_on_zero_unknown_or_out_of_range(
         .sender(engine)
         .transfer_cash(a, b, I256::MAX)
         .motsu_unwrap_err();
-    assert!(matches!(e, Error::ParameterOutOfBounds(e) if e.which == which::CASH));
+    assert!(matches!(e, Error::ValueOutOfBounds(e) if e.which == which::CASH));
     vault
         .sender(engine)
         .transfer_cash(a, b, i(i128::MAX))
@@ -1442,7 +1440,7 @@ fn transfer_cash_reverts_on_zero_unknown_or_out_of_range(
         .sender(engine)
         .transfer_cash(a, b, i(1))
         .motsu_unwrap_err();
-    assert!(matches!(e, Error::ParameterOutOfBounds(e) if e.which == which::CASH));
+    assert!(matches!(e, Error::ValueOutOfBounds(e) if e.which == which::CASH));
     assert_eq!(snapshot(&vault, &[a, b], &[&usdc, &weth], &[alice]), mid);
     let _ = before;
 }
@@ -1488,11 +1486,11 @@ fn adjust_cash_keeps_a_ledger_per_reason(
     let e = v()
         .adjust_cash(a, I256::MIN, reason::FEE)
         .motsu_unwrap_err();
-    assert!(matches!(e, Error::ParameterOutOfBounds(e) if e.which == which::CASH));
+    assert!(matches!(e, Error::ValueOutOfBounds(e) if e.which == which::CASH));
     let e = v()
         .adjust_cash(a, i(i128::MAX), reason::FEE)
         .motsu_unwrap_err();
-    assert!(matches!(e, Error::ParameterOutOfBounds(e) if e.which == which::CASH));
+    assert!(matches!(e, Error::ValueOutOfBounds(e) if e.which == which::CASH));
     assert_eq!(snapshot(&vault, &[a, b], &[&usdc, &weth], &[alice]), before);
 }
 
@@ -1588,7 +1586,7 @@ fn move_fraction_reverts_on_bad_input(
     let e = v()
         .move_fraction(a, b, U256::from(WAD + 1))
         .motsu_unwrap_err();
-    assert!(matches!(e, Error::ParameterOutOfBounds(e)
+    assert!(matches!(e, Error::ValueOutOfBounds(e)
         if e.which == which::FRACTION && e.bound == U256::from(WAD)));
     let e = v().move_fraction(a, b, U256::ZERO).motsu_unwrap_err();
     assert!(matches!(e, Error::ZeroAmount(_)));
@@ -1701,7 +1699,7 @@ fn socialise_scales_positive_cash_only_and_keeps_the_ledger(
         (one / U256::from(2u8), i(-1)),
     ] {
         let e = v().socialise(index, absorbed).motsu_unwrap_err();
-        assert!(matches!(e, Error::ParameterOutOfBounds(_)), "{e:?}");
+        assert!(matches!(e, Error::ValueOutOfBounds(_)), "{e:?}");
     }
     assert_eq!(snapshot(&vault, &[a, b], &[&usdc, &weth], &[alice]), before);
     // Half of positive cash socialised: a keeps half, b's debt is untouched.
@@ -1741,5 +1739,5 @@ fn socialise_scales_positive_cash_only_and_keeps_the_ledger(
         .sender(alice)
         .socialise(one / U256::from(4u8), i(1))
         .motsu_unwrap_err();
-    assert!(matches!(e, Error::CallerNotEngine(_)));
+    assert!(matches!(e, Error::CallerNotEngineOrKeeper(_)));
 }
