@@ -17,7 +17,7 @@ use alloc::vec::Vec;
 
 use alloy_primitives::{I256, U256};
 use margin_common::{
-    i128_of, math_err, u128_of,
+    amount_i128, i128_of, math_err,
     wire::{self, params_from_words, Check, Evaluation, ExpiryData, Failure, Header, Request},
     MathFailure, MissingSurface, UnknownUnderlying,
 };
@@ -168,7 +168,7 @@ pub fn evaluate_words(words: &[U256]) -> Result<Vec<U256>, Vec<u8>> {
             .iter()
             .zip(&a.configs)
             .map(|(amount, config)| Collateral {
-                amount: u128_of(*amount) as i128,
+                amount: amount_i128(*amount),
                 config: AssetConfig::unpack(config.to_be_bytes()),
             })
             .collect();

@@ -131,6 +131,12 @@ pub fn u128_of(v: U256) -> u128 {
     u128::try_from(v).unwrap_or(u128::MAX)
 }
 
+/// An unsigned amount as the core's `i128`, saturating at `i128::MAX`: a balance of
+/// 2^127 or more must never read as negative (the vault stores balances as `u128`).
+pub fn amount_i128(v: U256) -> i128 {
+    u128_of(v).min(i128::MAX as u128) as i128
+}
+
 /// Two-step ownership: the owner names a successor, who accepts.
 #[storage]
 pub struct Owned {
@@ -192,6 +198,19 @@ impl Owned {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Amounts never read as negative (issue 17: the calculator read a balance of 2^127
+    /// or more as a negative amount with `as i128`).
+    #[test]
+    fn amounts_saturate_instead_of_turning_negative() {
+        let two127 = U256::from(1u8) << 127;
+        assert_eq!(amount_i128(two127), i128::MAX);
+        assert_eq!(amount_i128(two127 - U256::from(1u8)), i128::MAX);
+        assert_eq!(amount_i128(U256::MAX), i128::MAX);
+        assert_eq!(amount_i128(U256::from(u128::MAX)), i128::MAX);
+        assert_eq!(amount_i128(U256::from(12_345u64)), 12_345);
+        assert_eq!(amount_i128(U256::ZERO), 0);
+    }
 
     /// The limb conversions agree with alloy's checked ones on edges and random words.
     #[test]

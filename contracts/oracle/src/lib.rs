@@ -617,4 +617,13 @@ impl RiskOracle {
         }
         Ok(out)
     }
+
+    /// The settlement price of (underlying, expiry) that `recordSettlement` recorded (WAD;
+    /// 0 until recorded): what the engine settles expired positions at (one slot).
+    pub fn settlement_price(&self, underlying: u32, expiry: u64) -> U256 {
+        self.surfaces
+            .getter(key(underlying, expiry))
+            .settlement
+            .get()
+    }
 }
