@@ -13,17 +13,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Contracts to export: the keys of tools/abi-export (`contracts()` there; `--list`).
-# Adding a contract: one line here, one `contract!` line and its crate in tools/abi-export.
-CONTRACTS=(
-  vault     # contracts/vault    -> abi/ICollateralVault.{sol,json}
-  registry  # contracts/registry -> abi/IPositionRegistry.{sol,json}
-  oracle     # contracts/oracle     -> abi/IRiskOracle.{sol,json}
-  calculator # contracts/calculator -> abi/IRiskCalculator.{sol,json}
-  reader     # contracts/reader     -> abi/IRiskReader.{sol,json}
-  engine     # contracts/engine     -> abi/IRiskEngine.{sol,json}
-  keeper     # contracts/keeper     -> abi/IKeeperModule.{sol,json}
-)
+# Contracts to export: contracts.txt (key -> abi/<interface>.{sol,json}); each key needs a
+# `contract!` line and its crate in tools/abi-export.
+source scripts/contracts.sh
 # Solidity compiled against the generated interfaces (integrator examples).
 EXAMPLES=(examples/solidity/*.sol)
 

@@ -11,7 +11,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 dir="${MARGIN_WASM_DEPLOY_DIR:-target-wasm/deploy}"
 missing=0
-for c in vault registry oracle calculator reader engine keeper; do
+source scripts/contracts.sh
+for c in "${CONTRACTS[@]}"; do
   [ -f "$dir/$c.wasm" ] || missing=1
 done
 if [ -n "${BUILD_WASM:-}" ] || [ "$missing" = 1 ]; then

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds each contract's deployable WASM, then checks what Stylus activation checks.
 #
-#   scripts/build-wasm.sh [contract ...]     (default: vault registry oracle calculator reader engine keeper token; token is test-only)
+#   scripts/build-wasm.sh [contract ...]     (default: the contracts of contracts.txt, then token, test-only)
 #
 # Route A (a user's machine): rustup with the wasm32-unknown-unknown target and rust-src.
 # Route B (this project's machines, where rustup has no wasm32 std): Debian's rustc-web
@@ -16,8 +16,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 LIMIT=24576
-CONTRACTS=("$@")
-[ ${#CONTRACTS[@]} -gt 0 ] || CONTRACTS=(vault registry oracle calculator reader engine keeper token)
+if [ $# -gt 0 ]; then
+  CONTRACTS=("$@")
+else
+  source scripts/contracts.sh
+  CONTRACTS+=(token)
+fi
 
 export CARGO_TARGET_DIR="$ROOT/target-wasm"
 # target-cpu=mvp + bulk-memory: rustc >= 1.82 enables reference-types and multi-value, which

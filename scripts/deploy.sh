@@ -55,7 +55,7 @@ if [ -n "${CACHE_BID:-}" ]; then [[ "$CACHE_BID" =~ ^[0-9]+$ ]] || bad "CACHE_BI
 [[ "$UNDERLYING" =~ ^[0-9]+$ ]] && [ "$UNDERLYING" -ge 1 ] && [ "$UNDERLYING" -le 4294967295 ] \
   || bad "UNDERLYING must be an integer in 1..2^32-1, got '$UNDERLYING'"
 
-CONTRACTS=(vault registry oracle calculator reader engine keeper)
+source scripts/contracts.sh
 for c in "${CONTRACTS[@]}"; do
   [ -f "target-wasm/deploy/$c.wasm" ] || bad "target-wasm/deploy/$c.wasm is missing: run scripts/build-wasm.sh"
 done

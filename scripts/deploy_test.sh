@@ -15,13 +15,14 @@ export MARKET=0x$(printf '44%.0s' {1..20})
 
 out=$(scripts/deploy.sh --dry-run 2>"${TMPDIR:-/tmp}/deploy_test.err") || fail "dry run failed: $(cat "${TMPDIR:-/tmp}/deploy_test.err")"
 steps=$(cat "${TMPDIR:-/tmp}/deploy_test.err")
-python3 - "$out" <<'PY' || fail "JSON: $out"
+source scripts/contracts.sh
+python3 - "$out" "${CONTRACTS[@]}" <<'PY' || fail "JSON: $out"
 import json, sys
 d = json.loads(sys.argv[1])
-names = ["vault", "registry", "oracle", "calculator", "reader", "engine", "keeper"]
+names = sys.argv[2:]
 assert d["dryRun"] is True and d["chainId"] is None
 assert [k for k in d if k in names] == names
-assert len({d[k] for k in names}) == 7 and all(len(d[k]) == 42 for k in names)
+assert len(names) == 7 and len({d[k] for k in names}) == 7 and all(len(d[k]) == 42 for k in names)
 PY
 # 7 deployments + 4 wiring calls + quote listing + underlying (2) + feeder + insurance
 # account (2) + market = 18 steps.

@@ -88,6 +88,57 @@ pub fn default_deploy_dir() -> PathBuf {
     }
 }
 
+/// The directory of the deployable binaries ([`default_deploy_dir`]) once it holds every
+/// one that [`System::deploy`] needs: when some are missing from the workspace's
+/// `target-wasm/deploy/`, they are built first with `scripts/build-wasm.sh` (a few
+/// minutes, once), so the simulator is one command on a fresh machine. `Err` says what
+/// to do when they cannot be had (a `MARGIN_WASM_DEPLOY_DIR` lacking them is not built
+/// into).
+pub fn ensure_binaries() -> Result<PathBuf, String> {
+    let dir = default_deploy_dir();
+    let missing = |d: &Path| -> Vec<&str> {
+        CONTRACTS
+            .iter()
+            .chain(&["token"])
+            .copied()
+            .filter(|c| !d.join(format!("{c}.wasm")).is_file())
+            .collect()
+    };
+    let lacking = missing(&dir);
+    if lacking.is_empty() {
+        return Ok(dir);
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let script = root.join("scripts/build-wasm.sh");
+    if std::env::var_os("MARGIN_WASM_DEPLOY_DIR").is_some() || !script.is_file() {
+        return Err(format!(
+            "{} lacks {}.wasm: build them with scripts/build-wasm.sh (from the workspace \
+             root), or point MARGIN_WASM_DEPLOY_DIR at a directory holding them",
+            dir.display(),
+            lacking.join(".wasm, ")
+        ));
+    }
+    eprintln!(
+        "building the deployable binaries first (scripts/build-wasm.sh; {} missing; a few \
+         minutes, once)",
+        lacking.join(", ")
+    );
+    let status = std::process::Command::new("bash")
+        .arg(&script)
+        .current_dir(&root)
+        .status()
+        .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
+    let lacking = missing(&dir);
+    if !status.success() || !lacking.is_empty() {
+        return Err(format!(
+            "scripts/build-wasm.sh failed ({status}); still missing: {}; see its output \
+             above (README, set-up)",
+            lacking.join(", ")
+        ));
+    }
+    Ok(dir)
+}
+
 /// Reads `<dir>/<contract>.wasm`; panics, naming `scripts/build-wasm.sh`, when it is missing.
 pub fn load_wasm_from(dir: &Path, contract: &str) -> Vec<u8> {
     let path = dir.join(format!("{contract}.wasm"));

@@ -139,6 +139,10 @@ pub fn simulate(args: &[String]) -> ExitCode {
         .out
         .clone()
         .unwrap_or_else(|| Path::new("sim-out").join(&l.scenario.name));
+    if let Err(e) = margin_wasm_env::system::ensure_binaries() {
+        eprintln!("margin simulate: {e}");
+        return ExitCode::from(1);
+    }
     match simulate_on_system(&l, &steps, &out_dir, a.quiet, a.every) {
         Ok(code) => code,
         Err(run::SimError::Scenario(e)) => {
