@@ -135,23 +135,26 @@ fn check_gas(s: &mut System, account: U256) -> (Outcome, Outcome) {
 }
 
 /// Gas used by the frames directly under the top-level one, by callee.
-fn children(trace: &[FrameTrace], s: &System) -> Vec<(String, u64)> {
-    let name = |a: Address| -> String {
-        for (n, x) in [
-            ("vault", s.vault),
-            ("registry", s.registry),
-            ("oracle", s.oracle),
-            ("calculator", s.calculator),
-            ("reader", s.reader),
-            ("engine", s.engine),
-            ("keeper", s.keeper),
-        ] {
-            if a == x {
-                return n.to_string();
-            }
+/// The contract at `a` by its name in the system, or the address.
+fn contract_name(a: Address, s: &System) -> String {
+    for (n, x) in [
+        ("vault", s.vault),
+        ("registry", s.registry),
+        ("oracle", s.oracle),
+        ("calculator", s.calculator),
+        ("reader", s.reader),
+        ("engine", s.engine),
+        ("keeper", s.keeper),
+    ] {
+        if a == x {
+            return n.to_string();
         }
-        format!("{a}")
-    };
+    }
+    format!("{a}")
+}
+
+fn children(trace: &[FrameTrace], s: &System) -> Vec<(String, u64)> {
+    let name = |a: Address| contract_name(a, s);
     trace
         .iter()
         .filter(|f| f.depth == 2)
@@ -161,22 +164,7 @@ fn children(trace: &[FrameTrace], s: &System) -> Vec<(String, u64)> {
 
 /// Every frame of a transaction, one line each, indented by depth.
 fn frames(trace: &[FrameTrace], s: &System) -> String {
-    let name = |a: Address| -> String {
-        for (n, x) in [
-            ("vault", s.vault),
-            ("registry", s.registry),
-            ("oracle", s.oracle),
-            ("calculator", s.calculator),
-            ("reader", s.reader),
-            ("engine", s.engine),
-            ("keeper", s.keeper),
-        ] {
-            if a == x {
-                return n.to_string();
-            }
-        }
-        format!("{a}")
-    };
+    let name = |a: Address| contract_name(a, s);
     trace
         .iter()
         .map(|f| {
