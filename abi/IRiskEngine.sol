@@ -18,7 +18,7 @@ pragma solidity ^0.8.23;
 /// leaves the account at twice its IM or more). The standing before a trade matters only
 /// for an account that fails IM after it (was the trade risk-reducing?): only then does
 /// the engine ask the reader for it (`checkBefore`, the book with the trade taken out;
-/// `margin::allowed_whatever_before`). A withdrawal is checked before and after.
+/// `margin::allowed_whatever_before`); a withdrawal likewise (`checkBefore`).
 ///
 /// Wiring is fixed at construction: the engine's reader, like the KeeperModule's, cannot
 /// be repointed, so trades and liquidations always use one risk model (a new version of
@@ -67,9 +67,6 @@ interface IRiskEngine {
 
     /// The market is not an operator of the account (the owner has not authorised it).
     error MarketNotOperator(uint256 account, address market);
-
-    /// The caller is neither the account's owner nor an operator.
-    error NotOwnerOrOperator(uint256 account, address caller);
 
     /// Equity is below the requirement (IM for new risk, MM for a risk-reducing action).
     error InsufficientMargin(uint256 account, int256 equity, int256 requirement);
@@ -168,9 +165,10 @@ interface IRiskEngine {
 
     /// Withdraws `amount` (18-decimal) of `token` from `account` to `to`. Owner or
     /// operator. The vault pays; the account must then pass the post-action rule (IM, or
-    /// MM if the withdrawal strictly reduces its risk).
+    /// MM if the withdrawal strictly reduces its risk): one evaluation after, and the
+    /// standing before (`reader.checkBefore`) only when the account fails IM.
     /// # Errors
-    /// `NotOwnerOrOperator`, `AccountFrozen`, `InsufficientMargin`, `RiskPaused`, stale
+    /// the vault's `NotOwnerOrOperator` and `AccountFrozen`, `InsufficientMargin`, `RiskPaused`, stale
     /// readings, and the reader's and vault's errors unchanged.
     /// # Events
     /// `Withdrawal` (and the vault's).

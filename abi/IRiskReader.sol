@@ -80,15 +80,16 @@ interface IRiskReader {
     /// The vault's, registry's, oracle's and calculator's errors unchanged.
     function check(uint256[] memory accounts, address actor) external view returns (uint256[] memory);
 
-    /// One account's standing before a trade, for the engine, in the 6 words of `check`
-    /// (flags as for no actor):
-    /// its book with `size` and `entry` taken out of its position in `instrument` and
-    /// `cash` out of its cash (`margin_common::wire::AccountWords::undo`). The engine asks
-    /// only when an account fails IM after a trade: whether the trade reduced its risk
-    /// needs the standing before.
+    /// One account's standing before the engine's last action, in the 6 words of `check`
+    /// (flags as for no actor): the account with the action taken back out. `undo` is
+    /// `margin_common::wire::Undo`: a trade's `(instrument, size, entry, cash)`, what it
+    /// added (`AccountWords::undo`), or a withdrawal's `(token, sent)`, whose debit in 18
+    /// decimals comes back to the cash (the quote token) or to the collateral (an entry the
+    /// withdrawal emptied comes back with the token's config). The engine asks only when
+    /// the account fails IM after the action.
     /// # Errors
-    /// As `check`; `MathFailure(4)` when a value leaves int256.
-    function checkBefore(uint256 account, uint256 instrument, int256 size, int256 entry, int256 cash) external view returns (uint256[] memory);
+    /// As `check`; `MathFailure(4)` for a malformed `undo` or a value out of range.
+    function checkBefore(uint256 account, uint256[] memory undo) external view returns (uint256[] memory);
 
     /// The full evaluations of `accounts` as `actor` sees them, in the layout of
     /// `margin_common::wire::Evaluation`: the 6 `check` words, mark-to-market, collateral

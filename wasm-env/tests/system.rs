@@ -529,11 +529,12 @@ fn auction_discount_grows_with_time_and_bids_pay_the_quote() {
 }
 
 /// A call cycle between our contracts reverts on chain: stylus-sdk 0.9 (no `reentrant`
-/// feature) refuses a call into a contract already on the call stack. A second engine
-/// wired to a reader whose "vault" is that engine makes engine -> reader -> engine: the
-/// re-entrant frame reverts without data, the reader fails, and the withdrawal fails with
-/// it. A trade goes through the engine wired as a tree. (The engine's reader is fixed
-/// at construction, as the keeper's: they never use different risk models.)
+/// feature) refuses a call into a contract already on the call stack. A second keeper
+/// module wired to a reader whose "vault" is that keeper makes keeper -> reader -> keeper
+/// (starting a liquidation asks the reader first): the re-entrant frame reverts without
+/// data, the reader fails, and the call fails with it. A trade goes through the system
+/// wired as a tree. (The engine and the keeper fix their reader at construction: they
+/// never use different risk models.)
 #[test]
 fn a_call_cycle_between_our_contracts_reverts() {
     let mut s = System::deploy(SystemConfig::default());
@@ -545,7 +546,7 @@ fn a_call_cycle_between_our_contracts_reverts() {
     let cyclic = Address::repeat_byte(0xE2);
     let args = [
         w(s.owner),
-        w(cyclic), // the "vault": the second engine itself
+        w(cyclic), // the "vault": the second keeper itself
         w(s.registry),
         w(s.oracle),
         w(s.calculator),
@@ -555,57 +556,36 @@ fn a_call_cycle_between_our_contracts_reverts() {
         .env
         .deploy_wasm(&load_wasm("reader"), Some(&args), s.owner)
         .unwrap();
-    let engine_args = [
-        w(s.owner),
-        w(s.vault),
-        w(s.registry),
-        w(bad_reader),
-        w(s.oracle),
-    ]
-    .concat();
+    let keeper_args = [w(s.owner), w(s.vault), w(s.registry), w(bad_reader)].concat();
     s.env
-        .deploy_wasm_at(cyclic, &load_wasm("engine"), Some(&engine_args), s.owner)
+        .deploy_wasm_at(cyclic, &load_wasm("keeper"), Some(&keeper_args), s.owner)
         .unwrap();
-    let market = s.market;
-    let out = s.admin(
-        cyclic,
-        &E::setMarketCall {
-            market,
-            allowed: true,
-        },
-    );
-    ok(&s, "setMarket", &out);
-    // A withdrawal: the engine asks the reader first (a trade moves positions first, and
-    // the registry refuses a second engine before any cycle).
     let out = s.send(
         carol(),
         cyclic,
-        &E::withdrawCall {
-            account: buyer,
-            token: s.usdc,
-            amount: U256::from(WAD as u128),
-            to: carol(),
+        &K::startLiquidationCall {
+            account: seller,
+            bounty_account: buyer,
         },
     );
     assert!(!out.success);
-    // engine (depth 1) -> reader (2) -> engine (3): the engine frame at depth 3 saw itself
+    // keeper (depth 1) -> reader (2) -> keeper (3): the keeper frame at depth 3 saw itself
     // re-entered and reverted without data; the reader's frame failed after it.
-    let engine_frames: Vec<_> = out.trace.iter().filter(|f| f.to == cyclic).collect();
-    assert_eq!(engine_frames[0].depth, 1);
+    let keeper_frames: Vec<_> = out.trace.iter().filter(|f| f.to == cyclic).collect();
+    assert_eq!(keeper_frames[0].depth, 1);
     let reentered = out
         .trace
         .iter()
         .find(|f| f.to == cyclic && f.depth == 3)
-        .expect("the engine was re-entered");
+        .expect("the keeper was re-entered");
     assert!(reentered.reentrant);
     assert_eq!(reentered.status, FrameStatus::Revert);
     assert_eq!(reentered.caller, bad_reader);
     let reader_frame = out.trace.iter().find(|f| f.to == bad_reader).unwrap();
     assert_eq!(reader_frame.depth, 2);
     assert_ne!(reader_frame.status, FrameStatus::Success);
-    assert!(s.position(seller, put).0 == 0);
     println!(
-        "re-entrant engine frame used {} gas; the failed trade {} gas ({})",
+        "re-entrant keeper frame used {} gas; the failed call {} gas ({})",
         reentered.gas_used,
         out.gas_used,
         s.why(&out)

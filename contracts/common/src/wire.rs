@@ -340,6 +340,73 @@ pub struct AccountWords {
     pub entries: Vec<U256>,
 }
 
+/// What the vault debits for `units` token units of a token with `decimals`, in 18
+/// decimals (`stylus_margin::units::to_wad`, rounded down), as an `i128`; `None` beyond.
+/// By multiplications and divisions by ten, without the 128-bit division routine.
+pub fn wad_of_units(units: U256, decimals: u8) -> Option<i128> {
+    let l = units.as_limbs();
+    if l[2] != 0 || l[3] != 0 {
+        return None;
+    }
+    let mut v = (u128::from(l[1]) << 64) | u128::from(l[0]);
+    for _ in decimals..18 {
+        v = v.checked_mul(10)?;
+    }
+    for _ in 18..decimals {
+        v /= 10;
+    }
+    i128::try_from(v).ok()
+}
+
+/// What `RiskReader.checkBefore(account, uint256[] undo)` takes back out of an account:
+/// the engine's last action. A trade is 4 words, a withdrawal 2.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Undo {
+    /// What a trade added to the account ([`AccountWords::undo`]).
+    Trade {
+        instrument: U256,
+        size: I256,
+        entry: I256,
+        cash: I256,
+    },
+    /// A withdrawal that paid `sent` token units of `token` (an address word).
+    Withdrawal { token: U256, sent: U256 },
+}
+
+impl Undo {
+    /// The words.
+    pub fn encode(&self) -> Vec<U256> {
+        match *self {
+            Undo::Trade {
+                instrument,
+                size,
+                entry,
+                cash,
+            } => alloc::vec![
+                instrument,
+                size.into_raw(),
+                entry.into_raw(),
+                cash.into_raw()
+            ],
+            Undo::Withdrawal { token, sent } => alloc::vec![token, sent],
+        }
+    }
+
+    /// From the words (`None`: neither length).
+    pub fn decode(w: &[U256]) -> Option<Undo> {
+        match *w {
+            [instrument, size, entry, cash] => Some(Undo::Trade {
+                instrument,
+                size: I256::from_raw(size),
+                entry: I256::from_raw(entry),
+                cash: I256::from_raw(cash),
+            }),
+            [token, sent] => Some(Undo::Withdrawal { token, sent }),
+            _ => None,
+        }
+    }
+}
+
 impl AccountWords {
     /// Takes a fill back out of the account: `size` and `entry` from its position in
     /// `id` and `cash` from its cash, all signed, giving the account as it stood before a
@@ -686,5 +753,57 @@ mod tests {
         );
         let l = MarginParams::DEFAULT.to_limbs();
         assert_eq!(params_from_words(params_words(&l)), MarginParams::DEFAULT);
+    }
+
+    /// The engine's undo words round-trip; other lengths are refused.
+    #[test]
+    fn undo_round_trips() {
+        let t = Undo::Trade {
+            instrument: U256::from(7u8),
+            size: I256::MINUS_ONE,
+            entry: I256::MIN,
+            cash: I256::MAX,
+        };
+        assert_eq!(Undo::decode(&t.encode()), Some(t));
+        let w = Undo::Withdrawal {
+            token: U256::from(0xC6u8),
+            sent: U256::MAX,
+        };
+        assert_eq!(Undo::decode(&w.encode()), Some(w));
+        for n in [0, 1, 3, 5] {
+            assert_eq!(Undo::decode(&alloc::vec![U256::ZERO; n]), None);
+        }
+    }
+
+    /// `wad_of_units` is the vault's debit: `units::to_wad` rounded down, for every
+    /// decimals the vault lists (0..=36) and amounts up to the edges.
+    #[test]
+    fn wad_of_units_is_the_vaults_debit() {
+        let mut x = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for decimals in 0..=36u8 {
+            for i in 0..300 {
+                let units: u128 = match i {
+                    0 => 0,
+                    1 => u128::MAX,
+                    2 => i128::MAX as u128,
+                    _ => (u128::from(next()) << (next() % 64)) | u128::from(next() % 1000),
+                };
+                let want = stylus_margin::units::to_wad(units, decimals, false)
+                    .ok()
+                    .and_then(|v| i128::try_from(v).ok());
+                assert_eq!(
+                    wad_of_units(U256::from(units), decimals),
+                    want,
+                    "{units} {decimals}"
+                );
+            }
+            assert_eq!(wad_of_units(U256::MAX, decimals), None);
+        }
     }
 }

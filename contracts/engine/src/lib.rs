@@ -10,7 +10,7 @@
 //! leaves the account at twice its IM or more). The standing before a trade matters only
 //! for an account that fails IM after it (was the trade risk-reducing?): only then does
 //! the engine ask the reader for it (`checkBefore`, the book with the trade taken out;
-//! `margin::allowed_whatever_before`). A withdrawal is checked before and after.
+//! `margin::allowed_whatever_before`); a withdrawal likewise (`checkBefore`).
 //!
 //! Wiring is fixed at construction: the engine's reader, like the KeeperModule's, cannot
 //! be repointed, so trades and liquidations always use one risk model (a new version of
@@ -33,7 +33,7 @@ use alloy_primitives::{aliases::U64, Address, I256, U256};
 use alloy_sol_types::sol;
 use margin_common::{
     amount_i128, call_err, err, fixed_err, i128_of, i256, malformed,
-    wire::{self, Check},
+    wire::{self, Check, Undo},
     BadOracle, MathFailure, MissingSurface, Owned, OwnershipTransferred, StaleOracle, StaleSurface,
     Unauthorized,
 };
@@ -56,9 +56,6 @@ mod events {
         /// The market is not an operator of the account (the owner has not authorised it).
         #[derive(Debug)]
         error MarketNotOperator(uint256 account, address market);
-        /// The caller is neither the account's owner nor an operator.
-        #[derive(Debug)]
-        error NotOwnerOrOperator(uint256 account, address caller);
         /// Equity is below the requirement (IM for new risk, MM for a risk-reducing action).
         #[derive(Debug)]
         error InsufficientMargin(uint256 account, int256 equity, int256 requirement);
@@ -103,7 +100,6 @@ pub use events::*;
 pub enum Error {
     MarketNotAuthorized(MarketNotAuthorized),
     MarketNotOperator(MarketNotOperator),
-    NotOwnerOrOperator(NotOwnerOrOperator),
     InsufficientMargin(InsufficientMargin),
     RiskPaused(RiskPaused),
     AccountFrozen(AccountFrozen),
@@ -123,6 +119,7 @@ sol_interface! {
         function transferCash(uint256 from, uint256 to, int256 amount) external;
         function adjustCash(uint256 account, int256 delta, uint8 reason) external;
         function withdrawTo(uint256 account, address token, uint256 amount, address to) external returns (uint256);
+        function requireAuthorized(uint256 account, address actor) external view;
     }
     interface IPositionRegistry {
         function applyTrade(uint256 buyer, uint256 seller, uint256 id, int256 size, int256 price) external returns (int256, int256);
@@ -133,7 +130,7 @@ sol_interface! {
     }
     interface IRiskReader {
         function check(uint256[] memory accounts, address actor) external view returns (uint256[] memory);
-        function checkBefore(uint256 account, uint256 instrument, int256 size, int256 entry, int256 cash) external view returns (uint256[] memory);
+        function checkBefore(uint256 account, uint256[] memory undo) external view returns (uint256[] memory);
     }
 }
 
@@ -180,18 +177,11 @@ impl RiskEngine {
         Ok(words.chunks(wire::CHECK_WORDS).map(Check::decode).collect())
     }
 
-    /// The standing of `account` before a trade that added `size`, `entry` and `cash`
-    /// to it (one reader call, `checkBefore`).
-    fn check_before(
-        &self,
-        account: U256,
-        instrument: U256,
-        size: I256,
-        entry: I256,
-        cash: I256,
-    ) -> Result<Standing, Vec<u8>> {
+    /// The standing of `account` before the action `undo` takes back out (one reader
+    /// call, `checkBefore`).
+    fn check_before(&self, account: U256, undo: Undo) -> Result<Standing, Vec<u8>> {
         let words = IRiskReader::new(self.reader.get())
-            .check_before(self, account, instrument, size, entry, cash)
+            .check_before(self, account, undo.encode())
             .map_err(call_err)?;
         if words.len() != wire::CHECK_WORDS {
             return Err(malformed());
@@ -199,20 +189,10 @@ impl RiskEngine {
         Ok(Check::decode(&words).standing)
     }
 
-    /// The actor may act for the account, and it is not frozen.
-    fn admit(&self, account: U256, c: &Check, actor: Address, market: bool) -> Result<(), Vec<u8>> {
+    /// The market may act for the account (it is an operator), and it is not frozen.
+    fn admit(&self, account: U256, c: &Check, market: Address) -> Result<(), Vec<u8>> {
         if !c.authorized {
-            return if market {
-                err(MarketNotOperator {
-                    account,
-                    market: actor,
-                })
-            } else {
-                err(NotOwnerOrOperator {
-                    account,
-                    caller: actor,
-                })
-            };
+            return err(MarketNotOperator { account, market });
         }
         if c.frozen {
             return err(AccountFrozen { account });
@@ -426,15 +406,20 @@ impl RiskEngine {
         // (to tell a risk-reducing trade) only for an account that fails IM after it.
         let after = self.check(&accounts, market)?;
         for (account, c) in accounts.iter().zip(&after) {
-            self.admit(*account, c, market, true)?;
+            self.admit(*account, c, market)?;
         }
         let paused = self.is_paused();
         for i in 0..2 {
             let failed = after[i].failure.is_some();
             if !margin::allowed_whatever_before(&after[i].standing, failed, paused) {
-                let (s, e, c) = added[i];
-                let (s, e, c) = (i256(s), i256(e), i256(c));
-                let before = self.check_before(accounts[i], instrument, s, e, c)?;
+                let (size, entry, cash) = added[i];
+                let undo = Undo::Trade {
+                    instrument,
+                    size: i256(size),
+                    entry: i256(entry),
+                    cash: i256(cash),
+                };
+                let before = self.check_before(accounts[i], undo)?;
                 self.require_margin(accounts[i], &before, &after[i], paused)?;
             }
         }
@@ -455,9 +440,10 @@ impl RiskEngine {
 
     /// Withdraws `amount` (18-decimal) of `token` from `account` to `to`. Owner or
     /// operator. The vault pays; the account must then pass the post-action rule (IM, or
-    /// MM if the withdrawal strictly reduces its risk).
+    /// MM if the withdrawal strictly reduces its risk): one evaluation after, and the
+    /// standing before (`reader.checkBefore`) only when the account fails IM.
     /// # Errors
-    /// `NotOwnerOrOperator`, `AccountFrozen`, `InsufficientMargin`, `RiskPaused`, stale
+    /// the vault's `NotOwnerOrOperator` and `AccountFrozen`, `InsufficientMargin`, `RiskPaused`, stale
     /// readings, and the reader's and vault's errors unchanged.
     /// # Events
     /// `Withdrawal` (and the vault's).
@@ -469,16 +455,25 @@ impl RiskEngine {
         to: Address,
     ) -> Result<U256, Vec<u8>> {
         let caller = self.vm().msg_sender();
-        let before = self.check(&[account], caller)?;
-        self.admit(account, &before[0], caller, false)?;
-        let sent = ICollateralVault::new(self.vault.get())
+        let vault = ICollateralVault::new(self.vault.get());
+        // Before anything is paid: the caller may act for the account (the vault's
+        // `NotOwnerOrOperator`); the vault refuses a frozen account itself.
+        vault
+            .require_authorized(&*self, account, caller)
+            .map_err(call_err)?;
+        let sent = vault
             .withdraw_to(&mut *self, account, token, amount, to)
             .map_err(call_err)?;
         let after = self.check(&[account], caller)?;
         // A pause never traps a healthy account's collateral: a withdrawal that leaves
         // it at twice its IM or more goes through while paused.
         let paused = self.is_paused() && !margin::well_above_im(&after[0].standing);
-        self.require_margin(account, &before[0].standing, &after[0], paused)?;
+        let failed = after[0].failure.is_some();
+        if !margin::allowed_whatever_before(&after[0].standing, failed, paused) {
+            let token = U256::from_be_bytes(token.into_word().0);
+            let before = self.check_before(account, Undo::Withdrawal { token, sent })?;
+            self.require_margin(account, &before, &after[0], paused)?;
+        }
         log(
             self.vm(),
             Withdrawal {

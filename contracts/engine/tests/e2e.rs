@@ -159,7 +159,7 @@ fn withdrawal_is_refused_below_im_then_allowed() {
         .withdraw(seller, w.weth.address(), u(E18), bob)
         .motsu_unwrap();
     assert_eq!(w.weth.sender(admin).balance_of(bob), u(E18));
-    // A stranger cannot withdraw.
+    // A stranger cannot withdraw (the vault's `NotOwnerOrOperator`, before anything moves).
     let e = w
         .engine
         .sender(carol)
@@ -168,7 +168,7 @@ fn withdrawal_is_refused_below_im_then_allowed() {
         .unwrap_err();
     assert_eq!(
         &e[..4],
-        &<margin_engine::NotOwnerOrOperator as alloy_sol_types::SolError>::SELECTOR
+        &<margin_vault::NotOwnerOrOperator as alloy_sol_types::SolError>::SELECTOR
     );
 }
 

@@ -22,10 +22,13 @@ use alloy_primitives::{Address, I256, U256};
 use alloy_sol_types::sol;
 use margin_common::{
     err, i256, malformed, math_err,
-    wire::{self, params_from_words, params_words, AccountWords, Evaluation, Request},
+    wire::{self, params_from_words, params_words, AccountWords, Evaluation, Request, Undo},
     MathFailure, Owned, OwnershipTransferred, ParameterOutOfBounds, Unauthorized,
 };
-use stylus_margin::margin::{MarginError, MarginParams, DEFAULT_GRID};
+use stylus_margin::{
+    collateral::AssetConfig,
+    margin::{MarginError, MarginParams, DEFAULT_GRID},
+};
 use stylus_sdk::{call::RawCall, prelude::*, storage::StorageU256};
 
 mod events {
@@ -51,6 +54,7 @@ mod calls {
     sol! {
         function getAccountState(uint256 account, address actor) external view returns (address, bool, bool, int256, address[] memory, uint256[] memory, uint256[] memory);
         function accountCount() external view returns (uint256);
+        function assetConfig(address token) external view returns (uint256);
         function getPositions(uint256 account) external view returns (uint256[] memory, int256[] memory, int256[] memory);
         function marketData(uint256[] memory keys) external view returns (uint256[] memory);
         function evaluate(uint256[] memory request) external view returns (uint256[] memory);
@@ -261,6 +265,15 @@ impl RiskReader {
 
     /// One account's words: one vault call, one registry call.
     fn account(&self, account: U256, actor: Address) -> Result<AccountWords, Vec<u8>> {
+        Ok(self.account_and_tokens(account, actor)?.0)
+    }
+
+    /// [`Self::account`] and the tokens of its collateral entries (as words), in order.
+    fn account_and_tokens(
+        &self,
+        account: U256,
+        actor: Address,
+    ) -> Result<(AccountWords, Answer), Vec<u8>> {
         let actor = U256::from_be_bytes(actor.into_word().0);
         let state = view(
             self.address(VAULT),
@@ -277,7 +290,7 @@ impl RiskReader {
         )?
         .tuple()?;
         let flag = |i| Ok::<u8, Vec<u8>>(u8::from(!state.word(i)?.is_zero()));
-        Ok(AccountWords {
+        let words = AccountWords {
             flags: flag(2)? | (flag(1)? << 1),
             cash: state.word(3)?,
             amounts: state.array(5)?,
@@ -285,7 +298,8 @@ impl RiskReader {
             ids: positions.array(0)?,
             sizes: positions.array(1)?,
             entries: positions.array(2)?,
-        })
+        };
+        Ok((words, state))
     }
 
     /// Market data for `keys` and the calculator's answer for `accounts`.
@@ -446,25 +460,53 @@ impl RiskReader {
             .ok_or_else(|| math_err(MarginError::BadGrid))
     }
 
-    /// One account's standing before a trade, for the engine, in the 6 words of `check`
-    /// (flags as for no actor):
-    /// its book with `size` and `entry` taken out of its position in `instrument` and
-    /// `cash` out of its cash (`margin_common::wire::AccountWords::undo`). The engine asks
-    /// only when an account fails IM after a trade: whether the trade reduced its risk
-    /// needs the standing before.
+    /// One account's standing before the engine's last action, in the 6 words of `check`
+    /// (flags as for no actor): the account with the action taken back out. `undo` is
+    /// `margin_common::wire::Undo`: a trade's `(instrument, size, entry, cash)`, what it
+    /// added (`AccountWords::undo`), or a withdrawal's `(token, sent)`, whose debit in 18
+    /// decimals comes back to the cash (the quote token) or to the collateral (an entry the
+    /// withdrawal emptied comes back with the token's config). The engine asks only when
+    /// the account fails IM after the action.
     /// # Errors
-    /// As `check`; `MathFailure(4)` when a value leaves int256.
-    pub fn check_before(
-        &self,
-        account: U256,
-        instrument: U256,
-        size: I256,
-        entry: I256,
-        cash: I256,
-    ) -> Result<Vec<U256>, Vec<u8>> {
-        let mut w = self.account(account, Address::ZERO)?;
-        w.undo(instrument, size, entry, cash)
-            .ok_or_else(malformed)?;
+    /// As `check`; `MathFailure(4)` for a malformed `undo` or a value out of range.
+    pub fn check_before(&self, account: U256, undo: Vec<U256>) -> Result<Vec<U256>, Vec<u8>> {
+        let (mut w, state) = self.account_and_tokens(account, Address::ZERO)?;
+        match Undo::decode(&undo).ok_or_else(malformed)? {
+            Undo::Trade {
+                instrument,
+                size,
+                entry,
+                cash,
+            } => w
+                .undo(instrument, size, entry, cash)
+                .ok_or_else(malformed)?,
+            Undo::Withdrawal { token, sent } => {
+                let config = view(
+                    self.address(VAULT),
+                    calls::assetConfigCall::SELECTOR,
+                    &[token],
+                    None,
+                )?
+                .word(0)?;
+                let cfg = AssetConfig::unpack(config.to_be_bytes());
+                let debit = wire::wad_of_units(sent, cfg.decimals).ok_or_else(malformed)?;
+                if cfg.is_quote {
+                    w.undo(U256::ZERO, I256::ZERO, I256::ZERO, -i256(debit))
+                        .ok_or_else(malformed)?;
+                } else {
+                    let debit = U256::from(debit as u128);
+                    match state.array(4)?.iter().position(|x| *x == token) {
+                        Some(i) => {
+                            w.amounts[i] = w.amounts[i].checked_add(debit).ok_or_else(malformed)?
+                        }
+                        None => {
+                            w.amounts.push(debit);
+                            w.configs.push(config);
+                        }
+                    }
+                }
+            }
+        }
         check_words(&self.books_answer(alloc::vec![w])?)
             .ok_or_else(|| math_err(MarginError::BadGrid))
     }

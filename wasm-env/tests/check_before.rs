@@ -1,4 +1,4 @@
-//! Issue 17 (one evaluation per trade), on the real WASM: the engine evaluates the two
+//! Issue 17 (one evaluation per trade and per withdrawal), on the real WASM: the engine evaluates the two
 //! accounts of a trade once, after it, and asks the reader for an account's standing
 //! before the trade (`checkBefore`: the book with the trade taken out) only when the
 //! account fails IM after it. That is sound only if `checkBefore` gives exactly what
@@ -216,10 +216,13 @@ fn run(seed: u64, ops: usize, seen: &mut Seen) {
                     s.reader,
                     &RR::checkBeforeCall {
                         account,
-                        instrument: id,
-                        size: I256::try_from(added.0).unwrap(),
-                        entry: I256::try_from(added.1).unwrap(),
-                        cash: I256::try_from(added.2).unwrap(),
+                        // The documented layout: instrument, size, entry, cash.
+                        undo: vec![
+                            id,
+                            I256::try_from(added.0).unwrap().into_raw(),
+                            I256::try_from(added.1).unwrap().into_raw(),
+                            I256::try_from(added.2).unwrap().into_raw(),
+                        ],
                     },
                 )
                 ._0;
@@ -274,4 +277,92 @@ fn check_before_rebuilds_the_standing_before_every_kind_of_trade() {
     );
     assert!(seen.trades > 50 && seen.futures > 5 && seen.closes > 3 && seen.flips > 3);
     assert!(seen.refused_for_margin > 3 && seen.under_im_after > 0);
+}
+
+/// Withdrawals, the same way: `checkBefore` with what the vault paid (its
+/// `Withdrawn` token amount) equals `check` before the withdrawal, word for word, for
+/// cash (USDC, 6 decimals: the debit is the paid amount in 18 decimals, less than asked),
+/// WETH in part and the whole WETH balance (the entry comes back with its config); a
+/// withdrawal that went through satisfies the rule with the true standing before.
+#[test]
+fn check_before_withdrawal_rebuilds_the_standing_before_every_withdrawal() {
+    let ops: usize = env_or("TRADE_UNDO_OPS", "150").parse().unwrap();
+    let mut s = System::deploy(SystemConfig::default());
+    let mut rng = Rng(0x3D1_7D2A);
+    let owners: Vec<Address> = (0..4).map(|i| Address::repeat_byte(0x40 + i)).collect();
+    let accounts: Vec<U256> = owners.iter().map(|&o| s.new_account(o, 8_000, 3)).collect();
+    let buyer = s.new_account(Address::repeat_byte(0x4F), 5_000_000, 0);
+    let expiry = s.expiries()[0];
+    let put = s.list(Kind::Put, wad(1_800), expiry);
+    let call = s.list(Kind::Call, wad(2_200), expiry);
+    let (mut went, mut refused, mut whole, mut eth) = (0, 0, 0, 2_000.0_f64);
+    for i in 0..ops {
+        let k = rng.below(accounts.len());
+        let (owner, account) = (owners[k], accounts[k]);
+        if rng.chance(0.3) {
+            // Positions, so that withdrawals meet IM.
+            let id = if rng.chance(0.5) { put } else { call };
+            let fair = s.quote(id).0;
+            let _ = s.trade(buyer, account, id, fwad(rng.range(0.5, 3.0)), fair);
+        }
+        if rng.chance(0.15) {
+            eth = (eth * (1.0 + 0.05 * rng.normal())).clamp(1_200.0, 3_000.0);
+            s.set_price(fwad(eth));
+            s.refresh();
+        }
+        let before = check_words(&mut s, account);
+        let (token, amount) = if rng.chance(0.5) {
+            // Cash, with digits below USDC's 6 decimals.
+            (
+                s.usdc,
+                U256::from(fwad(rng.range(1.0, 6_000.0)) as u128 + 123_456),
+            )
+        } else {
+            let held = s.collateral(account, s.weth);
+            if held.is_zero() {
+                continue;
+            }
+            if rng.chance(0.3) {
+                whole += 1;
+                (s.weth, held)
+            } else {
+                (
+                    s.weth,
+                    held * U256::from(rng.below(90) + 5) / U256::from(100u8),
+                )
+            }
+        };
+        let out = s.withdraw(owner, account, token, amount, owner);
+        if !out.success {
+            if out.revert_as::<E::InsufficientMargin>().is_some() {
+                refused += 1;
+            }
+            continue;
+        }
+        went += 1;
+        let sent = out.decode::<E::withdrawCall>()._0;
+        let rebuilt = s
+            .read(
+                s.reader,
+                &RR::checkBeforeCall {
+                    account,
+                    // The documented layout of a withdrawal: token, units paid.
+                    undo: vec![U256::from_be_bytes(token.into_word().0), sent],
+                },
+            )
+            ._0;
+        assert_eq!(
+            rebuilt, before,
+            "withdrawal {i}: checkBefore vs check before"
+        );
+        let (b_st, _) = standing(&before);
+        let (a_st, failed) = standing(&check_words(&mut s, account));
+        let v = margin::verdict(&b_st, &a_st, failed, false);
+        assert_eq!(v, Verdict::Allowed, "withdrawal {i} went through: {v:?}");
+    }
+    eprintln!("withdrawals {went} (whole WETH balance {whole}), refused for margin {refused}");
+    assert!(
+        went > 20 && refused > 5 && whole > 3,
+        "{went} {refused} {whole}"
+    );
 }
