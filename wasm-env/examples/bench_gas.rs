@@ -364,7 +364,7 @@ fn main() {
     ops.push((
         "withdraw USDC (account holding 16 options)".into(),
         out.gas_used,
-        "2 reader.check".into(),
+        "1 reader.check (after)".into(),
     ));
     let c = s.new_account(user(0xC0), 10_000, 0);
     let out = s.withdraw(
