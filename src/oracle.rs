@@ -1,6 +1,14 @@
 //! Oracle readings: validation of a Chainlink-style AggregatorV3 round, decimal
 //! normalisation, and the settlement-round rule. Pure: the contract passes the round's
-//! fields and `now`.
+//! fields and `now`. Also what the RiskOracle's `poke` computes: the stable price and the
+//! EWMA volatility forecast (re-exported by `margin`).
+
+use crate::{
+    fixed::{self, MathError, Rounding, WAD},
+    margin::YEAR,
+    math, pricer,
+};
+use Rounding::{Down, Up};
 
 /// Why a reading was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,6 +107,80 @@ pub fn check_settlement_round(
         return Err(bad);
     }
     normalise(round.answer, decimals).map_err(|_| bad)
+}
+
+// ---------------------------------------------------------------- stable price and EWMA
+// What the RiskOracle's `poke` computes (moved from `margin`, which re-exports them).
+
+/// Stable reference price update (Mango v4 style): moves from `stable` toward `oracle` by
+/// at most `stable x max_rate_per_sec x dt`. A zero `stable` starts at the oracle.
+pub fn stable_price_update(
+    stable: i128,
+    oracle: i128,
+    dt_seconds: u64,
+    max_rate_per_sec: i128,
+) -> Result<i128, MathError> {
+    if stable <= 0 {
+        return Ok(oracle);
+    }
+    let dt = i128::from(dt_seconds.min(10 * 365 * 86_400));
+    let step = fixed::mul(stable, max_rate_per_sec.saturating_mul(dt), Down)?;
+    Ok(if oracle > stable {
+        oracle.min(stable.saturating_add(step))
+    } else {
+        oracle.max(stable.saturating_sub(step))
+    })
+}
+
+/// Seconds in which the EWMA's `lambda` applies once: `lambda` is the weight the variance
+/// keeps per hour of feed time.
+pub const EWMA_LAMBDA_SECONDS: u64 = 3_600;
+
+/// One feed round's step of the EWMA of squared log returns (annualised variance, WAD),
+/// weighted by the feed time the round covers:
+/// `var' = d x var + (1 - d) x r^2 x YEAR / dt`, `d = lambda^(dt / 1 h)`, `r = ln(new / old)`,
+/// `dt` the seconds between the two rounds' timestamps.
+///
+/// For small `dt` a sample's weight `(1 - d) / dt` tends to `-ln(lambda) / 1 h`, so a
+/// return adds `r^2 x YEAR x -ln(lambda) / 1 h` whatever interval it covers: splitting an
+/// hour's move into many rounds adds their squared returns (realised variance) instead of
+/// dividing one return by a short interval. `dt = 0` (two rounds with one timestamp) uses
+/// that limit. The oracle applies this once per feed round, in round order, so the forecast
+/// is a function of the feed's rounds and timestamps alone, not of when anyone pokes
+/// (issue 16, finding 4). Rounded up (a larger variance raises margin).
+pub fn ewma_variance_update(
+    variance: i128,
+    old_price: i128,
+    new_price: i128,
+    dt_seconds: u64,
+    lambda: i128,
+) -> Result<i128, MathError> {
+    if old_price <= 0 || new_price <= 0 || lambda <= 0 || lambda >= WAD {
+        return Ok(variance);
+    }
+    // k = -ln(lambda) per hour (WAD, > 0); decay over dt: d = exp(-k dt / 1h).
+    let k = -math::ln(lambda)?;
+    let hour = i128::from(EWMA_LAMBDA_SECONDS);
+    // Ten years of feed time decays any variance to nothing; the cap keeps exp in range.
+    let dt = i128::from(dt_seconds.min(10 * 365 * 86_400));
+    let d = math::exp(-fixed::mul_div(k, dt, hour, Down)?)?;
+    let r = math::ln(fixed::div(new_price, old_price, Rounding::Nearest)?)?;
+    let r2 = fixed::mul(r, r, Up)?;
+    let annual = r2.checked_mul(YEAR).ok_or(MathError::Overflow)?;
+    let sample = if dt == 0 {
+        fixed::mul_div(annual, k, hour * WAD, Up)?
+    } else {
+        fixed::mul_div(annual, WAD - d, dt * WAD, Up)?
+    };
+    fixed::add(fixed::mul(d, variance, Up)?, sample)
+}
+
+/// Forecast volatility from an annualised variance: `sqrt(variance)`.
+pub fn forecast_vol(variance: i128) -> Result<i128, MathError> {
+    if variance <= 0 {
+        return Ok(0);
+    }
+    pricer::sqrt(variance)
 }
 
 #[cfg(test)]
