@@ -510,8 +510,9 @@ pub fn trade_notional(size: i128, price: i128) -> Result<i128, MathError> {
 
 /// What one side of a trade of `qty > 0` at `price` adds to its account, `buyer` or the
 /// seller: `(size, entry notional, cash)`, all signed WAD. `realized` is what the
-/// registry's [`apply_fill`] returned for that side and `fee` what the side paid (zero
-/// for the fee account itself). The buyer pays the option premium `qty * price`
+/// registry's [`apply_fill`] returned for that side and `fee` the net fee the side paid
+/// (for the fee account itself, minus the other side's fee: it receives it). The buyer
+/// pays the option premium `qty * price`
 /// (rounded up) to the seller; futures add the signed [`trade_notional`] to the entry,
 /// and by [`apply_fill`]'s `E' - R = E + n` the entry grows by `R + n` while `R` is
 /// credited to cash. The engine sends this to the reader's `checkBefore` to evaluate the

@@ -394,8 +394,10 @@ impl RiskEngine {
                     .transfer_cash(&mut *self, account, fee_account, fee)
                     .map_err(call_err)?;
             }
+            // Net fee paid: the fee account's own transfer is a no-op, and it receives
+            // the other side's fee.
             let paid = if account == fee_account {
-                0
+                -i128_of(fee)
             } else {
                 i128_of(fee)
             };
