@@ -12,8 +12,10 @@ pragma solidity ^0.8.23;
 /// the CollateralVault (`getAccountState`: flags, cash, collateral with configs) and one
 /// to the PositionRegistry (`getPositions`), then one `marketData` call to the RiskOracle
 /// for exactly the underlyings and expiries those accounts hold, and one `evaluate` call
-/// to the calculator for all of them. The RiskEngine calls `check` after every action
-/// (and before a withdrawal), and `checkBefore` when a trade leaves an account under IM; wallets, keepers and risk teams read the same numbers through the views.
+/// to the calculator for all of them. The RiskEngine calls `check` after every trade and
+/// withdrawal, and `checkBefore` (the account with the action taken back out) only when
+/// one leaves an account under IM; wallets, keepers and risk teams read the same numbers
+/// through the views.
 ///
 /// It also holds the 12 margin parameters (owner-set within the core's hard bounds) and
 /// sends them with every request. Its wiring is fixed at construction: a new version of

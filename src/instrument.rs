@@ -508,6 +508,15 @@ pub fn trade_notional(size: i128, price: i128) -> Result<i128, MathError> {
     fixed::mul(size, price, Rounding::Down)
 }
 
+/// The option premium the buyer of `qty` at `price` pays the seller: `qty * price` (WAD),
+/// rounded up (the engine's transfer and [`trade_added`] both use it).
+///
+/// # Errors
+/// [`MathError::Overflow`].
+pub fn premium(qty: i128, price: i128) -> Result<i128, MathError> {
+    fixed::mul(qty, price, Rounding::Up)
+}
+
 /// What one side of a trade of `qty > 0` at `price` adds to its account, `buyer` or the
 /// seller: `(size, entry notional, cash)`, all signed WAD. `realized` is what the
 /// registry's [`apply_fill`] returned for that side and `fee` the net fee the side paid
@@ -530,7 +539,7 @@ pub fn trade_added(
 ) -> Result<(i128, i128, i128), MathError> {
     let sign = if buyer { 1 } else { -1 };
     let (premium, notional) = if kind.is_option() {
-        (fixed::mul(qty, price, Rounding::Up)?, 0)
+        (premium(qty, price)?, 0)
     } else {
         (0, trade_notional(qty, price)?)
     };

@@ -408,6 +408,12 @@ impl Undo {
 }
 
 impl AccountWords {
+    /// Takes `cash` (signed) out of the account's cash; `None` when it leaves `int256`.
+    pub fn take_cash(&mut self, cash: I256) -> Option<()> {
+        self.cash = I256::from_raw(self.cash).checked_sub(cash)?.into_raw();
+        Some(())
+    }
+
     /// Takes a fill back out of the account: `size` and `entry` from its position in
     /// `id` and `cash` from its cash, all signed, giving the account as it stood before a
     /// trade that added exactly them (the engine's check of a trade that failed IM; the
@@ -416,7 +422,7 @@ impl AccountWords {
     /// `None` when a value leaves `int256`.
     pub fn undo(&mut self, id: U256, size: I256, entry: I256, cash: I256) -> Option<()> {
         let sub = |w: U256, d: I256| I256::from_raw(w).checked_sub(d).map(I256::into_raw);
-        self.cash = sub(self.cash, cash)?;
+        self.take_cash(cash)?;
         let j = match self.ids.iter().position(|i| *i == id) {
             Some(j) => j,
             None => {

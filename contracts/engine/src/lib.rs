@@ -38,7 +38,6 @@ use margin_common::{
     Unauthorized,
 };
 use stylus_margin::{
-    fixed::{self, Rounding},
     instrument::{self, Kind},
     margin::{self, Standing, Verdict},
 };
@@ -157,6 +156,14 @@ pub struct RiskEngine {
 /// The longest a pause lasts unless the guardian renews it.
 pub const MAX_PAUSE_SECONDS: u64 = 7 * 86_400;
 
+/// The `n` checks of a reader answer (`MathFailure(4)` when it is not `n` checks long).
+fn checks(words: &[U256], n: usize) -> Result<Vec<Check>, Vec<u8>> {
+    if words.len() != n * wire::CHECK_WORDS {
+        return Err(malformed());
+    }
+    Ok(words.chunks(wire::CHECK_WORDS).map(Check::decode).collect())
+}
+
 impl RiskEngine {
     fn is_paused(&self) -> bool {
         self.vm().block_timestamp() < self.paused_until.get().to::<u64>()
@@ -171,10 +178,7 @@ impl RiskEngine {
         let words = IRiskReader::new(self.reader.get())
             .check(self, accounts.to_vec(), actor)
             .map_err(call_err)?;
-        if words.len() != accounts.len() * wire::CHECK_WORDS {
-            return Err(malformed());
-        }
-        Ok(words.chunks(wire::CHECK_WORDS).map(Check::decode).collect())
+        checks(&words, accounts.len())
     }
 
     /// The standing of `account` before the action `undo` takes back out (one reader
@@ -183,10 +187,7 @@ impl RiskEngine {
         let words = IRiskReader::new(self.reader.get())
             .check_before(self, account, undo.encode())
             .map_err(call_err)?;
-        if words.len() != wire::CHECK_WORDS {
-            return Err(malformed());
-        }
-        Ok(Check::decode(&words).standing)
+        Ok(checks(&words, 1)?[0].standing)
     }
 
     /// The market may act for the account (it is an operator), and it is not frozen.
@@ -372,7 +373,7 @@ impl RiskEngine {
         let terms = instrument::unpack(instrument.to_be_bytes()).map_err(|_| malformed())?;
         let (qty, px) = (i128_of(size), i128_of(price));
         if terms.kind != Kind::Future {
-            let premium = fixed::mul(qty, px, Rounding::Up).map_err(fixed_err)?;
+            let premium = instrument::premium(qty, px).map_err(fixed_err)?;
             if premium != 0 {
                 vault
                     .transfer_cash(&mut *self, buyer, seller, i256(premium))

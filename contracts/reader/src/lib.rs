@@ -4,8 +4,10 @@
 //! the CollateralVault (`getAccountState`: flags, cash, collateral with configs) and one
 //! to the PositionRegistry (`getPositions`), then one `marketData` call to the RiskOracle
 //! for exactly the underlyings and expiries those accounts hold, and one `evaluate` call
-//! to the calculator for all of them. The RiskEngine calls `check` after every action
-//! (and before a withdrawal), and `checkBefore` when a trade leaves an account under IM; wallets, keepers and risk teams read the same numbers through the views.
+//! to the calculator for all of them. The RiskEngine calls `check` after every trade and
+//! withdrawal, and `checkBefore` (the account with the action taken back out) only when
+//! one leaves an account under IM; wallets, keepers and risk teams read the same numbers
+//! through the views.
 //!
 //! It also holds the 12 margin parameters (owner-set within the core's hard bounds) and
 //! sends them with every request. Its wiring is fixed at construction: a new version of
@@ -491,8 +493,7 @@ impl RiskReader {
                 let cfg = AssetConfig::unpack(config.to_be_bytes());
                 let debit = wire::wad_of_units(sent, cfg.decimals).ok_or_else(malformed)?;
                 if cfg.is_quote {
-                    w.undo(U256::ZERO, I256::ZERO, I256::ZERO, -i256(debit))
-                        .ok_or_else(malformed)?;
+                    w.take_cash(-i256(debit)).ok_or_else(malformed)?;
                 } else {
                     let debit = U256::from(debit as u128);
                     match state.array(4)?.iter().position(|x| *x == token) {
