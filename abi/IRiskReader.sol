@@ -14,15 +14,16 @@ pragma solidity ^0.8.23;
 /// for exactly the underlyings and expiries those accounts hold, and one `evaluate` call
 /// to the calculator for all of them. The RiskEngine calls `check` after every trade and
 /// withdrawal, and `checkBefore` (the account with the action taken back out) only when
-/// one leaves an account under IM; wallets, keepers and risk teams read the same numbers
-/// through the views.
+/// one leaves an account under IM; the KeeperModule and the RiskLens (the views wallets,
+/// keepers and risk teams read) call `evaluations`.
 ///
 /// It also holds the 12 margin parameters (owner-set within the core's hard bounds) and
 /// sends them with every request. Its wiring is fixed at construction: a new version of
 /// the calculator is a new reader, which the engine's owner points the engine at.
 ///
-/// Call graph: the engine (or anyone, for views) calls this contract; it calls the vault,
-/// the registry, the oracle and the calculator, all as views. Nothing calls it back.
+/// Call graph: the engine, the keeper module and the lens (or anyone, as views) call this
+/// contract; it calls the vault, the registry, the oracle and the calculator, all as
+/// views. Nothing calls it back.
 interface IRiskReader {
     // ---- Events ----
 
@@ -101,44 +102,6 @@ interface IRiskReader {
     /// # Errors
     /// As `check`.
     function evaluations(uint256[] memory accounts, address actor) external view returns (uint256[] memory);
-
-    struct ScanReturn { uint256[] _0; int256[] _1; int256[] _2; bool[] _3; }
-
-    /// A keeper's scan: of the accounts `first .. first + count` (ids start at 1; the
-    /// page stops at the last account), those holding positions, with equity, MM and
-    /// whether each is liquidatable now (equity < MM on fresh data). At most 64 a page.
-    /// # Errors
-    /// As `check`.
-    ///
-    /// Wire format: stylus-sdk 0.9.0 ABI-encodes a return of several values that include a
-    /// dynamic one (array, bytes, string) as ONE tuple (stylus-sdk-rs issue 308, fixed in a
-    /// later SDK), not as Solidity's several return values. So this interface declares the
-    /// one struct the contract really returns; its fields `_0`, `_1`, ... are the values in
-    /// the order described above.
-    function scan(uint256 first, uint256 count) external view returns (ScanReturn memory);
-
-    struct AccountRiskReturn { int256 _0; int256 _1; int256 _2; int256 _3; uint32[] _4; int256[] _5; int256[] _6; int256[] _7; int256[] _8; uint8 _9; }
-
-    /// Equity (oracle), MM, IM, equity for IM, and per underlying: id, delta, gamma,
-    /// vega, theta (WAD); plus the index of the worst scenario (255: no positions).
-    ///
-    /// Wire format: stylus-sdk 0.9.0 ABI-encodes a return of several values that include a
-    /// dynamic one (array, bytes, string) as ONE tuple (stylus-sdk-rs issue 308, fixed in a
-    /// later SDK), not as Solidity's several return values. So this interface declares the
-    /// one struct the contract really returns; its fields `_0`, `_1`, ... are the values in
-    /// the order described above.
-    function accountRisk(uint256 account) external view returns (AccountRiskReturn memory);
-
-    /// `equity - MM` (negative: below maintenance).
-    function health(uint256 account) external view returns (int256);
-
-    /// Whether equity < MM on fresh data (a stale reading never makes an account
-    /// liquidatable on its own).
-    function isLiquidatable(uint256 account) external view returns (bool);
-
-    /// Price and Greeks of one unit of an instrument now: (price, delta, gamma, vega,
-    /// theta), WAD, on the oracle price and the expiry's surface.
-    function quote(uint256 instrument) external view returns (int256, int256, int256, int256, int256);
 
     /// The contracts this reader uses: (vault, registry, oracle, calculator).
     function sources() external view returns (address, address, address, address);

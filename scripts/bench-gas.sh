@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Gas per operation of the seven contracts, measured on their deployable WASM in the
+# Gas per operation of the contracts, measured on their deployable WASM in the
 # ink-metered environment (margin-wasm-env), printed as markdown tables.
 #
 #   scripts/bench-gas.sh            # builds target-wasm/deploy/ first if a binary is missing

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Deploys the seven Stylus Margin contracts to a chain, wires them, lists a quote asset and a
+# Deploys the Stylus Margin contracts to a chain, wires them, lists a quote asset and a
 # first underlying with its feed, and prints the addresses as JSON.
 #
 #   scripts/deploy.sh [--dry-run]
@@ -101,6 +101,7 @@ deploy calculator
 deploy reader "$OWNER" "${ADDR[vault]}" "${ADDR[registry]}" "${ADDR[oracle]}" "${ADDR[calculator]}"
 deploy engine "$OWNER" "${ADDR[vault]}" "${ADDR[registry]}" "${ADDR[reader]}" "${ADDR[oracle]}"
 deploy keeper "$OWNER" "${ADDR[vault]}" "${ADDR[registry]}" "${ADDR[reader]}"
+deploy lens "${ADDR[reader]}"
 
 # Wiring: the vault and the registry learn the engine and the keeper module (once each).
 send vault "setEngine(address)" "${ADDR[engine]}"
@@ -141,7 +142,7 @@ chain_id=null
 if [ "$dry" = 0 ]; then chain_id=$(cast chain-id --rpc-url "$RPC_URL"); fi
 printf '{\n  "chainId": %s,\n  "dryRun": %s,\n' "$chain_id" "$([ "$dry" = 1 ] && echo true || echo false)"
 for c in "${CONTRACTS[@]}"; do
-  sep=","; [ "$c" = keeper ] && sep=""
+  sep=","; [ "$c" = "${CONTRACTS[-1]}" ] && sep=""
   printf '  "%s": "%s"%s\n' "$c" "${ADDR[$c]}" "$sep"
 done
 printf '}\n'

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Tests scripts/deploy.sh --dry-run (no chain is reachable from here): every step printed,
-# the JSON well formed with the seven addresses, and each bad input refused with exit 2
+# the JSON well formed with one address per contract of contracts.txt, and each bad input refused with exit 2
 # and a message naming it. Needs target-wasm/deploy/ (scripts/build-wasm.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,17 +22,19 @@ d = json.loads(sys.argv[1])
 names = sys.argv[2:]
 assert d["dryRun"] is True and d["chainId"] is None
 assert [k for k in d if k in names] == names
-assert len(names) == 7 and len({d[k] for k in names}) == 7 and all(len(d[k]) == 42 for k in names)
+assert len(names) == 8 and len({d[k] for k in names}) == 8 and all(len(d[k]) == 42 for k in names)
 PY
-# 7 deployments + 4 wiring calls + quote listing + underlying (2) + feeder + insurance
-# account (2) + market = 18 steps.
-[ "$(grep -c '^\[' <<<"$steps")" = 18 ] || fail "expected 18 steps, got: $steps"
+# 8 deployments + 4 wiring calls + quote listing + underlying (2) + feeder + insurance
+# account (2) + market = 19 steps.
+[ "$(grep -c '^\[' <<<"$steps")" = 19 ] || fail "expected 19 steps, got: $steps"
 # The insurance fund is an account opened in the vault and named to the keeper (without it
 # every liquidation bid reverts with InsuranceAccountNotSet).
 grep -q "call 0x0000000000000000000000000000000000000001 openAccount()" <<<"$steps" || fail "no insurance account opened: $steps"
 grep -q "call 0x0000000000000000000000000000000000000007 setInsuranceAccount(uint256) 1" <<<"$steps" || fail "insurance account not set: $steps"
 grep -q 'deploy reader: .*--constructor-args 0x1111111111111111111111111111111111111111 0x0000000000000000000000000000000000000001 0x0000000000000000000000000000000000000002 0x0000000000000000000000000000000000000003 0x0000000000000000000000000000000000000004' <<<"$steps" \
   || fail "reader constructor arguments not wired: $steps"
+grep -q 'deploy lens: .*--constructor-args 0x0000000000000000000000000000000000000005' <<<"$steps" \
+  || fail "lens not pointed at the reader: $steps"
 grep -q 'setKeeper(address) 0x0000000000000000000000000000000000000007' <<<"$steps" || fail "keeper not wired"
 grep -q '<PRIVATE_KEY>' <<<"$steps" && ! grep -q "$PRIVATE_KEY" <<<"$steps" || fail "the key must never be printed"
 

@@ -3,7 +3,7 @@
 # On a fresh machine it installs what it needs (Debian packages for the WASM build).
 #   1. cargo fmt --check
 #   2. cargo clippy, warnings denied
-#   3. the WASM build of the seven contracts, with size and activation checks (before the
+#   3. the WASM build of the contracts, with size and activation checks (before the
 #      tests: margin-wasm-env's tests deploy these fresh binaries from target-wasm/deploy/),
 #      and the test of its check for sections nitro's parser refuses
 #   4. every test of the workspace (unit, motsu contract tests, the accuracy test against

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! margin quote [--reference] < rows.csv   Black-Scholes price and Greeks for each CSV row
-//! margin simulate SCENARIO.toml      a risk scenario on the seven real contracts
+//! margin simulate SCENARIO.toml      a risk scenario on the real contracts
 //! margin gen-path > path.csv         a synthetic (deterministic) price path
 //! margin coverage MODEL.toml         the share of simulated moves within MM, per structure
 //! ```

@@ -57,7 +57,7 @@ fn the_example_file_quotes() {
 
 // ---- margin simulate ----------------------------------------------------------------------
 //
-// The end-to-end runs deploy the seven real WASM contracts from target-wasm/deploy/
+// The end-to-end runs deploy the real WASM contracts from target-wasm/deploy/
 // (scripts/build-wasm.sh; or MARGIN_WASM_DEPLOY_DIR). Run them with --release as CI does:
 // the wasmi interpreter is about 100x slower in a debug build (minutes per scenario).
 

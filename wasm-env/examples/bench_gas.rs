@@ -1,11 +1,11 @@
-//! Gas per operation of the seven real contracts (their deployable WASM from
+//! Gas per operation of the real contracts (their deployable WASM from
 //! `target-wasm/deploy/`) in the ink-metered environment, printed as markdown tables.
 //!
 //! `scripts/bench-gas.sh` (or `cargo run --release -p margin-wasm-env --example bench_gas`).
 //!
 //! Every number is a transaction's gas used (21,000 + calldata + execution - refund), each
 //! transaction in its own block, programs NOT in the cache manager unless a column says
-//! "cached" (then all seven are). Margin checks are `reader.check([account], 0)` sent as a
+//! "cached" (then all are). Margin checks are `reader.check([account], 0)` sent as a
 //! transaction: the work the engine does before and after each trade (a trade does it
 //! twice, for both accounts at once).
 
@@ -107,7 +107,7 @@ fn k(g: u64) -> String {
     out
 }
 
-/// Runs `f` with all seven programs cached, then not cached (the state is the same: `f`
+/// Runs `f` with all programs cached, then not cached (the state is the same: `f`
 /// must be an eth_call-like measurement or be repeated on equal state).
 fn set_cached(s: &mut System, cached: bool) {
     for a in [
@@ -266,15 +266,7 @@ fn main() {
     println!("| contract | WASM bytes | functions | init gas (not cached) | init gas (cached) | constructor tx gas |");
     println!("|---|---:|---:|---:|---:|---:|");
     for (i, name) in CONTRACTS.iter().enumerate() {
-        let addr = [
-            s0.vault,
-            s0.registry,
-            s0.oracle,
-            s0.calculator,
-            s0.reader,
-            s0.engine,
-            s0.keeper,
-        ][i];
+        let addr = s0.addresses()[i];
         let st = s0.env.program_stats(addr).unwrap();
         let ctor = s0.constructors[i]
             .1

@@ -1,4 +1,4 @@
-//! The generated Solidity interfaces of the seven contracts (`abi/*.sol` at the workspace
+//! The generated Solidity interfaces of the contracts (`abi/*.sol` at the workspace
 //! root), read by alloy's `sol!`: the calls, returns, events and custom errors that the
 //! deployable binaries speak. A drift between `abi/` and a binary shows up as a call that
 //! does not decode.
@@ -39,8 +39,12 @@ sol!(
     #[sol(all_derives)]
     "../abi/IKeeperModule.sol"
 );
+sol!(
+    #[sol(all_derives)]
+    "../abi/IRiskLens.sol"
+);
 
-/// Names revert data: the first of the seven interfaces (then the mock ERC20's errors)
+/// Names revert data: the first of the interfaces (then the mock ERC20's errors)
 /// whose custom errors decode it, as `Interface::Error { fields }`; `revert without data`
 /// for an empty revert (a trap, a re-entrancy refusal, out of gas); otherwise the hex.
 pub fn describe_revert(data: &[u8]) -> String {
@@ -58,6 +62,7 @@ pub fn describe_revert(data: &[u8]) -> String {
         IRiskEngine::IRiskEngineErrors,
         IKeeperModule::IKeeperModuleErrors,
         IRiskReader::IRiskReaderErrors,
+        IRiskLens::IRiskLensErrors,
         IRiskOracle::IRiskOracleErrors,
         IRiskCalculator::IRiskCalculatorErrors,
         ICollateralVault::ICollateralVaultErrors,

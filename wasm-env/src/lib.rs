@@ -21,7 +21,7 @@
 //! println!("gas used: {}", out.gas_used);
 //! ```
 //!
-//! [`system`] deploys the seven contracts of Stylus Margin, wired, with typed helpers;
+//! [`system`] deploys the contracts of Stylus Margin, wired, with typed helpers;
 //! [`abi`] holds their generated Solidity interfaces.
 //!
 //! See `README.md` in this crate for the metering model, its sources and what is

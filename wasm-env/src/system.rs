@@ -1,4 +1,4 @@
-//! The whole system deployed from its deployable WASM: the seven contracts of Stylus Margin
+//! The whole system deployed from its deployable WASM: the contracts of Stylus Margin
 //! (`scripts/build-wasm.sh` writes them to `target-wasm/deploy/`) deployed through their
 //! constructors and wired as in a real deployment, with native stand-ins for the rest of
 //! the world: USDC (6 decimals, the quote asset), WETH (18 decimals, collateral priced by
@@ -28,7 +28,7 @@
 
 use crate::abi::{
     describe_revert, ICollateralVault as V, IKeeperModule as K, IPositionRegistry as R,
-    IRiskEngine as E, IRiskOracle as O, IRiskReader as RR,
+    IRiskEngine as E, IRiskLens as L, IRiskOracle as O, IRiskReader as RR,
 };
 use crate::mocks::{MockAggregator, IERC20};
 use crate::{Address, Env, Outcome, I256, U256};
@@ -53,8 +53,8 @@ pub const YEAR: u64 = 31_536_000;
 /// The underlying WETH is priced by (ETH).
 pub const ETH: u32 = 1;
 
-/// The seven contracts, in deployment order (their file names in the deploy directory).
-pub const CONTRACTS: [&str; 7] = [
+/// The eight contracts, in deployment order (their file names in the deploy directory).
+pub const CONTRACTS: [&str; 8] = [
     "vault",
     "registry",
     "oracle",
@@ -62,6 +62,7 @@ pub const CONTRACTS: [&str; 7] = [
     "reader",
     "engine",
     "keeper",
+    "lens",
 ];
 
 /// `x` whole units in WAD.
@@ -202,7 +203,7 @@ impl Default for OracleParams {
 /// liquidation parameters, programs not cached.
 #[derive(Clone, Debug)]
 pub struct SystemConfig {
-    /// Directory of the seven `<contract>.wasm` (default [`default_deploy_dir`]).
+    /// Directory of the `<contract>.wasm` files (default [`default_deploy_dir`]).
     pub deploy_dir: PathBuf,
     /// Block timestamp at deployment (default 2025-01-01 00:00:00 UTC).
     pub start_time: u64,
@@ -227,7 +228,7 @@ pub struct SystemConfig {
     pub liquidation_params: Option<LiquidationParams>,
     /// `registry.setMaxPositions`; `None`: the default.
     pub max_positions: Option<u64>,
-    /// Puts the seven programs in the cache manager (cheaper entry; default false).
+    /// Puts the programs in the cache manager (cheaper entry; default false).
     pub cached: bool,
     /// The ArbOS version whose program-entry rules apply (default 60: a program already run
     /// in the block enters at the cached price; below 60 every entry pays full init).
@@ -264,7 +265,7 @@ impl Default for SystemConfig {
     }
 }
 
-/// `reader.accountRisk`, decoded.
+/// `lens.accountRisk`, decoded.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AccountRisk {
     /// Equity at oracle prices (cash + haircut collateral + mark-to-market), WAD.
@@ -309,7 +310,7 @@ pub struct System {
     pub env: Env,
     /// What it was deployed with.
     pub config: SystemConfig,
-    /// Owner of the seven contracts, feeder of the oracle.
+    /// Owner of the contracts, feeder of the oracle.
     pub owner: Address,
     /// An authorised market (`engine.setMarket`): trades are sent from it.
     pub market: Address,
@@ -320,6 +321,8 @@ pub struct System {
     pub reader: Address,
     pub engine: Address,
     pub keeper: Address,
+    /// The periphery views (account risk, health, scan, quote).
+    pub lens: Address,
     /// OpenZeppelin ERC20 (WASM), 6 decimals, the quote asset.
     pub usdc: Address,
     /// OpenZeppelin ERC20 (WASM), 18 decimals, collateral priced by [`ETH`].
@@ -341,6 +344,20 @@ fn expect_ok(what: &str, out: &Outcome) {
 }
 
 impl System {
+    /// The contracts' addresses, in the order of [`CONTRACTS`].
+    pub fn addresses(&self) -> [Address; CONTRACTS.len()] {
+        [
+            self.vault,
+            self.registry,
+            self.oracle,
+            self.calculator,
+            self.reader,
+            self.engine,
+            self.keeper,
+            self.lens,
+        ]
+    }
+
     /// Deploys and wires everything as `config` says. Panics if a binary is missing (naming
     /// `scripts/build-wasm.sh`) or any set-up transaction fails.
     pub fn deploy(config: SystemConfig) -> System {
@@ -376,6 +393,7 @@ impl System {
                 "reader" => Some([w(owner), w(at[0]), w(at[1]), w(at[2]), w(at[3])].concat()),
                 "engine" => Some([w(owner), w(at[0]), w(at[1]), w(at[4]), w(at[2])].concat()),
                 "keeper" => Some([w(owner), w(at[0]), w(at[1]), w(at[4])].concat()),
+                "lens" => Some(w(at[4])),
                 _ => Some(w(owner)),
             };
             let d = env
@@ -387,8 +405,8 @@ impl System {
             at.push(d.address);
             constructors.push((*name, d.constructor));
         }
-        let (vault, registry, oracle, calculator, reader, engine, keeper) =
-            (at[0], at[1], at[2], at[3], at[4], at[5], at[6]);
+        let (vault, registry, oracle, calculator, reader, engine, keeper, lens) =
+            (at[0], at[1], at[2], at[3], at[4], at[5], at[6], at[7]);
         let mut s = System {
             env,
             config: config.clone(),
@@ -401,6 +419,7 @@ impl System {
             reader,
             engine,
             keeper,
+            lens,
             usdc,
             weth,
             constructors,
@@ -1074,9 +1093,9 @@ impl System {
 
     // --- reads -----------------------------------------------------------------------------
 
-    /// `reader.accountRisk(account)`, or the outcome of its revert.
+    /// `lens.accountRisk(account)`, or the outcome of its revert.
     pub fn try_risk(&mut self, account: U256) -> Result<AccountRisk, Box<Outcome>> {
-        let r = self.view(self.reader, &RR::accountRiskCall { account })?._0;
+        let r = self.view(self.lens, &L::accountRiskCall { account })?._0;
         Ok(AccountRisk {
             equity: int(r._0),
             mm: int(r._1),
@@ -1097,7 +1116,7 @@ impl System {
         })
     }
 
-    /// `reader.accountRisk(account)`; panics with the named error on a revert.
+    /// `lens.accountRisk(account)`; panics with the named error on a revert.
     pub fn risk(&mut self, account: U256) -> AccountRisk {
         self.try_risk(account).unwrap_or_else(|o| {
             panic!(
@@ -1107,15 +1126,14 @@ impl System {
         })
     }
 
-    /// `reader.isLiquidatable(account)`.
+    /// `lens.isLiquidatable(account)`.
     pub fn is_liquidatable(&mut self, account: U256) -> bool {
-        self.read(self.reader, &RR::isLiquidatableCall { account })
-            ._0
+        self.read(self.lens, &L::isLiquidatableCall { account })._0
     }
 
-    /// `reader.quote(id)`: (price, delta, gamma, vega, theta), WAD.
+    /// `lens.quote(id)`: (price, delta, gamma, vega, theta), WAD.
     pub fn quote(&mut self, id: U256) -> (i128, i128, i128, i128, i128) {
-        let r = self.read(self.reader, &RR::quoteCall { instrument: id });
+        let r = self.read(self.lens, &L::quoteCall { instrument: id });
         (int(r._0), int(r._1), int(r._2), int(r._3), int(r._4))
     }
 

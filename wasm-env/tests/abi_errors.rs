@@ -4,7 +4,7 @@
 //! `contracts.txt` is what the scripts read; the harness's `system::CONTRACTS` and the
 //! interfaces in `abi/` must be exactly its contracts.
 //!
-//! An integrator decodes every revert of the system with the seven JSON ABIs
+//! An integrator decodes every revert of the system with the JSON ABIs
 //! merged (`docs/INTEGRATORS.md`). That is unambiguous only if every error name has one
 //! signature across all of `abi/` and no two signatures share a selector; an error
 //! declared in several contracts (`AccountFrozen(uint256)`, ...) is then one entry of the

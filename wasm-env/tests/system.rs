@@ -1,11 +1,11 @@
-//! The seven real contracts end to end: their deployable WASM (`target-wasm/deploy/`),
+//! The real contracts end to end: their deployable WASM (`target-wasm/deploy/`),
 //! deployed and wired by `margin_wasm_env::system::System`, called through their real
 //! entrypoints with the generated interfaces of `abi/`, with block time moving. What motsu
 //! cannot show: ABI routing of every binary, a re-entrant call reverting, auctions whose
 //! discount grows with time, surfaces and feeds going stale, expiry and settlement.
 
 use margin_wasm_env::abi::{
-    ICollateralVault as V, IKeeperModule as K, IRiskEngine as E, IRiskOracle as O,
+    ICollateralVault as V, IKeeperModule as K, IRiskEngine as E, IRiskLens as L, IRiskOracle as O,
     IRiskReader as RR,
 };
 use margin_wasm_env::system::*;
@@ -83,7 +83,7 @@ fn book(config: SystemConfig) -> Book {
 }
 
 #[test]
-fn deploys_and_wires_the_seven_contracts() {
+fn deploys_and_wires_the_eight_contracts() {
     let mut s = System::deploy(SystemConfig::default());
     for (name, c) in &s.constructors {
         if let Some(c) = c {
@@ -98,11 +98,12 @@ fn deploys_and_wires_the_seven_contracts() {
         (src._0, src._1, src._2, src._3),
         (vault, registry, oracle, s.calculator)
     );
+    assert_eq!(s.read(s.lens, &L::readerCall {})._0, reader);
     assert_eq!(s.read(s.vault, &V::engineCall {})._0, s.engine);
     assert_eq!(s.read(s.vault, &V::keeperCall {})._0, s.keeper);
     assert_eq!(s.read(s.vault, &V::quoteTokenCall {})._0, s.usdc);
     assert!(s.read(s.engine, &E::isMarketCall { market: s.market })._0);
-    // A quote through the reader (oracle + calculator): an ATM put at 65% vol, 30 days,
+    // A quote through the lens (the reader's parameters, oracle + calculator): an ATM put at 65% vol, 30 days,
     // is worth about 0.4 x 0.65 x sqrt(30/365) x 2000 = 149 (less with the 4% rate).
     let expiry = s.expiries()[0];
     let put = s.list(Kind::Put, wad(2_000), expiry);

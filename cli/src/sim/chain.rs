@@ -1,5 +1,5 @@
 //! The boundary between the simulator and the chain it drives. The simulator (step loop,
-//! keeper) only speaks this trait; `system.rs` implements it on the seven real WASM
+//! keeper) only speaks this trait; `system.rs` implements it on the real WASM
 //! contracts in `margin-wasm-env`, and the unit tests on a small stand-in.
 //!
 //! Amounts are WAD (`i128`, 18 decimals, quote units); accounts are vault ids.

@@ -1,4 +1,4 @@
-//! `margin simulate SCENARIO.toml`: a risk scenario played on the seven real contracts.
+//! `margin simulate SCENARIO.toml`: a risk scenario played on the real contracts.
 //! `margin gen-path`: the deterministic generator of synthetic price CSVs.
 pub mod chain;
 pub mod output;
@@ -31,7 +31,7 @@ pub const SAMPLE_PATH: path::GenParams = path::GenParams {
 pub const SIMULATE_USAGE: &str =
     "usage: margin simulate SCENARIO.toml [--out DIR] [--quiet] [--every N]
 
-Deploys the seven contracts (real WASM, margin-wasm-env), opens the scenario's accounts,
+Deploys the contracts (real WASM, margin-wasm-env), opens the scenario's accounts,
 trades, then walks the spot/vol path with a keeper. Writes into DIR (default
 sim-out/<scenario name>): accounts.csv, steps.csv, events.log, summary.md, spot.svg,
 equity_mm.svg, insurance.svg.

@@ -1,4 +1,4 @@
-//! [`Chain`] on the seven real WASM contracts: `margin_wasm_env::system::System` deploys
+//! [`Chain`] on the real WASM contracts: `margin_wasm_env::system::System` deploys
 //! them (the deployable binaries of `scripts/build-wasm.sh`) wired with native USDC, WETH
 //! and a Chainlink-style feed; every call here is a transaction (or an `eth_call` for
 //! reads) through the real ABI, metered with nitro's ink prices.
@@ -99,7 +99,7 @@ pub fn weth_config(l: &Loaded) -> Result<AssetConfig, SimError> {
 }
 
 impl SystemChain {
-    /// Deploys the seven contracts for a scenario at its start time and spot.
+    /// Deploys the contracts for a scenario at its start time and spot.
     pub fn deploy(l: &Loaded, spot: f64, dir: &Path) -> Result<SystemChain, SimError> {
         let missing: Vec<&str> = CONTRACTS
             .iter()
@@ -109,7 +109,7 @@ impl SystemChain {
         if !missing.is_empty() {
             return Err(SimError::Chain(format!(
                 "the deployable WASM is missing in {} ({}): build it with scripts/build-wasm.sh, \
-                 or point MARGIN_WASM_DEPLOY_DIR at a folder holding the seven .wasm files",
+                 or point MARGIN_WASM_DEPLOY_DIR at a folder holding the .wasm files of contracts.txt",
                 dir.display(),
                 missing.join(", ")
             )));

@@ -16,6 +16,7 @@
 #![no_std]
 extern crate alloc;
 
+pub mod abi;
 pub mod wire;
 pub mod words;
 
@@ -67,16 +68,6 @@ pub fn revert<E: SolError>(e: E) -> Vec<u8> {
 /// `Err(revert data)` of an error.
 pub fn err<T, E: SolError>(e: E) -> Result<T, Vec<u8>> {
     Err(e.abi_encode())
-}
-
-/// Revert data of a failed call to another contract: the callee's revert data unchanged,
-/// so integrators decode it with the callee's ABI.
-#[allow(deprecated)]
-pub fn call_err(e: stylus_sdk::call::Error) -> Vec<u8> {
-    match e {
-        stylus_sdk::call::Error::Revert(data) => data,
-        other => Vec::<u8>::from(other),
-    }
 }
 
 /// Revert data of a core failure.

@@ -31,8 +31,10 @@ use alloc::{vec, vec::Vec};
 
 use alloy_primitives::{aliases::U64, Address, I256, U256};
 use alloy_sol_types::sol;
+use alloy_sol_types::SolCall;
 use margin_common::{
-    amount_i128, call_err, err, fixed_err, i128_of, i256, malformed,
+    abi::{address_word, calls, send, view},
+    amount_i128, err, fixed_err, i128_of, i256, malformed,
     wire::{self, Check, Undo},
     BadOracle, MathFailure, MissingSurface, Owned, OwnershipTransferred, StaleOracle, StaleSurface,
     Unauthorized,
@@ -113,26 +115,6 @@ pub enum Error {
     MathFailure(MathFailure),
 }
 
-sol_interface! {
-    interface ICollateralVault {
-        function transferCash(uint256 from, uint256 to, int256 amount) external;
-        function adjustCash(uint256 account, int256 delta, uint8 reason) external;
-        function withdrawTo(uint256 account, address token, uint256 amount, address to) external returns (uint256);
-        function requireAuthorized(uint256 account, address actor) external view;
-    }
-    interface IPositionRegistry {
-        function applyTrade(uint256 buyer, uint256 seller, uint256 id, int256 size, int256 price) external returns (int256, int256);
-        function closeExpired(uint256 account, uint256 id, int256 settlement_price) external returns (int256);
-    }
-    interface IRiskOracle {
-        function settlementPrice(uint32 underlying, uint64 expiry) external view returns (uint256);
-    }
-    interface IRiskReader {
-        function check(uint256[] memory accounts, address actor) external view returns (uint256[] memory);
-        function checkBefore(uint256 account, uint256[] memory undo) external view returns (uint256[] memory);
-    }
-}
-
 /// Cash ledger reason for realised futures PnL (vault `adjustCash`).
 pub const REASON_FUTURES_PNL: u8 = 5;
 /// Cash ledger reason for settlement payoffs (vault `adjustCash`).
@@ -175,18 +157,26 @@ impl RiskEngine {
 
     /// The standings of `accounts` as `actor` sees them (one reader call).
     fn check(&self, accounts: &[U256], actor: Address) -> Result<Vec<Check>, Vec<u8>> {
-        let words = IRiskReader::new(self.reader.get())
-            .check(self, accounts.to_vec(), actor)
-            .map_err(call_err)?;
+        let words = view(
+            self.reader.get(),
+            calls::checkCall::SELECTOR,
+            &[address_word(actor)],
+            Some((0, accounts)),
+        )?
+        .array(0)?;
         checks(&words, accounts.len())
     }
 
     /// The standing of `account` before the action `undo` takes back out (one reader
     /// call, `checkBefore`).
     fn check_before(&self, account: U256, undo: Undo) -> Result<Standing, Vec<u8>> {
-        let words = IRiskReader::new(self.reader.get())
-            .check_before(self, account, undo.encode())
-            .map_err(call_err)?;
+        let words = view(
+            self.reader.get(),
+            calls::checkBeforeCall::SELECTOR,
+            &[account],
+            Some((1, &undo.encode())),
+        )?
+        .array(0)?;
         Ok(checks(&words, 1)?[0].standing)
     }
 
@@ -366,18 +356,20 @@ impl RiskEngine {
             });
         }
         let accounts = [buyer, seller];
-        let (buyer_pnl, seller_pnl) = IPositionRegistry::new(self.registry.get())
-            .apply_trade(&mut *self, buyer, seller, instrument, size, price)
-            .map_err(call_err)?;
-        let vault = ICollateralVault::new(self.vault.get());
+        let pnl = send(
+            self.registry.get(),
+            calls::applyTradeCall::SELECTOR,
+            &[buyer, seller, instrument, size.into_raw(), price.into_raw()],
+        )?;
+        let (buyer_pnl, seller_pnl) = (I256::from_raw(pnl.word(0)?), I256::from_raw(pnl.word(1)?));
+        let vault = self.vault.get();
         let terms = instrument::unpack(instrument.to_be_bytes()).map_err(|_| malformed())?;
         let (qty, px) = (i128_of(size), i128_of(price));
         if terms.kind != Kind::Future {
             let premium = instrument::premium(qty, px).map_err(fixed_err)?;
             if premium != 0 {
-                vault
-                    .transfer_cash(&mut *self, buyer, seller, i256(premium))
-                    .map_err(call_err)?;
+                let args = [buyer, seller, i256(premium).into_raw()];
+                send(vault, calls::transferCashCall::SELECTOR, &args)?;
             }
         }
         let mut added = [(0, 0, 0); 2];
@@ -386,14 +378,12 @@ impl RiskEngine {
             .enumerate()
         {
             if !pnl.is_zero() {
-                vault
-                    .adjust_cash(&mut *self, account, pnl, REASON_FUTURES_PNL)
-                    .map_err(call_err)?;
+                let args = [account, pnl.into_raw(), U256::from(REASON_FUTURES_PNL)];
+                send(vault, calls::adjustCashCall::SELECTOR, &args)?;
             }
             if fee > I256::ZERO {
-                vault
-                    .transfer_cash(&mut *self, account, fee_account, fee)
-                    .map_err(call_err)?;
+                let args = [account, fee_account, fee.into_raw()];
+                send(vault, calls::transferCashCall::SELECTOR, &args)?;
             }
             // Net fee paid: the fee account's own transfer is a no-op, and it receives
             // the other side's fee.
@@ -458,15 +448,13 @@ impl RiskEngine {
         to: Address,
     ) -> Result<U256, Vec<u8>> {
         let caller = self.vm().msg_sender();
-        let vault = ICollateralVault::new(self.vault.get());
+        let vault = self.vault.get();
         // Before anything is paid: the caller may act for the account (the vault's
         // `NotOwnerOrOperator`); the vault refuses a frozen account itself.
-        vault
-            .require_authorized(&*self, account, caller)
-            .map_err(call_err)?;
-        let sent = vault
-            .withdraw_to(&mut *self, account, token, amount, to)
-            .map_err(call_err)?;
+        let args = [account, address_word(caller)];
+        view(vault, calls::requireAuthorizedCall::SELECTOR, &args, None)?;
+        let args = [account, address_word(token), amount, address_word(to)];
+        let sent = send(vault, calls::withdrawToCall::SELECTOR, &args)?.word(0)?;
         let after = self.check(&[account], caller)?;
         // A pause never traps a healthy account's collateral: a withdrawal that leaves
         // it at twice its IM or more goes through while paused.
@@ -508,9 +496,14 @@ impl RiskEngine {
                     timestamp: now,
                 });
             }
-            let price = IRiskOracle::new(self.oracle.get())
-                .settlement_price(&*self, terms.underlying, terms.expiry)
-                .map_err(call_err)?;
+            let args = [U256::from(terms.underlying), U256::from(terms.expiry)];
+            let price = view(
+                self.oracle.get(),
+                calls::settlementPriceCall::SELECTOR,
+                &args,
+                None,
+            )?
+            .word(0)?;
             let price = amount_i128(price);
             if price <= 0 {
                 return err(SettlementPriceMissing {
@@ -518,13 +511,16 @@ impl RiskEngine {
                     expiry: terms.expiry,
                 });
             }
-            let cash = IPositionRegistry::new(self.registry.get())
-                .close_expired(&mut *self, account, id, i256(price))
-                .map_err(call_err)?;
+            let args = [account, id, i256(price).into_raw()];
+            let cash = send(
+                self.registry.get(),
+                calls::closeExpiredCall::SELECTOR,
+                &args,
+            )?
+            .word(0)?;
             if !cash.is_zero() {
-                ICollateralVault::new(self.vault.get())
-                    .adjust_cash(&mut *self, account, cash, REASON_SETTLEMENT)
-                    .map_err(call_err)?;
+                let args = [account, cash, U256::from(REASON_SETTLEMENT)];
+                send(self.vault.get(), calls::adjustCashCall::SELECTOR, &args)?;
             }
             log(
                 self.vm(),
@@ -532,7 +528,7 @@ impl RiskEngine {
                     account,
                     instrument: id,
                     price: i256(price),
-                    cash,
+                    cash: I256::from_raw(cash),
                 },
             );
         }

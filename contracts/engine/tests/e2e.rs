@@ -1,4 +1,4 @@
-//! End to end across the seven contracts (motsu): trades, margin checks, withdrawals,
+//! End to end across the contracts (motsu): trades, margin checks, withdrawals,
 //! stale readings and parameters. See `common` for the world.
 mod common;
 
@@ -200,11 +200,7 @@ fn stale_oracle_blocks_new_risk_but_not_deposits() {
         .sender(bob)
         .deposit(seller, w.weth.address(), u(E18))
         .motsu_unwrap();
-    assert!(!w
-        .reader
-        .sender(admin)
-        .is_liquidatable(seller)
-        .motsu_unwrap());
+    assert!(!w.lens.sender(admin).is_liquidatable(seller).motsu_unwrap());
     // Closing (risk-reducing) still works on the stale reading.
     w.trade(seller, buyer, put, WAD, 40 * WAD).unwrap();
 }
@@ -294,7 +290,7 @@ fn risk_offsetting_collateral_enters_as_delta_and_raises_the_surplus_of_covered_
     let buyer = w.account(carol, 100_000, 0);
     w.trade(buyer, seller, call, 10 * WAD, 50 * WAD).unwrap();
     let greeks = |acct| {
-        let r = w.reader.sender(admin).account_risk(acct).motsu_unwrap();
+        let r = w.lens.sender(admin).account_risk(acct).motsu_unwrap();
         let int = |x: I256| i128::try_from(x).unwrap();
         (int(r.0) - int(r.1), int(r.5[0]))
     };
@@ -399,27 +395,27 @@ fn keeper_scan_lists_accounts_with_positions_and_fees_reach_the_fee_account() {
     );
     // The scan: accounts 1..4 hold positions only in `seller` and `buyer`.
     let (ids, equity, mm, liquidatable) = w
-        .reader
+        .lens
         .sender(admin)
         .scan(U256::from(1u8), U256::from(10u8))
         .motsu_unwrap();
     assert_eq!(ids, vec![seller, buyer]);
     assert!(!ids.contains(&idle) && !ids.contains(&fees));
     for (k, acct) in ids.iter().enumerate() {
-        let health = w.reader.sender(admin).health(*acct).motsu_unwrap();
+        let health = w.lens.sender(admin).health(*acct).motsu_unwrap();
         assert_eq!(equity[k] - mm[k], health);
         assert!(!liquidatable[k]);
     }
     // A crash makes the seller liquidatable, as the scan reports; past the last id: empty.
     w.set_spot(1_000, 0);
     let (ids, _, _, liquidatable) = w
-        .reader
+        .lens
         .sender(admin)
         .scan(U256::from(1u8), U256::from(10u8))
         .motsu_unwrap();
     assert_eq!((ids[0], liquidatable[0]), (seller, true));
     let (ids, ..) = w
-        .reader
+        .lens
         .sender(admin)
         .scan(U256::from(5u8), U256::from(10u8))
         .motsu_unwrap();

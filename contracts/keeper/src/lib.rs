@@ -28,10 +28,13 @@ use alloc::vec::Vec;
 
 use alloy_primitives::{Address, I256, U256};
 use alloy_sol_types::sol;
+use alloy_sol_types::SolCall;
 use margin_common::{
-    call_err, err, i128_of, i256, malformed, math_err, revert, wire::Evaluation, BadOracle,
-    MathFailure, MissingSurface, Owned, OwnershipTransferred, ParameterOutOfBounds, StaleOracle,
-    StaleSurface, Unauthorized,
+    abi::{address_word, calls, send, view},
+    err, i128_of, i256, malformed, math_err, revert,
+    wire::Evaluation,
+    BadOracle, MathFailure, MissingSurface, Owned, OwnershipTransferred, ParameterOutOfBounds,
+    StaleOracle, StaleSurface, Unauthorized,
 };
 use stylus_margin::{
     fixed::{self, Rounding, WAD},
@@ -121,25 +124,6 @@ pub enum Error {
     MissingSurface(MissingSurface),
 }
 
-sol_interface! {
-    interface ICollateralVault {
-        function transferCash(uint256 from, uint256 to, int256 amount) external;
-        function adjustCash(uint256 account, int256 delta, uint8 reason) external;
-        function moveFraction(uint256 from, uint256 to, uint256 fraction_wad) external returns (int256);
-        function setFrozen(uint256 account, bool frozen) external;
-        function cashOf(uint256 account) external view returns (int256);
-        function socialisation() external view returns (uint256, int256);
-        function socialise(uint256 index, int256 absorbed) external;
-    }
-    interface IPositionRegistry {
-        function moveFraction(uint256 from, uint256 to, uint256 fraction_wad) external;
-        function setFrozen(uint256 account, bool frozen) external;
-    }
-    interface IRiskReader {
-        function evaluations(uint256[] memory accounts, address actor) external view returns (uint256[] memory);
-    }
-}
-
 /// Vault ledger reasons (`CollateralVault::reason`).
 const REASON_DEFICIT: u8 = 3;
 
@@ -188,9 +172,13 @@ impl KeeperModule {
     }
 
     fn evaluations(&self, accounts: &[U256], actor: Address) -> Result<Vec<Evaluation>, Vec<u8>> {
-        let words = IRiskReader::new(self.reader.get())
-            .evaluations(self, accounts.to_vec(), actor)
-            .map_err(call_err)?;
+        let words = view(
+            self.reader.get(),
+            calls::evaluationsCall::SELECTOR,
+            &[address_word(actor)],
+            Some((0, accounts)),
+        )?
+        .array(0)?;
         let e = Evaluation::decode_all(&words).ok_or_else(malformed)?;
         if e.len() != accounts.len() {
             return Err(malformed());
@@ -207,18 +195,27 @@ impl KeeperModule {
         Ok(e)
     }
 
+    /// The vault's `cashOf(account)`.
+    fn cash_of(&self, account: U256) -> Result<i128, Vec<u8>> {
+        let w = view(
+            self.vault.get(),
+            calls::cashOfCall::SELECTOR,
+            &[account],
+            None,
+        )?;
+        Ok(i128_of(I256::from_raw(w.word(0)?)))
+    }
+
     fn auction_of(&self, account: U256) -> (u64, u64) {
         let l = *self.auctions.get(account).as_limbs();
         (l[0], l[1])
     }
 
     fn set_frozen(&mut self, account: U256, frozen: bool) -> Result<(), Vec<u8>> {
-        ICollateralVault::new(self.vault.get())
-            .set_frozen(&mut *self, account, frozen)
-            .map_err(call_err)?;
-        IPositionRegistry::new(self.registry.get())
-            .set_frozen(&mut *self, account, frozen)
-            .map_err(call_err)
+        let args = [account, U256::from(u8::from(frozen))];
+        send(self.vault.get(), calls::setFrozenCall::SELECTOR, &args)?;
+        send(self.registry.get(), calls::setFrozenCall::SELECTOR, &args)?;
+        Ok(())
     }
 
     fn end(&mut self, account: U256, equity: i128, mm: i128) -> Result<(), Vec<u8>> {
@@ -240,9 +237,9 @@ impl KeeperModule {
         if amount == 0 {
             return Ok(());
         }
-        ICollateralVault::new(self.vault.get())
-            .transfer_cash(&mut *self, from, to, i256(amount))
-            .map_err(call_err)
+        let args = [from, to, i256(amount).into_raw()];
+        send(self.vault.get(), calls::transferCashCall::SELECTOR, &args)?;
+        Ok(())
     }
 
     /// The insurance fund pays up to `amount` to `to`; returns what it paid.
@@ -251,11 +248,7 @@ impl KeeperModule {
         if fund.is_zero() || amount <= 0 {
             return Ok(0);
         }
-        let balance = i128_of(
-            ICollateralVault::new(self.vault.get())
-                .cash_of(&*self, fund)
-                .map_err(call_err)?,
-        );
+        let balance = self.cash_of(fund)?;
         let c = liq::cover(balance.max(0), amount).map_err(liq_err)?;
         self.pay(fund, to, c.paid_by_fund)?;
         if c.paid_by_fund > 0 {
@@ -396,8 +389,9 @@ impl KeeperModule {
             self.owner.only(caller)?;
         }
         let deficit = i128_of(I256::from_raw(self.deficit.get()));
-        let vault = ICollateralVault::new(self.vault.get());
-        let (index, positive) = vault.socialisation(&*self).map_err(call_err)?;
+        let vault = self.vault.get();
+        let state = view(vault, calls::socialisationCall::SELECTOR, &[], None)?;
+        let (index, positive) = (state.word(0)?, I256::from_raw(state.word(1)?));
         let s = liq::socialise(
             u128::try_from(index).unwrap_or(0) as i128,
             deficit,
@@ -405,9 +399,8 @@ impl KeeperModule {
         )
         .map_err(liq_err)?;
         if s.absorbed > 0 {
-            vault
-                .socialise(&mut *self, U256::from(s.index as u128), i256(s.absorbed))
-                .map_err(call_err)?;
+            let args = [U256::from(s.index as u128), i256(s.absorbed).into_raw()];
+            send(vault, calls::socialiseCall::SELECTOR, &args)?;
             self.deficit.set(i256(s.deficit).into_raw());
             log(
                 self.vm(),
@@ -543,12 +536,13 @@ impl KeeperModule {
             });
         }
         let fraction = U256::from(f as u128);
-        IPositionRegistry::new(self.registry.get())
-            .move_fraction(&mut *self, account, liquidator_account, fraction)
-            .map_err(call_err)?;
-        ICollateralVault::new(self.vault.get())
-            .move_fraction(&mut *self, account, liquidator_account, fraction)
-            .map_err(call_err)?;
+        let args = [account, liquidator_account, fraction];
+        send(
+            self.registry.get(),
+            calls::moveFractionCall::SELECTOR,
+            &args,
+        )?;
+        send(self.vault.get(), calls::moveFractionCall::SELECTOR, &args)?;
         self.pay(liquidator_account, account, sale.account_receives)?;
         let fund = self.insurance.get();
         if sale.insurance_fee > 0 {
@@ -582,18 +576,13 @@ impl KeeperModule {
         if f == WAD {
             // Taken whole: what is left is cash only. Bad debt goes to the fund, then to
             // the ledger; never left hidden in a negative balance.
-            let cash = i128_of(
-                ICollateralVault::new(self.vault.get())
-                    .cash_of(&*self, account)
-                    .map_err(call_err)?,
-            );
+            let cash = self.cash_of(account)?;
             if cash < 0 {
                 let paid = self.fund_pays(account, -cash)?;
                 let rest = -cash - paid;
                 if rest > 0 {
-                    ICollateralVault::new(self.vault.get())
-                        .adjust_cash(&mut *self, account, i256(rest), REASON_DEFICIT)
-                        .map_err(call_err)?;
+                    let args = [account, i256(rest).into_raw(), U256::from(REASON_DEFICIT)];
+                    send(self.vault.get(), calls::adjustCashCall::SELECTOR, &args)?;
                     let total = i128_of(I256::from_raw(self.deficit.get())).saturating_add(rest);
                     self.deficit.set(i256(total).into_raw());
                     log(

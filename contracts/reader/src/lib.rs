@@ -6,15 +6,16 @@
 //! for exactly the underlyings and expiries those accounts hold, and one `evaluate` call
 //! to the calculator for all of them. The RiskEngine calls `check` after every trade and
 //! withdrawal, and `checkBefore` (the account with the action taken back out) only when
-//! one leaves an account under IM; wallets, keepers and risk teams read the same numbers
-//! through the views.
+//! one leaves an account under IM; the KeeperModule and the RiskLens (the views wallets,
+//! keepers and risk teams read) call `evaluations`.
 //!
 //! It also holds the 12 margin parameters (owner-set within the core's hard bounds) and
 //! sends them with every request. Its wiring is fixed at construction: a new version of
 //! the calculator is a new reader, which the engine's owner points the engine at.
 //!
-//! Call graph: the engine (or anyone, for views) calls this contract; it calls the vault,
-//! the registry, the oracle and the calculator, all as views. Nothing calls it back.
+//! Call graph: the engine, the keeper module and the lens (or anyone, as views) call this
+//! contract; it calls the vault, the registry, the oracle and the calculator, all as
+//! views. Nothing calls it back.
 #![cfg_attr(not(any(test, feature = "export-abi")), no_main)]
 extern crate alloc;
 
@@ -22,16 +23,18 @@ use alloc::vec::Vec;
 
 use alloy_primitives::{Address, I256, U256};
 use alloy_sol_types::sol;
+use alloy_sol_types::SolCall;
 use margin_common::{
+    abi::{address_word, calls, view, Answer},
     err, i256, malformed, math_err,
-    wire::{self, params_from_words, params_words, AccountWords, Evaluation, Request, Undo},
+    wire::{self, params_from_words, params_words, AccountWords, Evaluation, Undo},
     MathFailure, Owned, OwnershipTransferred, ParameterOutOfBounds, Unauthorized,
 };
 use stylus_margin::{
     collateral::AssetConfig,
     margin::{MarginError, MarginParams, DEFAULT_GRID},
 };
-use stylus_sdk::{call::RawCall, prelude::*, storage::StorageU256};
+use stylus_sdk::{prelude::*, storage::StorageU256};
 
 mod events {
     use super::*;
@@ -49,98 +52,6 @@ pub enum Error {
     MathFailure(MathFailure),
     ParameterOutOfBounds(ParameterOutOfBounds),
     Unauthorized(Unauthorized),
-}
-
-mod calls {
-    use super::*;
-    sol! {
-        function getAccountState(uint256 account, address actor) external view returns (address, bool, bool, int256, address[] memory, uint256[] memory, uint256[] memory);
-        function accountCount() external view returns (uint256);
-        function assetConfig(address token) external view returns (uint256);
-        function getPositions(uint256 account) external view returns (uint256[] memory, int256[] memory, int256[] memory);
-        function marketData(uint256[] memory keys) external view returns (uint256[] memory);
-        function evaluate(uint256[] memory request) external view returns (uint256[] memory);
-    }
-}
-use alloy_sol_types::SolCall;
-
-/// A view call to one of the four contracts with hand-made ABI data ([`calldata`]):
-/// the answer, or the callee's revert data unchanged. (alloy's generic decoders cost
-/// about 2,000 gas more per check, and 1.5 KB of code.)
-fn view(
-    to: Address,
-    selector: [u8; 4],
-    head: &[U256],
-    array: Option<&[U256]>,
-) -> Result<Answer, Vec<u8>> {
-    let data = calldata(selector, head, array);
-    // SAFETY: a static call changes no state, and no storage reference is held across it.
-    unsafe { RawCall::new_static().call(to, &data) }.map(|data| Answer { data, base: 0 })
-}
-
-/// `selector`, the static `head` words, then `array` (if any) as the one dynamic
-/// `uint256[]` argument, last.
-fn calldata(selector: [u8; 4], head: &[U256], array: Option<&[U256]>) -> Vec<u8> {
-    let n = head.len() + array.map_or(0, |a| a.len() + 2);
-    let mut data = Vec::with_capacity(4 + 32 * n);
-    data.extend_from_slice(&selector);
-    for w in head {
-        data.extend_from_slice(&w.to_be_bytes::<32>());
-    }
-    if let Some(a) = array {
-        let offset = U256::from(32 * (head.len() + 1));
-        data.extend_from_slice(&offset.to_be_bytes::<32>());
-        data.extend_from_slice(&U256::from(a.len()).to_be_bytes::<32>());
-        for w in a {
-            data.extend_from_slice(&w.to_be_bytes::<32>());
-        }
-    }
-    data
-}
-
-/// ABI-encoded return data, read as words (malformed data: `MathFailure(4)`; the four
-/// contracts never answer it).
-struct Answer {
-    data: Vec<u8>,
-    /// Where the returned values start.
-    base: usize,
-}
-
-impl Answer {
-    /// The word at byte `at`.
-    fn word_at(&self, at: usize) -> Result<U256, Vec<u8>> {
-        let end = at.checked_add(32).ok_or_else(malformed)?;
-        let b = self.data.get(at..end).ok_or_else(malformed)?;
-        Ok(U256::from_be_slice(b))
-    }
-
-    fn usize_at(&self, at: usize) -> Result<usize, Vec<u8>> {
-        let w = self.word_at(at)?;
-        usize::try_from(w)
-            .ok()
-            .filter(|n| *n <= self.data.len())
-            .ok_or_else(malformed)
-    }
-
-    /// Returned value `i` (a static one, or the offset of a dynamic one).
-    fn word(&self, i: usize) -> Result<U256, Vec<u8>> {
-        self.word_at(self.base + 32 * i)
-    }
-
-    /// Several values returned as a tuple holding a dynamic type: stylus-sdk 0.9 encodes
-    /// them as one tuple (`abi_encode`, behind an offset word; OffchainLabs/stylus-sdk-rs
-    /// #308), which is what the vault and the registry answer.
-    fn tuple(mut self) -> Result<Answer, Vec<u8>> {
-        self.base = self.usize_at(0)?;
-        Ok(self)
-    }
-
-    /// The array of 32-byte elements (`uint256[]`, `int256[]`) that returned value `i` is.
-    fn array(&self, i: usize) -> Result<Vec<U256>, Vec<u8>> {
-        let at = self.base + self.usize_at(self.base + 32 * i)?;
-        let n = self.usize_at(at)?;
-        (0..n).map(|j| self.word_at(at + 32 + 32 * j)).collect()
-    }
 }
 
 /// The evaluations of a calculator answer (`MathFailure(4)` when malformed).
@@ -170,7 +81,7 @@ fn check_words(w: &[U256]) -> Option<Vec<U256>> {
 /// of `params_words` (all zero: the defaults); the second and third are whole slots, the
 /// first's limbs 0, 1, 2 sit in limb 3 of the oracle, calculator and vault slots, and its
 /// limb 3 in the high halves of limb 2 of the oracle (high 32 bits) and calculator (low
-/// 32 bits) slots. `quote` reads no slot it did not read before (the registry's).
+/// 32 bits) slots.
 const SLOTS: usize = 6;
 /// Slot indices in `RiskReader::slots`.
 const ORACLE: usize = 0;
@@ -276,7 +187,7 @@ impl RiskReader {
         account: U256,
         actor: Address,
     ) -> Result<(AccountWords, Answer), Vec<u8>> {
-        let actor = U256::from_be_bytes(actor.into_word().0);
+        let actor = address_word(actor);
         let state = view(
             self.address(VAULT),
             calls::getAccountStateCall::SELECTOR,
@@ -304,46 +215,22 @@ impl RiskReader {
         Ok((words, state))
     }
 
-    /// Market data for `keys` and the calculator's answer for `accounts`.
-    fn evaluate(
+    /// Market data for `keys` and the calculator's answer for `accounts`, as words.
+    fn answer(
         &self,
         keys: Vec<U256>,
         accounts: Vec<AccountWords>,
         grid_len: usize,
-    ) -> Result<Vec<Evaluation>, Vec<u8>> {
-        decode(&self.answer(keys, accounts, grid_len)?)
-    }
-
-    /// Market data for `keys` and the calculator's answer for `accounts`, as words.
-    fn answer(
-        &self,
-        mut keys: Vec<U256>,
-        accounts: Vec<AccountWords>,
-        grid_len: usize,
     ) -> Result<Vec<U256>, Vec<u8>> {
-        wire::sort_keys(&mut keys);
-        let market = view(
+        margin_common::abi::evaluate(
             self.address(ORACLE),
-            calls::marketDataCall::SELECTOR,
-            &[],
-            Some(&keys),
-        )?
-        .array(0)?;
-        let request = Request {
-            now: self.vm().block_timestamp(),
-            grid_len: grid_len as u64,
-            params: self.param_words(),
-            keys,
-            market,
-            accounts,
-        };
-        view(
             self.address(CALCULATOR),
-            calls::evaluateCall::SELECTOR,
-            &[],
-            Some(&request.encode()),
-        )?
-        .array(0)
+            self.vm().block_timestamp(),
+            self.param_words(),
+            keys,
+            accounts,
+            grid_len,
+        )
     }
 
     /// The calculator's answer for `accounts` as `actor` sees them, as words.
@@ -371,11 +258,6 @@ impl RiskReader {
         actor: Address,
     ) -> Result<Vec<Evaluation>, Vec<u8>> {
         decode(&self.accounts_answer(accounts, actor)?)
-    }
-
-    fn one(&self, account: U256) -> Result<Evaluation, Vec<u8>> {
-        let mut e = self.evaluate_accounts(&[account], Address::ZERO)?;
-        e.pop().ok_or_else(|| math_err(MarginError::BadGrid))
     }
 }
 
@@ -527,131 +409,6 @@ impl RiskReader {
         Ok(out)
     }
 
-    /// A keeper's scan: of the accounts `first .. first + count` (ids start at 1; the
-    /// page stops at the last account), those holding positions, with equity, MM and
-    /// whether each is liquidatable now (equity < MM on fresh data). At most 64 a page.
-    /// # Errors
-    /// As `check`.
-    #[allow(clippy::type_complexity)]
-    pub fn scan(
-        &self,
-        first: U256,
-        count: U256,
-    ) -> Result<(Vec<U256>, Vec<I256>, Vec<I256>, Vec<bool>), Vec<u8>> {
-        let last = view(
-            self.address(VAULT),
-            calls::accountCountCall::SELECTOR,
-            &[],
-            None,
-        )?
-        .word(0)?;
-        let first = first.max(U256::from(1));
-        let end = first
-            .saturating_add(count.min(U256::from(64u8)))
-            .min(last.saturating_add(U256::from(1)));
-        let mut keys = Vec::new();
-        let mut ids = Vec::new();
-        let mut words = Vec::new();
-        let mut a = first;
-        while a < end {
-            let w = self.account(a, Address::ZERO)?;
-            if !w.ids.is_empty() {
-                wire::needed_keys(&w.ids, &w.amounts, &w.configs, &mut keys);
-                ids.push(a);
-                words.push(w);
-            }
-            a += U256::from(1);
-        }
-        let evals = if words.is_empty() {
-            Vec::new()
-        } else {
-            self.evaluate(keys, words, DEFAULT_GRID.len())?
-        };
-        let s = |e: &Evaluation| e.check.standing;
-        Ok((
-            ids,
-            evals.iter().map(|e| i256(s(e).equity)).collect(),
-            evals.iter().map(|e| i256(s(e).mm)).collect(),
-            evals
-                .iter()
-                .map(|e| e.check.failure.is_none() && s(e).mm_surplus() < 0)
-                .collect(),
-        ))
-    }
-
-    /// Equity (oracle), MM, IM, equity for IM, and per underlying: id, delta, gamma,
-    /// vega, theta (WAD); plus the index of the worst scenario (255: no positions).
-    #[allow(clippy::type_complexity)]
-    pub fn account_risk(
-        &self,
-        account: U256,
-    ) -> Result<
-        (
-            I256,
-            I256,
-            I256,
-            I256,
-            Vec<u32>,
-            Vec<I256>,
-            Vec<I256>,
-            Vec<I256>,
-            Vec<I256>,
-            u8,
-        ),
-        Vec<u8>,
-    > {
-        let e = self.one(account)?;
-        let s = e.check.standing;
-        let g = &e.greeks;
-        Ok((
-            i256(s.equity),
-            i256(s.mm),
-            i256(s.im),
-            i256(s.equity_im),
-            g.iter().map(|x| x.underlying).collect(),
-            g.iter().map(|x| i256(x.delta)).collect(),
-            g.iter().map(|x| i256(x.gamma)).collect(),
-            g.iter().map(|x| i256(x.vega)).collect(),
-            g.iter().map(|x| i256(x.theta)).collect(),
-            e.worst_scenario,
-        ))
-    }
-
-    /// `equity - MM` (negative: below maintenance).
-    pub fn health(&self, account: U256) -> Result<I256, Vec<u8>> {
-        Ok(i256(self.one(account)?.check.standing.mm_surplus()))
-    }
-
-    /// Whether equity < MM on fresh data (a stale reading never makes an account
-    /// liquidatable on its own).
-    pub fn is_liquidatable(&self, account: U256) -> Result<bool, Vec<u8>> {
-        let c = self.one(account)?.check;
-        Ok(c.failure.is_none() && c.standing.mm_surplus() < 0)
-    }
-
-    /// Price and Greeks of one unit of an instrument now: (price, delta, gamma, vega,
-    /// theta), WAD, on the oracle price and the expiry's surface.
-    pub fn quote(&self, instrument: U256) -> Result<(I256, I256, I256, I256, I256), Vec<u8>> {
-        let one = AccountWords {
-            ids: alloc::vec![instrument],
-            sizes: alloc::vec![U256::from(stylus_margin::fixed::WAD as u128)],
-            entries: alloc::vec![U256::ZERO],
-            ..AccountWords::default()
-        };
-        let mut keys = Vec::new();
-        wire::needed_keys(&one.ids, &[], &[], &mut keys);
-        let e = self.evaluate(keys, alloc::vec![one], 1)?;
-        let e = e.first().ok_or_else(|| math_err(MarginError::BadGrid))?;
-        let g = e.greeks.first().copied().unwrap_or_default();
-        Ok((
-            i256(e.mtm),
-            i256(g.delta),
-            i256(g.gamma),
-            i256(g.vega),
-            i256(g.theta),
-        ))
-    }
-
     /// The contracts this reader uses: (vault, registry, oracle, calculator).
     pub fn sources(&self) -> (Address, Address, Address, Address) {
         (
@@ -666,7 +423,6 @@ impl RiskReader {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use alloy_sol_types::{SolType, SolValue};
 
     #[test]
     fn slots_round_trip_addresses_and_params() {
@@ -695,102 +451,6 @@ mod tests {
                 }
             });
         }
-    }
-
-    #[test]
-    fn calldata_is_what_alloy_encodes() {
-        let keys = vec![U256::from(7u8), U256::MAX, U256::ZERO];
-        assert_eq!(
-            calldata(calls::marketDataCall::SELECTOR, &[], Some(&keys)),
-            calls::marketDataCall { keys: keys.clone() }.abi_encode()
-        );
-        assert_eq!(
-            calldata(calls::evaluateCall::SELECTOR, &[], Some(&[])),
-            calls::evaluateCall { request: vec![] }.abi_encode()
-        );
-        let actor = Address::repeat_byte(0xa1);
-        assert_eq!(
-            calldata(
-                calls::getAccountStateCall::SELECTOR,
-                &[U256::from(5u8), U256::from_be_bytes(actor.into_word().0)],
-                None
-            ),
-            calls::getAccountStateCall {
-                account: U256::from(5u8),
-                actor
-            }
-            .abi_encode()
-        );
-        assert_eq!(
-            calldata(calls::accountCountCall::SELECTOR, &[], None),
-            calls::accountCountCall {}.abi_encode()
-        );
-    }
-
-    /// The answers as stylus-sdk 0.9 encodes them (`SolType::abi_encode` of the returned
-    /// value: a tuple holding a dynamic type sits behind an offset word).
-    #[test]
-    fn answers_decode_as_the_sdk_encodes_them() {
-        let a = |v: &[u64]| v.iter().map(|x| U256::from(*x)).collect::<Vec<_>>();
-        let neg = I256::try_from(-5i64).unwrap();
-        let state = (
-            Address::repeat_byte(1),
-            true,
-            false,
-            neg,
-            vec![Address::repeat_byte(2), Address::repeat_byte(3)],
-            a(&[10, 20]),
-            a(&[30, 40]),
-        );
-        let ans = Answer {
-            data: state.abi_encode(),
-            base: 0,
-        }
-        .tuple()
-        .unwrap();
-        assert_eq!(ans.word(1).unwrap(), U256::from(1u8));
-        assert_eq!(ans.word(2).unwrap(), U256::ZERO);
-        assert_eq!(ans.word(3).unwrap(), neg.into_raw());
-        assert_eq!(ans.array(5).unwrap(), a(&[10, 20]));
-        assert_eq!(ans.array(6).unwrap(), a(&[30, 40]));
-        let positions = (a(&[1, 2, 3]), vec![neg, I256::ONE, neg], Vec::<I256>::new());
-        let ans = Answer {
-            data: positions.abi_encode(),
-            base: 0,
-        }
-        .tuple()
-        .unwrap();
-        assert_eq!(ans.array(0).unwrap(), a(&[1, 2, 3]));
-        assert_eq!(
-            ans.array(1).unwrap(),
-            vec![neg.into_raw(), U256::from(1u8), neg.into_raw()]
-        );
-        assert_eq!(ans.array(2).unwrap(), vec![]);
-        let words = a(&[4, 5, 6]);
-        let ans = Answer {
-            data:
-                <alloy_sol_types::sol_data::Array<alloy_sol_types::sol_data::Uint<256>>>::abi_encode(
-                    &words,
-                ),
-            base: 0,
-        };
-        assert_eq!(ans.array(0).unwrap(), words);
-        assert_eq!(
-            Answer {
-                data: U256::from(9u8).abi_encode(),
-                base: 0
-            }
-            .word(0)
-            .unwrap(),
-            U256::from(9u8)
-        );
-        // Truncated or absurd data is refused, never read out of bounds.
-        let mut data = words.abi_encode();
-        data.truncate(data.len() - 1);
-        assert_eq!(Answer { data, base: 0 }.array(0), Err(malformed()));
-        let mut data = words.abi_encode();
-        data[32..64].copy_from_slice(&U256::MAX.to_be_bytes::<32>());
-        assert_eq!(Answer { data, base: 0 }.array(0), Err(malformed()));
     }
 
     #[test]

@@ -83,6 +83,7 @@ fn contracts() -> Vec<Contract> {
         contract!("reader", "contracts/reader", margin_reader::RiskReader),
         contract!("engine", "contracts/engine", margin_engine::RiskEngine),
         contract!("keeper", "contracts/keeper", margin_keeper::KeeperModule),
+        contract!("lens", "contracts/lens", margin_lens::RiskLens),
     ]
 }
 

@@ -1,4 +1,4 @@
-//! The world of the end-to-end tests (motsu): the seven contracts wired as in a
+//! The world of the end-to-end tests (motsu): the contracts wired as in a
 //! deployment, real OpenZeppelin ERC20 tokens and a Chainlink-style mock aggregator.
 //!
 //! motsu's block time is fixed at 1,735,689,600 (2025-01-01): expiries and oracle
@@ -9,6 +9,7 @@ use alloy_primitives::{Address, I256, U256};
 use margin_calculator::RiskCalculator;
 use margin_engine::RiskEngine;
 use margin_keeper::KeeperModule;
+use margin_lens::RiskLens;
 use margin_oracle::RiskOracle;
 use margin_reader::RiskReader;
 use margin_registry::PositionRegistry;
@@ -42,6 +43,7 @@ pub struct World {
     pub calculator: Contract<RiskCalculator>,
     pub reader: Contract<RiskReader>,
     pub keeper: Contract<KeeperModule>,
+    pub lens: Contract<RiskLens>,
     pub usdc: Contract<TestToken>,
     pub weth: Contract<TestToken>,
     pub feed: Contract<MockAggregator>,
@@ -138,7 +140,7 @@ impl World {
     }
     pub fn risk(&self, account: U256) -> (i128, i128, i128, i128) {
         let r = self
-            .reader
+            .lens
             .sender(self.admin)
             .account_risk(account)
             .motsu_unwrap();
@@ -158,6 +160,7 @@ impl World {
         let calculator = Contract::<RiskCalculator>::new();
         let reader = Contract::<RiskReader>::new();
         let keeper = Contract::<KeeperModule>::new();
+        let lens = Contract::<RiskLens>::new();
         let usdc = Contract::<TestToken>::new();
         let weth = Contract::<TestToken>::new();
         let feed = Contract::<MockAggregator>::new();
@@ -186,6 +189,7 @@ impl World {
             registry.address(),
             reader.address(),
         );
+        lens.sender(admin).constructor(reader.address());
         vault
             .sender(admin)
             .set_engine(engine.address())
@@ -280,6 +284,7 @@ impl World {
             calculator,
             reader,
             keeper,
+            lens,
             usdc,
             weth,
             feed,

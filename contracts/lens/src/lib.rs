@@ -1,0 +1,234 @@
+//! # RiskLens
+//!
+//! The read-only views of the margin system that no transaction needs, off the hot path:
+//! an account's risk and Greeks, its health, whether it is liquidatable, a keeper's scan,
+//! and an instrument's quote. Wallets, keepers and risk teams read them; the RiskEngine
+//! and the KeeperModule never call this contract, so its code costs their transactions
+//! nothing and leaves the RiskReader's bytes to the checks.
+//!
+//! Every number is the RiskReader's (`evaluations`, the same words the keeper prices
+//! liquidations from) or, for a quote, the calculator's on the reader's parameters and the
+//! oracle's data: the lens holds no risk state of its own, only the reader's address.
+//!
+//! Call graph: anyone calls this contract (as views); it calls the RiskReader, the
+//! CollateralVault and the PositionRegistry (scan), and the RiskOracle and the
+//! RiskCalculator (quote), all as views. Nothing calls it back.
+#![cfg_attr(not(any(test, feature = "export-abi")), no_main)]
+extern crate alloc;
+
+use alloc::vec::Vec;
+
+use alloy_primitives::{Address, I256, U256};
+use alloy_sol_types::SolCall;
+use margin_common::{
+    abi::{self, address_word, calls, view},
+    i256, malformed,
+    wire::{self, params_words, AccountWords, Evaluation},
+    MathFailure,
+};
+use stylus_sdk::{prelude::*, storage::StorageAddress};
+
+/// Errors of the RiskLens (the reader's, vault's, registry's, oracle's and calculator's
+/// are bubbled up unchanged).
+#[derive(SolidityError, Debug)]
+pub enum Error {
+    MathFailure(MathFailure),
+}
+
+#[storage]
+#[entrypoint]
+pub struct RiskLens {
+    reader: StorageAddress,
+}
+
+/// The largest page of a scan.
+pub const SCAN_PAGE: u64 = 64;
+
+impl RiskLens {
+    /// The reader's wiring: (vault, registry, oracle, calculator).
+    fn sources(&self) -> Result<[Address; 4], Vec<u8>> {
+        let a = view(self.reader.get(), calls::sourcesCall::SELECTOR, &[], None)?;
+        let mut out = [Address::ZERO; 4];
+        for (i, o) in out.iter_mut().enumerate() {
+            *o = Address::from_word(a.word(i)?.into());
+        }
+        Ok(out)
+    }
+
+    /// The reader's evaluations of `accounts` (as no actor sees them), one per account.
+    fn evaluations(&self, accounts: &[U256]) -> Result<Vec<Evaluation>, Vec<u8>> {
+        let words = view(
+            self.reader.get(),
+            calls::evaluationsCall::SELECTOR,
+            &[address_word(Address::ZERO)],
+            Some((0, accounts)),
+        )?
+        .array(0)?;
+        Evaluation::decode_all(&words)
+            .filter(|e| e.len() == accounts.len())
+            .ok_or_else(malformed)
+    }
+
+    fn one(&self, account: U256) -> Result<Evaluation, Vec<u8>> {
+        self.evaluations(&[account])?.pop().ok_or_else(malformed)
+    }
+}
+
+#[public]
+impl RiskLens {
+    /// Points the lens at a RiskReader (once).
+    #[constructor]
+    pub fn constructor(&mut self, reader: Address) {
+        self.reader.set(reader);
+    }
+
+    /// The RiskReader whose numbers this lens shows.
+    pub fn reader(&self) -> Address {
+        self.reader.get()
+    }
+
+    /// A keeper's scan: of the accounts `first .. first + count` (ids start at 1; the
+    /// page stops at the last account), those holding positions, with equity, MM and
+    /// whether each is liquidatable now (equity < MM on fresh data). At most 64 a page.
+    /// # Errors
+    /// The reader's, vault's and registry's errors unchanged.
+    #[allow(clippy::type_complexity)]
+    pub fn scan(
+        &self,
+        first: U256,
+        count: U256,
+    ) -> Result<(Vec<U256>, Vec<I256>, Vec<I256>, Vec<bool>), Vec<u8>> {
+        let [vault, registry, ..] = self.sources()?;
+        let last = view(vault, calls::accountCountCall::SELECTOR, &[], None)?.word(0)?;
+        let first = first.max(U256::from(1));
+        let end = first
+            .saturating_add(count.min(U256::from(SCAN_PAGE)))
+            .min(last.saturating_add(U256::from(1)));
+        let mut ids = Vec::new();
+        let mut a = first;
+        while a < end {
+            let held = view(registry, calls::getPositionsCall::SELECTOR, &[a], None)?
+                .tuple()?
+                .array(0)?;
+            if !held.is_empty() {
+                ids.push(a);
+            }
+            a += U256::from(1);
+        }
+        let evals = if ids.is_empty() {
+            Vec::new()
+        } else {
+            self.evaluations(&ids)?
+        };
+        let s = |e: &Evaluation| e.check.standing;
+        Ok((
+            ids,
+            evals.iter().map(|e| i256(s(e).equity)).collect(),
+            evals.iter().map(|e| i256(s(e).mm)).collect(),
+            evals.iter().map(liquidatable).collect(),
+        ))
+    }
+
+    /// Equity (oracle), MM, IM, equity for IM, and per underlying: id, delta, gamma,
+    /// vega, theta (WAD); plus the index of the worst scenario (255: no positions).
+    /// # Errors
+    /// The reader's errors unchanged.
+    #[allow(clippy::type_complexity)]
+    pub fn account_risk(
+        &self,
+        account: U256,
+    ) -> Result<
+        (
+            I256,
+            I256,
+            I256,
+            I256,
+            Vec<u32>,
+            Vec<I256>,
+            Vec<I256>,
+            Vec<I256>,
+            Vec<I256>,
+            u8,
+        ),
+        Vec<u8>,
+    > {
+        let e = self.one(account)?;
+        let s = e.check.standing;
+        let g = &e.greeks;
+        Ok((
+            i256(s.equity),
+            i256(s.mm),
+            i256(s.im),
+            i256(s.equity_im),
+            g.iter().map(|x| x.underlying).collect(),
+            g.iter().map(|x| i256(x.delta)).collect(),
+            g.iter().map(|x| i256(x.gamma)).collect(),
+            g.iter().map(|x| i256(x.vega)).collect(),
+            g.iter().map(|x| i256(x.theta)).collect(),
+            e.worst_scenario,
+        ))
+    }
+
+    /// `equity - MM` (negative: below maintenance).
+    /// # Errors
+    /// The reader's errors unchanged.
+    pub fn health(&self, account: U256) -> Result<I256, Vec<u8>> {
+        Ok(i256(self.one(account)?.check.standing.mm_surplus()))
+    }
+
+    /// Whether equity < MM on fresh data (a stale reading never makes an account
+    /// liquidatable on its own).
+    /// # Errors
+    /// The reader's errors unchanged.
+    pub fn is_liquidatable(&self, account: U256) -> Result<bool, Vec<u8>> {
+        Ok(liquidatable(&self.one(account)?))
+    }
+
+    /// Price and Greeks of one unit of an instrument now: (price, delta, gamma, vega,
+    /// theta), WAD, on the oracle price and the expiry's surface, with the reader's
+    /// parameters.
+    /// # Errors
+    /// The reader's, oracle's and calculator's errors unchanged; `MathFailure(4)` for a
+    /// malformed instrument id.
+    pub fn quote(&self, instrument: U256) -> Result<(I256, I256, I256, I256, I256), Vec<u8>> {
+        let [_, _, oracle, calculator] = self.sources()?;
+        let p = view(self.reader.get(), calls::paramsCall::SELECTOR, &[], None)?;
+        let mut values = [0u64; 12];
+        for (i, v) in values.iter_mut().enumerate() {
+            *v = u64::try_from(p.word(i)?).map_err(|_| malformed())?;
+        }
+        let one = AccountWords {
+            ids: alloc::vec![instrument],
+            sizes: alloc::vec![U256::from(stylus_margin::fixed::WAD as u128)],
+            entries: alloc::vec![U256::ZERO],
+            ..AccountWords::default()
+        };
+        let mut keys = Vec::new();
+        wire::needed_keys(&one.ids, &[], &[], &mut keys);
+        let words = abi::evaluate(
+            oracle,
+            calculator,
+            self.vm().block_timestamp(),
+            params_words(&values),
+            keys,
+            alloc::vec![one],
+            1,
+        )?;
+        let e = Evaluation::decode_all(&words)
+            .and_then(|mut e| e.pop())
+            .ok_or_else(malformed)?;
+        let g = e.greeks.first().copied().unwrap_or_default();
+        Ok((
+            i256(e.mtm),
+            i256(g.delta),
+            i256(g.gamma),
+            i256(g.vega),
+            i256(g.theta),
+        ))
+    }
+}
+
+/// Liquidatable: equity < MM on fresh data.
+fn liquidatable(e: &Evaluation) -> bool {
+    e.check.failure.is_none() && e.check.standing.mm_surplus() < 0
+}
