@@ -437,54 +437,30 @@ interface ICollateralVault {
     /// A listed token's deposit cap, 18 decimals (0 if not listed).
     function depositCap(address token) external view returns (uint256);
 
-    /// Enables or disables deposits of a listed token. A disabled token still
-    /// counts as collateral and can still be moved and withdrawn.
+    /// Sets a listed token's configuration in one bounded call: the packed `AssetConfig`
+    /// word of `listAsset` (see `stylus_margin::collateral`): whether deposits are enabled
+    /// (a disabled token still counts as collateral and can still be moved and withdrawn),
+    /// the haircut floor, volatility multiplier and ceiling (ppm), the liquidity depth
+    /// (WAD), and whether the token offsets the risk of options on its underlying. The
+    /// decimals and the quote flag stay as listed (those bits of `config` are ignored, as
+    /// in `listAsset`); the underlying cannot change.
     ///
     /// # Arguments
     /// * `token` - The listed token.
-    /// * `enabled` - Whether deposits are accepted.
+    /// * `config` - Packed `AssetConfig`.
     ///
     /// # Errors
     /// * `CallerNotOwner` - If the caller is not the owner.
     /// * `TokenNotListed` - If `token` is not listed.
+    /// * `ValueOutOfBounds` - If the config breaks a bound
+    ///   (`AssetConfig::validate`: the floor above the ceiling, the ceiling above 100%,
+    ///   the multiplier above 20.0, the quote asset risk-offsetting), sets bits outside
+    ///   its fields (`which::CONFIG`, the word, the word without them), or names another
+    ///   underlying (`which::UNDERLYING`, the new one, the listed one).
     ///
     /// # Events
     /// * `AssetConfigUpdated`.
-    function setAssetEnabled(address token, bool enabled) external;
-
-    /// Sets a listed token's haircut parameters.
-    ///
-    /// # Arguments
-    /// * `token` - The listed token.
-    /// * `floor_ppm` - Static haircut floor, ppm.
-    /// * `vol_multiplier_ppm` - Volatility multiplier k, ppm (at most 20.0).
-    /// * `max_ppm` - Haircut ceiling, ppm (floor <= max <= 100%).
-    /// * `liquidity_depth` - Depth for the size term, WAD (below 2^96).
-    ///
-    /// # Errors
-    /// * `CallerNotOwner` - If the caller is not the owner.
-    /// * `TokenNotListed` - If `token` is not listed.
-    /// * `ValueOutOfBounds` - If a parameter breaks its bound.
-    ///
-    /// # Events
-    /// * `AssetConfigUpdated`.
-    function setHaircutParams(address token, uint32 floor_ppm, uint32 vol_multiplier_ppm, uint32 max_ppm, uint256 liquidity_depth) external;
-
-    /// Sets whether a listed token may enter the margin scenarios as delta
-    /// when it is the underlying of the account's options.
-    ///
-    /// # Arguments
-    /// * `token` - The listed token.
-    /// * `risk_offsetting` - The flag.
-    ///
-    /// # Errors
-    /// * `CallerNotOwner` - If the caller is not the owner.
-    /// * `TokenNotListed` - If `token` is not listed.
-    /// * `ValueOutOfBounds` - If `token` is the quote asset.
-    ///
-    /// # Events
-    /// * `AssetConfigUpdated`.
-    function setRiskOffsetting(address token, bool risk_offsetting) external;
+    function setAssetConfig(address token, uint256 config) external;
 
     /// A token's packed `AssetConfig` word (0 if not listed).
     function assetConfig(address token) external view returns (uint256);
@@ -505,12 +481,6 @@ interface ICollateralVault {
     /// How many accounts were opened (the highest id).
     function accountCount() external view returns (uint256);
 
-    /// The owner of an account.
-    ///
-    /// # Errors
-    /// * `UnknownAccount` - If it does not exist.
-    function ownerOf(uint256 account) external view returns (address);
-
     /// Whether `actor` is the owner or an approved operator of `account`.
     ///
     /// # Errors
@@ -523,9 +493,6 @@ interface ICollateralVault {
     /// * `UnknownAccount` - If it does not exist.
     /// * `NotOwnerOrOperator` - If `actor` is neither owner nor operator.
     function requireAuthorized(uint256 account, address actor) external view;
-
-    /// Whether the engine has frozen `account` (false if it does not exist).
-    function isFrozen(uint256 account) external view returns (bool);
 
     /// Approves or revokes an operator of `account`.
     ///
@@ -586,11 +553,6 @@ interface ICollateralVault {
     /// # Events
     /// * `Deposited`.
     function deposit(uint256 account, address token, uint256 amount) external;
-
-    /// An account's balance of a collateral token, 18 decimals (0 for an
-    /// unknown account, an unlisted token, or the quote asset: see
-    /// `Self::cash_of`).
-    function balanceOf(uint256 account, address token) external view returns (uint256);
 
     /// An account's signed cash, 18 decimals (0 for an unknown account).
     function cashOf(uint256 account) external view returns (int256);

@@ -10,7 +10,8 @@ pragma solidity ^0.8.23;
 ///
 /// The read-only views of the margin system that no transaction needs, off the hot path:
 /// an account's risk and Greeks, its health, whether it is liquidatable, a keeper's scan,
-/// and an instrument's quote. Wallets, keepers and risk teams read them; the RiskEngine
+/// an instrument's quote, and an account's owner, frozen flag and collateral balances
+/// (from the vault's `getAccountState`). Wallets, keepers and risk teams read them; the RiskEngine
 /// and the KeeperModule never call this contract, so its code costs their transactions
 /// nothing and leaves the RiskReader's bytes to the checks.
 ///
@@ -72,6 +73,23 @@ interface IRiskLens {
     /// # Errors
     /// The reader's errors unchanged.
     function isLiquidatable(uint256 account) external view returns (bool);
+
+    /// The owner of an account (the vault's record).
+    /// # Errors
+    /// The vault's `UnknownAccount` if it does not exist.
+    function ownerOf(uint256 account) external view returns (address);
+
+    /// Whether the keeper module has frozen `account` for its liquidation (false if it
+    /// does not exist).
+    /// # Errors
+    /// The vault's errors unchanged.
+    function isFrozen(uint256 account) external view returns (bool);
+
+    /// An account's balance of a collateral token, 18 decimals (0 for an unknown
+    /// account, an unlisted token, or the quote asset: that is the account's cash).
+    /// # Errors
+    /// The vault's errors unchanged.
+    function balanceOf(uint256 account, address token) external view returns (uint256);
 
     /// Price and Greeks of one unit of an instrument now: (price, delta, gamma, vega,
     /// theta), WAD, on the oracle price and the expiry's surface, with the reader's

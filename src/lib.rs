@@ -4,7 +4,7 @@
 //! `ln`/`exp`/`sqrt`, the normal distribution, Black-Scholes with Greeks, SVI
 //! volatility surfaces, instrument terms, token units, haircuts, scenario margin
 //! and liquidation sizing. No storage, no host calls, no floats, no clock: every
-//! input (the time included) is an argument. The three contracts and the `margin`
+//! input (the time included) is an argument. The contracts and the `margin`
 //! command-line tool call the same code, so any on-chain number can be reproduced
 //! off chain exactly.
 #![no_std]
@@ -19,6 +19,7 @@ pub mod collateral;
 pub mod decimal;
 pub mod fixed;
 pub mod instrument;
+pub mod ledger;
 pub mod liquidation;
 pub mod margin;
 pub mod math;

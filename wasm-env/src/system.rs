@@ -1071,17 +1071,21 @@ impl System {
         )
     }
 
-    /// `vault.setHaircutParams(token, floor, k, max, depth)` from the owner.
+    /// `vault.setAssetConfig` from the owner: the token's listed config with the haircut
+    /// floor, multiplier, ceiling and liquidity depth of `c`.
     pub fn set_haircut(&mut self, token: Address, c: &AssetConfig) -> Outcome {
+        let word = self.read(self.vault, &V::assetConfigCall { token })._0;
+        let mut cfg = AssetConfig::unpack(word.to_be_bytes());
+        cfg.haircut_floor_ppm = c.haircut_floor_ppm;
+        cfg.vol_multiplier_ppm = c.vol_multiplier_ppm;
+        cfg.haircut_max_ppm = c.haircut_max_ppm;
+        cfg.liquidity_depth = c.liquidity_depth;
         self.send(
             self.owner,
             self.vault,
-            &V::setHaircutParamsCall {
+            &V::setAssetConfigCall {
                 token,
-                floor_ppm: c.haircut_floor_ppm,
-                vol_multiplier_ppm: c.vol_multiplier_ppm,
-                max_ppm: c.haircut_max_ppm,
-                liquidity_depth: U256::from(c.liquidity_depth),
+                config: U256::from_be_bytes(cfg.pack()),
             },
         )
     }
@@ -1154,9 +1158,9 @@ impl System {
         int(self.read(self.vault, &V::cashOfCall { account })._0)
     }
 
-    /// The account's balance of `token` in the vault (WAD).
+    /// The account's balance of `token` in the vault (WAD; `lens.balanceOf`).
     pub fn collateral(&mut self, account: U256, token: Address) -> U256 {
-        self.read(self.vault, &V::balanceOfCall { account, token })
+        self.read(self.lens, &L::balanceOfCall { account, token })
             ._0
     }
 
@@ -1173,9 +1177,9 @@ impl System {
             .to::<u64>()
     }
 
-    /// Whether the vault and the registry both see the account frozen.
+    /// Whether the vault (`lens.isFrozen`) and the registry both see the account frozen.
     pub fn is_frozen(&mut self, account: U256) -> bool {
-        self.read(self.vault, &V::isFrozenCall { account })._0
+        self.read(self.lens, &L::isFrozenCall { account })._0
             && self.read(self.registry, &R::isFrozenCall { account })._0
     }
 

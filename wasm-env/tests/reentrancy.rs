@@ -160,18 +160,17 @@ fn a_token_calling_back_into_the_vault_during_a_deposit_is_reverted() {
         count_before
     );
     assert!(out.events_from::<IVault::AccountOpened>(vault).is_empty());
-    assert_eq!(
-        env.view_sol(
+    let state = env
+        .view_sol(
             vault,
-            &IVault::balanceOfCall {
+            &IVault::getAccountStateCall {
                 account: U256::from(1),
-                token
-            }
+                actor: Address::ZERO,
+            },
         )
         .unwrap()
-        ._0,
-        wad(1)
-    );
+        ._0;
+    assert_eq!((state._4, state._5), (vec![token], vec![wad(1)]));
 }
 
 #[test]

@@ -75,6 +75,25 @@ fn setup(flavor: Erc20Flavor, decimals: u8, minted: U256) -> (Env, Address, Addr
     (env, vault, token)
 }
 
+/// An account's collateral balance of `token` (WAD), from `getAccountState` (the vault's
+/// `balanceOf` moved to the lens, which the vault's own tests do not deploy).
+fn vault_balance(env: &mut Env, vault: Address, account: U256, token: Address) -> U256 {
+    let s = env
+        .view_sol(
+            vault,
+            &IVault::getAccountStateCall {
+                account,
+                actor: Address::ZERO,
+            },
+        )
+        .unwrap()
+        ._0;
+    match s._4.iter().position(|t| *t == token) {
+        Some(i) => s._5[i],
+        None => U256::ZERO,
+    }
+}
+
 fn token_balance(env: &mut Env, token: Address, who: Address) -> U256 {
     env.view_sol(token, &IERC20::balanceOfCall { owner: who })
         .unwrap()
@@ -210,19 +229,22 @@ fn open_account_returns_sequential_ids() {
     assert_eq!(
         env.view_sol(
             vault,
-            &IVault::ownerOfCall {
-                account: U256::from(2)
+            &IVault::getAccountStateCall {
+                account: U256::from(2),
+                actor: Address::ZERO,
             }
         )
         .unwrap()
+        ._0
         ._0,
         bob()
     );
     let unknown = env
         .view_sol(
             vault,
-            &IVault::ownerOfCall {
+            &IVault::getAccountStateCall {
                 account: U256::from(9),
+                actor: Address::ZERO,
             },
         )
         .unwrap_err();
@@ -328,18 +350,7 @@ fn deposit_of_a_native_erc20() {
         .map(|f| (f.to, f.kind))
         .collect();
     assert_eq!(calls.len(), 3, "{:?}", out.trace);
-    assert_eq!(
-        env.view_sol(
-            vault,
-            &IVault::balanceOfCall {
-                account: U256::from(1),
-                token
-            }
-        )
-        .unwrap()
-        ._0,
-        wad(5)
-    );
+    assert_eq!(vault_balance(&mut env, vault, U256::from(1), token), wad(5));
     assert_eq!(
         env.view_sol(vault, &IVault::totalDepositsCall { token })
             .unwrap()
@@ -487,15 +498,7 @@ fn a_deposit_into_someone_elses_account_is_allowed() {
     );
     assert!(out.success, "{out:?}");
     assert_eq!(
-        env.view_sol(
-            vault,
-            &IVault::balanceOfCall {
-                account: U256::from(2),
-                token
-            }
-        )
-        .unwrap()
-        ._0,
+        vault_balance(&mut env, vault, U256::from(2), token),
         U256::from(7u64)
     );
 }
@@ -595,16 +598,5 @@ fn an_openzeppelin_erc20_compiled_to_wasm_is_deposited_and_withdrawn() {
     assert!(out.success, "{out:?}");
     assert_eq!(token_balance(&mut env, token, bob()), wad(2));
     assert_eq!(token_balance(&mut env, token, vault), wad(5));
-    assert_eq!(
-        env.view_sol(
-            vault,
-            &IVault::balanceOfCall {
-                account: U256::from(1),
-                token
-            }
-        )
-        .unwrap()
-        ._0,
-        wad(5)
-    );
+    assert_eq!(vault_balance(&mut env, vault, U256::from(1), token), wad(5));
 }

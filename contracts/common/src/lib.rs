@@ -1,22 +1,30 @@
 //! # margin-common
 //!
-//! One home for what the three risk contracts share, so that they agree by construction:
+//! One home for what the contracts share, so that they agree by construction:
 //!
 //! - [`words`]: the packed storage words of the RiskOracle (underlying config, prices,
 //!   EWMA state, risk settings, surfaces) and their codecs;
-//! - [`wire`]: the two internal wire formats, `RiskOracle.marketData` (market data for a
-//!   set of underlyings and expiries) and `RiskCalculator.check` (one account's standing);
+//! - [`wire`]: the internal wire formats: `RiskOracle.marketData` (market data for a set
+//!   of underlyings and expiries), `RiskCalculator.evaluate` (a request, the evaluations),
+//!   `RiskReader.check` (one account's standing) and a trade's or withdrawal's undo;
+//! - [`abi`]: the hand-written calldata and answers of the calls between the contracts,
+//!   the callee interfaces declared once;
+//! - [`encode`]: events emitted from their words;
 //! - the custom errors raised by more than one contract (oracle readings, roles, bounds);
 //! - [`Owned`]: two-step ownership;
 //! - conversions between ABI integers and the core's `i128` WAD values.
 //!
-//! The call graph is a tree: markets and users call the RiskEngine; the engine calls the
-//! RiskCalculator, the CollateralVault and the PositionRegistry; the calculator calls the
-//! vault, the registry (views) and the RiskOracle; the oracle calls the price feeds.
+//! The call graph is a tree: markets and users call the RiskEngine, keepers the
+//! KeeperModule; both call the RiskReader (views), the CollateralVault and the
+//! PositionRegistry; the reader calls the vault, the registry, the RiskOracle and the
+//! RiskCalculator (views); the oracle calls the price feeds; the RiskLens (views for
+//! wallets and keepers) calls the reader, the vault, the registry, the oracle and the
+//! calculator. Nothing calls back up.
 #![no_std]
 extern crate alloc;
 
 pub mod abi;
+pub mod encode;
 pub mod wire;
 pub mod words;
 

@@ -41,6 +41,7 @@ use margin_common::{
 };
 use stylus_margin::{
     instrument::{self, Kind},
+    ledger,
     margin::{self, Standing, Verdict},
 };
 use stylus_sdk::{
@@ -114,11 +115,6 @@ pub enum Error {
     MissingSurface(MissingSurface),
     MathFailure(MathFailure),
 }
-
-/// Cash ledger reason for realised futures PnL (vault `adjustCash`).
-pub const REASON_FUTURES_PNL: u8 = 5;
-/// Cash ledger reason for settlement payoffs (vault `adjustCash`).
-pub const REASON_SETTLEMENT: u8 = 1;
 
 #[storage]
 #[entrypoint]
@@ -378,7 +374,7 @@ impl RiskEngine {
             .enumerate()
         {
             if !pnl.is_zero() {
-                let args = [account, pnl.into_raw(), U256::from(REASON_FUTURES_PNL)];
+                let args = [account, pnl.into_raw(), U256::from(ledger::FUTURES_PNL)];
                 send(vault, calls::adjustCashCall::SELECTOR, &args)?;
             }
             if fee > I256::ZERO {
@@ -519,7 +515,7 @@ impl RiskEngine {
             )?
             .word(0)?;
             if !cash.is_zero() {
-                let args = [account, cash, U256::from(REASON_SETTLEMENT)];
+                let args = [account, cash, U256::from(ledger::SETTLEMENT)];
                 send(self.vault.get(), calls::adjustCashCall::SELECTOR, &args)?;
             }
             log(

@@ -5,7 +5,7 @@ mod common;
 use alloy_primitives::{I256, U256};
 use common::*;
 use motsu::prelude::*;
-use stylus_margin::fixed::WAD;
+use stylus_margin::{collateral::AssetConfig, fixed::WAD};
 
 #[motsu::test]
 fn trade_moves_positions_and_premium_and_checks_margin() {
@@ -296,9 +296,16 @@ fn risk_offsetting_collateral_enters_as_delta_and_raises_the_surplus_of_covered_
     };
     let (surplus_plain, delta_plain) = greeks(seller);
     assert!(delta_plain < 0, "short calls: delta {delta_plain}");
+    let mut c = AssetConfig::unpack(
+        w.vault
+            .sender(admin)
+            .asset_config(w.weth.address())
+            .to_be_bytes(),
+    );
+    c.risk_offsetting = true;
     w.vault
         .sender(admin)
-        .set_risk_offsetting(w.weth.address(), true)
+        .set_asset_config(w.weth.address(), U256::from_be_bytes(c.pack()))
         .motsu_unwrap();
     let (surplus_covered, delta_covered) = greeks(seller);
     // The 10 WETH enter the scenarios as +10 delta (the portfolio delta includes them)

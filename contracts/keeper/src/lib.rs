@@ -38,6 +38,7 @@ use margin_common::{
 };
 use stylus_margin::{
     fixed::{self, Rounding, WAD},
+    ledger,
     liquidation::{self as liq, LiquidationError, LiquidationParams},
     margin::MarginError,
 };
@@ -123,9 +124,6 @@ pub enum Error {
     StaleSurface(StaleSurface),
     MissingSurface(MissingSurface),
 }
-
-/// Vault ledger reasons (`CollateralVault::reason`).
-const REASON_DEFICIT: u8 = 3;
 
 #[storage]
 #[entrypoint]
@@ -581,7 +579,7 @@ impl KeeperModule {
                 let paid = self.fund_pays(account, -cash)?;
                 let rest = -cash - paid;
                 if rest > 0 {
-                    let args = [account, i256(rest).into_raw(), U256::from(REASON_DEFICIT)];
+                    let args = [account, i256(rest).into_raw(), U256::from(ledger::DEFICIT)];
                     send(self.vault.get(), calls::adjustCashCall::SELECTOR, &args)?;
                     let total = i128_of(I256::from_raw(self.deficit.get())).saturating_add(rest);
                     self.deficit.set(i256(total).into_raw());

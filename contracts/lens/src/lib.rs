@@ -2,7 +2,8 @@
 //!
 //! The read-only views of the margin system that no transaction needs, off the hot path:
 //! an account's risk and Greeks, its health, whether it is liquidatable, a keeper's scan,
-//! and an instrument's quote. Wallets, keepers and risk teams read them; the RiskEngine
+//! an instrument's quote, and an account's owner, frozen flag and collateral balances
+//! (from the vault's `getAccountState`). Wallets, keepers and risk teams read them; the RiskEngine
 //! and the KeeperModule never call this contract, so its code costs their transactions
 //! nothing and leaves the RiskReader's bytes to the checks.
 //!
@@ -21,7 +22,7 @@ use alloc::vec::Vec;
 use alloy_primitives::{Address, I256, U256};
 use alloy_sol_types::SolCall;
 use margin_common::{
-    abi::{self, address_word, calls, view},
+    abi::{self, address_word, calls, view, Answer},
     i256, malformed,
     wire::{self, params_words, AccountWords, Evaluation},
     MathFailure,
@@ -71,6 +72,23 @@ impl RiskLens {
 
     fn one(&self, account: U256) -> Result<Evaluation, Vec<u8>> {
         self.evaluations(&[account])?.pop().ok_or_else(malformed)
+    }
+
+    /// The vault's `getAccountState(account, 0)`, or `None` for an id no account has
+    /// (ids are sequential from 1).
+    fn state(&self, account: U256) -> Result<Option<Answer>, Vec<u8>> {
+        let [vault, ..] = self.sources()?;
+        let last = view(vault, calls::accountCountCall::SELECTOR, &[], None)?.word(0)?;
+        if account.is_zero() || account > last {
+            return Ok(None);
+        }
+        let state = view(
+            vault,
+            calls::getAccountStateCall::SELECTOR,
+            &[account, U256::ZERO],
+            None,
+        )?;
+        Ok(Some(state.tuple()?))
     }
 }
 
@@ -182,6 +200,49 @@ impl RiskLens {
     /// The reader's errors unchanged.
     pub fn is_liquidatable(&self, account: U256) -> Result<bool, Vec<u8>> {
         Ok(liquidatable(&self.one(account)?))
+    }
+
+    /// The owner of an account (the vault's record).
+    /// # Errors
+    /// The vault's `UnknownAccount` if it does not exist.
+    pub fn owner_of(&self, account: U256) -> Result<Address, Vec<u8>> {
+        let [vault, ..] = self.sources()?;
+        let state = view(
+            vault,
+            calls::getAccountStateCall::SELECTOR,
+            &[account, U256::ZERO],
+            None,
+        )?
+        .tuple()?;
+        Ok(Address::from_word(state.word(0)?.into()))
+    }
+
+    /// Whether the keeper module has frozen `account` for its liquidation (false if it
+    /// does not exist).
+    /// # Errors
+    /// The vault's errors unchanged.
+    pub fn is_frozen(&self, account: U256) -> Result<bool, Vec<u8>> {
+        Ok(match self.state(account)? {
+            Some(state) => !state.word(1)?.is_zero(),
+            None => false,
+        })
+    }
+
+    /// An account's balance of a collateral token, 18 decimals (0 for an unknown
+    /// account, an unlisted token, or the quote asset: that is the account's cash).
+    /// # Errors
+    /// The vault's errors unchanged.
+    pub fn balance_of(&self, account: U256, token: Address) -> Result<U256, Vec<u8>> {
+        let Some(state) = self.state(account)? else {
+            return Ok(U256::ZERO);
+        };
+        let tokens = state.array(4)?;
+        Ok(
+            match tokens.iter().position(|t| *t == address_word(token)) {
+                Some(i) => state.array(5)?.get(i).copied().unwrap_or_default(),
+                None => U256::ZERO,
+            },
+        )
     }
 
     /// Price and Greeks of one unit of an instrument now: (price, delta, gamma, vega,

@@ -56,6 +56,7 @@ use alloy_primitives::{
     aliases::{I128, U128, U16, U64},
     Address, FixedBytes, I256, U256,
 };
+use margin_common::encode::emit;
 use stylus_margin::{
     collateral::{AssetConfig, ConfigField, MAX_DECIMALS},
     units::{self, UnitsError, WAD},
@@ -71,6 +72,29 @@ use stylus_sdk::{
 
 pub use sol::*;
 
+// Each event's words (indexed fields; data fields), for the shared encoder
+// (`margin_common::encode`): tested against alloy's encoding in `tests::events_log_as_alloy_encodes`.
+margin_common::event_words! {
+    OwnershipTransferStarted { previousOwner, newOwner }
+    OwnershipTransferred { previousOwner, newOwner }
+    EngineSet { engine }
+    KeeperSet { keeper }
+    AccountOpened { account, owner }
+    OperatorSet { account, operator; approved }
+    AccountTransferred { account, previousOwner, newOwner }
+    FrozenSet { account; frozen }
+    AssetListed { token; config, depositCap }
+    AssetConfigUpdated { token; config }
+    DepositCapSet { token; cap, totalDeposits }
+    Deposited { account, token, from; tokenAmount, amount }
+    Withdrawn { account, token, to; tokenAmount, amount }
+    CashTransferred { from, to; amount }
+    CashSocialised { ; absorbed, index }
+    CashAdjusted { account, reason; delta, cash }
+    CollateralMoved { from, to, token; amount }
+    FractionMoved { from, to; fractionWad, cashMoved }
+}
+
 /// The most assets that can be listed (the quote asset included).
 pub const MAX_ASSETS: usize = 16;
 
@@ -85,19 +109,14 @@ pub mod which {
     pub const FRACTION: u8 = 18;
     /// A deposit cap above `u128::MAX`.
     pub const DEPOSIT_CAP: u8 = 19;
+    /// `setAssetConfig` naming an underlying other than the listed one.
+    pub const UNDERLYING: u8 = 20;
+    /// A config word with bits outside its fields (bound: the word without them).
+    pub const CONFIG: u8 = 21;
 }
 
-/// Cash ledger reasons used by the engine (any `uint8` is accepted).
-pub mod reason {
-    /// Option or future settlement payoff.
-    pub const SETTLEMENT: u8 = 1;
-    /// Fee.
-    pub const FEE: u8 = 2;
-    /// Deficit, or its socialisation.
-    pub const DEFICIT: u8 = 3;
-    /// Liquidation or keeper bounty.
-    pub const BOUNTY: u8 = 4;
-}
+/// Cash ledger reasons (any `uint8` is accepted): `stylus_margin::ledger`.
+pub use stylus_margin::ledger as reason;
 
 mod sol {
     use alloy_sol_types::sol;
@@ -849,7 +868,7 @@ impl CollateralVault {
             .setter(token)
             .config
             .set(FixedBytes::from(packed));
-        log(
+        emit(
             self.vm(),
             AssetConfigUpdated {
                 token,
@@ -887,7 +906,7 @@ impl CollateralVault {
             self.set_balance(from, index, balance - amount);
             self.set_balance(to, index, to_balance);
         }
-        log(
+        emit(
             self.vm(),
             CollateralMoved {
                 from,
@@ -913,7 +932,7 @@ impl CollateralVault {
             self.set_cash(from, from_cash);
             self.set_cash(to, to_cash);
         }
-        log(
+        emit(
             self.vm(),
             CashTransferred {
                 from,
@@ -922,6 +941,34 @@ impl CollateralVault {
             },
         );
         Ok(())
+    }
+}
+
+/// Views of one account that no transaction needs, kept out of the contract's ABI (its
+/// bytes are scarce): Rust accessors for tests and tools; on chain the RiskLens serves
+/// `ownerOf`, `isFrozen` and `balanceOf` from `getAccountState`.
+impl CollateralVault {
+    /// The owner of an account.
+    ///
+    /// # Errors
+    /// * [`Error::UnknownAccount`] - If it does not exist.
+    pub fn owner_of(&self, account: U256) -> Result<Address, Error> {
+        self.account_owner(account)
+    }
+
+    /// Whether the engine has frozen `account` (false if it does not exist).
+    pub fn is_frozen(&self, account: U256) -> bool {
+        self.accounts.getter(account).frozen.get()
+    }
+
+    /// An account's balance of a collateral token, 18 decimals (0 for an
+    /// unknown account, an unlisted token, or the quote asset: see
+    /// [`Self::cash_of`]).
+    pub fn balance_of(&self, account: U256, token: Address) -> U256 {
+        match self.asset(token) {
+            Ok((index, _)) => U256::from(self.balance(account, index)),
+            Err(_) => U256::ZERO,
+        }
     }
 }
 
@@ -943,7 +990,7 @@ impl CollateralVault {
             return Err(Error::ZeroAddress(ZeroAddress {}));
         }
         self.owner.set(owner);
-        log(
+        emit(
             self.vm(),
             OwnershipTransferred {
                 previousOwner: Address::ZERO,
@@ -981,7 +1028,7 @@ impl CollateralVault {
     pub fn transfer_ownership(&mut self, new_owner: Address) -> Result<(), Error> {
         self.only_owner()?;
         self.pending_owner.set(new_owner);
-        log(
+        emit(
             self.vm(),
             OwnershipTransferStarted {
                 previousOwner: self.owner.get(),
@@ -1008,7 +1055,7 @@ impl CollateralVault {
         let previous = self.owner.get();
         self.owner.set(caller);
         self.pending_owner.set(Address::ZERO);
-        log(
+        emit(
             self.vm(),
             OwnershipTransferred {
                 previousOwner: previous,
@@ -1040,7 +1087,7 @@ impl CollateralVault {
             return Err(Error::AlreadySet(AlreadySet { current }));
         }
         self.engine.set(engine);
-        log(self.vm(), EngineSet { engine });
+        emit(self.vm(), EngineSet { engine });
         Ok(())
     }
 
@@ -1063,7 +1110,7 @@ impl CollateralVault {
             return Err(Error::AlreadySet(AlreadySet { current }));
         }
         self.keeper.set(keeper);
-        log(self.vm(), KeeperSet { keeper });
+        emit(self.vm(), KeeperSet { keeper });
         Ok(())
     }
 
@@ -1151,7 +1198,7 @@ impl CollateralVault {
         if is_quote {
             self.quote.set(token);
         }
-        log(
+        emit(
             self.vm(),
             AssetListed {
                 token,
@@ -1192,7 +1239,7 @@ impl CollateralVault {
             }));
         }
         self.assets.setter(token).cap.set(U128::from(c));
-        log(
+        emit(
             self.vm(),
             DepositCapSet {
                 token,
@@ -1208,83 +1255,46 @@ impl CollateralVault {
         U256::from(load_u128(self.assets.getter(token).cap.get()))
     }
 
-    /// Enables or disables deposits of a listed token. A disabled token still
-    /// counts as collateral and can still be moved and withdrawn.
+    /// Sets a listed token's configuration in one bounded call: the packed `AssetConfig`
+    /// word of `listAsset` (see `stylus_margin::collateral`): whether deposits are enabled
+    /// (a disabled token still counts as collateral and can still be moved and withdrawn),
+    /// the haircut floor, volatility multiplier and ceiling (ppm), the liquidity depth
+    /// (WAD), and whether the token offsets the risk of options on its underlying. The
+    /// decimals and the quote flag stay as listed (those bits of `config` are ignored, as
+    /// in `listAsset`); the underlying cannot change.
     ///
     /// # Arguments
     /// * `token` - The listed token.
-    /// * `enabled` - Whether deposits are accepted.
+    /// * `config` - Packed `AssetConfig`.
     ///
     /// # Errors
     /// * [`Error::CallerNotOwner`] - If the caller is not the owner.
     /// * [`Error::TokenNotListed`] - If `token` is not listed.
+    /// * [`Error::ValueOutOfBounds`] - If the config breaks a bound
+    ///   (`AssetConfig::validate`: the floor above the ceiling, the ceiling above 100%,
+    ///   the multiplier above 20.0, the quote asset risk-offsetting), sets bits outside
+    ///   its fields (`which::CONFIG`, the word, the word without them), or names another
+    ///   underlying (`which::UNDERLYING`, the new one, the listed one).
     ///
     /// # Events
     /// * [`AssetConfigUpdated`].
-    pub fn set_asset_enabled(&mut self, token: Address, enabled: bool) -> Result<(), Error> {
+    pub fn set_asset_config(&mut self, token: Address, config: U256) -> Result<(), Error> {
         self.only_owner()?;
-        let (_, mut cfg) = self.asset(token)?;
-        cfg.enabled = enabled;
-        self.store_config(token, &cfg)
-    }
-
-    /// Sets a listed token's haircut parameters.
-    ///
-    /// # Arguments
-    /// * `token` - The listed token.
-    /// * `floor_ppm` - Static haircut floor, ppm.
-    /// * `vol_multiplier_ppm` - Volatility multiplier k, ppm (at most 20.0).
-    /// * `max_ppm` - Haircut ceiling, ppm (floor <= max <= 100%).
-    /// * `liquidity_depth` - Depth for the size term, WAD (below 2^96).
-    ///
-    /// # Errors
-    /// * [`Error::CallerNotOwner`] - If the caller is not the owner.
-    /// * [`Error::TokenNotListed`] - If `token` is not listed.
-    /// * [`Error::ValueOutOfBounds`] - If a parameter breaks its bound.
-    ///
-    /// # Events
-    /// * [`AssetConfigUpdated`].
-    pub fn set_haircut_params(
-        &mut self,
-        token: Address,
-        floor_ppm: u32,
-        vol_multiplier_ppm: u32,
-        max_ppm: u32,
-        liquidity_depth: U256,
-    ) -> Result<(), Error> {
-        self.only_owner()?;
-        let (_, mut cfg) = self.asset(token)?;
-        cfg.haircut_floor_ppm = floor_ppm;
-        cfg.vol_multiplier_ppm = vol_multiplier_ppm;
-        cfg.haircut_max_ppm = max_ppm;
-        // Anything above u128 is above the 2^96 bound: saturate and let
-        // validate() report it.
-        cfg.liquidity_depth = to_u128(liquidity_depth).unwrap_or(u128::MAX);
-        self.store_config(token, &cfg)
-    }
-
-    /// Sets whether a listed token may enter the margin scenarios as delta
-    /// when it is the underlying of the account's options.
-    ///
-    /// # Arguments
-    /// * `token` - The listed token.
-    /// * `risk_offsetting` - The flag.
-    ///
-    /// # Errors
-    /// * [`Error::CallerNotOwner`] - If the caller is not the owner.
-    /// * [`Error::TokenNotListed`] - If `token` is not listed.
-    /// * [`Error::ValueOutOfBounds`] - If `token` is the quote asset.
-    ///
-    /// # Events
-    /// * [`AssetConfigUpdated`].
-    pub fn set_risk_offsetting(
-        &mut self,
-        token: Address,
-        risk_offsetting: bool,
-    ) -> Result<(), Error> {
-        self.only_owner()?;
-        let (_, mut cfg) = self.asset(token)?;
-        cfg.risk_offsetting = risk_offsetting;
+        let (_, listed) = self.asset(token)?;
+        let mut cfg = AssetConfig::unpack(config.to_be_bytes());
+        let canonical = word(cfg.pack());
+        if canonical != config {
+            return Err(out_of_bounds(which::CONFIG, config, canonical));
+        }
+        if cfg.underlying != listed.underlying {
+            return Err(out_of_bounds(
+                which::UNDERLYING,
+                U256::from(cfg.underlying),
+                U256::from(listed.underlying),
+            ));
+        }
+        cfg.decimals = listed.decimals;
+        cfg.is_quote = listed.is_quote;
         self.store_config(token, &cfg)
     }
 
@@ -1327,21 +1337,13 @@ impl CollateralVault {
         self.account_count.set(U64::from(id));
         let account = U256::from(id);
         self.accounts.setter(account).owner.set(owner);
-        log(self.vm(), AccountOpened { account, owner });
+        emit(self.vm(), AccountOpened { account, owner });
         account
     }
 
     /// How many accounts were opened (the highest id).
     pub fn account_count(&self) -> U256 {
         U256::from(self.account_count.get().as_limbs()[0])
-    }
-
-    /// The owner of an account.
-    ///
-    /// # Errors
-    /// * [`Error::UnknownAccount`] - If it does not exist.
-    pub fn owner_of(&self, account: U256) -> Result<Address, Error> {
-        self.account_owner(account)
     }
 
     /// Whether `actor` is the owner or an approved operator of `account`.
@@ -1366,11 +1368,6 @@ impl CollateralVault {
             }));
         }
         Ok(())
-    }
-
-    /// Whether the engine has frozen `account` (false if it does not exist).
-    pub fn is_frozen(&self, account: U256) -> bool {
-        self.accounts.getter(account).frozen.get()
     }
 
     /// Approves or revokes an operator of `account`.
@@ -1408,7 +1405,7 @@ impl CollateralVault {
             0
         };
         a.operators.setter(operator).set(U64::from(mark));
-        log(
+        emit(
             self.vm(),
             OperatorSet {
                 account,
@@ -1450,7 +1447,7 @@ impl CollateralVault {
         // 2^64 transfers of one account are unreachable; wrapping is harmless.
         let epoch = a.epoch.get().as_limbs()[0].wrapping_add(1);
         a.epoch.set(U64::from(epoch));
-        log(
+        emit(
             self.vm(),
             AccountTransferred {
                 account,
@@ -1561,7 +1558,7 @@ impl CollateralVault {
                 self.set_balance(account, index, b);
             }
         }
-        log(
+        emit(
             self.vm(),
             Deposited {
                 account,
@@ -1572,16 +1569,6 @@ impl CollateralVault {
             },
         );
         Ok(())
-    }
-
-    /// An account's balance of a collateral token, 18 decimals (0 for an
-    /// unknown account, an unlisted token, or the quote asset: see
-    /// [`Self::cash_of`]).
-    pub fn balance_of(&self, account: U256, token: Address) -> U256 {
-        match self.asset(token) {
-            Ok((index, _)) => U256::from(self.balance(account, index)),
-            Err(_) => U256::ZERO,
-        }
     }
 
     /// An account's signed cash, 18 decimals (0 for an unknown account).
@@ -1645,7 +1632,7 @@ impl CollateralVault {
         self.adjustments
             .setter(reason::DEFICIT)
             .set(store_i128(net));
-        log(self.vm(), CashSocialised { absorbed, index });
+        emit(self.vm(), CashSocialised { absorbed, index });
         Ok(())
     }
 
@@ -1767,7 +1754,7 @@ impl CollateralVault {
         self.set_cash(account, cash);
         self.adjustments.setter(reason).set(store_i128(net));
         self.total_cash.set(store_i128(total));
-        log(
+        emit(
             self.vm(),
             CashAdjusted {
                 account,
@@ -1842,7 +1829,7 @@ impl CollateralVault {
             self.move_cash(from, to, cash_moved)?;
         }
         let cash_moved = i256(cash_moved);
-        log(
+        emit(
             self.vm(),
             FractionMoved {
                 from,
@@ -1953,7 +1940,7 @@ impl CollateralVault {
             token,
             &calldata(SEL_TRANSFER, &[addr_word(to), sent.to_be_bytes()]),
         )?;
-        log(
+        emit(
             self.vm(),
             Withdrawn {
                 account,
@@ -1984,7 +1971,189 @@ impl CollateralVault {
         self.only_engine()?;
         self.account_owner(account)?;
         self.accounts.setter(account).frozen.set(frozen);
-        log(self.vm(), FrozenSet { account, frozen });
+        emit(self.vm(), FrozenSet { account, frozen });
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use margin_common::encode::same_as_alloy;
+
+    /// Deterministic values spread over each type's range (a splitmix64 stream).
+    struct Values(u64);
+    impl Values {
+        fn next(&mut self) -> u64 {
+            self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            let mut z = self.0;
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            z ^ (z >> 31)
+        }
+        fn u256(&mut self) -> U256 {
+            U256::from_limbs([self.next(), self.next(), self.next(), self.next()])
+        }
+        fn i256(&mut self) -> I256 {
+            I256::from_raw(self.u256())
+        }
+        fn address(&mut self) -> Address {
+            Address::from_word(self.u256().to_be_bytes::<32>().into())
+        }
+        fn flag(&mut self) -> bool {
+            self.next() % 2 == 1
+        }
+        fn u8(&mut self) -> u8 {
+            self.next() as u8
+        }
+    }
+
+    /// Every event's log, from the shared encoder, is alloy's.
+    #[test]
+    fn events_log_as_alloy_encodes() {
+        let mut r = Values(17);
+        for k in 0..32 {
+            assert!(
+                same_as_alloy(&OwnershipTransferStarted {
+                    previousOwner: r.address(),
+                    newOwner: r.address()
+                }),
+                "OwnershipTransferStarted {k}"
+            );
+            assert!(
+                same_as_alloy(&OwnershipTransferred {
+                    previousOwner: r.address(),
+                    newOwner: r.address()
+                }),
+                "OwnershipTransferred {k}"
+            );
+            assert!(
+                same_as_alloy(&EngineSet {
+                    engine: r.address()
+                }),
+                "EngineSet {k}"
+            );
+            assert!(
+                same_as_alloy(&KeeperSet {
+                    keeper: r.address()
+                }),
+                "KeeperSet {k}"
+            );
+            assert!(
+                same_as_alloy(&AccountOpened {
+                    account: r.u256(),
+                    owner: r.address()
+                }),
+                "AccountOpened {k}"
+            );
+            assert!(
+                same_as_alloy(&OperatorSet {
+                    account: r.u256(),
+                    operator: r.address(),
+                    approved: r.flag()
+                }),
+                "OperatorSet {k}"
+            );
+            assert!(
+                same_as_alloy(&AccountTransferred {
+                    account: r.u256(),
+                    previousOwner: r.address(),
+                    newOwner: r.address()
+                }),
+                "AccountTransferred {k}"
+            );
+            assert!(
+                same_as_alloy(&FrozenSet {
+                    account: r.u256(),
+                    frozen: r.flag()
+                }),
+                "FrozenSet {k}"
+            );
+            assert!(
+                same_as_alloy(&AssetListed {
+                    token: r.address(),
+                    config: r.u256(),
+                    depositCap: r.u256()
+                }),
+                "AssetListed {k}"
+            );
+            assert!(
+                same_as_alloy(&AssetConfigUpdated {
+                    token: r.address(),
+                    config: r.u256()
+                }),
+                "AssetConfigUpdated {k}"
+            );
+            assert!(
+                same_as_alloy(&DepositCapSet {
+                    token: r.address(),
+                    cap: r.u256(),
+                    totalDeposits: r.u256()
+                }),
+                "DepositCapSet {k}"
+            );
+            assert!(
+                same_as_alloy(&Deposited {
+                    account: r.u256(),
+                    token: r.address(),
+                    from: r.address(),
+                    tokenAmount: r.u256(),
+                    amount: r.u256()
+                }),
+                "Deposited {k}"
+            );
+            assert!(
+                same_as_alloy(&Withdrawn {
+                    account: r.u256(),
+                    token: r.address(),
+                    to: r.address(),
+                    tokenAmount: r.u256(),
+                    amount: r.u256()
+                }),
+                "Withdrawn {k}"
+            );
+            assert!(
+                same_as_alloy(&CashTransferred {
+                    from: r.u256(),
+                    to: r.u256(),
+                    amount: r.i256()
+                }),
+                "CashTransferred {k}"
+            );
+            assert!(
+                same_as_alloy(&CashSocialised {
+                    absorbed: r.i256(),
+                    index: r.u256()
+                }),
+                "CashSocialised {k}"
+            );
+            assert!(
+                same_as_alloy(&CashAdjusted {
+                    account: r.u256(),
+                    reason: r.u8(),
+                    delta: r.i256(),
+                    cash: r.i256()
+                }),
+                "CashAdjusted {k}"
+            );
+            assert!(
+                same_as_alloy(&CollateralMoved {
+                    from: r.u256(),
+                    to: r.u256(),
+                    token: r.address(),
+                    amount: r.u256()
+                }),
+                "CollateralMoved {k}"
+            );
+            assert!(
+                same_as_alloy(&FractionMoved {
+                    from: r.u256(),
+                    to: r.u256(),
+                    fractionWad: r.u256(),
+                    cashMoved: r.i256()
+                }),
+                "FractionMoved {k}"
+            );
+        }
     }
 }

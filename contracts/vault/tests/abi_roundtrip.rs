@@ -128,16 +128,16 @@ fn generated_interface_round_trips_through_the_router(
             },
         );
     }
-    let balance = call(
+    let state = call(
         &fwd,
         &vault,
-        &ICollateralVault::balanceOfCall {
+        &ICollateralVault::getAccountStateCall {
             account,
-            token: weth.address(),
+            actor: Address::ZERO,
         },
     )
     ._0;
-    assert_eq!(balance, wad(2));
+    assert_eq!((state._4, state._5), (vec![weth.address()], vec![wad(2)]));
     let cash = call(&fwd, &vault, &ICollateralVault::cashOfCall { account })._0;
     assert_eq!(cash, I256::from_raw(wad(150)));
 

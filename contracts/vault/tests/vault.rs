@@ -119,22 +119,11 @@ fn owner_functions_revert_for_others(
             .set_deposit_cap(t, wad(1), true)
             .motsu_unwrap_err()
     ));
+    let config = vault.sender(alice).asset_config(t);
     assert!(not_owner(
         vault
             .sender(alice)
-            .set_asset_enabled(t, false)
-            .motsu_unwrap_err()
-    ));
-    assert!(not_owner(
-        vault
-            .sender(alice)
-            .set_haircut_params(t, 0, 0, 0, U256::ZERO)
-            .motsu_unwrap_err()
-    ));
-    assert!(not_owner(
-        vault
-            .sender(alice)
-            .set_risk_offsetting(t, false)
+            .set_asset_config(t, config)
             .motsu_unwrap_err()
     ));
     assert_eq!(
@@ -416,7 +405,7 @@ fn set_deposit_cap_below_deposits_needs_force(
 }
 
 #[motsu::test]
-fn set_haircut_params_stores_bounded_values(
+fn set_asset_config_stores_bounded_values(
     vault: Contract<CollateralVault>,
     usdc: Contract<TestToken>,
     weth: Contract<TestToken>,
@@ -426,10 +415,21 @@ fn set_haircut_params_stores_bounded_values(
 ) {
     standard(&vault, &usdc, &weth, owner, engine, alice);
     let t = weth.address();
-    vault
-        .sender(owner)
-        .set_haircut_params(t, 100_000, 20_000_000, 1_000_000, wad(5))
-        .motsu_unwrap();
+    let haircut = |floor, k, max, depth| {
+        move |c: &mut AssetConfig| {
+            c.haircut_floor_ppm = floor;
+            c.vol_multiplier_ppm = k;
+            c.haircut_max_ppm = max;
+            c.liquidity_depth = depth;
+        }
+    };
+    reconfigure(
+        &vault,
+        owner,
+        t,
+        haircut(100_000, 20_000_000, 1_000_000, 5 * WAD),
+    )
+    .motsu_unwrap();
     let c = AssetConfig::unpack(vault.sender(owner).asset_config(t).to_be_bytes());
     assert_eq!(
         (
@@ -447,32 +447,49 @@ fn set_haircut_params_stores_bounded_values(
     });
 
     let before = vault.sender(owner).asset_config(t);
-    let cases: [(u32, u32, u32, U256, u8); 4] = [
-        (200_000, 0, 100_000, U256::ZERO, 3),      // floor > max
-        (0, 20_000_001, 100_000, U256::ZERO, 4),   // k > 20
-        (0, 0, 1_000_001, U256::ZERO, 5),          // max > 100%
-        (0, 0, 100_000, U256::from(1u8) << 96, 6), // depth >= 2^96
+    // (A depth at or above 2^96 does not fit the word's 96 bits: the word's own layout
+    // bounds it.)
+    let cases: [(u32, u32, u32, u8); 3] = [
+        (200_000, 0, 100_000, 3),    // floor > max
+        (0, 20_000_001, 100_000, 4), // k > 20
+        (0, 0, 1_000_001, 5),        // max > 100%
     ];
-    for (floor, k, max, depth, which) in cases {
-        let e = vault
-            .sender(owner)
-            .set_haircut_params(t, floor, k, max, depth)
-            .motsu_unwrap_err();
+    for (floor, k, max, which) in cases {
+        let e = reconfigure(&vault, owner, t, haircut(floor, k, max, 0)).motsu_unwrap_err();
         assert!(
             matches!(e, Error::ValueOutOfBounds(e) if e.which == which),
             "{which}"
         );
         assert_eq!(vault.sender(owner).asset_config(t), before);
     }
-    let e = vault
-        .sender(owner)
-        .set_haircut_params(t, 0, 0, 0, U256::MAX)
-        .motsu_unwrap_err();
-    assert!(matches!(e, Error::ValueOutOfBounds(e) if e.which == 6));
+    // Bits outside the fields (reserved 240..256, unused flags 43..48) are refused, not
+    // dropped; so is another underlying.
+    for stray in [U256::from(1u8) << 240, U256::from(1u8) << 43] {
+        let e = vault
+            .sender(owner)
+            .set_asset_config(t, before | stray)
+            .motsu_unwrap_err();
+        assert!(
+            matches!(e, Error::ValueOutOfBounds(ref e) if e.which == which::CONFIG && e.value == before | stray && e.bound == before),
+            "{e:?}"
+        );
+    }
+    let e = reconfigure(&vault, owner, t, |c| c.underlying = 2).motsu_unwrap_err();
+    assert!(
+        matches!(e, Error::ValueOutOfBounds(e) if e.which == which::UNDERLYING && e.value == U256::from(2u8) && e.bound == U256::from(1u8))
+    );
+    assert_eq!(vault.sender(owner).asset_config(t), before);
+    // The decimals and the quote flag stay as listed.
+    reconfigure(&vault, owner, t, |c| {
+        c.decimals = 6;
+        c.is_quote = true;
+    })
+    .motsu_unwrap();
+    assert_eq!(vault.sender(owner).asset_config(t), before);
 }
 
 #[motsu::test]
-fn set_risk_offsetting_refuses_the_quote(
+fn set_asset_config_refuses_a_risk_offsetting_quote(
     vault: Contract<CollateralVault>,
     usdc: Contract<TestToken>,
     weth: Contract<TestToken>,
@@ -481,10 +498,7 @@ fn set_risk_offsetting_refuses_the_quote(
     alice: Address,
 ) {
     standard(&vault, &usdc, &weth, owner, engine, alice);
-    vault
-        .sender(owner)
-        .set_risk_offsetting(weth.address(), true)
-        .motsu_unwrap();
+    reconfigure(&vault, owner, weth.address(), |c| c.risk_offsetting = true).motsu_unwrap();
     let c = AssetConfig::unpack(
         vault
             .sender(owner)
@@ -493,10 +507,8 @@ fn set_risk_offsetting_refuses_the_quote(
     );
     assert!(c.risk_offsetting);
     let before = vault.sender(owner).asset_config(usdc.address());
-    let e = vault
-        .sender(owner)
-        .set_risk_offsetting(usdc.address(), true)
-        .motsu_unwrap_err();
+    let e =
+        reconfigure(&vault, owner, usdc.address(), |c| c.risk_offsetting = true).motsu_unwrap_err();
     assert!(matches!(e, Error::ValueOutOfBounds(e) if e.which == 7));
     assert_eq!(vault.sender(owner).asset_config(usdc.address()), before);
 }
@@ -974,10 +986,7 @@ fn deposit_reverts_for_unknown_account_unlisted_or_disabled_token_and_zero(
     assert!(matches!(e, Error::ZeroAmount(_)));
     assert_eq!(snap(), before);
 
-    vault
-        .sender(owner)
-        .set_asset_enabled(weth.address(), false)
-        .motsu_unwrap();
+    reconfigure(&vault, owner, weth.address(), |c| c.enabled = false).motsu_unwrap();
     let before = snap();
     let e = vault
         .sender(alice)
@@ -1312,10 +1321,7 @@ fn withdraw_of_a_disabled_token_still_works(
 ) {
     let id = standard(&vault, &usdc, &weth, owner, engine, alice);
     fund(&vault, &weth, alice, id, wad(3));
-    vault
-        .sender(owner)
-        .set_asset_enabled(weth.address(), false)
-        .motsu_unwrap();
+    reconfigure(&vault, owner, weth.address(), |c| c.enabled = false).motsu_unwrap();
     vault
         .sender(engine)
         .withdraw_to(id, weth.address(), wad(3), alice)

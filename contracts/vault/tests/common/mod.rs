@@ -11,7 +11,7 @@ use alloy_primitives::{Address, U256};
 // Not every test crate uses every token.
 #[allow(unused_imports)]
 pub use margin_testkit::{mock_token, MockToken, NoReturnToken, TestToken, TokenHandle};
-use margin_vault::CollateralVault;
+use margin_vault::{CollateralVault, Error};
 use motsu::prelude::*;
 use stylus_margin::collateral::AssetConfig;
 
@@ -157,4 +157,19 @@ pub fn snapshot(
         addrs,
         flags,
     }
+}
+
+/// `setAssetConfig` from `sender` with the token's listed config changed by `change`.
+#[allow(clippy::result_large_err)]
+pub fn reconfigure(
+    vault: &Contract<CollateralVault>,
+    sender: Address,
+    token: Address,
+    change: impl FnOnce(&mut AssetConfig),
+) -> Result<(), Error> {
+    let mut c = AssetConfig::unpack(vault.sender(sender).asset_config(token).to_be_bytes());
+    change(&mut c);
+    vault
+        .sender(sender)
+        .set_asset_config(token, U256::from_be_bytes(c.pack()))
 }
