@@ -14,12 +14,13 @@ pragma solidity ^0.8.23;
 /// surface posted by a feeder, and its settlement price once recorded from the feed's
 /// first round at or after expiry. Owner-set within hard bounds.
 ///
-/// It answers `marketData` for the RiskCalculator in one call, reading only the feeds and
+/// It answers `marketData` for the RiskReader (and the RiskLens's quotes) in one call, reading only the feeds and
 /// surfaces asked for. A stale or failed feed does not revert there: the answer carries
 /// the failure and the last usable price, so that an action that only reduces risk still
 /// goes through while one that adds risk fails (the calculator and the engine decide).
 ///
-/// Call graph: the RiskCalculator calls this contract; this contract calls only the feeds.
+/// Call graph: the RiskReader and the RiskLens call `marketData`, the RiskEngine
+/// `settlementPrice`; this contract calls only the feeds.
 interface IRiskOracle {
     // ---- Events ----
 

@@ -3,24 +3,10 @@
 //! asset and an unlisted token), and its scan agrees with its per-account views, before
 //! and after a crash makes accounts liquidatable and one is frozen by its auction.
 
+use margin_books::Rng;
 use margin_wasm_env::abi::{ICollateralVault as V, IRiskLens as L};
 use margin_wasm_env::system::*;
 use margin_wasm_env::{Address, U256};
-
-/// A splitmix64 stream.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
 
 fn owner_of(i: u64) -> Address {
     Address::repeat_byte(0x10 + i as u8)
@@ -123,7 +109,7 @@ fn lens_views_agree_with_the_vault_and_with_each_other_on_random_books() {
             .collect();
         let insurance = s.setup_insurance(Address::repeat_byte(0x1F), 100_000);
         let mut owners = vec![(insurance, Address::repeat_byte(0x1F), 0u128)];
-        let n = 3 + r.below(4);
+        let n = 3 + r.below(4) as u64;
         for i in 0..n {
             let (usdc, weth) = (r.below(3) as u128 * 20_000, r.below(4) as u128);
             let id = s.new_account(owner_of(i), usdc, weth);
@@ -133,8 +119,8 @@ fn lens_views_agree_with_the_vault_and_with_each_other_on_random_books() {
         let buyer = s.new_account(Address::repeat_byte(0xB7), 1_000_000, 0);
         owners.push((buyer, Address::repeat_byte(0xB7), 0));
         for _ in 0..8 {
-            let seller = owners[1 + r.below(n) as usize].0;
-            let put = puts[r.below(3) as usize];
+            let seller = owners[1 + r.below(n as usize)].0;
+            let put = r.pick(&puts);
             let fair = s.quote(put).0.max(WAD / 100);
             s.trade(buyer, seller, put, wad(1 + r.below(3) as i128), fair);
         }

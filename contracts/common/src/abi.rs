@@ -153,6 +153,26 @@ impl Answer {
     }
 }
 
+/// The reader's answer to `selector(uint256[] accounts, address actor)` (`check`,
+/// `evaluations`): its words.
+///
+/// # Errors
+/// The reader's errors unchanged; `MathFailure(4)` for a malformed answer.
+pub fn accounts_view(
+    reader: Address,
+    selector: [u8; 4],
+    accounts: &[U256],
+    actor: Address,
+) -> Result<Vec<U256>, Vec<u8>> {
+    view(
+        reader,
+        selector,
+        &[address_word(actor)],
+        Some((0, accounts)),
+    )?
+    .array(0)
+}
+
 /// The oracle's market data for `keys` (sorted here) and the calculator's answer for
 /// `accounts` on the first `grid_len` scenarios of the grid, as words: the one request
 /// path of the reader's checks and of the lens's quotes.

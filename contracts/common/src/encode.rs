@@ -74,6 +74,71 @@ macro_rules! signed_word {
 }
 signed_word!(i8, i16, i32, i64, i128);
 
+/// A value of a static ABI type from a word, truncated (tests: varied field values for
+/// [`same_as_alloy`]).
+pub trait FromWord {
+    /// The value.
+    fn from_word(w: U256) -> Self;
+}
+
+impl<const B: usize, const L: usize> FromWord for Uint<B, L> {
+    fn from_word(w: U256) -> Self {
+        if B >= 256 {
+            w.to()
+        } else {
+            (w & ((U256::from(1u8) << B) - U256::from(1u8))).to()
+        }
+    }
+}
+
+impl FromWord for Signed<256, 4> {
+    fn from_word(w: U256) -> Self {
+        Self::from_raw(w)
+    }
+}
+
+impl FromWord for Address {
+    fn from_word(w: U256) -> Self {
+        Address::from_word(w.to_be_bytes::<32>().into())
+    }
+}
+
+impl FromWord for FixedBytes<32> {
+    fn from_word(w: U256) -> Self {
+        FixedBytes(w.to_be_bytes())
+    }
+}
+
+impl FromWord for bool {
+    fn from_word(w: U256) -> Self {
+        w.bit(0)
+    }
+}
+
+macro_rules! int_from_word {
+    ($($t:ty),*) => {$(
+        impl FromWord for $t {
+            fn from_word(w: U256) -> Self {
+                let l = w.as_limbs();
+                (((l[1] as u128) << 64) | l[0] as u128) as $t
+            }
+        }
+    )*};
+}
+int_from_word!(u8, u16, u32, u64, u128, i8, i16, i32, i64, i128);
+
+impl<T: FromWord, const N: usize> FromWord for [T; N] {
+    fn from_word(w: U256) -> Self {
+        core::array::from_fn(|i| T::from_word(w.rotate_left(8 * i)))
+    }
+}
+
+/// A value of any static ABI type from four draws of `next` (tests: with the project's
+/// splitmix64, `margin_books::Rng`).
+pub fn varied<T: FromWord>(next: &mut impl FnMut() -> u64) -> T {
+    T::from_word(U256::from_limbs([next(), next(), next(), next()]))
+}
+
 /// An event as its words.
 pub trait EventWords {
     /// Calls `f` with the topics (the signature hash, then the indexed fields) and the
@@ -113,7 +178,8 @@ pub fn same_as_alloy<E: EventWords + alloy_sol_types::SolEvent>(event: &E) -> bo
 }
 
 /// Implements [`EventWords`] for `sol!` events: `Event { indexed, ...; data, ... }`
-/// (`; data` may be left out), each list in declaration order (checked by [`same_as_alloy`]).
+/// (`; data` may be left out), each list in declaration order, or, for an event whose one
+/// field is a static array, `Event { ; [field] }` (an invocation of its own) (checked by [`same_as_alloy`]).
 #[macro_export]
 macro_rules! event_words {
     ($($e:ty { $($i:ident),* $(; $($d:ident),*)? })*) => {$(
@@ -135,6 +201,23 @@ macro_rules! event_words {
             }
         }
     )*};
+    // An event whose one data field is a static array: `Event { ; [values] }`.
+    ($e:ty { ; [$a:ident] }) => {
+        impl $crate::encode::EventWords for $e {
+            fn with_words(
+                &self,
+                f: &mut dyn FnMut(&[alloy_primitives::U256], &[alloy_primitives::U256]),
+            ) {
+                use $crate::encode::Word as _;
+                f(
+                    &[alloy_primitives::U256::from_be_bytes(
+                        <$e as alloy_sol_types::SolEvent>::SIGNATURE_HASH.0,
+                    )],
+                    &self.$a.map(|x| x.word()),
+                )
+            }
+        }
+    };
 }
 
 #[cfg(test)]
@@ -146,10 +229,14 @@ mod tests {
     sol! {
         event Every(uint256 indexed a, address indexed b, int256 c, bool d, uint8 e, uint64 f, int128 g, uint128 h, bytes32 i);
         event NoIndexed(int256 x);
+        event WithArray(uint64[3] xs);
     }
     crate::event_words! {
         Every { a, b; c, d, e, f, g, h, i }
         NoIndexed { ; x }
+    }
+    crate::event_words! {
+        WithArray { ; [xs] }
     }
 
     #[test]
@@ -178,6 +265,13 @@ mod tests {
             };
             assert!(same_as_alloy(&e), "{k}");
             assert!(same_as_alloy(&NoIndexed { x: e.c }), "{k}");
+            let xs = [k, u64::MAX - k, k << 40];
+            assert!(same_as_alloy(&WithArray { xs }), "{k}");
+            let moved = crate::OwnershipTransferred {
+                previous: e.b,
+                next: Address::repeat_byte(!(k as u8)),
+            };
+            assert!(same_as_alloy(&moved), "{k}");
         }
     }
 }

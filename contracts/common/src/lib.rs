@@ -68,6 +68,11 @@ sol! {
     event OwnershipTransferred(address indexed previous, address indexed next);
 }
 
+// The shared event's words (`encode`), tested against alloy's in `encode::tests`.
+crate::event_words! {
+    OwnershipTransferred { previous, next }
+}
+
 /// Revert data of an error.
 pub fn revert<E: SolError>(e: E) -> Vec<u8> {
     e.abi_encode()

@@ -30,11 +30,12 @@ extern crate alloc;
 use alloc::{vec, vec::Vec};
 
 use alloy_primitives::{aliases::U64, Address, I256, U256};
-use alloy_sol_types::sol;
-use alloy_sol_types::SolCall;
+use alloy_sol_types::{sol, SolCall};
 use margin_common::{
-    abi::{address_word, calls, send, view},
-    amount_i128, err, fixed_err, i128_of, i256, malformed,
+    abi::{accounts_view, address_word, calls, send, view},
+    amount_i128,
+    encode::emit,
+    err, fixed_err, i128_of, i256, malformed,
     wire::{self, Check, Undo},
     BadOracle, MathFailure, MissingSurface, Owned, OwnershipTransferred, StaleOracle, StaleSurface,
     Unauthorized,
@@ -97,6 +98,18 @@ mod events {
 }
 pub use events::*;
 
+// Each event's words (indexed fields; data fields) for the shared encoder
+// (`margin_common::encode`), tested against alloy's in `event_tests`.
+margin_common::event_words! {
+    Trade { buyer, seller, instrument; size, price, fee, market }
+    Withdrawal { account, token; amount, to }
+    Settled { account, instrument; price, cash }
+    MarketSet { market; allowed }
+    GuardianSet { guardian }
+    PausedSet { ; paused, until }
+    FeeAccountSet { account }
+}
+
 /// Errors of the RiskEngine.
 #[derive(SolidityError, Debug)]
 pub enum Error {
@@ -153,13 +166,12 @@ impl RiskEngine {
 
     /// The standings of `accounts` as `actor` sees them (one reader call).
     fn check(&self, accounts: &[U256], actor: Address) -> Result<Vec<Check>, Vec<u8>> {
-        let words = view(
+        let words = accounts_view(
             self.reader.get(),
             calls::checkCall::SELECTOR,
-            &[address_word(actor)],
-            Some((0, accounts)),
-        )?
-        .array(0)?;
+            accounts,
+            actor,
+        )?;
         checks(&words, accounts.len())
     }
 
@@ -255,7 +267,7 @@ impl RiskEngine {
     pub fn accept_ownership(&mut self) -> Result<(), Vec<u8>> {
         let s = self.vm().msg_sender();
         let e: OwnershipTransferred = self.owner.accept(s)?;
-        log(self.vm(), e);
+        emit(self.vm(), e);
         Ok(())
     }
 
@@ -265,7 +277,7 @@ impl RiskEngine {
     pub fn set_guardian(&mut self, guardian: Address) -> Result<(), Vec<u8>> {
         self.only_owner()?;
         self.guardian.set(guardian);
-        log(self.vm(), GuardianSet { guardian });
+        emit(self.vm(), GuardianSet { guardian });
         Ok(())
     }
 
@@ -288,7 +300,7 @@ impl RiskEngine {
             0
         };
         self.paused_until.set(U64::from(until));
-        log(self.vm(), PausedSet { paused, until });
+        emit(self.vm(), PausedSet { paused, until });
         Ok(())
     }
 
@@ -298,7 +310,7 @@ impl RiskEngine {
     pub fn set_market(&mut self, market: Address, allowed: bool) -> Result<(), Vec<u8>> {
         self.only_owner()?;
         self.markets.setter(market).set(allowed);
-        log(self.vm(), MarketSet { market, allowed });
+        emit(self.vm(), MarketSet { market, allowed });
         Ok(())
     }
 
@@ -308,7 +320,7 @@ impl RiskEngine {
     pub fn set_fee_account(&mut self, account: U256) -> Result<(), Vec<u8>> {
         self.only_owner()?;
         self.fee_account.set(account);
-        log(self.vm(), FeeAccountSet { account });
+        emit(self.vm(), FeeAccountSet { account });
         Ok(())
     }
 
@@ -412,7 +424,7 @@ impl RiskEngine {
                 self.require_margin(accounts[i], &before, &after[i], paused)?;
             }
         }
-        log(
+        emit(
             self.vm(),
             Trade {
                 buyer,
@@ -461,7 +473,7 @@ impl RiskEngine {
             let before = self.check_before(account, Undo::Withdrawal { token, sent })?;
             self.require_margin(account, &before, &after[0], paused)?;
         }
-        log(
+        emit(
             self.vm(),
             Withdrawal {
                 account,
@@ -518,7 +530,7 @@ impl RiskEngine {
                 let args = [account, cash, U256::from(ledger::SETTLEMENT)];
                 send(self.vault.get(), calls::adjustCashCall::SELECTOR, &args)?;
             }
-            log(
+            emit(
                 self.vm(),
                 Settled {
                     account,
@@ -566,5 +578,76 @@ impl RiskEngine {
             self.reader.get(),
             self.oracle.get(),
         )
+    }
+}
+
+#[cfg(test)]
+mod event_tests {
+    use super::*;
+    use margin_common::encode::{same_as_alloy, varied};
+
+    /// Every event's log, from the shared encoder, is alloy's.
+    #[test]
+    fn events_log_as_alloy_encodes() {
+        let mut r = margin_books::Rng(23);
+        let mut next = || r.next_u64();
+        for k in 0..32 {
+            assert!(
+                same_as_alloy(&Trade {
+                    buyer: varied(&mut next),
+                    seller: varied(&mut next),
+                    instrument: varied(&mut next),
+                    size: varied(&mut next),
+                    price: varied(&mut next),
+                    fee: varied(&mut next),
+                    market: varied(&mut next)
+                }),
+                "Trade {k}"
+            );
+            assert!(
+                same_as_alloy(&Withdrawal {
+                    account: varied(&mut next),
+                    token: varied(&mut next),
+                    amount: varied(&mut next),
+                    to: varied(&mut next)
+                }),
+                "Withdrawal {k}"
+            );
+            assert!(
+                same_as_alloy(&Settled {
+                    account: varied(&mut next),
+                    instrument: varied(&mut next),
+                    price: varied(&mut next),
+                    cash: varied(&mut next)
+                }),
+                "Settled {k}"
+            );
+            assert!(
+                same_as_alloy(&MarketSet {
+                    market: varied(&mut next),
+                    allowed: varied(&mut next)
+                }),
+                "MarketSet {k}"
+            );
+            assert!(
+                same_as_alloy(&GuardianSet {
+                    guardian: varied(&mut next)
+                }),
+                "GuardianSet {k}"
+            );
+            assert!(
+                same_as_alloy(&PausedSet {
+                    paused: varied(&mut next),
+                    until: varied(&mut next)
+                }),
+                "PausedSet {k}"
+            );
+            assert!(
+                same_as_alloy(&FeeAccountSet {
+                    account: varied(&mut next)
+                }),
+                "FeeAccountSet {k}"
+            );
+        }
     }
 }

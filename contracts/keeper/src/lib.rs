@@ -27,10 +27,10 @@ extern crate alloc;
 use alloc::vec::Vec;
 
 use alloy_primitives::{Address, I256, U256};
-use alloy_sol_types::sol;
-use alloy_sol_types::SolCall;
+use alloy_sol_types::{sol, SolCall};
 use margin_common::{
-    abi::{address_word, calls, send, view},
+    abi::{accounts_view, calls, send, view},
+    encode::emit,
     err, i128_of, i256, malformed, math_err, revert,
     wire::Evaluation,
     BadOracle, MathFailure, MissingSurface, Owned, OwnershipTransferred, ParameterOutOfBounds,
@@ -103,6 +103,22 @@ mod events {
 }
 pub use events::*;
 
+// Each event's words (indexed fields; data fields) for the shared encoder
+// (`margin_common::encode`), tested against alloy's in `event_tests`.
+margin_common::event_words! {
+    AuctionStarted { account, caller; bountyAccount, equity, mm, bounty }
+    Liquidated { account, liquidatorAccount; fraction, price, discount, insuranceFee }
+    AuctionEnded { account; equity, mm }
+    InsurancePaid { to; amount }
+    DeficitRecorded { account; amount, totalDeficit }
+    InsuranceAccountSet { account }
+    SocialisationPolicySet { ; enabled }
+    DeficitSocialised { ; absorbed, remaining, index }
+}
+margin_common::event_words! {
+    LiquidationParamsSet { ; [values] }
+}
+
 /// Errors of the KeeperModule (the reader's, vault's and registry's are bubbled up
 /// unchanged, as are the oracle readings' errors).
 #[derive(SolidityError, Debug)]
@@ -170,13 +186,12 @@ impl KeeperModule {
     }
 
     fn evaluations(&self, accounts: &[U256], actor: Address) -> Result<Vec<Evaluation>, Vec<u8>> {
-        let words = view(
+        let words = accounts_view(
             self.reader.get(),
             calls::evaluationsCall::SELECTOR,
-            &[address_word(actor)],
-            Some((0, accounts)),
-        )?
-        .array(0)?;
+            accounts,
+            actor,
+        )?;
         let e = Evaluation::decode_all(&words).ok_or_else(malformed)?;
         if e.len() != accounts.len() {
             return Err(malformed());
@@ -219,7 +234,7 @@ impl KeeperModule {
     fn end(&mut self, account: U256, equity: i128, mm: i128) -> Result<(), Vec<u8>> {
         self.auctions.setter(account).set(U256::ZERO);
         self.set_frozen(account, false)?;
-        log(
+        emit(
             self.vm(),
             AuctionEnded {
                 account,
@@ -250,7 +265,7 @@ impl KeeperModule {
         let c = liq::cover(balance.max(0), amount).map_err(liq_err)?;
         self.pay(fund, to, c.paid_by_fund)?;
         if c.paid_by_fund > 0 {
-            log(
+            emit(
                 self.vm(),
                 InsurancePaid {
                     to,
@@ -300,7 +315,7 @@ impl KeeperModule {
     pub fn accept_ownership(&mut self) -> Result<(), Vec<u8>> {
         let s = self.vm().msg_sender();
         let e: OwnershipTransferred = self.owner.accept(s)?;
-        log(self.vm(), e);
+        emit(self.vm(), e);
         Ok(())
     }
 
@@ -321,7 +336,7 @@ impl KeeperModule {
         self.params0.set(w0);
         self.params1.set(w1);
         self.params2.set(w2);
-        log(self.vm(), LiquidationParamsSet { values });
+        emit(self.vm(), LiquidationParamsSet { values });
         Ok(())
     }
 
@@ -341,7 +356,7 @@ impl KeeperModule {
     pub fn set_insurance_account(&mut self, account: U256) -> Result<(), Vec<u8>> {
         self.owner.only(self.vm().msg_sender())?;
         self.insurance.set(account);
-        log(self.vm(), InsuranceAccountSet { account });
+        emit(self.vm(), InsuranceAccountSet { account });
         Ok(())
     }
 
@@ -362,7 +377,7 @@ impl KeeperModule {
     pub fn set_socialisation(&mut self, enabled: bool) -> Result<(), Vec<u8>> {
         self.owner.only(self.vm().msg_sender())?;
         self.socialise.set(enabled);
-        log(self.vm(), SocialisationPolicySet { enabled });
+        emit(self.vm(), SocialisationPolicySet { enabled });
         Ok(())
     }
 
@@ -400,7 +415,7 @@ impl KeeperModule {
             let args = [U256::from(s.index as u128), i256(s.absorbed).into_raw()];
             send(vault, calls::socialiseCall::SELECTOR, &args)?;
             self.deficit.set(i256(s.deficit).into_raw());
-            log(
+            emit(
                 self.vm(),
                 DeficitSocialised {
                     absorbed: i256(s.absorbed),
@@ -453,7 +468,7 @@ impl KeeperModule {
             .setter(account)
             .set(U256::from_limbs([now, insolvent, 0, 0]));
         self.set_frozen(account, true)?;
-        log(
+        emit(
             self.vm(),
             AuctionStarted {
                 account,
@@ -560,7 +575,7 @@ impl KeeperModule {
             let pay = fixed::mul(pay, f, Rounding::Down).map_err(|e| math_err(e.into()))?;
             self.fund_pays(liquidator_account, pay)?;
         }
-        log(
+        emit(
             self.vm(),
             Liquidated {
                 account,
@@ -583,7 +598,7 @@ impl KeeperModule {
                     send(self.vault.get(), calls::adjustCashCall::SELECTOR, &args)?;
                     let total = i128_of(I256::from_raw(self.deficit.get())).saturating_add(rest);
                     self.deficit.set(i256(total).into_raw());
-                    log(
+                    emit(
                         self.vm(),
                         DeficitRecorded {
                             account,
@@ -666,5 +681,91 @@ impl KeeperModule {
             .map_err(liq_err)?
             .liquidator_pays;
         Ok((started, insolvent, i256(d), i256(cap), i256(price)))
+    }
+}
+
+#[cfg(test)]
+mod event_tests {
+    use super::*;
+    use margin_common::encode::{same_as_alloy, varied};
+
+    /// Every event's log, from the shared encoder, is alloy's.
+    #[test]
+    fn events_log_as_alloy_encodes() {
+        let mut r = margin_books::Rng(23);
+        let mut next = || r.next_u64();
+        for k in 0..32 {
+            assert!(
+                same_as_alloy(&AuctionStarted {
+                    account: varied(&mut next),
+                    caller: varied(&mut next),
+                    bountyAccount: varied(&mut next),
+                    equity: varied(&mut next),
+                    mm: varied(&mut next),
+                    bounty: varied(&mut next)
+                }),
+                "AuctionStarted {k}"
+            );
+            assert!(
+                same_as_alloy(&Liquidated {
+                    account: varied(&mut next),
+                    liquidatorAccount: varied(&mut next),
+                    fraction: varied(&mut next),
+                    price: varied(&mut next),
+                    discount: varied(&mut next),
+                    insuranceFee: varied(&mut next)
+                }),
+                "Liquidated {k}"
+            );
+            assert!(
+                same_as_alloy(&AuctionEnded {
+                    account: varied(&mut next),
+                    equity: varied(&mut next),
+                    mm: varied(&mut next)
+                }),
+                "AuctionEnded {k}"
+            );
+            assert!(
+                same_as_alloy(&InsurancePaid {
+                    to: varied(&mut next),
+                    amount: varied(&mut next)
+                }),
+                "InsurancePaid {k}"
+            );
+            assert!(
+                same_as_alloy(&DeficitRecorded {
+                    account: varied(&mut next),
+                    amount: varied(&mut next),
+                    totalDeficit: varied(&mut next)
+                }),
+                "DeficitRecorded {k}"
+            );
+            assert!(
+                same_as_alloy(&LiquidationParamsSet {
+                    values: varied(&mut next)
+                }),
+                "LiquidationParamsSet {k}"
+            );
+            assert!(
+                same_as_alloy(&InsuranceAccountSet {
+                    account: varied(&mut next)
+                }),
+                "InsuranceAccountSet {k}"
+            );
+            assert!(
+                same_as_alloy(&SocialisationPolicySet {
+                    enabled: varied(&mut next)
+                }),
+                "SocialisationPolicySet {k}"
+            );
+            assert!(
+                same_as_alloy(&DeficitSocialised {
+                    absorbed: varied(&mut next),
+                    remaining: varied(&mut next),
+                    index: varied(&mut next)
+                }),
+                "DeficitSocialised {k}"
+            );
+        }
     }
 }

@@ -22,7 +22,7 @@ use alloc::vec::Vec;
 use alloy_primitives::{Address, I256, U256};
 use alloy_sol_types::SolCall;
 use margin_common::{
-    abi::{self, address_word, calls, view, Answer},
+    abi::{self, accounts_view, address_word, calls, view, Answer},
     i256, malformed,
     wire::{self, params_words, AccountWords, Evaluation},
     MathFailure,
@@ -58,13 +58,12 @@ impl RiskLens {
 
     /// The reader's evaluations of `accounts` (as no actor sees them), one per account.
     fn evaluations(&self, accounts: &[U256]) -> Result<Vec<Evaluation>, Vec<u8>> {
-        let words = view(
+        let words = accounts_view(
             self.reader.get(),
             calls::evaluationsCall::SELECTOR,
-            &[address_word(Address::ZERO)],
-            Some((0, accounts)),
-        )?
-        .array(0)?;
+            accounts,
+            Address::ZERO,
+        )?;
         Evaluation::decode_all(&words)
             .filter(|e| e.len() == accounts.len())
             .ok_or_else(malformed)

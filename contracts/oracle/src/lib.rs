@@ -24,6 +24,7 @@ use alloy_primitives::{
 };
 use alloy_sol_types::sol;
 use margin_common::{
+    encode::emit,
     err, fixed_err, i128_of, i256,
     wire::{self, key, Failure, Header},
     words::{
@@ -74,6 +75,16 @@ mod events {
     }
 }
 pub use events::*;
+
+// Each event's words (indexed fields; data fields) for the shared encoder
+// (`margin_common::encode`), tested against alloy's in `event_tests`.
+margin_common::event_words! {
+    UnderlyingSet { underlying; feed, maxAge, surfaceMaxAge, method, rate, refVol, lambda, stableRate }
+    SurfacePosted { underlying, expiry; a, b, rho, m, sigma }
+    Poked { underlying; price, stablePrice, forecastVol }
+    SettlementRecorded { underlying, expiry; price, roundId }
+    FeederSet { feeder; allowed }
+}
 
 /// Errors of the RiskOracle.
 #[derive(SolidityError, Debug)]
@@ -294,7 +305,7 @@ impl RiskOracle {
     pub fn accept_ownership(&mut self) -> Result<(), Vec<u8>> {
         let s = self.vm().msg_sender();
         let e: OwnershipTransferred = self.owner.accept(s)?;
-        log(self.vm(), e);
+        emit(self.vm(), e);
         Ok(())
     }
 
@@ -304,7 +315,7 @@ impl RiskOracle {
     pub fn set_feeder(&mut self, feeder: Address, allowed: bool) -> Result<(), Vec<u8>> {
         self.owner.only(self.vm().msg_sender())?;
         self.feeders.setter(feeder).set(allowed);
-        log(self.vm(), FeederSet { feeder, allowed });
+        emit(self.vm(), FeederSet { feeder, allowed });
         Ok(())
     }
 
@@ -379,7 +390,7 @@ impl RiskOracle {
         let mut u = self.underlyings.setter(U32::from(underlying));
         u.config.set(cfg.pack());
         u.risk.set(risk.pack());
-        log(
+        emit(
             self.vm(),
             UnderlyingSet {
                 underlying,
@@ -433,7 +444,7 @@ impl RiskOracle {
         let mut slot = self.surfaces.setter(key(underlying, expiry));
         slot.svi0.set(words[0]);
         slot.svi1.set(words[1]);
-        log(
+        emit(
             self.vm(),
             SurfacePosted {
                 underlying,
@@ -492,7 +503,7 @@ impl RiskOracle {
         let mut u = self.underlyings.setter(U32::from(underlying));
         u.prices.set(join(new_stable as u128, last_out as u128));
         u.vol.set(vol.pack());
-        log(
+        emit(
             self.vm(),
             Poked {
                 underlying,
@@ -562,7 +573,7 @@ impl RiskOracle {
             .setter(k)
             .settlement
             .set(U256::from(price as u128));
-        log(
+        emit(
             self.vm(),
             SettlementRecorded {
                 underlying,
@@ -626,5 +637,71 @@ impl RiskOracle {
             .getter(key(underlying, expiry))
             .settlement
             .get()
+    }
+}
+
+#[cfg(test)]
+mod event_tests {
+    use super::*;
+    use margin_common::encode::{same_as_alloy, varied};
+
+    /// Every event's log, from the shared encoder, is alloy's.
+    #[test]
+    fn events_log_as_alloy_encodes() {
+        let mut r = margin_books::Rng(23);
+        let mut next = || r.next_u64();
+        for k in 0..32 {
+            assert!(
+                same_as_alloy(&UnderlyingSet {
+                    underlying: varied(&mut next),
+                    feed: varied(&mut next),
+                    maxAge: varied(&mut next),
+                    surfaceMaxAge: varied(&mut next),
+                    method: varied(&mut next),
+                    rate: varied(&mut next),
+                    refVol: varied(&mut next),
+                    lambda: varied(&mut next),
+                    stableRate: varied(&mut next)
+                }),
+                "UnderlyingSet {k}"
+            );
+            assert!(
+                same_as_alloy(&SurfacePosted {
+                    underlying: varied(&mut next),
+                    expiry: varied(&mut next),
+                    a: varied(&mut next),
+                    b: varied(&mut next),
+                    rho: varied(&mut next),
+                    m: varied(&mut next),
+                    sigma: varied(&mut next)
+                }),
+                "SurfacePosted {k}"
+            );
+            assert!(
+                same_as_alloy(&Poked {
+                    underlying: varied(&mut next),
+                    price: varied(&mut next),
+                    stablePrice: varied(&mut next),
+                    forecastVol: varied(&mut next)
+                }),
+                "Poked {k}"
+            );
+            assert!(
+                same_as_alloy(&SettlementRecorded {
+                    underlying: varied(&mut next),
+                    expiry: varied(&mut next),
+                    price: varied(&mut next),
+                    roundId: varied(&mut next)
+                }),
+                "SettlementRecorded {k}"
+            );
+            assert!(
+                same_as_alloy(&FeederSet {
+                    feeder: varied(&mut next),
+                    allowed: varied(&mut next)
+                }),
+                "FeederSet {k}"
+            );
+        }
     }
 }

@@ -22,10 +22,10 @@ extern crate alloc;
 use alloc::vec::Vec;
 
 use alloy_primitives::{Address, I256, U256};
-use alloy_sol_types::sol;
-use alloy_sol_types::SolCall;
+use alloy_sol_types::{sol, SolCall};
 use margin_common::{
     abi::{address_word, calls, view, Answer},
+    encode::emit,
     err, i256, malformed, math_err,
     wire::{self, params_from_words, params_words, AccountWords, Evaluation, Undo},
     MathFailure, Owned, OwnershipTransferred, ParameterOutOfBounds, Unauthorized,
@@ -44,6 +44,12 @@ mod events {
     }
 }
 pub use events::*;
+
+// Each event's words (indexed fields; data fields) for the shared encoder
+// (`margin_common::encode`), tested against alloy's in `event_tests`.
+margin_common::event_words! {
+    ParamsSet { ; [values] }
+}
 
 /// Errors of the RiskReader (the vault's, registry's, oracle's and calculator's are
 /// bubbled up unchanged).
@@ -302,7 +308,7 @@ impl RiskReader {
     pub fn accept_ownership(&mut self) -> Result<(), Vec<u8>> {
         let s = self.vm().msg_sender();
         let e: OwnershipTransferred = self.owner.accept(s)?;
-        log(self.vm(), e);
+        emit(self.vm(), e);
         Ok(())
     }
 
@@ -324,7 +330,7 @@ impl RiskReader {
         }
         let wiring = self.sources();
         self.store(wiring.into(), params_words(&values));
-        log(self.vm(), ParamsSet { values });
+        emit(self.vm(), ParamsSet { values });
         Ok(())
     }
 
@@ -512,5 +518,26 @@ mod tests {
         bad[wire::CHECK_WORDS + 4] = U256::from(u64::MAX);
         assert_eq!(check_words(&bad), None);
         assert_eq!(Evaluation::decode_all(&bad), None);
+    }
+}
+
+#[cfg(test)]
+mod event_tests {
+    use super::*;
+    use margin_common::encode::{same_as_alloy, varied};
+
+    /// Every event's log, from the shared encoder, is alloy's.
+    #[test]
+    fn events_log_as_alloy_encodes() {
+        let mut r = margin_books::Rng(23);
+        let mut next = || r.next_u64();
+        for k in 0..32 {
+            assert!(
+                same_as_alloy(&ParamsSet {
+                    values: varied(&mut next)
+                }),
+                "ParamsSet {k}"
+            );
+        }
     }
 }

@@ -34,6 +34,7 @@ extern crate alloc;
 use alloc::vec::Vec;
 
 use alloy_primitives::{Address, I256, U128, U256, U8};
+use margin_common::encode::emit;
 use stylus_margin::{
     fixed::WAD,
     instrument::{self, InstrumentError, Kind, Position, Terms},
@@ -46,6 +47,25 @@ use stylus_sdk::{
 };
 
 pub use sol::*;
+
+// Each event's words (indexed fields; data fields) for the shared encoder
+// (`margin_common::encode`), tested against alloy's in `event_tests`.
+margin_common::event_words! {
+    InstrumentListed { id, underlying; kind, strike, expiry }
+    PositionChanged { account, id; size, entryNotional }
+    TradeApplied { buyer, seller, id; size, price, buyerRealized, sellerRealized }
+    FractionMoved { from, to; fractionWad }
+    PositionSettled { account, id; size, entryNotional, settlementPrice, value }
+    FrozenSet { account; frozen }
+    UnderlyingAdded { underlying }
+    MaxPositionsSet { ; maxPositions }
+    OpenInterestCapSet { id; cap }
+    UnderlyingOpenInterestCapSet { underlying; cap }
+    EngineSet { engine }
+    KeeperSet { keeper }
+    OwnershipTransferStarted { previousOwner, newOwner }
+    OwnershipTransferred { previousOwner, newOwner }
+}
 
 /// Events and errors of the registry.
 mod sol {
@@ -653,7 +673,7 @@ impl PositionRegistry {
         }
         self.owner.set(owner);
         self.max_positions.set(U8::from(DEFAULT_MAX_POSITIONS));
-        log(
+        emit(
             self.vm(),
             OwnershipTransferred {
                 previousOwner: Address::ZERO,
@@ -720,7 +740,7 @@ impl PositionRegistry {
             }));
         }
         state.listed.set(true);
-        log(
+        emit(
             self.vm(),
             InstrumentListed {
                 id,
@@ -808,7 +828,7 @@ impl PositionRegistry {
         self.store(buyer, id, new_b);
         self.store(seller, id, new_s);
         let (realized_b, realized_s) = (to_i256(realized_b), to_i256(realized_s));
-        log(
+        emit(
             self.vm(),
             TradeApplied {
                 buyer,
@@ -930,7 +950,7 @@ impl PositionRegistry {
         for m in moves.iter().filter(|m| !m.to_new.is_empty()) {
             self.store(to, m.id, m.to_new);
         }
-        log(
+        emit(
             self.vm(),
             FractionMoved {
                 from,
@@ -998,7 +1018,7 @@ impl PositionRegistry {
     pub fn set_frozen(&mut self, account: U256, frozen: bool) -> Result<(), Error> {
         self.only_engine()?;
         self.accounts.setter(account).frozen.set(frozen);
-        log(self.vm(), FrozenSet { account, frozen });
+        emit(self.vm(), FrozenSet { account, frozen });
         Ok(())
     }
 
@@ -1028,7 +1048,7 @@ impl PositionRegistry {
             return Err(Error::AlreadySet(AlreadySet { current }));
         }
         self.engine.set(engine);
-        log(self.vm(), EngineSet { engine });
+        emit(self.vm(), EngineSet { engine });
         Ok(())
     }
 
@@ -1051,7 +1071,7 @@ impl PositionRegistry {
             return Err(Error::AlreadySet(AlreadySet { current }));
         }
         self.keeper.set(keeper);
-        log(self.vm(), KeeperSet { keeper });
+        emit(self.vm(), KeeperSet { keeper });
         Ok(())
     }
 
@@ -1082,7 +1102,7 @@ impl PositionRegistry {
             }));
         }
         state.known.set(true);
-        log(self.vm(), UnderlyingAdded { underlying });
+        emit(self.vm(), UnderlyingAdded { underlying });
         Ok(())
     }
 
@@ -1111,7 +1131,7 @@ impl PositionRegistry {
             }));
         }
         self.max_positions.set(U8::from(max.to::<u8>()));
-        log(self.vm(), MaxPositionsSet { maxPositions: max });
+        emit(self.vm(), MaxPositionsSet { maxPositions: max });
         Ok(())
     }
 
@@ -1135,7 +1155,7 @@ impl PositionRegistry {
         self.listed_terms(id)?;
         let value = Self::cap_value(cap)?;
         self.instruments.setter(id).cap.set(value);
-        log(self.vm(), OpenInterestCapSet { id, cap });
+        emit(self.vm(), OpenInterestCapSet { id, cap });
         Ok(())
     }
 
@@ -1165,7 +1185,7 @@ impl PositionRegistry {
         }
         let value = Self::cap_value(cap)?;
         self.underlyings.setter(underlying).cap.set(value);
-        log(self.vm(), UnderlyingOpenInterestCapSet { underlying, cap });
+        emit(self.vm(), UnderlyingOpenInterestCapSet { underlying, cap });
         Ok(())
     }
 
@@ -1185,7 +1205,7 @@ impl PositionRegistry {
     pub fn transfer_ownership(&mut self, new_owner: Address) -> Result<(), Error> {
         self.only_owner()?;
         self.pending_owner.set(new_owner);
-        log(
+        emit(
             self.vm(),
             OwnershipTransferStarted {
                 previousOwner: self.owner.get(),
@@ -1214,7 +1234,7 @@ impl PositionRegistry {
         let previous = self.owner.get();
         self.owner.set(caller);
         self.pending_owner.set(Address::ZERO);
-        log(
+        emit(
             self.vm(),
             OwnershipTransferred {
                 previousOwner: previous,
@@ -1449,7 +1469,7 @@ impl PositionRegistry {
         self.update_open_interest(id, terms.underlying, 0, position.long(), false)?;
         self.store(account, id, Position::default());
         let value = to_i256(value);
-        log(
+        emit(
             self.vm(),
             PositionSettled {
                 account,
@@ -1610,7 +1630,7 @@ impl PositionRegistry {
                 state.count.set(U8::from(count as u8 + 1));
             }
         }
-        log(
+        emit(
             self.vm(),
             PositionChanged {
                 account,
@@ -1624,3 +1644,127 @@ impl PositionRegistry {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod event_tests {
+    use super::*;
+    use margin_common::encode::{same_as_alloy, varied};
+
+    /// Every event's log, from the shared encoder, is alloy's.
+    #[test]
+    fn events_log_as_alloy_encodes() {
+        let mut r = margin_books::Rng(23);
+        let mut next = || r.next_u64();
+        for k in 0..32 {
+            assert!(
+                same_as_alloy(&InstrumentListed {
+                    id: varied(&mut next),
+                    underlying: varied(&mut next),
+                    kind: varied(&mut next),
+                    strike: varied(&mut next),
+                    expiry: varied(&mut next)
+                }),
+                "InstrumentListed {k}"
+            );
+            assert!(
+                same_as_alloy(&PositionChanged {
+                    account: varied(&mut next),
+                    id: varied(&mut next),
+                    size: varied(&mut next),
+                    entryNotional: varied(&mut next)
+                }),
+                "PositionChanged {k}"
+            );
+            assert!(
+                same_as_alloy(&TradeApplied {
+                    buyer: varied(&mut next),
+                    seller: varied(&mut next),
+                    id: varied(&mut next),
+                    size: varied(&mut next),
+                    price: varied(&mut next),
+                    buyerRealized: varied(&mut next),
+                    sellerRealized: varied(&mut next)
+                }),
+                "TradeApplied {k}"
+            );
+            assert!(
+                same_as_alloy(&FractionMoved {
+                    from: varied(&mut next),
+                    to: varied(&mut next),
+                    fractionWad: varied(&mut next)
+                }),
+                "FractionMoved {k}"
+            );
+            assert!(
+                same_as_alloy(&PositionSettled {
+                    account: varied(&mut next),
+                    id: varied(&mut next),
+                    size: varied(&mut next),
+                    entryNotional: varied(&mut next),
+                    settlementPrice: varied(&mut next),
+                    value: varied(&mut next)
+                }),
+                "PositionSettled {k}"
+            );
+            assert!(
+                same_as_alloy(&FrozenSet {
+                    account: varied(&mut next),
+                    frozen: varied(&mut next)
+                }),
+                "FrozenSet {k}"
+            );
+            assert!(
+                same_as_alloy(&UnderlyingAdded {
+                    underlying: varied(&mut next)
+                }),
+                "UnderlyingAdded {k}"
+            );
+            assert!(
+                same_as_alloy(&MaxPositionsSet {
+                    maxPositions: varied(&mut next)
+                }),
+                "MaxPositionsSet {k}"
+            );
+            assert!(
+                same_as_alloy(&OpenInterestCapSet {
+                    id: varied(&mut next),
+                    cap: varied(&mut next)
+                }),
+                "OpenInterestCapSet {k}"
+            );
+            assert!(
+                same_as_alloy(&UnderlyingOpenInterestCapSet {
+                    underlying: varied(&mut next),
+                    cap: varied(&mut next)
+                }),
+                "UnderlyingOpenInterestCapSet {k}"
+            );
+            assert!(
+                same_as_alloy(&EngineSet {
+                    engine: varied(&mut next)
+                }),
+                "EngineSet {k}"
+            );
+            assert!(
+                same_as_alloy(&KeeperSet {
+                    keeper: varied(&mut next)
+                }),
+                "KeeperSet {k}"
+            );
+            assert!(
+                same_as_alloy(&OwnershipTransferStarted {
+                    previousOwner: varied(&mut next),
+                    newOwner: varied(&mut next)
+                }),
+                "OwnershipTransferStarted {k}"
+            );
+            assert!(
+                same_as_alloy(&OwnershipTransferred {
+                    previousOwner: varied(&mut next),
+                    newOwner: varied(&mut next)
+                }),
+                "OwnershipTransferred {k}"
+            );
+        }
+    }
+}

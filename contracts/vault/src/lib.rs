@@ -73,7 +73,7 @@ use stylus_sdk::{
 pub use sol::*;
 
 // Each event's words (indexed fields; data fields), for the shared encoder
-// (`margin_common::encode`): tested against alloy's encoding in `tests::events_log_as_alloy_encodes`.
+// (`margin_common::encode`): tested against alloy's encoding in `event_tests`.
 margin_common::event_words! {
     OwnershipTransferStarted { previousOwner, newOwner }
     OwnershipTransferred { previousOwner, newOwner }
@@ -1977,180 +1977,154 @@ impl CollateralVault {
 }
 
 #[cfg(test)]
-mod tests {
+mod event_tests {
     use super::*;
-    use margin_common::encode::same_as_alloy;
-
-    /// Deterministic values spread over each type's range (a splitmix64 stream).
-    struct Values(u64);
-    impl Values {
-        fn next(&mut self) -> u64 {
-            self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-            let mut z = self.0;
-            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-            z ^ (z >> 31)
-        }
-        fn u256(&mut self) -> U256 {
-            U256::from_limbs([self.next(), self.next(), self.next(), self.next()])
-        }
-        fn i256(&mut self) -> I256 {
-            I256::from_raw(self.u256())
-        }
-        fn address(&mut self) -> Address {
-            Address::from_word(self.u256().to_be_bytes::<32>().into())
-        }
-        fn flag(&mut self) -> bool {
-            self.next() % 2 == 1
-        }
-        fn u8(&mut self) -> u8 {
-            self.next() as u8
-        }
-    }
+    use margin_common::encode::{same_as_alloy, varied};
 
     /// Every event's log, from the shared encoder, is alloy's.
     #[test]
     fn events_log_as_alloy_encodes() {
-        let mut r = Values(17);
+        let mut r = margin_books::Rng(17);
+        let mut next = || r.next_u64();
         for k in 0..32 {
             assert!(
                 same_as_alloy(&OwnershipTransferStarted {
-                    previousOwner: r.address(),
-                    newOwner: r.address()
+                    previousOwner: varied(&mut next),
+                    newOwner: varied(&mut next)
                 }),
                 "OwnershipTransferStarted {k}"
             );
             assert!(
                 same_as_alloy(&OwnershipTransferred {
-                    previousOwner: r.address(),
-                    newOwner: r.address()
+                    previousOwner: varied(&mut next),
+                    newOwner: varied(&mut next)
                 }),
                 "OwnershipTransferred {k}"
             );
             assert!(
                 same_as_alloy(&EngineSet {
-                    engine: r.address()
+                    engine: varied(&mut next)
                 }),
                 "EngineSet {k}"
             );
             assert!(
                 same_as_alloy(&KeeperSet {
-                    keeper: r.address()
+                    keeper: varied(&mut next)
                 }),
                 "KeeperSet {k}"
             );
             assert!(
                 same_as_alloy(&AccountOpened {
-                    account: r.u256(),
-                    owner: r.address()
+                    account: varied(&mut next),
+                    owner: varied(&mut next)
                 }),
                 "AccountOpened {k}"
             );
             assert!(
                 same_as_alloy(&OperatorSet {
-                    account: r.u256(),
-                    operator: r.address(),
-                    approved: r.flag()
+                    account: varied(&mut next),
+                    operator: varied(&mut next),
+                    approved: varied(&mut next)
                 }),
                 "OperatorSet {k}"
             );
             assert!(
                 same_as_alloy(&AccountTransferred {
-                    account: r.u256(),
-                    previousOwner: r.address(),
-                    newOwner: r.address()
+                    account: varied(&mut next),
+                    previousOwner: varied(&mut next),
+                    newOwner: varied(&mut next)
                 }),
                 "AccountTransferred {k}"
             );
             assert!(
                 same_as_alloy(&FrozenSet {
-                    account: r.u256(),
-                    frozen: r.flag()
+                    account: varied(&mut next),
+                    frozen: varied(&mut next)
                 }),
                 "FrozenSet {k}"
             );
             assert!(
                 same_as_alloy(&AssetListed {
-                    token: r.address(),
-                    config: r.u256(),
-                    depositCap: r.u256()
+                    token: varied(&mut next),
+                    config: varied(&mut next),
+                    depositCap: varied(&mut next)
                 }),
                 "AssetListed {k}"
             );
             assert!(
                 same_as_alloy(&AssetConfigUpdated {
-                    token: r.address(),
-                    config: r.u256()
+                    token: varied(&mut next),
+                    config: varied(&mut next)
                 }),
                 "AssetConfigUpdated {k}"
             );
             assert!(
                 same_as_alloy(&DepositCapSet {
-                    token: r.address(),
-                    cap: r.u256(),
-                    totalDeposits: r.u256()
+                    token: varied(&mut next),
+                    cap: varied(&mut next),
+                    totalDeposits: varied(&mut next)
                 }),
                 "DepositCapSet {k}"
             );
             assert!(
                 same_as_alloy(&Deposited {
-                    account: r.u256(),
-                    token: r.address(),
-                    from: r.address(),
-                    tokenAmount: r.u256(),
-                    amount: r.u256()
+                    account: varied(&mut next),
+                    token: varied(&mut next),
+                    from: varied(&mut next),
+                    tokenAmount: varied(&mut next),
+                    amount: varied(&mut next)
                 }),
                 "Deposited {k}"
             );
             assert!(
                 same_as_alloy(&Withdrawn {
-                    account: r.u256(),
-                    token: r.address(),
-                    to: r.address(),
-                    tokenAmount: r.u256(),
-                    amount: r.u256()
+                    account: varied(&mut next),
+                    token: varied(&mut next),
+                    to: varied(&mut next),
+                    tokenAmount: varied(&mut next),
+                    amount: varied(&mut next)
                 }),
                 "Withdrawn {k}"
             );
             assert!(
                 same_as_alloy(&CashTransferred {
-                    from: r.u256(),
-                    to: r.u256(),
-                    amount: r.i256()
+                    from: varied(&mut next),
+                    to: varied(&mut next),
+                    amount: varied(&mut next)
                 }),
                 "CashTransferred {k}"
             );
             assert!(
                 same_as_alloy(&CashSocialised {
-                    absorbed: r.i256(),
-                    index: r.u256()
+                    absorbed: varied(&mut next),
+                    index: varied(&mut next)
                 }),
                 "CashSocialised {k}"
             );
             assert!(
                 same_as_alloy(&CashAdjusted {
-                    account: r.u256(),
-                    reason: r.u8(),
-                    delta: r.i256(),
-                    cash: r.i256()
+                    account: varied(&mut next),
+                    reason: varied(&mut next),
+                    delta: varied(&mut next),
+                    cash: varied(&mut next)
                 }),
                 "CashAdjusted {k}"
             );
             assert!(
                 same_as_alloy(&CollateralMoved {
-                    from: r.u256(),
-                    to: r.u256(),
-                    token: r.address(),
-                    amount: r.u256()
+                    from: varied(&mut next),
+                    to: varied(&mut next),
+                    token: varied(&mut next),
+                    amount: varied(&mut next)
                 }),
                 "CollateralMoved {k}"
             );
             assert!(
                 same_as_alloy(&FractionMoved {
-                    from: r.u256(),
-                    to: r.u256(),
-                    fractionWad: r.u256(),
-                    cashMoved: r.i256()
+                    from: varied(&mut next),
+                    to: varied(&mut next),
+                    fractionWad: varied(&mut next),
+                    cashMoved: varied(&mut next)
                 }),
                 "FractionMoved {k}"
             );
