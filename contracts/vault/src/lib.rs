@@ -956,7 +956,8 @@ impl CollateralVault {
         self.account_owner(account)
     }
 
-    /// Whether the engine has frozen `account` (false if it does not exist).
+    /// Whether `account` is frozen (by the keeper module, during its auction; false if it
+    /// does not exist).
     pub fn is_frozen(&self, account: U256) -> bool {
         self.accounts.getter(account).frozen.get()
     }
