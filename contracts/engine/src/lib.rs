@@ -469,7 +469,7 @@ impl RiskEngine {
         let paused = self.is_paused() && !margin::well_above_im(&after[0].standing);
         let failed = after[0].failure.is_some();
         if !margin::allowed_whatever_before(&after[0].standing, failed, paused) {
-            let token = U256::from_be_bytes(token.into_word().0);
+            let token = address_word(token);
             let before = self.check_before(account, Undo::Withdrawal { token, sent })?;
             self.require_margin(account, &before, &after[0], paused)?;
         }

@@ -73,21 +73,27 @@ impl RiskLens {
         self.evaluations(&[account])?.pop().ok_or_else(malformed)
     }
 
-    /// The vault's `getAccountState(account, 0)`, or `None` for an id no account has
-    /// (ids are sequential from 1).
+    /// The vault's `getAccountState(account, 0)`: (owner, frozen, authorized, cash,
+    /// tokens, amounts, configs).
+    fn account_state(&self, vault: Address, account: U256) -> Result<Answer, Vec<u8>> {
+        view(
+            vault,
+            calls::getAccountStateCall::SELECTOR,
+            &[account, U256::ZERO],
+            None,
+        )?
+        .tuple()
+    }
+
+    /// [`Self::account_state`], or `None` for an id no account has (ids are sequential
+    /// from 1).
     fn state(&self, account: U256) -> Result<Option<Answer>, Vec<u8>> {
         let [vault, ..] = self.sources()?;
         let last = view(vault, calls::accountCountCall::SELECTOR, &[], None)?.word(0)?;
         if account.is_zero() || account > last {
             return Ok(None);
         }
-        let state = view(
-            vault,
-            calls::getAccountStateCall::SELECTOR,
-            &[account, U256::ZERO],
-            None,
-        )?;
-        Ok(Some(state.tuple()?))
+        Ok(Some(self.account_state(vault, account)?))
     }
 }
 
@@ -206,13 +212,7 @@ impl RiskLens {
     /// The vault's `UnknownAccount` if it does not exist.
     pub fn owner_of(&self, account: U256) -> Result<Address, Vec<u8>> {
         let [vault, ..] = self.sources()?;
-        let state = view(
-            vault,
-            calls::getAccountStateCall::SELECTOR,
-            &[account, U256::ZERO],
-            None,
-        )?
-        .tuple()?;
+        let state = self.account_state(vault, account)?;
         Ok(Address::from_word(state.word(0)?.into()))
     }
 

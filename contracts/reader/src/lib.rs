@@ -116,7 +116,7 @@ fn pack_slots(addresses: [Address; 4], params: [U256; 3]) -> [U256; SLOTS] {
 /// An address slot: the address, `top` in limb 3 and the high 32 bits of `p3` in limb 2.
 #[inline(never)]
 fn address_slot(a: Address, top: u64, p3: u64) -> U256 {
-    let mut l = U256::from_be_bytes(a.into_word().0).into_limbs();
+    let mut l = address_word(a).into_limbs();
     l[3] = top;
     l[2] |= p3 & HIGH32;
     U256::from_limbs(l)
