@@ -18,7 +18,7 @@ use alloc::vec::Vec;
 use alloy_primitives::{I256, U256};
 use margin_common::{
     amount_i128, i128_of, math_err,
-    wire::{self, params_from_words, Check, Evaluation, ExpiryData, Failure, Header, Request},
+    wire::{self, params_from_words, Check, Evaluation, ExpiryData, Failure, Header, RequestWords},
     MathFailure, MissingSurface, UnknownUnderlying,
 };
 use stylus_margin::{
@@ -45,17 +45,17 @@ pub struct RiskCalculator {}
 /// Market data as the core takes it, and the failed readings found on the way.
 pub struct Markets {
     pub markets: Vec<Market>,
-    /// Failures by key (`expiry == 0`: the feed).
-    pub failures: Vec<(U256, Failure)>,
+    /// Failures by (underlying, expiry) (`expiry == 0`: the feed), in key order.
+    pub failures: Vec<(u32, u64, Failure)>,
 }
 
 impl Markets {
-    /// The first failed reading among `keys`.
-    pub fn failure(&self, keys: &[U256]) -> Option<Failure> {
+    /// The first failed reading whose (underlying, expiry) is one of `wanted`.
+    pub fn failure(&self, wanted: impl Fn(u32, u64) -> bool) -> Option<Failure> {
         self.failures
             .iter()
-            .find(|(k, _)| keys.contains(k))
-            .map(|(_, f)| *f)
+            .find(|(u, e, _)| wanted(*u, *e))
+            .map(|(.., f)| *f)
     }
 }
 
@@ -89,7 +89,7 @@ pub fn decode_markets(keys: &[U256], words: &[U256], now: u64) -> Result<Markets
             at += wire::HEADER_WORDS;
             let h = Header::decode(w);
             if let Some(f) = h.status {
-                failures.push((k, f));
+                failures.push((underlying, 0, f));
             }
             max_ages.push(u64::from(h.config.surface_max_age));
             markets.push(Market {
@@ -131,7 +131,8 @@ pub fn decode_markets(keys: &[U256], words: &[U256], now: u64) -> Result<Markets
                 let age = now.saturating_sub(posted);
                 if age > max_ages[i] {
                     failures.push((
-                        k,
+                        underlying,
+                        expiry,
                         Failure::StaleSurface {
                             underlying,
                             expiry,
@@ -143,11 +144,35 @@ pub fn decode_markets(keys: &[U256], words: &[U256], now: u64) -> Result<Markets
             None => {
                 let p = flat_surface(m.ref_vol, expiry, now).map_err(|e| math_err(e.into()))?;
                 m.surfaces.push((expiry, p));
-                failures.push((k, Failure::MissingSurface { underlying, expiry }));
+                failures.push((
+                    underlying,
+                    expiry,
+                    Failure::MissingSurface { underlying, expiry },
+                ));
             }
         }
     }
     Ok(Markets { markets, failures })
+}
+
+/// Whether an account holding `positions` and `collateral` depends on the reading of
+/// `(underlying, expiry)` (`expiry == 0`: the underlying's feed): the feed of an
+/// underlying it holds positions on or posts (non-quote) collateral of, and the surface of
+/// an expiry where it holds an option (the expiry of futures alone is read for its
+/// settlement price only, so a missing or stale surface there blocks nothing).
+pub fn depends_on(positions: &[Position], collateral: &[Collateral], u: u32, e: u64) -> bool {
+    if e == 0 {
+        positions.iter().any(|p| p.terms.underlying == u)
+            || collateral
+                .iter()
+                .any(|c| c.amount > 0 && !c.config.is_quote && c.config.underlying == u)
+    } else {
+        positions.iter().any(|p| {
+            p.terms.underlying == u
+                && p.terms.kind != instrument::Kind::Future
+                && p.terms.expiry == e
+        })
+    }
 }
 
 /// Evaluates a request (pure: everything, `now` included, is in the words).
@@ -156,48 +181,32 @@ pub fn decode_markets(keys: &[U256], words: &[U256], now: u64) -> Result<Markets
 /// is missing; other core failures as `MathFailure`.
 pub fn evaluate_words(words: &[U256]) -> Result<Vec<U256>, Vec<u8>> {
     let bad = || math_err(MarginError::BadGrid);
-    let req = Request::decode(words).ok_or_else(bad)?;
+    let req = RequestWords::decode(words).ok_or_else(bad)?;
     let grid_len = usize::try_from(req.grid_len).map_err(|_| bad())?;
     let grid = margin::DEFAULT_GRID.get(..grid_len).ok_or_else(bad)?;
-    let m = decode_markets(&req.keys, &req.market, req.now)?;
+    let m = decode_markets(req.keys, req.market, req.now)?;
     let params = params_from_words(req.params);
     let mut out = Vec::new();
     for a in &req.accounts {
         let mut collateral: Vec<Collateral> = a
-            .amounts
-            .iter()
-            .zip(&a.configs)
-            .map(|(amount, config)| Collateral {
-                amount: amount_i128(*amount),
-                config: AssetConfig::unpack(config.to_be_bytes()),
+            .collateral
+            .chunks_exact(2)
+            .map(|w| Collateral {
+                amount: amount_i128(w[0]),
+                config: AssetConfig::unpack(w[1].to_be_bytes()),
             })
             .collect();
-        let mut positions = Vec::with_capacity(a.ids.len());
-        for ((id, size), entry) in a.ids.iter().zip(&a.sizes).zip(&a.entries) {
+        let mut positions = Vec::with_capacity(a.positions.len() / 3);
+        for w in a.positions.chunks_exact(3) {
             positions.push(Position {
-                terms: instrument::unpack(id.to_be_bytes()).map_err(|_| bad())?,
-                size: i128_of(I256::from_raw(*size)),
-                entry: i128_of(I256::from_raw(*entry)),
+                terms: instrument::unpack(w[0].to_be_bytes()).map_err(|_| bad())?,
+                size: i128_of(I256::from_raw(w[1])),
+                entry: i128_of(I256::from_raw(w[2])),
             });
         }
         let cash = i128_of(I256::from_raw(a.cash));
-        let mut keys = Vec::new();
-        wire::needed_keys(&a.ids, &a.amounts, &a.configs, &mut keys);
-        // Which readings the account depends on: an underlying it holds (positions or
-        // collateral), and the surface of an expiry where it holds a live option; the
-        // expiry of futures alone is read for its settlement price only, so a missing or
-        // stale surface there blocks nothing.
-        let holds = |u: u32, f: &dyn Fn(&Position) -> bool| {
-            positions.iter().any(|p| p.terms.underlying == u && f(p))
-        };
-        keys.retain(|k| {
-            let (u, e) = wire::split_key(*k);
-            e == 0
-                || holds(u, &|p| {
-                    p.terms.kind != instrument::Kind::Future && p.terms.expiry == e
-                })
-        });
-        let mut failure = m.failure(&keys);
+        let holds = |u: u32| positions.iter().any(|p| p.terms.underlying == u);
+        let mut failure = m.failure(|u, e| depends_on(&positions, &collateral, u, e));
         // Issue 16, finding 2: a failed reading of an underlying held only as collateral
         // must not shield an account (anyone can deposit dust of an asset whose feed is
         // stale into any account). When such a reading failed, the account is evaluated
@@ -214,7 +223,8 @@ pub fn evaluate_words(words: &[U256]) -> Result<Vec<U256>, Vec<u8>> {
             .map_err(math_err)
         };
         let mut r = risk(&collateral)?;
-        let shielding = |u: u32| m.failure(&[wire::key(u, 0)]).is_some() && !holds(u, &|_| true);
+        let shielding = |u: u32| m.failure(|fu, fe| fu == u && fe == 0).is_some() && !holds(u);
+        let others = m.failure(|u, e| depends_on(&positions, &collateral, u, e) && !shielding(u));
         let mut cautious = false;
         for c in &mut collateral {
             if !c.config.is_quote && shielding(c.config.underlying) {
@@ -224,8 +234,7 @@ pub fn evaluate_words(words: &[U256]) -> Result<Vec<U256>, Vec<u8>> {
         }
         if cautious {
             let without = risk(&collateral)?;
-            keys.retain(|k| !shielding(wire::split_key(*k).0));
-            if without.equity < without.mm && m.failure(&keys).is_none() {
+            if without.equity < without.mm && others.is_none() {
                 (r, failure) = (without, None);
             }
         }
@@ -333,7 +342,7 @@ impl RiskCalculator {
 mod tests {
     use super::*;
     use margin_common::{
-        wire::{key, surface_words, AccountWords},
+        wire::{key, surface_words, AccountWords, Request},
         words::{UnderlyingConfig, UnderlyingRisk, VolState},
     };
     use stylus_margin::instrument::{pack, Kind, Terms};
@@ -499,6 +508,81 @@ mod tests {
         a.configs = alloc::vec![U256::from_be_bytes(wbtc.pack())];
         a.cash = margin_common::i256(cash).into_raw();
         r
+    }
+
+    /// On random books (options, futures, expired and live expiries, collateral of every
+    /// kind, zero balances), the readings an account depends on are the keys the reader
+    /// gathers for it (`wire::needed_keys`) less the expiries it holds only futures of.
+    #[test]
+    fn an_account_depends_on_the_readings_it_holds() {
+        let mut rng = margin_books::Rng(17);
+        let expiries = [NOW - DAY, NOW + DAY, NOW + 30 * DAY];
+        for _ in 0..2_000 {
+            let positions: Vec<Position> = (0..rng.below(5))
+                .map(|_| Position {
+                    terms: Terms {
+                        kind: rng.pick(&[Kind::Call, Kind::Put, Kind::Future]),
+                        underlying: 1 + rng.below(3) as u32,
+                        expiry: rng.pick(&expiries),
+                        strike: 2_000 * WAD as u128,
+                    },
+                    size: WAD,
+                    entry: 0,
+                })
+                .map(|mut p| {
+                    if p.terms.kind == Kind::Future {
+                        p.terms.strike = 0;
+                    }
+                    p
+                })
+                .collect();
+            let collateral: Vec<Collateral> = (0..rng.below(4))
+                .map(|_| {
+                    let is_quote = rng.chance(0.3);
+                    Collateral {
+                        amount: rng.pick(&[0, 1, WAD]),
+                        config: AssetConfig {
+                            underlying: if is_quote { 0 } else { 1 + rng.below(3) as u32 },
+                            is_quote,
+                            enabled: true,
+                            ..AssetConfig::default()
+                        },
+                    }
+                })
+                .collect();
+            let ids: Vec<U256> = positions
+                .iter()
+                .map(|p| U256::from_be_bytes(pack(&p.terms)))
+                .collect();
+            let amounts: Vec<U256> = collateral
+                .iter()
+                .map(|c| U256::from(c.amount as u128))
+                .collect();
+            let configs: Vec<U256> = collateral
+                .iter()
+                .map(|c| U256::from_be_bytes(c.config.pack()))
+                .collect();
+            let mut keys = Vec::new();
+            wire::needed_keys(&ids, &amounts, &configs, &mut keys);
+            keys.retain(|k| {
+                let (u, e) = wire::split_key(*k);
+                e == 0
+                    || positions.iter().any(|p| {
+                        p.terms.underlying == u
+                            && p.terms.kind != Kind::Future
+                            && p.terms.expiry == e
+                    })
+            });
+            for u in 0..5u32 {
+                for e in [0].into_iter().chain(expiries) {
+                    assert_eq!(
+                        depends_on(&positions, &collateral, u, e),
+                        keys.contains(&key(u, e)),
+                        "({u}, {e}) {positions:?} {collateral:?}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

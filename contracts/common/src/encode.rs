@@ -6,12 +6,25 @@
 //! indexed ones, then the data ones, in declaration order), and one function
 //! ([`emit_words`]) builds the log. Only static ABI types (one word per field). Every
 //! contract that uses it tests each of its events against alloy's `encode_log_data` on
-//! varied values ([`same_as_alloy`]). (The same treatment of custom errors saved the vault
-//! 1.2 KB raw but only 56 bytes compressed: not done.)
+//! varied values ([`same_as_alloy`]). Custom errors likewise where it pays: the core's
+//! failures ([`crate::math_err`], through [`error_words`]) saved the calculator 520 bytes
+//! compressed; the vault's typed errors by words saved it 1.2 KB raw but only 56 bytes
+//! compressed (not done).
 use alloc::vec::Vec;
 
 use alloy_primitives::{Address, FixedBytes, Signed, Uint, U256};
 use stylus_sdk::stylus_core::Host;
+
+/// Revert data of a custom error whose fields are static: its selector, then one word
+/// per field.
+pub fn error_words(selector: [u8; 4], words: &[U256]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(4 + 32 * words.len());
+    out.extend_from_slice(&selector);
+    for w in words {
+        out.extend_from_slice(&w.to_be_bytes::<32>());
+    }
+    out
+}
 
 /// A static ABI value as its one word.
 pub trait Word {

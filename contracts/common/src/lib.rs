@@ -85,17 +85,23 @@ pub fn err<T, E: SolError>(e: E) -> Result<T, Vec<u8>> {
 
 /// Revert data of a core failure.
 pub fn math_err(e: MarginError) -> Vec<u8> {
+    use encode::error_words;
     let code = match e {
-        MarginError::Math(MathError::Overflow) => 1,
+        MarginError::Math(MathError::Overflow) => 1u8,
         MarginError::Math(MathError::DivisionByZero) => 2,
         MarginError::Math(_) => 3,
-        MarginError::MissingMarket(underlying) => return revert(UnknownUnderlying { underlying }),
+        MarginError::MissingMarket(underlying) => {
+            return error_words(UnknownUnderlying::SELECTOR, &[U256::from(underlying)])
+        }
         MarginError::MissingSurface(underlying, expiry) => {
-            return revert(MissingSurface { underlying, expiry })
+            return error_words(
+                MissingSurface::SELECTOR,
+                &[U256::from(underlying), U256::from(expiry)],
+            )
         }
         MarginError::BadGrid => 4,
     };
-    revert(MathFailure { code })
+    error_words(MathFailure::SELECTOR, &[U256::from(code)])
 }
 
 /// Revert data of malformed words or ids (`MathFailure(4)`).
@@ -214,6 +220,53 @@ mod tests {
         assert_eq!(amount_i128(U256::from(u128::MAX)), i128::MAX);
         assert_eq!(amount_i128(U256::from(12_345u64)), 12_345);
         assert_eq!(amount_i128(U256::ZERO), 0);
+    }
+
+    /// Every core failure's revert data, built from its words, is what alloy encodes for
+    /// the error it names (random payloads).
+    #[test]
+    fn math_errors_are_what_alloy_encodes() {
+        use stylus_margin::fixed::Domain;
+        let mut x = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for _ in 0..256 {
+            let (u, e) = (next() as u32, next());
+            let cases = [
+                (
+                    MarginError::Math(MathError::Overflow),
+                    revert(MathFailure { code: 1 }),
+                ),
+                (
+                    MarginError::Math(MathError::DivisionByZero),
+                    revert(MathFailure { code: 2 }),
+                ),
+                (
+                    MarginError::Math(MathError::OutOfDomain(Domain::Moneyness)),
+                    revert(MathFailure { code: 3 }),
+                ),
+                (MarginError::BadGrid, revert(MathFailure { code: 4 })),
+                (
+                    MarginError::MissingMarket(u),
+                    revert(UnknownUnderlying { underlying: u }),
+                ),
+                (
+                    MarginError::MissingSurface(u, e),
+                    revert(MissingSurface {
+                        underlying: u,
+                        expiry: e,
+                    }),
+                ),
+            ];
+            for (error, alloys) in cases {
+                assert_eq!(math_err(error), alloys, "{error:?}");
+            }
+        }
+        assert_eq!(malformed(), revert(MathFailure { code: 4 }));
     }
 
     /// The limb conversions agree with alloy's checked ones on edges and random words.

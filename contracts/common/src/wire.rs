@@ -20,6 +20,7 @@
 use alloc::vec::Vec;
 
 use alloy_primitives::{I256, U256};
+use alloy_sol_types::SolError;
 use stylus_margin::{
     collateral::AssetConfig,
     margin::{Greeks, MarginParams, Standing},
@@ -27,7 +28,8 @@ use stylus_margin::{
 };
 
 use crate::{
-    i128_of, i256, revert,
+    encode::error_words,
+    i128_of, i256,
     words::{halves, join, UnderlyingConfig, UnderlyingRisk, VolState},
     BadOracle, MissingSurface, StaleOracle, StaleSurface,
 };
@@ -117,20 +119,25 @@ impl Failure {
 
     /// The revert data an action adding risk fails with.
     pub fn revert_data(self) -> Vec<u8> {
+        let w = |v: u64| U256::from(v);
         match self {
-            Failure::StaleOracle { underlying, age } => revert(StaleOracle { underlying, age }),
-            Failure::BadOracle { underlying, reason } => revert(BadOracle { underlying, reason }),
+            Failure::StaleOracle { underlying, age } => {
+                error_words(StaleOracle::SELECTOR, &[w(underlying.into()), w(age)])
+            }
+            Failure::BadOracle { underlying, reason } => error_words(
+                BadOracle::SELECTOR,
+                &[w(underlying.into()), w(reason.into())],
+            ),
             Failure::StaleSurface {
                 underlying,
                 expiry,
                 age,
-            } => revert(StaleSurface {
-                underlying,
-                expiry,
-                age,
-            }),
+            } => error_words(
+                StaleSurface::SELECTOR,
+                &[w(underlying.into()), w(expiry), w(age)],
+            ),
             Failure::MissingSurface { underlying, expiry } => {
-                revert(MissingSurface { underlying, expiry })
+                error_words(MissingSurface::SELECTOR, &[w(underlying.into()), w(expiry)])
             }
         }
     }
@@ -482,8 +489,60 @@ impl Request {
         out
     }
 
-    /// Reads a request; `None` when malformed.
+    /// Reads a request into owned lists; `None` when malformed (see [`RequestWords`]).
     pub fn decode(w: &[U256]) -> Option<Request> {
+        let r = RequestWords::decode(w)?;
+        let every = |l: &[U256], per: usize, at: usize| -> Vec<U256> {
+            l.chunks_exact(per).map(|c| c[at]).collect()
+        };
+        Some(Request {
+            now: r.now,
+            grid_len: r.grid_len,
+            params: r.params,
+            keys: r.keys.to_vec(),
+            market: r.market.to_vec(),
+            accounts: r
+                .accounts
+                .iter()
+                .map(|a| AccountWords {
+                    flags: a.flags,
+                    cash: a.cash,
+                    amounts: every(a.collateral, 2, 0),
+                    configs: every(a.collateral, 2, 1),
+                    ids: every(a.positions, 3, 0),
+                    sizes: every(a.positions, 3, 1),
+                    entries: every(a.positions, 3, 2),
+                })
+                .collect(),
+        })
+    }
+}
+
+/// A request read in place: its lists borrow the words (what the calculator evaluates
+/// from, without copying them).
+pub struct RequestWords<'a> {
+    pub now: u64,
+    pub grid_len: u64,
+    pub params: [U256; PARAM_WORDS],
+    pub keys: &'a [U256],
+    pub market: &'a [U256],
+    pub accounts: Vec<AccountSlices<'a>>,
+}
+
+/// One account of a [`RequestWords`].
+pub struct AccountSlices<'a> {
+    pub flags: u8,
+    pub cash: U256,
+    /// `(amount, config)` pairs.
+    pub collateral: &'a [U256],
+    /// `(id, size, entry)` triples.
+    pub positions: &'a [U256],
+}
+
+impl<'a> RequestWords<'a> {
+    /// Reads a request; `None` when malformed (a list running past the words, or words
+    /// left over).
+    pub fn decode(w: &'a [U256]) -> Option<RequestWords<'a>> {
         let mut r = Reader { w, at: 0 };
         let head = r.word()?.into_limbs();
         let params = [r.word()?, r.word()?, r.word()?];
@@ -492,21 +551,14 @@ impl Request {
         let n = r.len()?;
         let mut accounts = Vec::with_capacity(n.min(64));
         for _ in 0..n {
-            let flags = r.word()?.as_limbs()[0] as u8;
-            let cash = r.word()?;
-            let coll = r.list(2)?;
-            let pos = r.list(3)?;
-            accounts.push(AccountWords {
-                flags,
-                cash,
-                amounts: coll.iter().step_by(2).copied().collect(),
-                configs: coll.iter().skip(1).step_by(2).copied().collect(),
-                ids: pos.iter().step_by(3).copied().collect(),
-                sizes: pos.iter().skip(1).step_by(3).copied().collect(),
-                entries: pos.iter().skip(2).step_by(3).copied().collect(),
+            accounts.push(AccountSlices {
+                flags: r.word()?.as_limbs()[0] as u8,
+                cash: r.word()?,
+                collateral: r.list(2)?,
+                positions: r.list(3)?,
             });
         }
-        (r.at == w.len()).then_some(Request {
+        (r.at == w.len()).then_some(RequestWords {
             now: head[0],
             grid_len: head[1],
             params,
@@ -522,7 +574,7 @@ struct Reader<'a> {
     at: usize,
 }
 
-impl Reader<'_> {
+impl<'a> Reader<'a> {
     fn word(&mut self) -> Option<U256> {
         let x = *self.w.get(self.at)?;
         self.at += 1;
@@ -532,10 +584,10 @@ impl Reader<'_> {
         usize::try_from(self.word()?).ok()
     }
     /// A count followed by `count x per` words.
-    fn list(&mut self, per: usize) -> Option<Vec<U256>> {
+    fn list(&mut self, per: usize) -> Option<&'a [U256]> {
         let n = self.len()?.checked_mul(per)?;
         let end = self.at.checked_add(n)?;
-        let v = self.w.get(self.at..end)?.to_vec();
+        let v = self.w.get(self.at..end)?;
         self.at = end;
         Some(v)
     }
@@ -624,6 +676,64 @@ impl Evaluation {
 mod tests {
     use super::*;
     use alloy_primitives::Address;
+
+    /// Every failure's revert data, built from its words, is what alloy encodes for the
+    /// error it names (random fields).
+    #[test]
+    fn failure_reverts_are_what_alloy_encodes() {
+        use crate::revert;
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for _ in 0..256 {
+            let (underlying, a, b) = (next() as u32, next(), next());
+            let cases = [
+                (
+                    Failure::StaleOracle { underlying, age: a },
+                    revert(StaleOracle { underlying, age: a }),
+                ),
+                (
+                    Failure::BadOracle {
+                        underlying,
+                        reason: a as u8,
+                    },
+                    revert(BadOracle {
+                        underlying,
+                        reason: a as u8,
+                    }),
+                ),
+                (
+                    Failure::StaleSurface {
+                        underlying,
+                        expiry: a,
+                        age: b,
+                    },
+                    revert(StaleSurface {
+                        underlying,
+                        expiry: a,
+                        age: b,
+                    }),
+                ),
+                (
+                    Failure::MissingSurface {
+                        underlying,
+                        expiry: a,
+                    },
+                    revert(MissingSurface {
+                        underlying,
+                        expiry: a,
+                    }),
+                ),
+            ];
+            for (f, alloys) in cases {
+                assert_eq!(f.revert_data(), alloys, "{f:?}");
+            }
+        }
+    }
 
     #[test]
     fn formats_round_trip() {
