@@ -240,10 +240,9 @@ pub fn evaluate_words(words: &[U256]) -> Result<Vec<U256>, Vec<u8>> {
         }
         Evaluation {
             check: Check {
-                authorized: a.flags & 1 != 0,
-                frozen: a.flags & 2 != 0,
                 failure,
                 standing: Standing::from(&r),
+                ..Check::default()
             },
             mtm: r.mtm,
             collateral_value: r.collateral_value,
@@ -402,7 +401,6 @@ mod tests {
             keys,
             market,
             accounts: alloc::vec![AccountWords {
-                flags: 1,
                 cash: U256::from(50_000 * WAD as u128),
                 ids: alloc::vec![U256::from_be_bytes(pack(&put))],
                 sizes: alloc::vec![margin_common::i256(-10 * WAD).into_raw()],

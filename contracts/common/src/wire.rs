@@ -11,9 +11,11 @@
 //! The request ([`Request`]): `now | gridLen << 64`, the [`PARAM_WORDS`] risk-parameter
 //! words (all zero: the defaults), the number of market keys, the keys,
 //! the oracle's `marketData` answer for them, the number of accounts, then per account:
-//! flags, cash, the collateral count and `(amount, config)` pairs, the position count and
+//! cash, the collateral count and `(amount, config)` pairs, the position count and
 //! `(id, size, entry)` triples, all as the vault and registry return them. The answer:
-//! per account an [`Evaluation`].
+//! per account an [`Evaluation`]. Access flags (owner or operator, frozen) never travel
+//! through the calculator: its answers carry none, and the reader writes the vault's into
+//! each check ([`set_flags`]).
 //!
 //! ## `RiskReader.check(uint256[] accounts, address actor) returns (uint256[] words)`
 //! [`CHECK_WORDS`] words per account, in order ([`Check`]).
@@ -249,12 +251,13 @@ pub fn surface_words(p: &SviParams, posted: u64) -> [U256; 3] {
     ]
 }
 
-/// One account's standing, as the calculator answers `check`.
+/// One account's standing, as the reader answers `check`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct Check {
-    /// `actor` is the account's owner or an operator.
+    /// `actor` is the account's owner or an operator (the reader's, from the vault; the
+    /// calculator writes `false`).
     pub authorized: bool,
-    /// The account is frozen (under liquidation).
+    /// The account is frozen (under liquidation; the reader's, from the vault).
     pub frozen: bool,
     /// The first stale or failed reading among what the account needs.
     pub failure: Option<Failure>,
@@ -297,6 +300,40 @@ impl Check {
     }
 }
 
+/// Where each evaluation of a calculator answer starts, the layout walked as
+/// [`Evaluation::decode_all`] walks it, without decoding; `None` where it fails.
+pub fn evaluation_starts(w: &[U256]) -> Option<Vec<usize>> {
+    let mut starts = Vec::new();
+    let mut at = 0;
+    while at < w.len() {
+        starts.push(at);
+        // The check, mark-to-market, collateral value, gross value, worst scenario, then
+        // the Greeks count and 5 words per underlying.
+        let count = at.checked_add(CHECK_WORDS + 4)?;
+        let greeks = usize::try_from(*w.get(count)?).ok()?.checked_mul(5)?;
+        at = count
+            .checked_add(1)?
+            .checked_add(greeks)
+            .filter(|end| *end <= w.len())?;
+    }
+    Some(starts)
+}
+
+/// Writes each account's access flags (bit 0: the actor is the owner or an operator,
+/// bit 1: frozen; the vault's) into the first word of its check in a calculator answer,
+/// which carries none; `None` when the answer is malformed or does not hold one
+/// evaluation per account.
+pub fn set_flags(answer: &mut [U256], flags: &[u8]) -> Option<()> {
+    let starts = evaluation_starts(answer)?;
+    if starts.len() != flags.len() {
+        return None;
+    }
+    for (at, f) in starts.into_iter().zip(flags) {
+        answer[at] = U256::from(*f);
+    }
+    Some(())
+}
+
 /// The market keys an account needs: each underlying of its positions and of its
 /// non-quote collateral (expiry 0), and each expiry it holds (surface or settlement),
 /// appended to `out` without repeats. `ids` are instrument ids (the underlying in bits
@@ -334,8 +371,6 @@ pub fn sort_keys(keys: &mut [U256]) {
 /// One account in an evaluation request, as the vault and registry return it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct AccountWords {
-    /// Bit 0: the actor is owner or operator; bit 1: frozen.
-    pub flags: u8,
     /// Signed quote cash (int256 raw).
     pub cash: U256,
     /// Collateral amounts (18-decimal) and packed asset configs.
@@ -475,7 +510,6 @@ impl Request {
         out.extend_from_slice(&self.market);
         out.push(U256::from(self.accounts.len()));
         for a in &self.accounts {
-            out.push(U256::from(a.flags));
             out.push(a.cash);
             out.push(U256::from(a.amounts.len()));
             for (x, y) in a.amounts.iter().zip(&a.configs) {
@@ -505,7 +539,6 @@ impl Request {
                 .accounts
                 .iter()
                 .map(|a| AccountWords {
-                    flags: a.flags,
                     cash: a.cash,
                     amounts: every(a.collateral, 2, 0),
                     configs: every(a.collateral, 2, 1),
@@ -531,7 +564,6 @@ pub struct RequestWords<'a> {
 
 /// One account of a [`RequestWords`].
 pub struct AccountSlices<'a> {
-    pub flags: u8,
     pub cash: U256,
     /// `(amount, config)` pairs.
     pub collateral: &'a [U256],
@@ -552,7 +584,6 @@ impl<'a> RequestWords<'a> {
         let mut accounts = Vec::with_capacity(n.min(64));
         for _ in 0..n {
             accounts.push(AccountSlices {
-                flags: r.word()?.as_limbs()[0] as u8,
                 cash: r.word()?,
                 collateral: r.list(2)?,
                 positions: r.list(3)?,
@@ -676,6 +707,71 @@ impl Evaluation {
 mod tests {
     use super::*;
     use alloy_primitives::Address;
+
+    /// On random answers (0..4 evaluations, 0..3 Greeks each), `set_flags` changes each
+    /// evaluation's access flags and nothing else, and refuses a truncated answer or a
+    /// flag count that is not the evaluation count.
+    #[test]
+    fn flags_are_written_into_each_check_and_nothing_else() {
+        let mut x = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for _ in 0..500 {
+            let evaluations: Vec<Evaluation> = (0..next() % 4)
+                .map(|_| Evaluation {
+                    check: Check {
+                        failure: Failure::unpack(U256::from((next() % 5) | 0x100)),
+                        standing: Standing {
+                            equity: next() as i128 - (1 << 62),
+                            equity_im: next() as i128,
+                            mm: next() as i128,
+                            im: next() as i128,
+                        },
+                        ..Check::default()
+                    },
+                    mtm: -(next() as i128),
+                    collateral_value: next() as i128,
+                    collateral_gross: next() as i128,
+                    worst_scenario: next() as u8,
+                    greeks: (0..next() % 3)
+                        .map(|_| Greeks {
+                            underlying: next() as u32,
+                            delta: next() as i128 - (1 << 62),
+                            ..Greeks::default()
+                        })
+                        .collect(),
+                })
+                .collect();
+            let mut w = Vec::new();
+            for e in &evaluations {
+                e.encode(&mut w);
+            }
+            let flags: Vec<u8> = evaluations.iter().map(|_| (next() % 4) as u8).collect();
+            let mut answer = w.clone();
+            assert_eq!(set_flags(&mut answer, &flags), Some(()));
+            let expected: Vec<Evaluation> = evaluations
+                .iter()
+                .zip(&flags)
+                .map(|(e, f)| {
+                    let mut e = e.clone();
+                    e.check.authorized = f & 1 != 0;
+                    e.check.frozen = f & 2 != 0;
+                    e
+                })
+                .collect();
+            assert_eq!(Evaluation::decode_all(&answer), Some(expected));
+            let mut more = flags.clone();
+            more.push(1);
+            assert_eq!(set_flags(&mut w.clone(), &more), None);
+            if let Some(last) = w.len().checked_sub(1) {
+                assert_eq!(set_flags(&mut w[..last].to_vec(), &flags), None);
+            }
+        }
+    }
 
     /// Every failure's revert data, built from its words, is what alloy encodes for the
     /// error it names (random fields).
@@ -832,7 +928,6 @@ mod tests {
             market: alloc::vec![U256::from(1u8); 12],
             accounts: alloc::vec![
                 AccountWords {
-                    flags: 3,
                     cash: U256::MAX,
                     amounts: alloc::vec![U256::from(1u8)],
                     configs: alloc::vec![U256::from(2u8)],

@@ -4,7 +4,9 @@
 //! the CollateralVault (`getAccountState`: flags, cash, collateral with configs) and one
 //! to the PositionRegistry (`getPositions`), then one `marketData` call to the RiskOracle
 //! for exactly the underlyings and expiries those accounts hold, and one `evaluate` call
-//! to the calculator for all of them. The RiskEngine calls `check` after every trade and
+//! to the calculator for all of them. The access flags (the actor is owner or operator,
+//! the account is frozen) stay here: the calculator sees only the books, and the reader
+//! writes the vault's flags into each answer (`wire::set_flags`). The RiskEngine calls `check` after every trade and
 //! withdrawal, and `checkBefore` (the account with the action taken back out) only when
 //! one leaves an account under IM; the KeeperModule and the RiskLens (the views wallets,
 //! keepers and risk teams read) call `evaluations`.
@@ -65,18 +67,12 @@ fn decode(words: &[U256]) -> Result<Vec<Evaluation>, Vec<u8>> {
     Evaluation::decode_all(words).ok_or_else(|| math_err(MarginError::BadGrid))
 }
 
-/// The [`CHECK_WORDS`](wire::CHECK_WORDS) words of each evaluation of a calculator answer,
-/// as the calculator wrote them (`Check::encode`), without decoding the rest: the layout
-/// is walked as `Evaluation::decode_all` walks it, and `None` where it fails.
+/// The [`CHECK_WORDS`](wire::CHECK_WORDS) words of each evaluation of an answer, without
+/// decoding the rest (`wire::evaluation_starts`); `None` where the layout fails.
 fn check_words(w: &[U256]) -> Option<Vec<U256>> {
     let mut out = Vec::new();
-    let mut at = 0;
-    while at < w.len() {
+    for at in wire::evaluation_starts(w)? {
         out.extend_from_slice(w.get(at..at + wire::CHECK_WORDS)?);
-        // mtm, collateral value, gross value, worst scenario, then the Greeks count.
-        at += wire::CHECK_WORDS + 4;
-        let greeks = usize::try_from(*w.get(at)?).ok()?.checked_mul(5)?;
-        at = at.checked_add(1 + greeks).filter(|end| *end <= w.len())?;
     }
     Some(out)
 }
@@ -182,17 +178,14 @@ impl RiskReader {
         self.slot5.set(w5);
     }
 
-    /// One account's words: one vault call, one registry call.
-    fn account(&self, account: U256, actor: Address) -> Result<AccountWords, Vec<u8>> {
-        Ok(self.account_and_tokens(account, actor)?.0)
-    }
-
-    /// [`Self::account`] and the tokens of its collateral entries (as words), in order.
+    /// One account's words and its access flags as `actor` sees them (bit 0: `actor` is
+    /// the owner or an operator, bit 1: frozen), and the vault's answer (the tokens of its
+    /// collateral entries): one vault call, one registry call.
     fn account_and_tokens(
         &self,
         account: U256,
         actor: Address,
-    ) -> Result<(AccountWords, Answer), Vec<u8>> {
+    ) -> Result<(AccountWords, u8, Answer), Vec<u8>> {
         let actor = address_word(actor);
         let state = view(
             self.address(VAULT),
@@ -209,8 +202,8 @@ impl RiskReader {
         )?
         .tuple()?;
         let flag = |i| Ok::<u8, Vec<u8>>(u8::from(!state.word(i)?.is_zero()));
+        let flags = flag(2)? | (flag(1)? << 1);
         let words = AccountWords {
-            flags: flag(2)? | (flag(1)? << 1),
             cash: state.word(3)?,
             amounts: state.array(5)?,
             configs: state.array(6)?,
@@ -218,7 +211,7 @@ impl RiskReader {
             sizes: positions.array(1)?,
             entries: positions.array(2)?,
         };
-        Ok((words, state))
+        Ok((words, flags, state))
     }
 
     /// Market data for `keys` and the calculator's answer for `accounts`, as words.
@@ -241,20 +234,26 @@ impl RiskReader {
 
     /// The calculator's answer for `accounts` as `actor` sees them, as words.
     fn accounts_answer(&self, accounts: &[U256], actor: Address) -> Result<Vec<U256>, Vec<u8>> {
-        let words = accounts
-            .iter()
-            .map(|a| self.account(*a, actor))
-            .collect::<Result<Vec<_>, _>>()?;
-        self.books_answer(words)
+        let mut words = Vec::with_capacity(accounts.len());
+        let mut flags = Vec::with_capacity(accounts.len());
+        for a in accounts {
+            let (w, f, _) = self.account_and_tokens(*a, actor)?;
+            words.push(w);
+            flags.push(f);
+        }
+        self.books_answer(words, &flags)
     }
 
-    /// The calculator's answer for these books on the full grid, as words.
-    fn books_answer(&self, words: Vec<AccountWords>) -> Result<Vec<U256>, Vec<u8>> {
+    /// The calculator's answer for these books on the full grid, with their access
+    /// `flags` written in (the calculator never sees them), as words.
+    fn books_answer(&self, words: Vec<AccountWords>, flags: &[u8]) -> Result<Vec<U256>, Vec<u8>> {
         let mut keys = Vec::new();
         for w in &words {
             wire::needed_keys(&w.ids, &w.amounts, &w.configs, &mut keys);
         }
-        self.answer(keys, words, DEFAULT_GRID.len())
+        let mut answer = self.answer(keys, words, DEFAULT_GRID.len())?;
+        wire::set_flags(&mut answer, flags).ok_or_else(malformed)?;
+        Ok(answer)
     }
 
     /// Evaluations of `accounts` as `actor` sees them.
@@ -360,7 +359,7 @@ impl RiskReader {
     /// # Errors
     /// As `check`; `MathFailure(4)` for a malformed `undo` or a value out of range.
     pub fn check_before(&self, account: U256, undo: Vec<U256>) -> Result<Vec<U256>, Vec<u8>> {
-        let (mut w, state) = self.account_and_tokens(account, Address::ZERO)?;
+        let (mut w, flags, state) = self.account_and_tokens(account, Address::ZERO)?;
         match Undo::decode(&undo).ok_or_else(malformed)? {
             Undo::Trade {
                 instrument,
@@ -396,7 +395,7 @@ impl RiskReader {
                 }
             }
         }
-        check_words(&self.books_answer(alloc::vec![w])?)
+        check_words(&self.books_answer(alloc::vec![w], &[flags])?)
             .ok_or_else(|| math_err(MarginError::BadGrid))
     }
 
