@@ -22,7 +22,7 @@ if [ -n "${BUILD_WASM:-}" ] || [ "$missing" = 1 ]; then
   scripts/build-wasm.sh
 fi
 if [ "${1:-}" = --write ]; then
-  out=$(cargo run --locked --release -p margin-wasm-env --example bench_gas)
+  out=$(cargo run --locked --release -p margin-harness --example bench_gas)
   {
     echo "# Gas of Stylus Margin (generated)"
     echo
@@ -35,5 +35,5 @@ if [ "${1:-}" = --write ]; then
   echo "$out"
   echo "bench-gas: wrote docs/gas.md" >&2
 else
-  cargo run --locked --release -p margin-wasm-env --example bench_gas
+  cargo run --locked --release -p margin-harness --example bench_gas
 fi

@@ -4,7 +4,7 @@
 #   1. cargo fmt --check
 #   2. cargo clippy, warnings denied
 #   3. the WASM build of the contracts, with size and activation checks (before the
-#      tests: margin-wasm-env's tests deploy these fresh binaries from target-wasm/deploy/),
+#      tests: margin-harness's tests deploy these fresh binaries from target-wasm/deploy/),
 #      and the test of its check for sections nitro's parser refuses
 #   4. every test of the workspace (unit, motsu contract tests, the accuracy test against
 #      the committed 50-digit reference data, the end-to-end tests on the real WASM)

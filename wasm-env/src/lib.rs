@@ -1,9 +1,9 @@
 //! # margin-wasm-env
 //!
-//! A deterministic execution environment for the deployable Stylus WASM of Stylus Margin: it
-//! activates the very bytes that go on chain, runs them on `wasmi` (a pure-Rust interpreter),
-//! implements the `vm_hooks` host I/Os with the chain's semantics, and meters ink and gas as
-//! nitro does. Contracts written in Rust ([`NativeContract`]) stand in for the rest of the
+//! A deterministic execution environment for deployable Stylus WASM (Stylus Margin's and
+//! any other): it activates the very bytes that go on chain, runs them on `wasmi` (a
+//! pure-Rust interpreter), implements the `vm_hooks` host I/Os with the chain's semantics,
+//! and meters ink and gas as nitro does. Contracts written in Rust ([`NativeContract`]) stand in for the rest of the
 //! world (ERC20s, Chainlink feeds, attackers) at any address.
 //!
 //! What it gives that motsu does not: real ABI routing of the deployable binary, re-entrancy
@@ -21,13 +21,13 @@
 //! println!("gas used: {}", out.gas_used);
 //! ```
 //!
-//! [`system`] deploys the contracts of Stylus Margin, wired, with typed helpers;
-//! [`abi`] holds their generated Solidity interfaces.
+//! Generic: nothing here knows Stylus Margin. The project's harness (its contracts deployed
+//! and wired, their interfaces, the end-to-end tests and gas benchmarks) is the
+//! `margin-harness` crate (`harness/`), built on this one.
 //!
 //! See `README.md` in this crate for the metering model, its sources and what is
 //! approximated.
 
-pub mod abi;
 mod exec;
 mod host;
 mod instrument;
@@ -36,7 +36,6 @@ pub mod mocks;
 mod native;
 pub mod pricing;
 mod state;
-pub mod system;
 
 pub use alloy_primitives::{address, Address, Bytes, Log, LogData, B256, I256, U256};
 pub use exec::{CallKind, FrameStatus, FrameTrace};

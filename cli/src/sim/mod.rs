@@ -139,7 +139,7 @@ pub fn simulate(args: &[String]) -> ExitCode {
         .out
         .clone()
         .unwrap_or_else(|| Path::new("sim-out").join(&l.scenario.name));
-    if let Err(e) = margin_wasm_env::system::ensure_binaries() {
+    if let Err(e) = margin_harness::system::ensure_binaries() {
         eprintln!("margin simulate: {e}");
         return ExitCode::from(1);
     }

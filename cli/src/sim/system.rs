@@ -1,18 +1,18 @@
-//! [`Chain`] on the real WASM contracts: `margin_wasm_env::system::System` deploys
+//! [`Chain`] on the real WASM contracts: `margin_harness::system::System` deploys
 //! them (the deployable binaries of `scripts/build-wasm.sh`) wired with native USDC, WETH
 //! and a Chainlink-style feed; every call here is a transaction (or an `eth_call` for
 //! reads) through the real ABI, metered with nitro's ink prices.
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use margin_wasm_env::{
+use margin_harness::{
     abi::{describe_revert, IKeeperModule as K, IPositionRegistry as R, IRiskReader as RR},
     system::{
         int, AssetConfig, LiquidationParams, MarginParams, OracleParams, System, SystemConfig,
         CONTRACTS, ETH,
     },
-    Address, Outcome, I256, U256,
 };
+use margin_wasm_env::{Address, Outcome, I256, U256};
 use stylus_margin::{instrument::Terms, svi::SviParams};
 
 use super::chain::*;
@@ -426,7 +426,7 @@ impl Chain for SystemChain {
         let out = self.s.record_settlement(ETH, expiry, round);
         let price = if out.success {
             i(out
-                .decode::<margin_wasm_env::abi::IRiskOracle::recordSettlementCall>()
+                .decode::<margin_harness::abi::IRiskOracle::recordSettlementCall>()
                 ._0)
         } else {
             0

@@ -1,14 +1,14 @@
 //! The real contracts end to end: their deployable WASM (`target-wasm/deploy/`),
-//! deployed and wired by `margin_wasm_env::system::System`, called through their real
+//! deployed and wired by `margin_harness::system::System`, called through their real
 //! entrypoints with the generated interfaces of `abi/`, with block time moving. What motsu
 //! cannot show: ABI routing of every binary, a re-entrant call reverting, auctions whose
 //! discount grows with time, surfaces and feeds going stale, expiry and settlement.
 
-use margin_wasm_env::abi::{
+use margin_harness::abi::{
     ICollateralVault as V, IKeeperModule as K, IRiskEngine as E, IRiskLens as L, IRiskOracle as O,
     IRiskReader as RR,
 };
-use margin_wasm_env::system::*;
+use margin_harness::system::*;
 use margin_wasm_env::{Address, FrameStatus, Outcome, U256};
 
 fn alice() -> Address {

@@ -18,19 +18,19 @@
 //! 6. the keeper's deficit moves only in a liquidation that takes an account whole or in a
 //!    socialisation, and equals the ledger's net deficit entries (reason 3).
 //!
-//! `cargo test --release -p margin-wasm-env --test adversarial` runs four seeds of 300
+//! `cargo test --release -p margin-harness --test adversarial` runs four seeds of 300
 //! operations (two with jumps); the long run (README; `ADV_SEEDS=hex,hex` for others):
-//! `ADV_OPS=10000 cargo test --release -p margin-wasm-env --test adversarial -- --ignored
+//! `ADV_OPS=10000 cargo test --release -p margin-harness --test adversarial -- --ignored
 //! --nocapture`.
 
 use std::collections::BTreeMap;
 
 use margin_books::Rng;
-use margin_wasm_env::abi::{
+use margin_harness::abi::{
     ICollateralVault as V, IKeeperModule as K, IPositionRegistry as R, IRiskEngine as E,
 };
+use margin_harness::system::*;
 use margin_wasm_env::mocks::IERC20;
-use margin_wasm_env::system::*;
 use margin_wasm_env::{Address, Outcome, U256};
 
 /// WAD of `x`, truncated (amounts and prices of the operations).
@@ -622,7 +622,7 @@ fn invariants_hold_under_random_adversarial_operations() {
 }
 
 #[test]
-#[ignore = "long: ADV_OPS=10000 cargo test --release -p margin-wasm-env --test adversarial -- --ignored --nocapture"]
+#[ignore = "long: ADV_OPS=10000 cargo test --release -p margin-harness --test adversarial -- --ignored --nocapture"]
 fn invariants_hold_under_a_long_adversarial_run() {
     let ops: usize = std::env::var("ADV_OPS").map_or(10_000, |v| v.parse().unwrap());
     let seeds: Vec<u64> = std::env::var("ADV_SEEDS").map_or(vec![0xAD_2026], |v| {

@@ -1,8 +1,8 @@
 //! Issue 16, design point: the guardian's pause blocks new risk, lapses after 7 days unless
 //! renewed, and never traps a healthy account's collateral, on the real WASM.
 
-use margin_wasm_env::abi::IRiskEngine as E;
-use margin_wasm_env::system::*;
+use margin_harness::abi::IRiskEngine as E;
+use margin_harness::system::*;
 use margin_wasm_env::{Address, U256};
 
 fn ok(s: &System, what: &str, out: &margin_wasm_env::Outcome) {

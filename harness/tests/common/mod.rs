@@ -7,14 +7,14 @@ use std::sync::LazyLock;
 
 /// The generated interfaces of `abi/` (one source: what integrators compile against).
 #[allow(unused_imports)]
-pub use margin_wasm_env::abi::{ICollateralVault as IVault, IPositionRegistry as IRegistry};
+pub use margin_harness::abi::{ICollateralVault as IVault, IPositionRegistry as IRegistry};
 
 /// The deployable binaries, as `scripts/build-wasm.sh` writes them (`target-wasm/deploy/`, or
 /// the directory `MARGIN_WASM_DEPLOY_DIR` names); a missing file panics naming the script.
 pub static VAULT_WASM: LazyLock<Vec<u8>> =
-    LazyLock::new(|| margin_wasm_env::system::load_wasm("vault"));
+    LazyLock::new(|| margin_harness::system::load_wasm("vault"));
 pub static REGISTRY_WASM: LazyLock<Vec<u8>> =
-    LazyLock::new(|| margin_wasm_env::system::load_wasm("registry"));
+    LazyLock::new(|| margin_harness::system::load_wasm("registry"));
 
 pub fn owner() -> Address {
     Address::repeat_byte(0x0A)

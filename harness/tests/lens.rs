@@ -4,8 +4,8 @@
 //! and after a crash makes accounts liquidatable and one is frozen by its auction.
 
 use margin_books::Rng;
-use margin_wasm_env::abi::{ICollateralVault as V, IRiskLens as L};
-use margin_wasm_env::system::*;
+use margin_harness::abi::{ICollateralVault as V, IRiskLens as L};
+use margin_harness::system::*;
 use margin_wasm_env::{Address, U256};
 
 fn owner_of(i: u64) -> Address {

@@ -4,8 +4,8 @@
 //! forecast; before the fix, poking every minute attributed an hour's move to 60 s and
 //! nearly doubled the forecast (1.79 against 0.91 in the review).
 
-use margin_wasm_env::abi::IRiskOracle as O;
-use margin_wasm_env::system::*;
+use margin_harness::abi::IRiskOracle as O;
+use margin_harness::system::*;
 
 const HOURS: u64 = 48;
 

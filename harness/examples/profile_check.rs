@@ -1,7 +1,7 @@
 //! Where a margin check spends its ink, per function of one program (self cost).
 //!
 //! ```text
-//! cargo run --release -p margin-wasm-env --example profile_check -- \
+//! cargo run --release -p margin-harness --example profile_check -- \
 //!     NAMES.wasm [OPTIONS] [EXPIRIES]
 //! ```
 //! `NAMES.wasm` is an unstripped build of the program to profile (its name section gives
@@ -16,7 +16,7 @@
 #[path = "shared/book.rs"]
 mod book;
 use book::leg;
-use margin_wasm_env::system::*;
+use margin_harness::system::*;
 use margin_wasm_env::{set_profiling, take_profile, Address};
 use wasmparser::{Name, Parser, Payload, TypeRef};
 

@@ -98,14 +98,14 @@ fn unknown_sections_and_reserved_names_are_refused() {
 
 #[test]
 fn every_deployable_binary_activates_and_is_refused_with_a_data_count_section() {
-    let dir = margin_wasm_env::system::default_deploy_dir();
-    let mut names: Vec<String> = margin_wasm_env::system::CONTRACTS
+    let dir = margin_harness::system::default_deploy_dir();
+    let mut names: Vec<String> = margin_harness::system::CONTRACTS
         .iter()
         .map(|c| c.to_string())
         .collect();
     names.push("token".into());
     for name in names {
-        let wasm = margin_wasm_env::system::load_wasm_from(&dir, &name);
+        let wasm = margin_harness::system::load_wasm_from(&dir, &name);
         parse_as_nitro(&wasm).unwrap_or_else(|e| panic!("{name}: {e}"));
         activate(&wasm).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(
@@ -146,7 +146,7 @@ fn two_calls_in_a_block(arbos: u64) -> (u64, u64) {
     let mut env = Env::new();
     env.set_arbos_version(arbos);
     let owner = Address::repeat_byte(0xAA);
-    let wasm = margin_wasm_env::system::load_wasm("token");
+    let wasm = margin_harness::system::load_wasm("token");
     let token = env
         .deploy_wasm(&wasm, Some(&U256::from(18u8).to_be_bytes::<32>()), owner)
         .unwrap();
@@ -163,7 +163,7 @@ fn two_calls_in_a_block(arbos: u64) -> (u64, u64) {
 fn a_program_run_again_in_the_block_enters_cached_only_from_arbos_60() {
     let stats = {
         let mut env = Env::new();
-        let wasm = margin_wasm_env::system::load_wasm("token");
+        let wasm = margin_harness::system::load_wasm("token");
         let t = env.deploy_wasm(&wasm, Some(&[0u8; 32]), Address::repeat_byte(0xAA));
         env.program_stats(t.unwrap()).unwrap()
     };

@@ -1,5 +1,5 @@
 //! Gas per call for a few operations of the real vault and registry, printed as a table
-//! (`cargo test --release -p margin-wasm-env --test gas_report -- --nocapture`).
+//! (`cargo test --release -p margin-harness --test gas_report -- --nocapture`).
 //! The bounds asserted are loose: they catch a metering regression by an order of magnitude,
 //! not a change of a few percent.
 

@@ -5,7 +5,7 @@
 //! underlying 1) and a Chainlink-style feed per underlying.
 //!
 //! ```no_run
-//! use margin_wasm_env::system::{System, SystemConfig, wad, Kind};
+//! use margin_harness::system::{System, SystemConfig, wad, Kind};
 //! let mut s = System::deploy(SystemConfig::default());
 //! let expiry = s.expiries()[0];
 //! let put = s.list(Kind::Put, 2_000 * wad(1), expiry);
@@ -30,10 +30,10 @@ use crate::abi::{
     describe_revert, ICollateralVault as V, IKeeperModule as K, IPositionRegistry as R,
     IRiskEngine as E, IRiskLens as L, IRiskOracle as O, IRiskReader as RR,
 };
-use crate::mocks::{MockAggregator, IERC20};
-use crate::{Address, Env, Outcome, I256, U256};
 use alloy_primitives::aliases::U80;
 use alloy_sol_types::SolCall;
+use margin_wasm_env::mocks::{MockAggregator, IERC20};
+use margin_wasm_env::{Address, Env, Outcome, I256, U256};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;

@@ -5,8 +5,8 @@
 //! under MM so is liquidatable; an account healthy at that haircut keeps the failure (a
 //! stale feed alone never makes it liquidatable).
 
-use margin_wasm_env::abi::IKeeperModule as K;
-use margin_wasm_env::system::*;
+use margin_harness::abi::IKeeperModule as K;
+use margin_harness::system::*;
 use margin_wasm_env::{Address, U256};
 
 fn alice() -> Address {

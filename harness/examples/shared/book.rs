@@ -1,6 +1,6 @@
 //! The benchmark book shared by `bench_gas` and `profile_check`.
 
-use margin_wasm_env::system::{wad, Kind, WAD};
+use margin_harness::system::{wad, Kind, WAD};
 
 /// A book of options: leg `i` goes to expiry `i % E`; within an expiry, alternating calls
 /// and puts at strikes 1,400 + 20 x (j / 2) (a call and a put per strike), long 2 when

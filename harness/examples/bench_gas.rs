@@ -1,7 +1,7 @@
 //! Gas per operation of the real contracts (their deployable WASM from
 //! `target-wasm/deploy/`) in the ink-metered environment, printed as markdown tables.
 //!
-//! `scripts/bench-gas.sh` (or `cargo run --release -p margin-wasm-env --example bench_gas`).
+//! `scripts/bench-gas.sh` (or `cargo run --release -p margin-harness --example bench_gas`).
 //!
 //! Every number is a transaction's gas used (21,000 + calldata + execution - refund), each
 //! transaction in its own block, programs NOT in the cache manager unless a column says
@@ -10,11 +10,11 @@
 //! twice, for both accounts at once).
 
 use alloy_sol_types::SolCall;
-use margin_wasm_env::abi::IRiskCalculator as C;
+use margin_harness::abi::IRiskCalculator as C;
 #[path = "shared/book.rs"]
 mod book;
 use book::leg;
-use margin_wasm_env::system::*;
+use margin_harness::system::*;
 use margin_wasm_env::{
     Address, FrameTrace, NativeContract, NativeCtx, NativeError, NativeResult, Outcome, U256,
 };
@@ -44,7 +44,7 @@ fn evaluate_gas(
     let out = s.env.view(
         Address::ZERO,
         recorder.0,
-        margin_wasm_env::abi::IRiskReader::checkCall {
+        margin_harness::abi::IRiskReader::checkCall {
             accounts: vec![account],
             actor: Address::ZERO,
         }

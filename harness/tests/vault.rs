@@ -514,7 +514,7 @@ fn an_openzeppelin_erc20_compiled_to_wasm_is_deposited_and_withdrawn() {
     let decimals = U256::from(18u8).to_be_bytes::<32>().to_vec();
     let token = env
         .deploy_wasm(
-            &margin_wasm_env::system::load_wasm("token"),
+            &margin_harness::system::load_wasm("token"),
             Some(&decimals),
             owner(),
         )

@@ -18,8 +18,8 @@
 //! `TRADE_UNDO_OPS` (default 150) trades per seed, `TRADE_UNDO_SEEDS` (default two).
 
 use margin_books::{wad as fwad, Rng};
-use margin_wasm_env::abi::{IPositionRegistry as R, IRiskEngine as E, IRiskReader as RR};
-use margin_wasm_env::system::*;
+use margin_harness::abi::{IPositionRegistry as R, IRiskEngine as E, IRiskReader as RR};
+use margin_harness::system::*;
 use margin_wasm_env::{Address, I256, U256};
 use stylus_margin::{
     instrument,
