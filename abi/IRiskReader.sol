@@ -12,10 +12,12 @@ pragma solidity ^0.8.23;
 /// the CollateralVault (`getAccountState`: flags, cash, collateral with configs) and one
 /// to the PositionRegistry (`getPositions`), then one `marketData` call to the RiskOracle
 /// for exactly the underlyings and expiries those accounts hold, and one `evaluate` call
-/// to the calculator for all of them. The RiskEngine calls `check` after every trade and
-/// withdrawal, and `checkBefore` (the account with the action taken back out) only when
-/// one leaves an account under IM; the KeeperModule and the RiskLens (the views wallets,
-/// keepers and risk teams read) call `evaluations`.
+/// to the calculator for all of them. The access flags (the actor is owner or operator,
+/// the account is frozen) stay here: the calculator sees only the books, and the reader
+/// writes the vault's flags into each answer (`wire::set_flags`). The RiskEngine calls
+/// `check` after every trade and withdrawal, and `checkBefore` (the account with the
+/// action taken back out) only when one leaves an account under IM; the KeeperModule and
+/// the RiskLens (the views wallets, keepers and risk teams read) call `evaluations`.
 ///
 /// It also holds the 12 margin parameters (owner-set within the core's hard bounds) and
 /// sends them with every request. Its wiring is fixed at construction: a new version of
@@ -25,6 +27,31 @@ pragma solidity ^0.8.23;
 /// contract; it calls the vault, the registry, the oracle and the calculator, all as
 /// views. Nothing calls it back.
 interface IRiskReader {
+    // ---- Structs ----
+
+    /// The 12 margin parameters of every check (`setParams`, `params`), WAD unless
+    /// stated: volUp, volDown (vol shocks at 30 days), mmShortOption, imShortOption
+    /// (contingency per net short option, share of spot), mmFuture, imFuture
+    /// (contingency on futures notional), imMultiplier (on the worst scenario loss),
+    /// imPositiveMtm (factor on positive mark-to-market for IM), thetaHorizon
+    /// (seconds), haircutHorizon (years), sizeCoef (haircut size term), maxShockScale
+    /// (largest forecast-vol scaling of the spot shocks). Hard bounds:
+    /// `stylus_margin::margin::MarginParams::validate` (README, "Parameters").
+    struct MarginParams {
+        uint64 volUp;
+        uint64 volDown;
+        uint64 mmShortOption;
+        uint64 imShortOption;
+        uint64 mmFuture;
+        uint64 imFuture;
+        uint64 imMultiplier;
+        uint64 imPositiveMtm;
+        uint64 thetaHorizon;
+        uint64 haircutHorizon;
+        uint64 sizeCoef;
+        uint64 maxShockScale;
+    }
+
     // ---- Events ----
 
     /// Risk parameters changed.
@@ -62,18 +89,16 @@ interface IRiskReader {
     /// `OwnershipTransferred`.
     function acceptOwnership() external;
 
-    /// Sets the 12 risk parameters (WAD; order as `MarginParams`: volUp, volDown,
-    /// mmShortOption, imShortOption, mmFuture, imFuture, imMultiplier, imPositiveMtm,
-    /// thetaHorizon (seconds), haircutHorizon (years), sizeCoef, maxShockScale). Owner only.
+    /// Sets the 12 margin parameters (`MarginParams`). Owner only.
     /// # Errors
     /// `Unauthorized`, `ParameterOutOfBounds(index, value)` for the first value outside
-    /// its hard bounds.
+    /// its hard bounds (index: the field's position in `MarginParams`).
     /// # Events
-    /// `ParamsSet`.
-    function setParams(uint64[12] calldata values) external;
+    /// `ParamsSet` (the values in field order).
+    function setParams(MarginParams calldata params) external;
 
-    /// The risk parameters in force (defaults until set).
-    function params() external view returns (uint64[12] memory);
+    /// The margin parameters in force (defaults until set).
+    function params() external view returns (MarginParams memory);
 
     /// The accounts' standings for the engine's checks, 6 words per account: flags
     /// (bit 0: `actor` is owner or operator, bit 1: frozen), the first failed reading the

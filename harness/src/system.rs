@@ -1044,7 +1044,23 @@ impl System {
             self.owner,
             self.reader,
             &RR::setParamsCall {
-                values: p.to_limbs(),
+                params: {
+                    let l = p.to_limbs();
+                    RR::MarginParams {
+                        volUp: l[0],
+                        volDown: l[1],
+                        mmShortOption: l[2],
+                        imShortOption: l[3],
+                        mmFuture: l[4],
+                        imFuture: l[5],
+                        imMultiplier: l[6],
+                        imPositiveMtm: l[7],
+                        thetaHorizon: l[8],
+                        haircutHorizon: l[9],
+                        sizeCoef: l[10],
+                        maxShockScale: l[11],
+                    }
+                },
             },
         )
     }

@@ -210,11 +210,11 @@ fn parameters_are_bounded_and_owner_only() {
     let w = World::new();
     let admin = w.admin;
     let mallory = addr(0x66);
-    let before = w.reader.sender(admin).params();
+    let before: [u64; 12] = w.reader.sender(admin).params().into();
     let e = w
         .reader
         .sender(mallory)
-        .set_params(before)
+        .set_params(before.into())
         .motsu_res()
         .unwrap_err();
     assert_eq!(
@@ -224,10 +224,10 @@ fn parameters_are_bounded_and_owner_only() {
     let mut bad = before;
     bad[6] = 10 * E18 as u64 / 2; // IM multiplier 5.0 is the bound: 5.0 ok
     let sources = w.reader.sender(admin).sources();
-    w.reader.sender(admin).set_params(bad).motsu_unwrap();
+    w.reader.sender(admin).set_params(bad.into()).motsu_unwrap();
     assert!(w.reader.emitted(&margin_reader::ParamsSet { values: bad }));
     // Parameters and wiring share slots: each reads back unchanged.
-    assert_eq!(w.reader.sender(admin).params(), bad);
+    assert_eq!(w.reader.sender(admin).params(), bad.into());
     assert_eq!(w.reader.sender(admin).sources(), sources);
     assert_eq!(
         sources,
@@ -252,22 +252,25 @@ fn parameters_are_bounded_and_owner_only() {
         E18 as u64,
         5 * E18 as u64,
     ];
-    w.reader.sender(admin).set_params(extreme).motsu_unwrap();
-    assert_eq!(w.reader.sender(admin).params(), extreme);
+    w.reader
+        .sender(admin)
+        .set_params(extreme.into())
+        .motsu_unwrap();
+    assert_eq!(w.reader.sender(admin).params(), extreme.into());
     assert_eq!(w.reader.sender(admin).sources(), sources);
-    w.reader.sender(admin).set_params(bad).motsu_unwrap();
+    w.reader.sender(admin).set_params(bad.into()).motsu_unwrap();
     bad[1] = E18 as u64; // vol-down 100%: out of bounds
     let e = w
         .reader
         .sender(admin)
-        .set_params(bad)
+        .set_params(bad.into())
         .motsu_res()
         .unwrap_err();
     assert_eq!(
         &e[..4],
         &<margin_common::ParameterOutOfBounds as alloy_sol_types::SolError>::SELECTOR
     );
-    assert_eq!(w.reader.sender(admin).params()[1], before[1]);
+    assert_eq!(w.reader.sender(admin).params().volDown, before[1]);
     let e = w
         .oracle
         .sender(admin)

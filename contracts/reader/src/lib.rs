@@ -6,10 +6,10 @@
 //! for exactly the underlyings and expiries those accounts hold, and one `evaluate` call
 //! to the calculator for all of them. The access flags (the actor is owner or operator,
 //! the account is frozen) stay here: the calculator sees only the books, and the reader
-//! writes the vault's flags into each answer (`wire::set_flags`). The RiskEngine calls `check` after every trade and
-//! withdrawal, and `checkBefore` (the account with the action taken back out) only when
-//! one leaves an account under IM; the KeeperModule and the RiskLens (the views wallets,
-//! keepers and risk teams read) call `evaluations`.
+//! writes the vault's flags into each answer (`wire::set_flags`). The RiskEngine calls
+//! `check` after every trade and withdrawal, and `checkBefore` (the account with the
+//! action taken back out) only when one leaves an account under IM; the KeeperModule and
+//! the RiskLens (the views wallets, keepers and risk teams read) call `evaluations`.
 //!
 //! It also holds the 12 margin parameters (owner-set within the core's hard bounds) and
 //! sends them with every request. Its wiring is fixed at construction: a new version of
@@ -46,6 +46,94 @@ mod events {
     }
 }
 pub use events::*;
+
+/// The reader's ABI types.
+pub mod types {
+    use alloy_sol_types::sol;
+    use stylus_sdk::abi::{AbiType, ConstString};
+
+    sol! {
+        /// The 12 margin parameters of every check (`setParams`, `params`), WAD unless
+        /// stated: volUp, volDown (vol shocks at 30 days), mmShortOption, imShortOption
+        /// (contingency per net short option, share of spot), mmFuture, imFuture
+        /// (contingency on futures notional), imMultiplier (on the worst scenario loss),
+        /// imPositiveMtm (factor on positive mark-to-market for IM), thetaHorizon
+        /// (seconds), haircutHorizon (years), sizeCoef (haircut size term), maxShockScale
+        /// (largest forecast-vol scaling of the spot shocks). Hard bounds:
+        /// `stylus_margin::margin::MarginParams::validate` (README, "Parameters").
+        #[derive(Debug, PartialEq, Eq)]
+        struct MarginParams {
+            uint64 volUp;
+            uint64 volDown;
+            uint64 mmShortOption;
+            uint64 imShortOption;
+            uint64 mmFuture;
+            uint64 imFuture;
+            uint64 imMultiplier;
+            uint64 imPositiveMtm;
+            uint64 thetaHorizon;
+            uint64 haircutHorizon;
+            uint64 sizeCoef;
+            uint64 maxShockScale;
+        }
+    }
+
+    /// By hand, not `#[derive(AbiType)]`: stylus-sdk 0.9's derive names a struct argument
+    /// by its struct name in the selector (`setParams(MarginParams)`), where Solidity
+    /// hashes its tuple (`setParams((uint64,...))`): no Solidity caller could reach it.
+    impl AbiType for MarginParams {
+        type SolType = Self;
+        const ABI: ConstString = ConstString::new(
+            "(uint64,uint64,uint64,uint64,uint64,uint64,uint64,uint64,uint64,uint64,uint64,uint64)",
+        );
+        const EXPORT_ABI_ARG: ConstString = ConstString::new("MarginParams calldata");
+        const EXPORT_ABI_RET: ConstString = ConstString::new("MarginParams memory");
+    }
+
+    /// `export-abi`: the struct's declaration is the `sol!` block's (tools/abi-export).
+    #[cfg(feature = "export-abi")]
+    impl stylus_sdk::abi::export::internal::InnerTypes for MarginParams {}
+
+    impl From<[u64; 12]> for MarginParams {
+        /// From the values in field order (`stylus_margin::margin::MarginParams::to_limbs`).
+        fn from(l: [u64; 12]) -> Self {
+            MarginParams {
+                volUp: l[0],
+                volDown: l[1],
+                mmShortOption: l[2],
+                imShortOption: l[3],
+                mmFuture: l[4],
+                imFuture: l[5],
+                imMultiplier: l[6],
+                imPositiveMtm: l[7],
+                thetaHorizon: l[8],
+                haircutHorizon: l[9],
+                sizeCoef: l[10],
+                maxShockScale: l[11],
+            }
+        }
+    }
+
+    impl From<MarginParams> for [u64; 12] {
+        /// The values in field order (`stylus_margin::margin::MarginParams::from_limbs`).
+        fn from(p: MarginParams) -> Self {
+            [
+                p.volUp,
+                p.volDown,
+                p.mmShortOption,
+                p.imShortOption,
+                p.mmFuture,
+                p.imFuture,
+                p.imMultiplier,
+                p.imPositiveMtm,
+                p.thetaHorizon,
+                p.haircutHorizon,
+                p.sizeCoef,
+                p.maxShockScale,
+            ]
+        }
+    }
+}
 
 // Each event's words (indexed fields; data fields) for the shared encoder
 // (`margin_common::encode`), tested against alloy's in `event_tests`.
@@ -311,16 +399,15 @@ impl RiskReader {
         Ok(())
     }
 
-    /// Sets the 12 risk parameters (WAD; order as `MarginParams`: volUp, volDown,
-    /// mmShortOption, imShortOption, mmFuture, imFuture, imMultiplier, imPositiveMtm,
-    /// thetaHorizon (seconds), haircutHorizon (years), sizeCoef, maxShockScale). Owner only.
+    /// Sets the 12 margin parameters (`MarginParams`). Owner only.
     /// # Errors
     /// `Unauthorized`, `ParameterOutOfBounds(index, value)` for the first value outside
-    /// its hard bounds.
+    /// its hard bounds (index: the field's position in `MarginParams`).
     /// # Events
-    /// `ParamsSet`.
-    pub fn set_params(&mut self, values: [u64; 12]) -> Result<(), Vec<u8>> {
+    /// `ParamsSet` (the values in field order).
+    pub fn set_params(&mut self, params: types::MarginParams) -> Result<(), Vec<u8>> {
         self.owner.only(self.vm().msg_sender())?;
+        let values: [u64; 12] = params.into();
         if let Err(i) = MarginParams::from_limbs(values).validate() {
             return err(ParameterOutOfBounds {
                 which: i,
@@ -333,9 +420,9 @@ impl RiskReader {
         Ok(())
     }
 
-    /// The risk parameters in force (defaults until set).
-    pub fn params(&self) -> [u64; 12] {
-        params_from_words(self.param_words()).to_limbs()
+    /// The margin parameters in force (defaults until set).
+    pub fn params(&self) -> types::MarginParams {
+        params_from_words(self.param_words()).to_limbs().into()
     }
 
     /// The accounts' standings for the engine's checks, 6 words per account: flags
@@ -428,6 +515,32 @@ impl RiskReader {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `setParams` takes the named struct under the selector Solidity computes for it (its
+    /// tuple), and the struct is the 12 words of the old `uint64[12]`, in field order.
+    #[test]
+    fn margin_params_struct_is_solidity_abi() {
+        use alloy_sol_types::SolValue;
+        let sig = "setParams((uint64,uint64,uint64,uint64,uint64,uint64,uint64,uint64,uint64,uint64,uint64,uint64))";
+        assert_eq!(
+            stylus_sdk::function_selector!("setParams", types::MarginParams),
+            alloy_primitives::keccak256(sig)[..4]
+        );
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        for _ in 0..64 {
+            let l: [u64; 12] = core::array::from_fn(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x
+            });
+            let p = types::MarginParams::from(l);
+            assert_eq!(<[u64; 12]>::from(p.clone()), l);
+            assert_eq!(p.abi_encode(), l.abi_encode());
+            assert_eq!(p.volUp, l[0]);
+            assert_eq!(p.maxShockScale, l[11]);
+        }
+    }
 
     #[test]
     fn slots_round_trip_addresses_and_params() {
