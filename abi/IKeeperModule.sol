@@ -30,6 +30,41 @@ pragma solidity ^0.8.23;
 /// Call graph: keepers call this contract; it calls the RiskReader (views), the
 /// CollateralVault and the PositionRegistry. Nothing calls it back.
 interface IKeeperModule {
+    // ---- Structs ----
+
+    /// The 10 liquidation parameters (`setLiquidationParams`, `liquidationParams`):
+    /// startDiscount, maxDiscount (the auction's discount, from start to max over
+    /// discountDuration seconds), mmBuffer (an auction sells down to equity >=
+    /// (1 + mmBuffer) x MM), dustMm (accounts whose MM is at most this, quote WAD, are
+    /// taken whole), bountyFraction and bountyCap (the start bounty: a fraction of MM,
+    /// capped, quote WAD), insuranceShare (of the discount, paid to the insurance fund),
+    /// insolventPayCap (fraction of MM) and insolventPayDuration (seconds to reach it);
+    /// fractions WAD. Hard bounds: `stylus_margin::liquidation::LiquidationParams::validate`.
+    struct LiquidationParams {
+        uint256 startDiscount;
+        uint256 maxDiscount;
+        uint256 discountDuration;
+        uint256 mmBuffer;
+        uint256 dustMm;
+        uint256 bountyFraction;
+        uint256 bountyCap;
+        uint256 insuranceShare;
+        uint256 insolventPayCap;
+        uint256 insolventPayDuration;
+    }
+
+    /// An account's auction now (`auction`): when it started and since when the account
+    /// is insolvent in it (unix seconds; 0: not), its discount, the largest fraction of
+    /// the account a bid may take, and the price of the asked portion (capped at that
+    /// fraction), WAD. All zero when no auction runs.
+    struct Auction {
+        uint64 startedAt;
+        uint64 insolventSince;
+        int256 discount;
+        int256 maxFraction;
+        int256 price;
+    }
+
     // ---- Events ----
 
     /// An auction started; `bounty` went to `bountyAccount`.
@@ -134,19 +169,16 @@ interface IKeeperModule {
     /// `OwnershipTransferred`.
     function acceptOwnership() external;
 
-    /// Sets the liquidation parameters: startDiscount, maxDiscount, discountDuration (s),
-    /// mmBuffer, dustMm (quote), bountyFraction, bountyCap (quote), insuranceShare,
-    /// insolventPayCap (fraction of MM), insolventPayDuration (s); fractions WAD. Owner
-    /// only; each within the core's hard bounds.
+    /// Sets the 10 liquidation parameters (`LiquidationParams`). Owner only; each within
+    /// the core's hard bounds.
     /// # Errors
-    /// `Unauthorized`, `ParameterOutOfBounds(which 1..10, value)`.
+    /// `Unauthorized`, `ParameterOutOfBounds(which 1..10: the field's position, value)`.
     /// # Events
-    /// `LiquidationParamsSet`.
-    function setLiquidationParams(uint256[10] calldata values) external;
+    /// `LiquidationParamsSet` (the values in field order).
+    function setLiquidationParams(LiquidationParams calldata params) external;
 
-    /// The liquidation parameters in force (defaults until set), in `setLiquidationParams`
-    /// order.
-    function liquidationParams() external view returns (uint256[10] memory);
+    /// The liquidation parameters in force (defaults until set).
+    function liquidationParams() external view returns (LiquidationParams memory);
 
     /// Sets the insurance fund's account (a vault account; give its ownership to a
     /// multisig or to this module so nobody withdraws it). Point the engine's fee account
@@ -218,10 +250,9 @@ interface IKeeperModule {
     /// `AuctionEnded`.
     function endAuction(uint256 account) external;
 
-    /// The auction of an account now: (startedAt, insolventSince, discount, the largest
-    /// fraction a bid may take, the price of `portion` (WAD) of it, capped at that
-    /// fraction). Zeros when no auction runs.
+    /// The auction of an account now (`Auction`), `portion` (WAD) the fraction a bid
+    /// would take. All zero when no auction runs.
     /// # Errors
     /// The reader's errors.
-    function auction(uint256 account, uint256 portion) external view returns (uint64, uint64, int256, int256, int256);
+    function auction(uint256 account, uint256 portion) external view returns (Auction memory);
 }

@@ -1022,12 +1022,13 @@ impl System {
                 portion: U256::from(portion as u128),
             },
         )?;
+        let a = r._0;
         Ok(AuctionView {
-            started_at: r._0,
-            insolvent_since: r._1,
-            discount: int(r._2),
-            max_fraction: int(r._3),
-            price: int(r._4),
+            started_at: a.startedAt,
+            insolvent_since: a.insolventSince,
+            discount: int(a.discount),
+            max_fraction: int(a.maxFraction),
+            price: int(a.price),
         })
     }
 
@@ -1071,7 +1072,21 @@ impl System {
             self.owner,
             self.keeper,
             &K::setLiquidationParamsCall {
-                values: liquidation_words(p),
+                params: {
+                    let v = liquidation_words(p);
+                    K::LiquidationParams {
+                        startDiscount: v[0],
+                        maxDiscount: v[1],
+                        discountDuration: v[2],
+                        mmBuffer: v[3],
+                        dustMm: v[4],
+                        bountyFraction: v[5],
+                        bountyCap: v[6],
+                        insuranceShare: v[7],
+                        insolventPayCap: v[8],
+                        insolventPayDuration: v[9],
+                    }
+                },
             },
         )
     }

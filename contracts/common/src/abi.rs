@@ -219,9 +219,59 @@ pub fn address_word(a: Address) -> U256 {
     U256::from_be_bytes(a.into_word().0)
 }
 
+/// `stylus_sdk::abi::AbiType` for a `sol!` struct that a public function takes or returns,
+/// written by hand: stylus-sdk 0.9's `#[derive(AbiType)]` names the struct in the selector
+/// (`setParams(MarginParams)`) where Solidity hashes its tuple
+/// (`setParams((uint64,...))`), so no Solidity caller could reach such a function (fixed
+/// after 0.9.0 by `SELECTOR_ABI`, OffchainLabs/stylus-sdk-rs#274, issue #167).
+/// `$tuple` is the struct's tuple type; every use tests it against [`tuple_type`].
+/// Under `export-abi` the struct's declaration is the `sol!` block's (tools/abi-export).
+#[macro_export]
+macro_rules! abi_struct {
+    ($ty:ident, $tuple:literal) => {
+        impl stylus_sdk::abi::AbiType for $ty {
+            type SolType = Self;
+            const ABI: stylus_sdk::abi::ConstString = stylus_sdk::abi::ConstString::new($tuple);
+            const EXPORT_ABI_ARG: stylus_sdk::abi::ConstString =
+                stylus_sdk::abi::ConstString::new(concat!(stringify!($ty), " calldata"));
+            const EXPORT_ABI_RET: stylus_sdk::abi::ConstString =
+                stylus_sdk::abi::ConstString::new(concat!(stringify!($ty), " memory"));
+        }
+        #[cfg(feature = "export-abi")]
+        impl stylus_sdk::abi::export::internal::InnerTypes for $ty {}
+    };
+}
+
+/// The tuple type of a `sol!` struct of elementary fields (`(uint64,int256)`), from its
+/// EIP-712 type string: what an [`abi_struct!`](crate::abi_struct) literal must equal.
+pub fn tuple_type<T: alloy_sol_types::SolStruct>() -> alloc::string::String {
+    let root = T::eip712_root_type();
+    let fields = root
+        .split_once('(')
+        .map_or("", |(_, f)| f.trim_end_matches(')'));
+    let types: Vec<&str> = fields
+        .split(',')
+        .filter_map(|f| f.split(' ').next())
+        .filter(|t| !t.is_empty())
+        .collect();
+    alloc::format!("({})", types.join(","))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    alloy_sol_types::sol! {
+        struct Mixed { uint64 a; int256 b; address c; bool d; bytes32 e; }
+    }
+
+    #[test]
+    fn tuple_type_lists_the_field_types() {
+        assert_eq!(
+            tuple_type::<Mixed>(),
+            "(uint64,int256,address,bool,bytes32)"
+        );
+    }
     use alloc::vec;
     use alloy_primitives::I256;
     use alloy_sol_types::{sol, SolType, SolValue};

@@ -219,7 +219,11 @@ fn bid_never_spends_more_than_max_price_and_failure_changes_nothing() {
     let b = book();
     b.w.set_spot(1_850, 0);
     b.start().unwrap();
-    let (_, _, _, cap, price) =
+    let margin_keeper::types::Auction {
+        maxFraction: cap,
+        price,
+        ..
+    } =
         b.w.keeper
             .sender(b.dave)
             .auction(b.seller, u(WAD as u128))

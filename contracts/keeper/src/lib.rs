@@ -119,6 +119,92 @@ margin_common::event_words! {
     LiquidationParamsSet { ; [values] }
 }
 
+/// The keeper module's ABI types.
+pub mod types {
+    use alloy_primitives::U256;
+    use alloy_sol_types::sol;
+
+    sol! {
+        /// The 10 liquidation parameters (`setLiquidationParams`, `liquidationParams`):
+        /// startDiscount, maxDiscount (the auction's discount, from start to max over
+        /// discountDuration seconds), mmBuffer (an auction sells down to equity >=
+        /// (1 + mmBuffer) x MM), dustMm (accounts whose MM is at most this, quote WAD, are
+        /// taken whole), bountyFraction and bountyCap (the start bounty: a fraction of MM,
+        /// capped, quote WAD), insuranceShare (of the discount, paid to the insurance fund),
+        /// insolventPayCap (fraction of MM) and insolventPayDuration (seconds to reach it);
+        /// fractions WAD. Hard bounds: `stylus_margin::liquidation::LiquidationParams::validate`.
+        #[derive(Debug, PartialEq, Eq)]
+        struct LiquidationParams {
+            uint256 startDiscount;
+            uint256 maxDiscount;
+            uint256 discountDuration;
+            uint256 mmBuffer;
+            uint256 dustMm;
+            uint256 bountyFraction;
+            uint256 bountyCap;
+            uint256 insuranceShare;
+            uint256 insolventPayCap;
+            uint256 insolventPayDuration;
+        }
+
+        /// An account's auction now (`auction`): when it started and since when the account
+        /// is insolvent in it (unix seconds; 0: not), its discount, the largest fraction of
+        /// the account a bid may take, and the price of the asked portion (capped at that
+        /// fraction), WAD. All zero when no auction runs.
+        #[derive(Debug, PartialEq, Eq)]
+        struct Auction {
+            uint64 startedAt;
+            uint64 insolventSince;
+            int256 discount;
+            int256 maxFraction;
+            int256 price;
+        }
+    }
+
+    margin_common::abi_struct!(
+        LiquidationParams,
+        "(uint256,uint256,uint256,uint256,uint256,uint256,uint256,uint256,uint256,uint256)"
+    );
+    margin_common::abi_struct!(Auction, "(uint64,uint64,int256,int256,int256)");
+
+    impl From<[U256; 10]> for LiquidationParams {
+        /// From the values in field order
+        /// (`stylus_margin::liquidation::LiquidationParams::to_values`).
+        fn from(v: [U256; 10]) -> Self {
+            LiquidationParams {
+                startDiscount: v[0],
+                maxDiscount: v[1],
+                discountDuration: v[2],
+                mmBuffer: v[3],
+                dustMm: v[4],
+                bountyFraction: v[5],
+                bountyCap: v[6],
+                insuranceShare: v[7],
+                insolventPayCap: v[8],
+                insolventPayDuration: v[9],
+            }
+        }
+    }
+
+    impl From<LiquidationParams> for [U256; 10] {
+        /// The values in field order.
+        fn from(p: LiquidationParams) -> Self {
+            [
+                p.startDiscount,
+                p.maxDiscount,
+                p.discountDuration,
+                p.mmBuffer,
+                p.dustMm,
+                p.bountyFraction,
+                p.bountyCap,
+                p.insuranceShare,
+                p.insolventPayCap,
+                p.insolventPayDuration,
+            ]
+        }
+    }
+}
+
 /// Errors of the KeeperModule (the reader's, vault's and registry's are bubbled up
 /// unchanged, as are the oracle readings' errors).
 #[derive(SolidityError, Debug)]
@@ -319,16 +405,18 @@ impl KeeperModule {
         Ok(())
     }
 
-    /// Sets the liquidation parameters: startDiscount, maxDiscount, discountDuration (s),
-    /// mmBuffer, dustMm (quote), bountyFraction, bountyCap (quote), insuranceShare,
-    /// insolventPayCap (fraction of MM), insolventPayDuration (s); fractions WAD. Owner
-    /// only; each within the core's hard bounds.
+    /// Sets the 10 liquidation parameters (`LiquidationParams`). Owner only; each within
+    /// the core's hard bounds.
     /// # Errors
-    /// `Unauthorized`, `ParameterOutOfBounds(which 1..10, value)`.
+    /// `Unauthorized`, `ParameterOutOfBounds(which 1..10: the field's position, value)`.
     /// # Events
-    /// `LiquidationParamsSet`.
-    pub fn set_liquidation_params(&mut self, values: [U256; 10]) -> Result<(), Vec<u8>> {
+    /// `LiquidationParamsSet` (the values in field order).
+    pub fn set_liquidation_params(
+        &mut self,
+        params: types::LiquidationParams,
+    ) -> Result<(), Vec<u8>> {
         self.owner.only(self.vm().msg_sender())?;
+        let values: [U256; 10] = params.into();
         let p =
             LiquidationParams::from_values(values.map(|x| i128::try_from(x).unwrap_or(i128::MAX)));
         p.validate().map_err(liq_err)?;
@@ -340,12 +428,12 @@ impl KeeperModule {
         Ok(())
     }
 
-    /// The liquidation parameters in force (defaults until set), in `setLiquidationParams`
-    /// order.
-    pub fn liquidation_params(&self) -> [U256; 10] {
+    /// The liquidation parameters in force (defaults until set).
+    pub fn liquidation_params(&self) -> types::LiquidationParams {
         self.params()
             .to_values()
             .map(|x| U256::from(x.max(0) as u128))
+            .into()
     }
 
     /// Sets the insurance fund's account (a vault account; give its ownership to a
@@ -652,19 +740,20 @@ impl KeeperModule {
         self.end(account, s.equity, s.mm)
     }
 
-    /// The auction of an account now: (startedAt, insolventSince, discount, the largest
-    /// fraction a bid may take, the price of `portion` (WAD) of it, capped at that
-    /// fraction). Zeros when no auction runs.
+    /// The auction of an account now (`Auction`), `portion` (WAD) the fraction a bid
+    /// would take. All zero when no auction runs.
     /// # Errors
     /// The reader's errors.
-    pub fn auction(
-        &self,
-        account: U256,
-        portion: U256,
-    ) -> Result<(u64, u64, I256, I256, I256), Vec<u8>> {
+    pub fn auction(&self, account: U256, portion: U256) -> Result<types::Auction, Vec<u8>> {
         let (started, insolvent) = self.auction_of(account);
         if started == 0 {
-            return Ok((0, 0, I256::ZERO, I256::ZERO, I256::ZERO));
+            return Ok(types::Auction {
+                startedAt: 0,
+                insolventSince: 0,
+                discount: I256::ZERO,
+                maxFraction: I256::ZERO,
+                price: I256::ZERO,
+            });
         }
         let e = self.evaluations(&[account], Address::ZERO)?.remove(0);
         let s = e.check.standing;
@@ -680,7 +769,60 @@ impl KeeperModule {
         let price = liq::sale(&p, e.bundle(), f, d)
             .map_err(liq_err)?
             .liquidator_pays;
-        Ok((started, insolvent, i256(d), i256(cap), i256(price)))
+        Ok(types::Auction {
+            startedAt: started,
+            insolventSince: insolvent,
+            discount: i256(d),
+            maxFraction: i256(cap),
+            price: i256(price),
+        })
+    }
+}
+
+#[cfg(test)]
+mod abi_tests {
+    use super::*;
+    use alloy_sol_types::SolValue;
+    use stylus_sdk::abi::AbiType;
+
+    /// The structs' selectors are Solidity's (their tuples), and each encodes as the words
+    /// of the array or tuple it replaced, in field order.
+    #[test]
+    fn structs_are_solidity_abi() {
+        use margin_common::abi::tuple_type;
+        assert_eq!(
+            types::LiquidationParams::ABI.as_str(),
+            tuple_type::<types::LiquidationParams>()
+        );
+        assert_eq!(types::Auction::ABI.as_str(), tuple_type::<types::Auction>());
+        let sig = "setLiquidationParams((uint256,uint256,uint256,uint256,uint256,uint256,uint256,uint256,uint256,uint256))";
+        assert_eq!(
+            stylus_sdk::function_selector!("setLiquidationParams", types::LiquidationParams),
+            stylus_sdk::keccak_const::Keccak256::new()
+                .update(sig.as_bytes())
+                .finalize()[..4]
+        );
+        let mut r = margin_books::Rng(41);
+        for _ in 0..64 {
+            let v: [U256; 10] = core::array::from_fn(|_| U256::from(r.next_u64()) << 100);
+            let p = types::LiquidationParams::from(v);
+            assert_eq!(<[U256; 10]>::from(p.clone()), v);
+            assert_eq!(p.abi_encode(), v.abi_encode());
+            let (s, i) = (r.next_u64(), r.next_u64());
+            let (d, c, x) = (
+                I256::from_raw(U256::from(r.next_u64())),
+                -I256::from_raw(U256::from(r.next_u64())),
+                I256::MIN,
+            );
+            let a = types::Auction {
+                startedAt: s,
+                insolventSince: i,
+                discount: d,
+                maxFraction: c,
+                price: x,
+            };
+            assert_eq!(a.abi_encode(), (s, i, d, c, x).abi_encode_params());
+        }
     }
 }
 

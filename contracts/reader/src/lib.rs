@@ -50,7 +50,6 @@ pub use events::*;
 /// The reader's ABI types.
 pub mod types {
     use alloy_sol_types::sol;
-    use stylus_sdk::abi::{AbiType, ConstString};
 
     sol! {
         /// The 12 margin parameters of every check (`setParams`, `params`), WAD unless
@@ -78,21 +77,10 @@ pub mod types {
         }
     }
 
-    /// By hand, not `#[derive(AbiType)]`: stylus-sdk 0.9's derive names a struct argument
-    /// by its struct name in the selector (`setParams(MarginParams)`), where Solidity
-    /// hashes its tuple (`setParams((uint64,...))`): no Solidity caller could reach it.
-    impl AbiType for MarginParams {
-        type SolType = Self;
-        const ABI: ConstString = ConstString::new(
-            "(uint64,uint64,uint64,uint64,uint64,uint64,uint64,uint64,uint64,uint64,uint64,uint64)",
-        );
-        const EXPORT_ABI_ARG: ConstString = ConstString::new("MarginParams calldata");
-        const EXPORT_ABI_RET: ConstString = ConstString::new("MarginParams memory");
-    }
-
-    /// `export-abi`: the struct's declaration is the `sol!` block's (tools/abi-export).
-    #[cfg(feature = "export-abi")]
-    impl stylus_sdk::abi::export::internal::InnerTypes for MarginParams {}
+    margin_common::abi_struct!(
+        MarginParams,
+        "(uint64,uint64,uint64,uint64,uint64,uint64,uint64,uint64,uint64,uint64,uint64,uint64)"
+    );
 
     impl From<[u64; 12]> for MarginParams {
         /// From the values in field order (`stylus_margin::margin::MarginParams::to_limbs`).
@@ -521,10 +509,17 @@ mod tests {
     #[test]
     fn margin_params_struct_is_solidity_abi() {
         use alloy_sol_types::SolValue;
+        use stylus_sdk::abi::AbiType;
+        assert_eq!(
+            types::MarginParams::ABI.as_str(),
+            margin_common::abi::tuple_type::<types::MarginParams>()
+        );
         let sig = "setParams((uint64,uint64,uint64,uint64,uint64,uint64,uint64,uint64,uint64,uint64,uint64,uint64))";
         assert_eq!(
             stylus_sdk::function_selector!("setParams", types::MarginParams),
-            alloy_primitives::keccak256(sig)[..4]
+            stylus_sdk::keccak_const::Keccak256::new()
+                .update(sig.as_bytes())
+                .finalize()[..4]
         );
         let mut x = 0x9E37_79B9_7F4A_7C15u64;
         for _ in 0..64 {
