@@ -1045,23 +1045,9 @@ impl System {
             self.owner,
             self.reader,
             &RR::setParamsCall {
-                params: {
-                    let l = p.to_limbs();
-                    RR::MarginParams {
-                        volUp: l[0],
-                        volDown: l[1],
-                        mmShortOption: l[2],
-                        imShortOption: l[3],
-                        mmFuture: l[4],
-                        imFuture: l[5],
-                        imMultiplier: l[6],
-                        imPositiveMtm: l[7],
-                        thetaHorizon: l[8],
-                        haircutHorizon: l[9],
-                        sizeCoef: l[10],
-                        maxShockScale: l[11],
-                    }
-                },
+                // The struct is the 12 words of the values in field order (the reader's
+                // `margin_params_struct_is_solidity_abi`).
+                params: words_as::<RR::MarginParams, _>(&p.to_limbs()),
             },
         )
     }
@@ -1072,21 +1058,8 @@ impl System {
             self.owner,
             self.keeper,
             &K::setLiquidationParamsCall {
-                params: {
-                    let v = liquidation_words(p);
-                    K::LiquidationParams {
-                        startDiscount: v[0],
-                        maxDiscount: v[1],
-                        discountDuration: v[2],
-                        mmBuffer: v[3],
-                        dustMm: v[4],
-                        bountyFraction: v[5],
-                        bountyCap: v[6],
-                        insuranceShare: v[7],
-                        insolventPayCap: v[8],
-                        insolventPayDuration: v[9],
-                    }
-                },
+                // The 10 words in field order (the keeper's `structs_are_solidity_abi`).
+                params: words_as::<K::LiquidationParams, _>(&liquidation_words(p)),
             },
         )
     }
@@ -1239,6 +1212,12 @@ pub fn usdc_units(x: u128) -> U256 {
 /// `x` whole WETH in token units (18 decimals).
 pub fn weth_units(x: u128) -> U256 {
     U256::from(x) * U256::from(WAD as u128)
+}
+
+/// A parameter struct of the interfaces from the words of the values it names, in field
+/// order (a static struct is its fields' words).
+fn words_as<T: alloy_sol_types::SolType, V: alloy_sol_types::SolValue>(values: &V) -> T::RustType {
+    T::abi_decode(&values.abi_encode(), true).expect("the struct's words")
 }
 
 /// The 10 values of `keeper.setLiquidationParams`, in `LiquidationParams` field order.
