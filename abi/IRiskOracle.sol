@@ -22,6 +22,25 @@ pragma solidity ^0.8.23;
 /// Call graph: the RiskReader and the RiskLens call `marketData`, the RiskEngine
 /// `settlementPrice`; this contract calls only the feeds.
 interface IRiskOracle {
+    // ---- Structs ----
+
+    /// An underlying's oracle configuration (`setUnderlying`): feed (a Chainlink-style
+    /// aggregator), maxAge and surfaceMaxAge (seconds, 1 s .. 7 days), method (0: the
+    /// retired Taylor path, or 1; the core values both by full revaluation), rate (WAD
+    /// in [-0.1, 1.0]), refVol (WAD in (0, 10]), lambda (WAD in [0.5, 1): the weight the
+    /// EWMA variance keeps per hour of feed time), stableRate (WAD per second, at most
+    /// 0.001).
+    struct UnderlyingParams {
+        address feed;
+        uint32 maxAge;
+        uint32 surfaceMaxAge;
+        uint8 method;
+        int64 rate;
+        uint64 refVol;
+        uint64 lambda;
+        uint64 stableRate;
+    }
+
     // ---- Events ----
 
     /// An underlying was configured.
@@ -103,18 +122,14 @@ interface IRiskOracle {
     /// Whether an address may post surfaces.
     function isFeeder(address feeder) external view returns (bool);
 
-    /// Configures an underlying. Owner only. Reads the feed's decimals once here.
-    /// `method`: 0 (the retired Taylor path) or 1; the core values both by full
-    /// revaluation (the Taylor path understated risk). `rate` WAD in [-0.1, 1.0];
-    /// `refVol` WAD in (0, 10]; `lambda` WAD in [0.5, 1), the weight the EWMA variance keeps
-    /// per hour of feed time; `stableRate` WAD per second
-    /// at most 0.001; ages 1 s .. 7 days.
+    /// Configures an underlying (`UnderlyingParams`, bounds there). Owner only. Reads the
+    /// feed's decimals once here.
     /// # Errors
     /// `Unauthorized`, `ParameterOutOfBounds(which, value)` (0 maxAge, 1 surfaceMaxAge,
     /// 2 method, 3 rate, 4 refVol, 5 lambda, 6 stableRate), `BadOracle` (feed unreadable).
     /// # Events
     /// `UnderlyingSet`.
-    function setUnderlying(uint32 underlying, address feed, uint32 max_age, uint32 surface_max_age, uint8 method, int64 rate, uint64 ref_vol, uint64 lambda, uint64 stable_rate) external;
+    function setUnderlying(uint32 underlying, UnderlyingParams calldata params) external;
 
     /// Posts SVI parameters (WAD) for (underlying, expiry). Feeder only. Checked by the
     /// core (no negative variance, bounded parameters); the expiry must be in the future.

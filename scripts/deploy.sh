@@ -117,8 +117,10 @@ send vault "listAsset(address,uint256,uint256,bool)" "$QUOTE_TOKEN" "$QUOTE_CONF
 # (1 h max age, surfaces 1 h, method 1 (full revaluation), rate 4%, reference vol 80%, EWMA lambda 0.94,
 # stable price 0.03% per second).
 send registry "addUnderlying(uint32)" "$UNDERLYING"
-send oracle "setUnderlying(uint32,address,uint32,uint32,uint8,int64,uint64,uint64,uint64)" \
-  "$UNDERLYING" "$FEED" 3600 3600 1 40000000000000000 800000000000000000 940000000000000000 300000000000000
+# UnderlyingParams (feed, maxAge, surfaceMaxAge, method, rate, refVol, lambda, stableRate)
+# as one tuple argument.
+send oracle "setUnderlying(uint32,(address,uint32,uint32,uint8,int64,uint64,uint64,uint64))" \
+  "$UNDERLYING" "($FEED,3600,3600,1,40000000000000000,800000000000000000,940000000000000000,300000000000000)"
 send oracle "setFeeder(address,bool)" "$FEEDER" true
 # The insurance fund: a vault account of the deployer (ids are sequential from 1, so on a
 # freshly deployed vault the first account opened is 1), named to the keeper module.

@@ -24,6 +24,31 @@ assert d["dryRun"] is True and d["chainId"] is None
 assert [k for k in d if k in names] == names
 assert len(names) == 8 and len({d[k] for k in names}) == 8 and all(len(d[k]) == 42 for k in names)
 PY
+# Every call the script makes is a function of the callee's generated ABI (abi/*.json), by
+# its canonical signature (a struct argument as its tuple): a setter whose arguments change
+# fails here, not on a chain.
+python3 - "$out" "$steps" <<'PY' || fail "a call is not in the ABI: $steps"
+import json, re, sys
+d, steps = json.loads(sys.argv[1]), sys.argv[2]
+iface = {}
+for line in open("contracts.txt"):
+    f = line.split("#")[0].split()
+    if len(f) >= 3:
+        iface[f[0]] = f[2]
+by_addr = {d[k].lower(): k for k in iface}
+def canon(t):
+    if t["type"].startswith("tuple"):
+        return "(" + ",".join(canon(c) for c in t["components"]) + ")" + t["type"][5:]
+    return t["type"]
+calls = re.findall(r"call (0x[0-9a-fA-F]{40}) (\w+\(\S*\))", steps)
+for addr, sig in calls:
+    k = by_addr[addr.lower()]
+    abi = json.load(open(f"abi/{iface[k]}.json"))
+    sigs = {e["name"] + "(" + ",".join(canon(i) for i in e["inputs"]) + ")"
+            for e in abi if e["type"] == "function"}
+    assert sig in sigs, f"{k}: {sig} is not a function of abi/{iface[k]}.json"
+assert len(calls) == 11, calls
+PY
 # 8 deployments + 4 wiring calls + quote listing + underlying (2) + feeder + insurance
 # account (2) + market = 19 steps.
 [ "$(grep -c '^\[' <<<"$steps")" = 19 ] || fail "expected 19 steps, got: $steps"
@@ -55,4 +80,4 @@ expect_refusal CACHE_BID 1e18 "CACHE_BID must be"
 # With a cache bid: five more steps, one per program a margin check enters.
 steps=$(CACHE_BID=1000 scripts/deploy.sh --dry-run 2>&1 >/dev/null)
 [ "$(grep -c '^\[.*cache bid' <<<"$steps")" = 5 ] || fail "expected 5 cache bids: $steps"
-echo "deploy_test: dry run, cache bids and 8 refusals ok"
+echo "deploy_test: dry run, every call in the ABI, cache bids and 8 refusals ok"

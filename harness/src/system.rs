@@ -182,6 +182,22 @@ pub struct OracleParams {
     pub stable_rate: u64,
 }
 
+impl OracleParams {
+    /// `setUnderlying`'s struct for these values and `feed`.
+    pub fn with_feed(&self, feed: Address) -> O::UnderlyingParams {
+        O::UnderlyingParams {
+            feed,
+            maxAge: self.max_age,
+            surfaceMaxAge: self.surface_max_age,
+            method: self.method,
+            rate: self.rate,
+            refVol: self.ref_vol,
+            lambda: self.lambda,
+            stableRate: self.stable_rate,
+        }
+    }
+}
+
 impl Default for OracleParams {
     /// The motsu world's: 1 h ages, Greeks path, 4% rate, 80% reference vol, lambda 0.94,
     /// stable rate 0.0003 / s.
@@ -587,14 +603,7 @@ impl System {
             self.oracle,
             &O::setUnderlyingCall {
                 underlying,
-                feed,
-                max_age: p.max_age,
-                surface_max_age: p.surface_max_age,
-                method: p.method,
-                rate: p.rate,
-                ref_vol: p.ref_vol,
-                lambda: p.lambda,
-                stable_rate: p.stable_rate,
+                params: p.with_feed(feed),
             },
         );
         feed
@@ -608,14 +617,7 @@ impl System {
             self.oracle,
             &O::setUnderlyingCall {
                 underlying,
-                feed,
-                max_age: p.max_age,
-                surface_max_age: p.surface_max_age,
-                method: p.method,
-                rate: p.rate,
-                ref_vol: p.ref_vol,
-                lambda: p.lambda,
-                stable_rate: p.stable_rate,
+                params: p.with_feed(feed),
             },
         )
     }

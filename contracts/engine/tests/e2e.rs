@@ -274,7 +274,19 @@ fn parameters_are_bounded_and_owner_only() {
     let e = w
         .oracle
         .sender(admin)
-        .set_underlying(2, w.feed.address(), 0, 1, 0, 0, 1, E18 as u64 / 2, 0)
+        .set_underlying(
+            2,
+            margin_oracle::types::UnderlyingParams {
+                feed: w.feed.address(),
+                maxAge: 0,
+                surfaceMaxAge: 1,
+                method: 0,
+                rate: 0,
+                refVol: 1,
+                lambda: E18 as u64 / 2,
+                stableRate: 0,
+            },
+        )
         .motsu_res()
         .unwrap_err();
     assert_eq!(

@@ -409,14 +409,16 @@ fn stale_held_oracle_blocks_start_but_an_unrelated_stale_one_does_not() {
         .sender(b.w.admin)
         .set_underlying(
             2,
-            feed2.address(),
-            3_600,
-            3_600,
-            0,
-            0,
-            (8 * E18 / 10) as u64,
-            (94 * E18 / 100) as u64,
-            0,
+            margin_oracle::types::UnderlyingParams {
+                feed: feed2.address(),
+                maxAge: 3_600,
+                surfaceMaxAge: 3_600,
+                method: 0,
+                rate: 0,
+                refVol: (8 * E18 / 10) as u64,
+                lambda: (94 * E18 / 100) as u64,
+                stableRate: 0,
+            },
         )
         .motsu_unwrap();
     b.w.set_spot(1_850, 0);
@@ -459,14 +461,16 @@ fn settlement_price_comes_from_the_first_round_after_expiry_once() {
         .sender(w.admin)
         .set_underlying(
             2,
-            feed2.address(),
-            3_600,
-            3_600,
-            0,
-            0,
-            (8 * E18 / 10) as u64,
-            (94 * E18 / 100) as u64,
-            0,
+            margin_oracle::types::UnderlyingParams {
+                feed: feed2.address(),
+                maxAge: 3_600,
+                surfaceMaxAge: 3_600,
+                method: 0,
+                rate: 0,
+                refVol: (8 * E18 / 10) as u64,
+                lambda: (94 * E18 / 100) as u64,
+                stableRate: 0,
+            },
         )
         .motsu_unwrap();
     let record = |round: u64| {

@@ -86,6 +86,36 @@ margin_common::event_words! {
     FeederSet { feeder; allowed }
 }
 
+/// The oracle's ABI types.
+pub mod types {
+    use alloy_sol_types::sol;
+
+    sol! {
+        /// An underlying's oracle configuration (`setUnderlying`): feed (a Chainlink-style
+        /// aggregator), maxAge and surfaceMaxAge (seconds, 1 s .. 7 days), method (0: the
+        /// retired Taylor path, or 1; the core values both by full revaluation), rate (WAD
+        /// in [-0.1, 1.0]), refVol (WAD in (0, 10]), lambda (WAD in [0.5, 1): the weight the
+        /// EWMA variance keeps per hour of feed time), stableRate (WAD per second, at most
+        /// 0.001).
+        #[derive(Debug, PartialEq, Eq)]
+        struct UnderlyingParams {
+            address feed;
+            uint32 maxAge;
+            uint32 surfaceMaxAge;
+            uint8 method;
+            int64 rate;
+            uint64 refVol;
+            uint64 lambda;
+            uint64 stableRate;
+        }
+    }
+
+    margin_common::abi_struct!(
+        UnderlyingParams,
+        "(address,uint32,uint32,uint8,int64,uint64,uint64,uint64)"
+    );
+}
+
 /// Errors of the RiskOracle.
 #[derive(SolidityError, Debug)]
 pub enum Error {
@@ -324,30 +354,28 @@ impl RiskOracle {
         self.feeders.get(feeder)
     }
 
-    /// Configures an underlying. Owner only. Reads the feed's decimals once here.
-    /// `method`: 0 (the retired Taylor path) or 1; the core values both by full
-    /// revaluation (the Taylor path understated risk). `rate` WAD in [-0.1, 1.0];
-    /// `refVol` WAD in (0, 10]; `lambda` WAD in [0.5, 1), the weight the EWMA variance keeps
-    /// per hour of feed time; `stableRate` WAD per second
-    /// at most 0.001; ages 1 s .. 7 days.
+    /// Configures an underlying (`UnderlyingParams`, bounds there). Owner only. Reads the
+    /// feed's decimals once here.
     /// # Errors
     /// `Unauthorized`, `ParameterOutOfBounds(which, value)` (0 maxAge, 1 surfaceMaxAge,
     /// 2 method, 3 rate, 4 refVol, 5 lambda, 6 stableRate), `BadOracle` (feed unreadable).
     /// # Events
     /// `UnderlyingSet`.
-    #[allow(clippy::too_many_arguments)]
     pub fn set_underlying(
         &mut self,
         underlying: u32,
-        feed: Address,
-        max_age: u32,
-        surface_max_age: u32,
-        method: u8,
-        rate: i64,
-        ref_vol: u64,
-        lambda: u64,
-        stable_rate: u64,
+        params: types::UnderlyingParams,
     ) -> Result<(), Vec<u8>> {
+        let types::UnderlyingParams {
+            feed,
+            maxAge: max_age,
+            surfaceMaxAge: surface_max_age,
+            method,
+            rate,
+            refVol: ref_vol,
+            lambda,
+            stableRate: stable_rate,
+        } = params;
         self.owner.only(self.vm().msg_sender())?;
         let week = 7 * 86_400;
         let checks: [(u8, i128, i128, i128); 7] = [
@@ -637,6 +665,66 @@ impl RiskOracle {
             .getter(key(underlying, expiry))
             .settlement
             .get()
+    }
+}
+
+#[cfg(test)]
+mod abi_tests {
+    use super::*;
+    use alloy_sol_types::{sol_data, SolType, SolValue};
+    use stylus_sdk::abi::AbiType;
+
+    /// `setUnderlying` takes the struct under Solidity's selector (its tuple), and the
+    /// struct is the words of the eight values it replaced, in field order.
+    #[test]
+    fn underlying_params_are_solidity_abi() {
+        use margin_common::abi::tuple_type;
+        assert_eq!(
+            types::UnderlyingParams::ABI.as_str(),
+            tuple_type::<types::UnderlyingParams>()
+        );
+        let sig = "setUnderlying(uint32,(address,uint32,uint32,uint8,int64,uint64,uint64,uint64))";
+        assert_eq!(
+            stylus_sdk::function_selector!("setUnderlying", u32, types::UnderlyingParams),
+            stylus_sdk::keccak_const::Keccak256::new()
+                .update(sig.as_bytes())
+                .finalize()[..4]
+        );
+        let mut r = margin_books::Rng(43);
+        for _ in 0..64 {
+            let feed = Address::repeat_byte(r.next_u64() as u8);
+            let (a, b, m) = (r.next_u64() as u32, r.next_u64() as u32, r.next_u64() as u8);
+            let (rate, v, l, sr) = (
+                r.next_u64() as i64,
+                r.next_u64(),
+                r.next_u64(),
+                r.next_u64(),
+            );
+            let p = types::UnderlyingParams {
+                feed,
+                maxAge: a,
+                surfaceMaxAge: b,
+                method: m,
+                rate,
+                refVol: v,
+                lambda: l,
+                stableRate: sr,
+            };
+            type Fields = (
+                sol_data::Address,
+                sol_data::Uint<32>,
+                sol_data::Uint<32>,
+                sol_data::Uint<8>,
+                sol_data::Int<64>,
+                sol_data::Uint<64>,
+                sol_data::Uint<64>,
+                sol_data::Uint<64>,
+            );
+            assert_eq!(
+                p.abi_encode(),
+                Fields::abi_encode_params(&(feed, a, b, m, rate, v, l, sr))
+            );
+        }
     }
 }
 

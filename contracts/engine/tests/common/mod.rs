@@ -10,7 +10,7 @@ use margin_calculator::RiskCalculator;
 use margin_engine::RiskEngine;
 use margin_keeper::KeeperModule;
 use margin_lens::RiskLens;
-use margin_oracle::RiskOracle;
+use margin_oracle::{types::UnderlyingParams, RiskOracle};
 use margin_reader::RiskReader;
 use margin_registry::PositionRegistry;
 pub use margin_testkit::{Erc20Interface, MockAggregator, TestToken};
@@ -248,14 +248,16 @@ impl World {
             .sender(admin)
             .set_underlying(
                 ETH,
-                feed.address(),
-                3_600,
-                3_600,
-                0,
-                40_000_000_000_000_000,
-                800_000_000_000_000_000,
-                940_000_000_000_000_000,
-                300_000_000_000_000,
+                UnderlyingParams {
+                    feed: feed.address(),
+                    maxAge: 3_600,
+                    surfaceMaxAge: 3_600,
+                    method: 0,
+                    rate: 40_000_000_000_000_000,
+                    refVol: 800_000_000_000_000_000,
+                    lambda: 940_000_000_000_000_000,
+                    stableRate: 300_000_000_000_000,
+                },
             )
             .motsu_unwrap();
         oracle.sender(admin).set_feeder(admin, true).motsu_unwrap();
