@@ -713,13 +713,8 @@ mod tests {
     /// flag count that is not the evaluation count.
     #[test]
     fn flags_are_written_into_each_check_and_nothing_else() {
-        let mut x = 0x2545_F491_4F6C_DD1Du64;
-        let mut next = move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut r = margin_books::Rng(31);
+        let mut next = || r.next_u64();
         for _ in 0..500 {
             let evaluations: Vec<Evaluation> = (0..next() % 4)
                 .map(|_| Evaluation {
@@ -778,13 +773,8 @@ mod tests {
     #[test]
     fn failure_reverts_are_what_alloy_encodes() {
         use crate::revert;
-        let mut x = 0x9E37_79B9_7F4A_7C15u64;
-        let mut next = move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut r = margin_books::Rng(37);
+        let mut next = || r.next_u64();
         for _ in 0..256 {
             let (underlying, a, b) = (next() as u32, next(), next());
             let cases = [
@@ -990,13 +980,8 @@ mod tests {
     /// decimals the vault lists (0..=36) and amounts up to the edges.
     #[test]
     fn wad_of_units_is_the_vaults_debit() {
-        let mut x = 0x2545_F491_4F6C_DD1Du64;
-        let mut next = move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut r = margin_books::Rng(11);
+        let mut next = || r.next_u64();
         for decimals in 0..=36u8 {
             for i in 0..300 {
                 let units: u128 = match i {

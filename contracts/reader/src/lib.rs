@@ -521,14 +521,9 @@ mod tests {
                 .update(sig.as_bytes())
                 .finalize()[..4]
         );
-        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        let mut r = margin_books::Rng(19);
         for _ in 0..64 {
-            let l: [u64; 12] = core::array::from_fn(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                x
-            });
+            let l: [u64; 12] = core::array::from_fn(|_| r.next_u64());
             let p = types::MarginParams::from(l);
             assert_eq!(<[u64; 12]>::from(p.clone()), l);
             assert_eq!(p.abi_encode(), l.abi_encode());
