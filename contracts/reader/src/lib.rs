@@ -143,12 +143,19 @@ fn decode(words: &[U256]) -> Result<Vec<Evaluation>, Vec<u8>> {
     Evaluation::decode_all(words).ok_or_else(|| math_err(MarginError::BadGrid))
 }
 
-/// The [`CHECK_WORDS`](wire::CHECK_WORDS) words of each evaluation of an answer, without
-/// decoding the rest (`wire::evaluation_starts`); `None` where the layout fails.
-fn check_words(w: &[U256]) -> Option<Vec<U256>> {
-    let mut out = Vec::new();
-    for at in wire::evaluation_starts(w)? {
-        out.extend_from_slice(w.get(at..at + wire::CHECK_WORDS)?);
+/// The [`CHECK_WORDS`](wire::CHECK_WORDS) words of each evaluation of an answer, each
+/// account's access `flags` as the first (the calculator writes none), without decoding
+/// the rest (`wire::evaluation_starts`): one walk of the answer. `None` where the layout
+/// fails or the answer does not hold one evaluation per account.
+fn check_words(w: &[U256], flags: &[u8]) -> Option<Vec<U256>> {
+    let starts = wire::evaluation_starts(w)?;
+    if starts.len() != flags.len() {
+        return None;
+    }
+    let mut out = Vec::with_capacity(starts.len() * wire::CHECK_WORDS);
+    for (at, f) in starts.into_iter().zip(flags) {
+        out.push(U256::from(*f));
+        out.extend_from_slice(w.get(at + 1..at + wire::CHECK_WORDS)?);
     }
     Some(out)
 }
@@ -308,8 +315,13 @@ impl RiskReader {
         )
     }
 
-    /// The calculator's answer for `accounts` as `actor` sees them, as words.
-    fn accounts_answer(&self, accounts: &[U256], actor: Address) -> Result<Vec<U256>, Vec<u8>> {
+    /// The calculator's answer for `accounts` as words, and their access flags as `actor`
+    /// sees them (bit 0: owner or operator, bit 1: frozen), one per account.
+    fn accounts_answer(
+        &self,
+        accounts: &[U256],
+        actor: Address,
+    ) -> Result<(Vec<U256>, Vec<u8>), Vec<u8>> {
         let mut words = Vec::with_capacity(accounts.len());
         let mut flags = Vec::with_capacity(accounts.len());
         for a in accounts {
@@ -317,19 +329,18 @@ impl RiskReader {
             words.push(w);
             flags.push(f);
         }
-        self.books_answer(words, &flags)
+        Ok((self.books_answer(words)?, flags))
     }
 
-    /// The calculator's answer for these books on the full grid, with their access
-    /// `flags` written in (the calculator never sees them), as words.
-    fn books_answer(&self, words: Vec<AccountWords>, flags: &[u8]) -> Result<Vec<U256>, Vec<u8>> {
+    /// The calculator's answer for these books on the full grid, as words (no access
+    /// flags: the calculator never sees them; `check_words` and `evaluate_accounts` write
+    /// them).
+    fn books_answer(&self, words: Vec<AccountWords>) -> Result<Vec<U256>, Vec<u8>> {
         let mut keys = Vec::new();
         for w in &words {
             wire::needed_keys(&w.ids, &w.amounts, &w.configs, &mut keys);
         }
-        let mut answer = self.answer(keys, words, DEFAULT_GRID.len())?;
-        wire::set_flags(&mut answer, flags).ok_or_else(malformed)?;
-        Ok(answer)
+        self.answer(keys, words, DEFAULT_GRID.len())
     }
 
     /// Evaluations of `accounts` as `actor` sees them.
@@ -338,7 +349,9 @@ impl RiskReader {
         accounts: &[U256],
         actor: Address,
     ) -> Result<Vec<Evaluation>, Vec<u8>> {
-        decode(&self.accounts_answer(accounts, actor)?)
+        let (mut answer, flags) = self.accounts_answer(accounts, actor)?;
+        wire::set_flags(&mut answer, &flags).ok_or_else(malformed)?;
+        decode(&answer)
     }
 }
 
@@ -420,8 +433,8 @@ impl RiskReader {
     /// # Errors
     /// The vault's, registry's, oracle's and calculator's errors unchanged.
     pub fn check(&self, accounts: Vec<U256>, actor: Address) -> Result<Vec<U256>, Vec<u8>> {
-        check_words(&self.accounts_answer(&accounts, actor)?)
-            .ok_or_else(|| math_err(MarginError::BadGrid))
+        let (answer, flags) = self.accounts_answer(&accounts, actor)?;
+        check_words(&answer, &flags).ok_or_else(|| math_err(MarginError::BadGrid))
     }
 
     /// One account's standing before the engine's last action, in the 6 words of `check`
@@ -470,7 +483,7 @@ impl RiskReader {
                 }
             }
         }
-        check_words(&self.books_answer(alloc::vec![w], &[flags])?)
+        check_words(&self.books_answer(alloc::vec![w])?, &[flags])
             .ok_or_else(|| math_err(MarginError::BadGrid))
     }
 
@@ -603,22 +616,41 @@ mod tests {
         for x in Evaluation::decode_all(&words).unwrap() {
             x.check.encode(&mut expected);
         }
-        assert_eq!(check_words(&words), Some(expected));
-        assert_eq!(check_words(&[]), Some(vec![]));
+        // The flags written are the accounts' (here: each evaluation's own, so the checks
+        // are decode_all's; with others, only the first word of each check changes).
+        let flags: Vec<u8> = evals
+            .iter()
+            .map(|x| u8::from(x.check.authorized) | (u8::from(x.check.frozen) << 1))
+            .collect();
+        assert_eq!(check_words(&words, &flags), Some(expected.clone()));
+        let other: Vec<u8> = flags.iter().map(|f| f ^ 3).collect();
+        let got = check_words(&words, &other).unwrap();
+        for (i, f) in other.iter().enumerate() {
+            let c = i * wire::CHECK_WORDS;
+            assert_eq!(got[c], U256::from(*f));
+            assert_eq!(
+                got[c + 1..c + wire::CHECK_WORDS],
+                expected[c + 1..c + wire::CHECK_WORDS]
+            );
+        }
+        assert_eq!(check_words(&[], &[]), Some(vec![]));
+        assert_eq!(check_words(&words, &flags[..3]), None);
         // Refused exactly where decode_all refuses: every truncation, a huge count.
         for n in 0..words.len() {
+            let d = Evaluation::decode_all(&words[..n]);
+            let k = d.as_ref().map_or(0, |v| v.len());
             assert_eq!(
-                check_words(&words[..n]).is_some(),
-                Evaluation::decode_all(&words[..n]).is_some(),
+                check_words(&words[..n], &flags[..k]).is_some(),
+                d.is_some(),
                 "{n}"
             );
         }
         let mut bad = words.clone();
         bad[wire::CHECK_WORDS + 4] = U256::MAX;
-        assert_eq!(check_words(&bad), None);
+        assert_eq!(check_words(&bad, &flags), None);
         assert_eq!(Evaluation::decode_all(&bad), None);
         bad[wire::CHECK_WORDS + 4] = U256::from(u64::MAX);
-        assert_eq!(check_words(&bad), None);
+        assert_eq!(check_words(&bad, &flags), None);
         assert_eq!(Evaluation::decode_all(&bad), None);
     }
 }
