@@ -389,7 +389,7 @@ interface IPositionRegistry {
     ///
     /// # Errors
     ///
-    /// * `UnauthorizedAccount`, `InvalidEngine` (zero),
+    /// * `OwnableUnauthorizedAccount`, `InvalidEngine` (zero),
     ///   `AlreadySet`.
     ///
     /// # Events
@@ -419,7 +419,7 @@ interface IPositionRegistry {
     ///
     /// # Errors
     ///
-    /// * `UnauthorizedAccount`, `UnderlyingAlreadyKnown`.
+    /// * `OwnableUnauthorizedAccount`, `UnderlyingAlreadyKnown`.
     ///
     /// # Events
     ///
@@ -435,7 +435,7 @@ interface IPositionRegistry {
     ///
     /// # Errors
     ///
-    /// * `UnauthorizedAccount`, `OutOfRange`.
+    /// * `OwnableUnauthorizedAccount`, `OutOfRange`.
     ///
     /// # Events
     ///
@@ -451,7 +451,7 @@ interface IPositionRegistry {
     ///
     /// # Errors
     ///
-    /// * `UnauthorizedAccount`, `UnknownInstrument`,
+    /// * `OwnableUnauthorizedAccount`, `UnknownInstrument`,
     ///   `OutOfRange`.
     ///
     /// # Events
@@ -468,7 +468,7 @@ interface IPositionRegistry {
     ///
     /// # Errors
     ///
-    /// * `UnauthorizedAccount`, `UnknownUnderlying`,
+    /// * `OwnableUnauthorizedAccount`, `UnknownUnderlying`,
     ///   `OutOfRange`.
     ///
     /// # Events
@@ -484,7 +484,7 @@ interface IPositionRegistry {
     ///
     /// # Errors
     ///
-    /// * `UnauthorizedAccount`.
+    /// * `OwnableUnauthorizedAccount`.
     ///
     /// # Events
     ///
@@ -495,7 +495,7 @@ interface IPositionRegistry {
     ///
     /// # Errors
     ///
-    /// * `UnauthorizedAccount` - If the caller is not the pending owner.
+    /// * `OwnableUnauthorizedAccount` - If the caller is not the pending owner.
     ///
     /// # Events
     ///

@@ -29,7 +29,7 @@ pragma solidity ^0.8.23;
 /// PositionRegistry. The reader calls the vault and registry (views), the RiskOracle
 /// (which calls the feeds) and the RiskCalculator (pure). Nothing calls the engine back.
 ///
-/// Public functions return `Result<_, Vec<u8>>`: the revert data is either one of this
+/// Public functions return `Result<_, Error>`: the revert data is either one of this
 /// contract's custom errors or, unchanged, the custom error of the contract called, so an
 /// integrator decodes every revert with the ABIs in `abi/`.
 interface IRiskEngine {

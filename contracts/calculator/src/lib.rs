@@ -17,7 +17,7 @@ use alloc::vec::Vec;
 
 use alloy_primitives::{I256, U256};
 use margin_common::{
-    amount_i128, i128_of, math_err,
+    amount_i128, fixed_err, i128_of, malformed, math_err,
     wire::{self, params_from_words, Check, Evaluation, ExpiryData, Failure, Header, RequestWords},
     MathFailure, MissingSurface, UnknownUnderlying,
 };
@@ -25,17 +25,18 @@ use stylus_margin::{
     collateral::AssetConfig,
     fixed::{self, MathError, Rounding, WAD},
     instrument,
-    margin::{self, Collateral, MarginError, Market, Method, Position, Standing, YEAR},
+    margin::{self, Collateral, Market, Method, Position, Standing, YEAR},
     svi::SviParams,
 };
 use stylus_sdk::prelude::*;
 
-/// Errors of the RiskCalculator.
-#[derive(SolidityError, Debug)]
-pub enum Error {
-    MissingSurface(MissingSurface),
-    UnknownUnderlying(UnknownUnderlying),
-    MathFailure(MathFailure),
+margin_common::errors! {
+    /// Errors of the RiskCalculator.
+    pub enum Error {
+        MissingSurface,
+        UnknownUnderlying,
+        MathFailure,
+    }
 }
 
 #[storage]
@@ -75,8 +76,8 @@ fn flat_surface(vol: i128, expiry: u64, now: u64) -> Result<SviParams, MathError
 }
 
 /// Builds the core's markets from a `marketData` answer (pure: `now` is an argument).
-pub fn decode_markets(keys: &[U256], words: &[U256], now: u64) -> Result<Markets, Vec<u8>> {
-    let bad = || math_err(MarginError::BadGrid);
+pub fn decode_markets(keys: &[U256], words: &[U256], now: u64) -> Result<Markets, Error> {
+    let bad = malformed;
     let mut at = 0;
     let mut markets: Vec<Market> = Vec::new();
     // Surface max age per market, index-aligned with `markets`.
@@ -98,7 +99,7 @@ pub fn decode_markets(keys: &[U256], words: &[U256], now: u64) -> Result<Markets
                 stable: if h.stable == 0 { h.spot } else { h.stable },
                 rate: i128::from(h.risk.rate),
                 forecast_vol: margin::forecast_vol(h.vol.variance as i128)
-                    .map_err(|e| math_err(e.into()))?,
+                    .map_err(fixed_err)?,
                 ref_vol: i128::from(h.risk.ref_vol),
                 method: if h.config.method == 1 {
                     Method::Full
@@ -142,7 +143,7 @@ pub fn decode_markets(keys: &[U256], words: &[U256], now: u64) -> Result<Markets
                 }
             }
             None => {
-                let p = flat_surface(m.ref_vol, expiry, now).map_err(|e| math_err(e.into()))?;
+                let p = flat_surface(m.ref_vol, expiry, now).map_err(fixed_err)?;
                 m.surfaces.push((expiry, p));
                 failures.push((
                     underlying,
@@ -179,8 +180,8 @@ pub fn depends_on(positions: &[Position], collateral: &[Collateral], u: u32, e: 
 /// # Errors
 /// `MathFailure(4)` for malformed words or ids; `UnknownUnderlying` when a needed market
 /// is missing; other core failures as `MathFailure`.
-pub fn evaluate_words(words: &[U256]) -> Result<Vec<U256>, Vec<u8>> {
-    let bad = || math_err(MarginError::BadGrid);
+pub fn evaluate_words(words: &[U256]) -> Result<Vec<U256>, Error> {
+    let bad = malformed;
     let req = RequestWords::decode(words).ok_or_else(bad)?;
     let grid_len = usize::try_from(req.grid_len).map_err(|_| bad())?;
     let grid = margin::DEFAULT_GRID.get(..grid_len).ok_or_else(bad)?;
@@ -220,7 +221,7 @@ pub fn evaluate_words(words: &[U256]) -> Result<Vec<U256>, Vec<u8>> {
             margin::account_risk(
                 cash, collateral, &positions, &m.markets, grid, &params, req.now,
             )
-            .map_err(math_err)
+            .map_err(math_err::<Error>)
         };
         let mut r = risk(&collateral)?;
         let shielding = |u: u32| m.failure(|fu, fe| fu == u && fe == 0).is_some() && !holds(u);
@@ -272,7 +273,7 @@ pub const EVALUATE_SELECTOR: [u8; 4] = stylus_sdk::function_selector!("evaluate"
 /// # Errors
 /// Empty revert data for calldata that is not a canonical `evaluate(uint256[])` call;
 /// otherwise as [`evaluate_words`].
-pub fn serve(input: &[u8]) -> Result<Vec<u8>, Vec<u8>> {
+pub fn serve(input: &[u8]) -> Result<Vec<u8>, Error> {
     let request = decode_call(input).ok_or_else(Vec::new)?;
     Ok(encode_words(&evaluate_words(&request)?))
 }
@@ -318,8 +319,8 @@ fn encode_words(words: &[U256]) -> Vec<u8> {
 #[public]
 impl RiskCalculator {
     #[fallback]
-    fn route(&self, input: &[u8]) -> Result<Vec<u8>, Vec<u8>> {
-        serve(input)
+    fn route(&self, input: &[u8]) -> stylus_sdk::ArbResult {
+        serve(input).map_err(Vec::from)
     }
 }
 
@@ -332,7 +333,7 @@ impl RiskCalculator {
     /// `margin_common::wire::Request`; answer: one `Evaluation` per account).
     /// # Errors
     /// `MathFailure`, `UnknownUnderlying`.
-    pub fn evaluate(&self, request: Vec<U256>) -> Result<Vec<U256>, Vec<u8>> {
+    pub fn evaluate(&self, request: Vec<U256>) -> Result<Vec<U256>, Error> {
         evaluate_words(&request)
     }
 }
@@ -611,13 +612,16 @@ mod tests {
     fn malformed_requests_revert_with_math_failure_4() {
         let mut w = request(None, None).encode();
         w.pop();
-        assert_eq!(evaluate_words(&w).unwrap_err(), margin_common::malformed());
+        assert!(matches!(
+            evaluate_words(&w),
+            Err(Error::MathFailure(MathFailure { code: 4 }))
+        ));
         let mut r = request(None, None);
         r.grid_len = 99;
-        assert_eq!(
-            evaluate_words(&r.encode()).unwrap_err(),
-            margin_common::malformed()
-        );
+        assert!(matches!(
+            evaluate_words(&r.encode()),
+            Err(Error::MathFailure(MathFailure { code: 4 }))
+        ));
     }
 
     alloy_sol_types::sol! {
@@ -642,7 +646,10 @@ mod tests {
             request: Vec::new(),
         }
         .abi_encode();
-        assert_eq!(serve(&empty).unwrap_err(), margin_common::malformed());
+        assert!(matches!(
+            serve(&empty),
+            Err(Error::MathFailure(MathFailure { code: 4 }))
+        ));
     }
 
     /// Anything but canonical `evaluate(uint256[])` calldata reverts with empty data, as
@@ -679,7 +686,7 @@ mod tests {
         bad.push(v);
         bad.push(good[..good.len() - 1].to_vec());
         for (i, c) in bad.iter().enumerate() {
-            assert_eq!(serve(c), Err(Vec::new()), "case {i}");
+            assert_eq!(serve(c).map_err(Vec::from), Err(Vec::new()), "case {i}");
         }
         assert!(serve(&good).is_ok());
     }

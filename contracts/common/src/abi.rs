@@ -10,7 +10,12 @@ use alloy_primitives::{Address, U256};
 use alloy_sol_types::SolCall;
 use stylus_sdk::call::RawCall;
 
-use crate::{malformed, wire};
+use crate::{encode::ErrorWords, malformed, wire};
+
+/// A malformed answer's revert data (`MathFailure(4)`).
+fn malformed_data() -> Vec<u8> {
+    malformed().revert_data()
+}
 
 /// The views our contracts call on each other, declared once (selectors and shapes).
 pub mod calls {
@@ -110,8 +115,8 @@ impl Answer {
 
     /// The word at byte `at`.
     fn word_at(&self, at: usize) -> Result<U256, Vec<u8>> {
-        let end = at.checked_add(32).ok_or_else(malformed)?;
-        let b = self.data.get(at..end).ok_or_else(malformed)?;
+        let end = at.checked_add(32).ok_or_else(malformed_data)?;
+        let b = self.data.get(at..end).ok_or_else(malformed_data)?;
         Ok(U256::from_be_slice(b))
     }
 
@@ -120,7 +125,7 @@ impl Answer {
         usize::try_from(w)
             .ok()
             .filter(|n| *n <= self.data.len())
-            .ok_or_else(malformed)
+            .ok_or_else(malformed_data)
     }
 
     /// Returned value `i` (a static one, or the offset of a dynamic one).
@@ -389,9 +394,9 @@ mod tests {
         // Truncated or absurd data is refused, never read out of bounds.
         let mut data = words.abi_encode();
         data.truncate(data.len() - 1);
-        assert_eq!(Answer::new(data).array(0), Err(malformed()));
+        assert_eq!(Answer::new(data).array(0), Err(malformed_data()));
         let mut data = words.abi_encode();
         data[32..64].copy_from_slice(&U256::MAX.to_be_bytes::<32>());
-        assert_eq!(Answer::new(data).array(0), Err(malformed()));
+        assert_eq!(Answer::new(data).array(0), Err(malformed_data()));
     }
 }

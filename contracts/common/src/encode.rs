@@ -233,6 +233,112 @@ macro_rules! event_words {
     };
 }
 
+/// A custom error whose fields are static, as its words.
+pub trait ErrorWords: Sized {
+    /// The error's revert data: its selector, then one word per field ([`error_words`]).
+    fn revert_data(&self) -> Vec<u8>;
+    /// The error with every field drawn from `next` ([`varied`]; tests).
+    fn varied(next: &mut dyn FnMut() -> u64) -> Self;
+}
+
+/// Implements [`ErrorWords`] for `sol!` errors: `Error { field, ... }` with the fields in
+/// declaration order (checked against alloy by the test [`errors!`](crate::errors)
+/// generates).
+#[macro_export]
+macro_rules! error_words {
+    ($($e:ident { $($f:ident),* $(,)? })*) => {$(
+        impl $crate::encode::ErrorWords for $e {
+            fn revert_data(&self) -> alloc::vec::Vec<u8> {
+                #[allow(unused_imports)]
+                use $crate::encode::Word as _;
+                $crate::encode::error_words(
+                    <$e as alloy_sol_types::SolError>::SELECTOR,
+                    &[$(self.$f.word()),*],
+                )
+            }
+            #[allow(unused_mut)]
+            fn varied(mut _next: &mut dyn FnMut() -> u64) -> Self {
+                $e { $($f: $crate::encode::varied(&mut _next)),* }
+            }
+        }
+    )*};
+}
+
+/// A contract's typed errors: `errors! { /// doc
+/// pub enum Error { Name, ... } }` declares the enum with one variant per error it can
+/// raise (`Name(Name)`: its own `sol!` errors and the shared ones of `margin_common` it
+/// imports, each with [`ErrorWords`]) and one that passes a callee's revert data through
+/// unchanged (`Revert(Vec<u8>)`); `From` each; the revert data (`Vec<u8>: From<Error>`,
+/// one [`error_words`] per variant it lists, none for errors it cannot raise); the
+/// errors for `export-abi`; and the test `errors_revert_as_alloy_encodes` (each variant
+/// on varied fields against alloy's `abi_encode`; the crate needs `margin-books` as a
+/// dev-dependency).
+#[macro_export]
+macro_rules! errors {
+    ($(#[$m:meta])* $vis:vis enum $name:ident { $($v:ident),* $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug)]
+        $vis enum $name {
+            $(
+                #[allow(missing_docs)]
+                $v($v),
+            )*
+            /// A callee's revert data, passed through unchanged.
+            Revert(alloc::vec::Vec<u8>),
+        }
+        $(impl From<$v> for $name {
+            fn from(e: $v) -> Self {
+                $name::$v(e)
+            }
+        })*
+        impl From<alloc::vec::Vec<u8>> for $name {
+            fn from(revert_data: alloc::vec::Vec<u8>) -> Self {
+                $name::Revert(revert_data)
+            }
+        }
+        impl From<$name> for alloc::vec::Vec<u8> {
+            fn from(e: $name) -> Self {
+                use $crate::encode::ErrorWords as _;
+                match e {
+                    $($name::$v(x) => x.revert_data(),)*
+                    $name::Revert(data) => data,
+                }
+            }
+        }
+        #[cfg(feature = "export-abi")]
+        impl stylus_sdk::abi::export::internal::InnerTypes for $name {
+            fn inner_types() -> alloc::vec::Vec<stylus_sdk::abi::export::internal::InnerType> {
+                use alloc::format;
+                use alloy_sol_types::SolError as _;
+                alloc::vec![$(stylus_sdk::abi::export::internal::InnerType {
+                    name: format!("error {};", <$v>::SIGNATURE.replace(',', ", ")),
+                    id: core::any::TypeId::of::<$v>(),
+                }),*]
+            }
+        }
+        /// Each error's revert data, built from its words, is what alloy encodes (varied
+        /// fields, from the project's seeded generator); revert data passed through comes
+        /// out unchanged.
+        #[cfg(test)]
+        #[test]
+        fn errors_revert_as_alloy_encodes() {
+            use alloy_sol_types::SolError as _;
+            use $crate::encode::ErrorWords as _;
+            let mut r = margin_books::Rng(0x5eed);
+            let mut next = || r.next_u64();
+            for _ in 0..64 {
+                $({
+                    let e = <$v>::varied(&mut next);
+                    let alloys = e.abi_encode();
+                    assert_eq!(alloc::vec::Vec::from($name::from(e)), alloys, stringify!($v));
+                })*
+                let data: alloc::vec::Vec<u8> = (0..next() % 100).map(|_| next() as u8).collect();
+                assert_eq!(alloc::vec::Vec::from($name::from(data.clone())), data);
+            }
+        }
+    };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

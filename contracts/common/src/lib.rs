@@ -32,7 +32,7 @@ pub mod words;
 use alloc::{vec, vec::Vec};
 
 use alloy_primitives::{Address, I256, U256};
-use alloy_sol_types::{sol, SolError};
+use alloy_sol_types::sol;
 use stylus_margin::{fixed::MathError, margin::MarginError};
 use stylus_sdk::{prelude::*, storage::StorageAddress};
 
@@ -73,45 +73,48 @@ crate::event_words! {
     OwnershipTransferred { previous, next }
 }
 
-/// Revert data of an error.
-pub fn revert<E: SolError>(e: E) -> Vec<u8> {
-    e.abi_encode()
+// The shared errors' words (`encode`); each contract's `errors!` test checks those it
+// raises against alloy's encoding.
+crate::error_words! {
+    StaleOracle { underlying, age }
+    BadOracle { underlying, reason }
+    MissingSurface { underlying, expiry }
+    StaleSurface { underlying, expiry, age }
+    UnknownUnderlying { underlying }
+    Unauthorized { caller }
+    ParameterOutOfBounds { which, value }
+    MathFailure { code }
 }
 
-/// `Err(revert data)` of an error.
-pub fn err<T, E: SolError>(e: E) -> Result<T, Vec<u8>> {
-    Err(e.abi_encode())
-}
-
-/// Revert data of a core failure.
-pub fn math_err(e: MarginError) -> Vec<u8> {
-    use encode::error_words;
-    let code = match e {
-        MarginError::Math(MathError::Overflow) => 1u8,
-        MarginError::Math(MathError::DivisionByZero) => 2,
-        MarginError::Math(_) => 3,
-        MarginError::MissingMarket(underlying) => {
-            return error_words(UnknownUnderlying::SELECTOR, &[U256::from(underlying)])
-        }
+/// A core failure as the error it names, in the caller's error type.
+pub fn math_err<E>(e: MarginError) -> E
+where
+    E: From<MathFailure> + From<UnknownUnderlying> + From<MissingSurface>,
+{
+    match e {
+        MarginError::Math(m) => fixed_err(m).into(),
+        MarginError::MissingMarket(underlying) => UnknownUnderlying { underlying }.into(),
         MarginError::MissingSurface(underlying, expiry) => {
-            return error_words(
-                MissingSurface::SELECTOR,
-                &[U256::from(underlying), U256::from(expiry)],
-            )
+            MissingSurface { underlying, expiry }.into()
         }
-        MarginError::BadGrid => 4,
+        MarginError::BadGrid => malformed().into(),
+    }
+}
+
+/// Malformed words or ids: `MathFailure(4)`.
+pub fn malformed() -> MathFailure {
+    MathFailure { code: 4 }
+}
+
+/// A fixed-point failure: `MathFailure(1)` overflow, `(2)` division by zero, `(3)`
+/// outside the domain.
+pub fn fixed_err(e: MathError) -> MathFailure {
+    let code = match e {
+        MathError::Overflow => 1,
+        MathError::DivisionByZero => 2,
+        _ => 3,
     };
-    error_words(MathFailure::SELECTOR, &[U256::from(code)])
-}
-
-/// Revert data of malformed words or ids (`MathFailure(4)`).
-pub fn malformed() -> Vec<u8> {
-    revert(MathFailure { code: 4 })
-}
-
-/// Revert data of a fixed-point failure.
-pub fn fixed_err(e: MathError) -> Vec<u8> {
-    math_err(MarginError::Math(e))
+    MathFailure { code }
 }
 
 /// `I256` to `i128`, saturating (ABI inputs beyond the core's range are refused by the
@@ -172,9 +175,9 @@ impl Owned {
 
     /// # Errors
     /// `Unauthorized` unless `caller` is the owner.
-    pub fn only(&self, caller: Address) -> Result<(), Vec<u8>> {
+    pub fn only(&self, caller: Address) -> Result<(), Unauthorized> {
         if caller != self.owner.get() {
-            return err(Unauthorized { caller });
+            return Err(Unauthorized { caller });
         }
         Ok(())
     }
@@ -182,7 +185,7 @@ impl Owned {
     /// Names a successor. Owner only.
     /// # Errors
     /// `Unauthorized`.
-    pub fn transfer(&mut self, caller: Address, next: Address) -> Result<(), Vec<u8>> {
+    pub fn transfer(&mut self, caller: Address, next: Address) -> Result<(), Unauthorized> {
         self.only(caller)?;
         self.pending.set(next);
         Ok(())
@@ -191,9 +194,9 @@ impl Owned {
     /// The successor accepts; returns the event to log.
     /// # Errors
     /// `Unauthorized` unless `caller` is the named successor.
-    pub fn accept(&mut self, caller: Address) -> Result<OwnershipTransferred, Vec<u8>> {
+    pub fn accept(&mut self, caller: Address) -> Result<OwnershipTransferred, Unauthorized> {
         if caller != self.pending.get() || caller.is_zero() {
-            return err(Unauthorized { caller });
+            return Err(Unauthorized { caller });
         }
         let previous = self.owner.get();
         self.owner.set(caller);
@@ -220,6 +223,26 @@ mod tests {
         assert_eq!(amount_i128(U256::from(u128::MAX)), i128::MAX);
         assert_eq!(amount_i128(U256::from(12_345u64)), 12_345);
         assert_eq!(amount_i128(U256::ZERO), 0);
+    }
+
+    fn revert<E: alloy_sol_types::SolError>(e: E) -> Vec<u8> {
+        e.abi_encode()
+    }
+
+    // The shared errors through the macro every contract uses: its generated test checks
+    // each one's words against alloy's encoding.
+    crate::errors! {
+        /// Every shared error.
+        enum Shared {
+            StaleOracle,
+            BadOracle,
+            MissingSurface,
+            StaleSurface,
+            UnknownUnderlying,
+            Unauthorized,
+            ParameterOutOfBounds,
+            MathFailure,
+        }
     }
 
     /// Every core failure's revert data, built from its words, is what alloy encodes for
@@ -258,10 +281,10 @@ mod tests {
                 ),
             ];
             for (error, alloys) in cases {
-                assert_eq!(math_err(error), alloys, "{error:?}");
+                assert_eq!(Vec::from(math_err::<Shared>(error)), alloys, "{error:?}");
             }
         }
-        assert_eq!(malformed(), revert(MathFailure { code: 4 }));
+        assert_eq!(Vec::from(Shared::from(malformed())), revert(MathFailure { code: 4 }));
     }
 
     /// The limb conversions agree with alloy's checked ones on edges and random words.

@@ -22,7 +22,6 @@
 use alloc::vec::Vec;
 
 use alloy_primitives::{I256, U256};
-use alloy_sol_types::SolError;
 use stylus_margin::{
     collateral::AssetConfig,
     margin::{Greeks, MarginParams, Standing},
@@ -30,7 +29,6 @@ use stylus_margin::{
 };
 
 use crate::{
-    encode::error_words,
     i128_of, i256,
     words::{halves, join, UnderlyingConfig, UnderlyingRisk, VolState},
     BadOracle, MissingSurface, StaleOracle, StaleSurface,
@@ -119,27 +117,26 @@ impl Failure {
         }
     }
 
-    /// The revert data an action adding risk fails with.
-    pub fn revert_data(self) -> Vec<u8> {
-        let w = |v: u64| U256::from(v);
+    /// The error an action adding risk fails with, in the caller's error type.
+    pub fn error<E>(self) -> E
+    where
+        E: From<StaleOracle> + From<BadOracle> + From<StaleSurface> + From<MissingSurface>,
+    {
         match self {
-            Failure::StaleOracle { underlying, age } => {
-                error_words(StaleOracle::SELECTOR, &[w(underlying.into()), w(age)])
-            }
-            Failure::BadOracle { underlying, reason } => error_words(
-                BadOracle::SELECTOR,
-                &[w(underlying.into()), w(reason.into())],
-            ),
+            Failure::StaleOracle { underlying, age } => StaleOracle { underlying, age }.into(),
+            Failure::BadOracle { underlying, reason } => BadOracle { underlying, reason }.into(),
             Failure::StaleSurface {
                 underlying,
                 expiry,
                 age,
-            } => error_words(
-                StaleSurface::SELECTOR,
-                &[w(underlying.into()), w(expiry), w(age)],
-            ),
+            } => StaleSurface {
+                underlying,
+                expiry,
+                age,
+            }
+            .into(),
             Failure::MissingSurface { underlying, expiry } => {
-                error_words(MissingSurface::SELECTOR, &[w(underlying.into()), w(expiry)])
+                MissingSurface { underlying, expiry }.into()
             }
         }
     }
@@ -707,6 +704,12 @@ impl Evaluation {
 mod tests {
     use super::*;
     use alloy_primitives::Address;
+    use alloy_sol_types::SolError;
+
+    crate::errors! {
+        /// The oracle's failures.
+        enum Failed { StaleOracle, BadOracle, StaleSurface, MissingSurface }
+    }
 
     /// On random answers (0..4 evaluations, 0..3 Greeks each), `set_flags` changes each
     /// evaluation's access flags and nothing else, and refuses a truncated answer or a
@@ -772,7 +775,9 @@ mod tests {
     /// error it names (random fields).
     #[test]
     fn failure_reverts_are_what_alloy_encodes() {
-        use crate::revert;
+        fn revert<E: SolError>(e: E) -> Vec<u8> {
+            e.abi_encode()
+        }
         let mut r = margin_books::Rng(37);
         let mut next = || r.next_u64();
         for _ in 0..256 {
@@ -816,7 +821,7 @@ mod tests {
                 ),
             ];
             for (f, alloys) in cases {
-                assert_eq!(f.revert_data(), alloys, "{f:?}");
+                assert_eq!(Vec::from(f.error::<Failed>()), alloys, "{f:?}");
             }
         }
     }

@@ -21,7 +21,7 @@
 //! PositionRegistry. The reader calls the vault and registry (views), the RiskOracle
 //! (which calls the feeds) and the RiskCalculator (pure). Nothing calls the engine back.
 //!
-//! Public functions return `Result<_, Vec<u8>>`: the revert data is either one of this
+//! Public functions return `Result<_, Error>`: the revert data is either one of this
 //! contract's custom errors or, unchanged, the custom error of the contract called, so an
 //! integrator decodes every revert with the ABIs in `abi/`.
 #![cfg_attr(not(any(test, feature = "export-abi")), no_main)]
@@ -35,7 +35,7 @@ use margin_common::{
     abi::{accounts_view, address_word, calls, send, view},
     amount_i128,
     encode::emit,
-    err, fixed_err, i128_of, i256, malformed,
+    fixed_err, i128_of, i256, malformed,
     wire::{self, Check, Undo},
     BadOracle, MathFailure, MissingSurface, Owned, OwnershipTransferred, StaleOracle, StaleSurface,
     Unauthorized,
@@ -110,23 +110,36 @@ margin_common::event_words! {
     FeeAccountSet { account }
 }
 
-/// Errors of the RiskEngine.
-#[derive(SolidityError, Debug)]
-pub enum Error {
-    MarketNotAuthorized(MarketNotAuthorized),
-    MarketNotOperator(MarketNotOperator),
-    InsufficientMargin(InsufficientMargin),
-    RiskPaused(RiskPaused),
-    AccountFrozen(AccountFrozen),
-    InvalidTrade(InvalidTrade),
-    SettlementPriceMissing(SettlementPriceMissing),
-    InstrumentNotExpired(InstrumentNotExpired),
-    Unauthorized(Unauthorized),
-    StaleOracle(StaleOracle),
-    BadOracle(BadOracle),
-    StaleSurface(StaleSurface),
-    MissingSurface(MissingSurface),
-    MathFailure(MathFailure),
+margin_common::errors! {
+    /// Errors of the RiskEngine.
+    pub enum Error {
+        MarketNotAuthorized,
+        MarketNotOperator,
+        InsufficientMargin,
+        RiskPaused,
+        AccountFrozen,
+        InvalidTrade,
+        SettlementPriceMissing,
+        InstrumentNotExpired,
+        Unauthorized,
+        StaleOracle,
+        BadOracle,
+        StaleSurface,
+        MissingSurface,
+        MathFailure,
+    }
+}
+
+// Each own error's fields in declaration order (`margin_common::encode`).
+margin_common::error_words! {
+    MarketNotAuthorized { market }
+    MarketNotOperator { account, market }
+    InsufficientMargin { account, equity, requirement }
+    RiskPaused {}
+    AccountFrozen { account }
+    InvalidTrade { buyer, seller, size }
+    SettlementPriceMissing { underlying, expiry }
+    InstrumentNotExpired { id, expiry, timestamp }
 }
 
 #[storage]
@@ -148,9 +161,9 @@ pub struct RiskEngine {
 pub const MAX_PAUSE_SECONDS: u64 = 7 * 86_400;
 
 /// The `n` checks of a reader answer (`MathFailure(4)` when it is not `n` checks long).
-fn checks(words: &[U256], n: usize) -> Result<Vec<Check>, Vec<u8>> {
+fn checks(words: &[U256], n: usize) -> Result<Vec<Check>, Error> {
     if words.len() != n * wire::CHECK_WORDS {
-        return Err(malformed());
+        return Err(malformed().into());
     }
     Ok(words.chunks(wire::CHECK_WORDS).map(Check::decode).collect())
 }
@@ -160,12 +173,12 @@ impl RiskEngine {
         self.vm().block_timestamp() < self.paused_until.get().to::<u64>()
     }
 
-    fn only_owner(&self) -> Result<(), Vec<u8>> {
-        self.owner.only(self.vm().msg_sender())
+    fn only_owner(&self) -> Result<(), Error> {
+        Ok(self.owner.only(self.vm().msg_sender())?)
     }
 
     /// The standings of `accounts` as `actor` sees them (one reader call).
-    fn check(&self, accounts: &[U256], actor: Address) -> Result<Vec<Check>, Vec<u8>> {
+    fn check(&self, accounts: &[U256], actor: Address) -> Result<Vec<Check>, Error> {
         let words = accounts_view(
             self.reader.get(),
             calls::checkCall::SELECTOR,
@@ -177,7 +190,7 @@ impl RiskEngine {
 
     /// The standing of `account` before the action `undo` takes back out (one reader
     /// call, `checkBefore`).
-    fn check_before(&self, account: U256, undo: Undo) -> Result<Standing, Vec<u8>> {
+    fn check_before(&self, account: U256, undo: Undo) -> Result<Standing, Error> {
         let words = view(
             self.reader.get(),
             calls::checkBeforeCall::SELECTOR,
@@ -189,12 +202,12 @@ impl RiskEngine {
     }
 
     /// The market may act for the account (it is an operator), and it is not frozen.
-    fn admit(&self, account: U256, c: &Check, market: Address) -> Result<(), Vec<u8>> {
+    fn admit(&self, account: U256, c: &Check, market: Address) -> Result<(), Error> {
         if !c.authorized {
-            return err(MarketNotOperator { account, market });
+            return Err(MarketNotOperator { account, market }.into());
         }
         if c.frozen {
-            return err(AccountFrozen { account });
+            return Err(AccountFrozen { account }.into());
         }
         Ok(())
     }
@@ -206,19 +219,20 @@ impl RiskEngine {
         before: &Standing,
         after: &Check,
         paused: bool,
-    ) -> Result<(), Vec<u8>> {
+    ) -> Result<(), Error> {
         match margin::verdict(before, &after.standing, after.failure.is_some(), paused) {
             Verdict::Allowed => Ok(()),
             Verdict::BelowMaintenance(equity, requirement)
-            | Verdict::BelowInitial(equity, requirement) => err(InsufficientMargin {
+            | Verdict::BelowInitial(equity, requirement) => Err(InsufficientMargin {
                 account,
                 equity: i256(equity),
                 requirement: i256(requirement),
-            }),
+            }.into()),
             Verdict::FailedReading => {
-                Err(after.failure.map(|f| f.revert_data()).unwrap_or_default())
+                // A failed reading always carries its failure.
+                Err(after.failure.map_or_else(|| Vec::new().into(), wire::Failure::error))
             }
-            Verdict::Paused => err(RiskPaused {}),
+            Verdict::Paused => Err(RiskPaused {}.into()),
         }
     }
 }
@@ -254,9 +268,9 @@ impl RiskEngine {
     /// Names a successor owner. Owner only.
     /// # Errors
     /// `Unauthorized`.
-    pub fn transfer_ownership(&mut self, next: Address) -> Result<(), Vec<u8>> {
+    pub fn transfer_ownership(&mut self, next: Address) -> Result<(), Error> {
         let s = self.vm().msg_sender();
-        self.owner.transfer(s, next)
+        Ok(self.owner.transfer(s, next)?)
     }
 
     /// The named successor takes ownership.
@@ -264,7 +278,7 @@ impl RiskEngine {
     /// `Unauthorized`.
     /// # Events
     /// `OwnershipTransferred`.
-    pub fn accept_ownership(&mut self) -> Result<(), Vec<u8>> {
+    pub fn accept_ownership(&mut self) -> Result<(), Error> {
         let s = self.vm().msg_sender();
         let e: OwnershipTransferred = self.owner.accept(s)?;
         emit(self.vm(), e);
@@ -274,7 +288,7 @@ impl RiskEngine {
     /// Sets the guardian (may pause new risk). Owner only.
     /// # Events
     /// `GuardianSet`.
-    pub fn set_guardian(&mut self, guardian: Address) -> Result<(), Vec<u8>> {
+    pub fn set_guardian(&mut self, guardian: Address) -> Result<(), Error> {
         self.only_owner()?;
         self.guardian.set(guardian);
         emit(self.vm(), GuardianSet { guardian });
@@ -289,10 +303,10 @@ impl RiskEngine {
     /// `Unauthorized`.
     /// # Events
     /// `PausedSet(paused, until)`.
-    pub fn set_paused(&mut self, paused: bool) -> Result<(), Vec<u8>> {
+    pub fn set_paused(&mut self, paused: bool) -> Result<(), Error> {
         let s = self.vm().msg_sender();
         if s != self.guardian.get() && s != self.owner.get() {
-            return err(Unauthorized { caller: s });
+            return Err(Unauthorized { caller: s }.into());
         }
         let until = if paused {
             self.vm().block_timestamp() + MAX_PAUSE_SECONDS
@@ -307,7 +321,7 @@ impl RiskEngine {
     /// Authorises or removes a market (a contract that may call `trade`). Owner only.
     /// # Events
     /// `MarketSet`.
-    pub fn set_market(&mut self, market: Address, allowed: bool) -> Result<(), Vec<u8>> {
+    pub fn set_market(&mut self, market: Address, allowed: bool) -> Result<(), Error> {
         self.only_owner()?;
         self.markets.setter(market).set(allowed);
         emit(self.vm(), MarketSet { market, allowed });
@@ -317,7 +331,7 @@ impl RiskEngine {
     /// Sets the account that receives trading fees (0: fees refused). Owner only.
     /// # Events
     /// `FeeAccountSet`.
-    pub fn set_fee_account(&mut self, account: U256) -> Result<(), Vec<u8>> {
+    pub fn set_fee_account(&mut self, account: U256) -> Result<(), Error> {
         self.only_owner()?;
         self.fee_account.set(account);
         emit(self.vm(), FeeAccountSet { account });
@@ -346,10 +360,10 @@ impl RiskEngine {
         size: I256,
         price: I256,
         fee: I256,
-    ) -> Result<(), Vec<u8>> {
+    ) -> Result<(), Error> {
         let market = self.vm().msg_sender();
         if !self.markets.get(market) {
-            return err(MarketNotAuthorized { market });
+            return Err(MarketNotAuthorized { market }.into());
         }
         let fee_account = self.fee_account.get();
         if size <= I256::ZERO
@@ -357,11 +371,11 @@ impl RiskEngine {
             || fee < I256::ZERO
             || (fee > I256::ZERO && fee_account.is_zero())
         {
-            return err(InvalidTrade {
+            return Err(InvalidTrade {
                 buyer,
                 seller,
                 size,
-            });
+            }.into());
         }
         let accounts = [buyer, seller];
         let pnl = send(
@@ -454,7 +468,7 @@ impl RiskEngine {
         token: Address,
         amount: U256,
         to: Address,
-    ) -> Result<U256, Vec<u8>> {
+    ) -> Result<U256, Error> {
         let caller = self.vm().msg_sender();
         let vault = self.vault.get();
         // Before anything is paid: the caller may act for the account (the vault's
@@ -493,16 +507,16 @@ impl RiskEngine {
     /// registry's (`NoPosition`, ...) and vault's errors.
     /// # Events
     /// `Settled` per instrument (and the registry's and vault's).
-    pub fn settle(&mut self, account: U256, instruments: Vec<U256>) -> Result<(), Vec<u8>> {
+    pub fn settle(&mut self, account: U256, instruments: Vec<U256>) -> Result<(), Error> {
         for id in instruments {
             let terms = instrument::unpack(id.to_be_bytes()).map_err(|_| malformed())?;
             let now = self.vm().block_timestamp();
             if !instrument::is_expired(&terms, now) {
-                return err(InstrumentNotExpired {
+                return Err(InstrumentNotExpired {
                     id,
                     expiry: terms.expiry,
                     timestamp: now,
-                });
+                }.into());
             }
             let args = [U256::from(terms.underlying), U256::from(terms.expiry)];
             let price = view(
@@ -514,10 +528,10 @@ impl RiskEngine {
             .word(0)?;
             let price = amount_i128(price);
             if price <= 0 {
-                return err(SettlementPriceMissing {
+                return Err(SettlementPriceMissing {
                     underlying: terms.underlying,
                     expiry: terms.expiry,
-                });
+                }.into());
             }
             let args = [account, id, i256(price).into_raw()];
             let cash = send(

@@ -31,7 +31,7 @@ use alloy_sol_types::{sol, SolCall};
 use margin_common::{
     abi::{accounts_view, calls, send, view},
     encode::emit,
-    err, i128_of, i256, malformed, math_err, revert,
+    fixed_err, i128_of, i256, malformed,
     wire::Evaluation,
     BadOracle, MathFailure, MissingSurface, Owned, OwnershipTransferred, ParameterOutOfBounds,
     StaleOracle, StaleSurface, Unauthorized,
@@ -40,7 +40,6 @@ use stylus_margin::{
     fixed::{self, Rounding, WAD},
     ledger,
     liquidation::{self as liq, LiquidationError, LiquidationParams},
-    margin::MarginError,
 };
 use stylus_sdk::{
     prelude::*,
@@ -205,26 +204,40 @@ pub mod types {
     }
 }
 
-/// Errors of the KeeperModule (the reader's, vault's and registry's are bubbled up
-/// unchanged, as are the oracle readings' errors).
-#[derive(SolidityError, Debug)]
-pub enum Error {
-    NotLiquidatable(NotLiquidatable),
-    AuctionNotStarted(AuctionNotStarted),
-    AuctionAlreadyStarted(AuctionAlreadyStarted),
-    AuctionCannotEnd(AuctionCannotEnd),
-    PortionOutOfRange(PortionOutOfRange),
-    PriceAboveMax(PriceAboveMax),
-    LiquidatorUnderIM(LiquidatorUnderIM),
-    NotOwnerOrOperator(NotOwnerOrOperator),
-    InsuranceAccountNotSet(InsuranceAccountNotSet),
-    ParameterOutOfBounds(ParameterOutOfBounds),
-    Unauthorized(Unauthorized),
-    MathFailure(MathFailure),
-    StaleOracle(StaleOracle),
-    BadOracle(BadOracle),
-    StaleSurface(StaleSurface),
-    MissingSurface(MissingSurface),
+margin_common::errors! {
+    /// Errors of the KeeperModule (the reader's, vault's and registry's are bubbled up
+    /// unchanged, as are the oracle readings' errors).
+    pub enum Error {
+        NotLiquidatable,
+        AuctionNotStarted,
+        AuctionAlreadyStarted,
+        AuctionCannotEnd,
+        PortionOutOfRange,
+        PriceAboveMax,
+        LiquidatorUnderIM,
+        NotOwnerOrOperator,
+        InsuranceAccountNotSet,
+        ParameterOutOfBounds,
+        Unauthorized,
+        MathFailure,
+        StaleOracle,
+        BadOracle,
+        StaleSurface,
+        MissingSurface,
+    }
+}
+
+// Each own error's fields in declaration order (`margin_common::encode`).
+margin_common::error_words! {
+    NotLiquidatable { account, equity, mm }
+    AuctionNotStarted { account }
+    AuctionAlreadyStarted { account, startedAt }
+    AuctionCannotEnd { account, equity, mm }
+    PortionOutOfRange { portion }
+    PriceAboveMax { price, maxPrice }
+    LiquidatorUnderIM { account, equity, im }
+    NotOwnerOrOperator { account, caller }
+    InsuranceAccountNotSet {}
 }
 
 #[storage]
@@ -246,14 +259,15 @@ pub struct KeeperModule {
     auctions: StorageMap<U256, StorageU256>,
 }
 
-fn liq_err(e: LiquidationError) -> Vec<u8> {
+fn liq_err(e: LiquidationError) -> Error {
     match e {
-        LiquidationError::ParamOutOfBounds { which, value } => revert(ParameterOutOfBounds {
+        LiquidationError::ParamOutOfBounds { which, value } => ParameterOutOfBounds {
             which: which as u8,
             value: i256(value),
-        }),
-        LiquidationError::Math(m) => math_err(MarginError::Math(m)),
-        _ => revert(MathFailure { code: 3 }),
+        }
+        .into(),
+        LiquidationError::Math(m) => fixed_err(m).into(),
+        _ => MathFailure { code: 3 }.into(),
     }
 }
 
@@ -271,7 +285,7 @@ impl KeeperModule {
         }
     }
 
-    fn evaluations(&self, accounts: &[U256], actor: Address) -> Result<Vec<Evaluation>, Vec<u8>> {
+    fn evaluations(&self, accounts: &[U256], actor: Address) -> Result<Vec<Evaluation>, Error> {
         let words = accounts_view(
             self.reader.get(),
             calls::evaluationsCall::SELECTOR,
@@ -280,22 +294,22 @@ impl KeeperModule {
         )?;
         let e = Evaluation::decode_all(&words).ok_or_else(malformed)?;
         if e.len() != accounts.len() {
-            return Err(malformed());
+            return Err(malformed().into());
         }
         Ok(e)
     }
 
     /// Evaluation of one account on fresh data (a failed reading reverts with it).
-    fn fresh(&self, account: U256) -> Result<Evaluation, Vec<u8>> {
+    fn fresh(&self, account: U256) -> Result<Evaluation, Error> {
         let e = self.evaluations(&[account], Address::ZERO)?.remove(0);
         if let Some(f) = e.check.failure {
-            return Err(f.revert_data());
+            return Err(f.error());
         }
         Ok(e)
     }
 
     /// The vault's `cashOf(account)`.
-    fn cash_of(&self, account: U256) -> Result<i128, Vec<u8>> {
+    fn cash_of(&self, account: U256) -> Result<i128, Error> {
         let w = view(
             self.vault.get(),
             calls::cashOfCall::SELECTOR,
@@ -310,14 +324,14 @@ impl KeeperModule {
         (l[0], l[1])
     }
 
-    fn set_frozen(&mut self, account: U256, frozen: bool) -> Result<(), Vec<u8>> {
+    fn set_frozen(&mut self, account: U256, frozen: bool) -> Result<(), Error> {
         let args = [account, U256::from(u8::from(frozen))];
         send(self.vault.get(), calls::setFrozenCall::SELECTOR, &args)?;
         send(self.registry.get(), calls::setFrozenCall::SELECTOR, &args)?;
         Ok(())
     }
 
-    fn end(&mut self, account: U256, equity: i128, mm: i128) -> Result<(), Vec<u8>> {
+    fn end(&mut self, account: U256, equity: i128, mm: i128) -> Result<(), Error> {
         self.auctions.setter(account).set(U256::ZERO);
         self.set_frozen(account, false)?;
         emit(
@@ -332,7 +346,7 @@ impl KeeperModule {
     }
 
     /// Moves signed cash (skips zero).
-    fn pay(&mut self, from: U256, to: U256, amount: i128) -> Result<(), Vec<u8>> {
+    fn pay(&mut self, from: U256, to: U256, amount: i128) -> Result<(), Error> {
         if amount == 0 {
             return Ok(());
         }
@@ -342,7 +356,7 @@ impl KeeperModule {
     }
 
     /// The insurance fund pays up to `amount` to `to`; returns what it paid.
-    fn fund_pays(&mut self, to: U256, amount: i128) -> Result<i128, Vec<u8>> {
+    fn fund_pays(&mut self, to: U256, amount: i128) -> Result<i128, Error> {
         let fund = self.insurance.get();
         if fund.is_zero() || amount <= 0 {
             return Ok(0);
@@ -388,9 +402,9 @@ impl KeeperModule {
     /// Names a successor owner. Owner only.
     /// # Errors
     /// `Unauthorized`.
-    pub fn transfer_ownership(&mut self, next: Address) -> Result<(), Vec<u8>> {
+    pub fn transfer_ownership(&mut self, next: Address) -> Result<(), Error> {
         let s = self.vm().msg_sender();
-        self.owner.transfer(s, next)
+        Ok(self.owner.transfer(s, next)?)
     }
 
     /// The named successor takes ownership.
@@ -398,7 +412,7 @@ impl KeeperModule {
     /// `Unauthorized`.
     /// # Events
     /// `OwnershipTransferred`.
-    pub fn accept_ownership(&mut self) -> Result<(), Vec<u8>> {
+    pub fn accept_ownership(&mut self) -> Result<(), Error> {
         let s = self.vm().msg_sender();
         let e: OwnershipTransferred = self.owner.accept(s)?;
         emit(self.vm(), e);
@@ -414,7 +428,7 @@ impl KeeperModule {
     pub fn set_liquidation_params(
         &mut self,
         params: types::LiquidationParams,
-    ) -> Result<(), Vec<u8>> {
+    ) -> Result<(), Error> {
         self.owner.only(self.vm().msg_sender())?;
         let values: [U256; 10] = params.into();
         let p =
@@ -441,7 +455,7 @@ impl KeeperModule {
     /// here to fund it from trading fees. Owner only.
     /// # Events
     /// `InsuranceAccountSet`.
-    pub fn set_insurance_account(&mut self, account: U256) -> Result<(), Vec<u8>> {
+    pub fn set_insurance_account(&mut self, account: U256) -> Result<(), Error> {
         self.owner.only(self.vm().msg_sender())?;
         self.insurance.set(account);
         emit(self.vm(), InsuranceAccountSet { account });
@@ -462,7 +476,7 @@ impl KeeperModule {
     /// across positive cash balances (`socialiseDeficit`). Owner only.
     /// # Events
     /// `SocialisationPolicySet`.
-    pub fn set_socialisation(&mut self, enabled: bool) -> Result<(), Vec<u8>> {
+    pub fn set_socialisation(&mut self, enabled: bool) -> Result<(), Error> {
         self.owner.only(self.vm().msg_sender())?;
         self.socialise.set(enabled);
         emit(self.vm(), SocialisationPolicySet { enabled });
@@ -484,7 +498,7 @@ impl KeeperModule {
     /// `Unauthorized` (policy off and not the owner), the vault's errors.
     /// # Events
     /// `DeficitSocialised` (and the vault's `CashSocialised`) when something is absorbed.
-    pub fn socialise_deficit(&mut self) -> Result<I256, Vec<u8>> {
+    pub fn socialise_deficit(&mut self) -> Result<I256, Error> {
         let caller = self.vm().msg_sender();
         if !self.socialise.get() {
             self.owner.only(caller)?;
@@ -528,22 +542,22 @@ impl KeeperModule {
         &mut self,
         account: U256,
         bounty_account: U256,
-    ) -> Result<(), Vec<u8>> {
+    ) -> Result<(), Error> {
         let (started, _) = self.auction_of(account);
         if started != 0 {
-            return err(AuctionAlreadyStarted {
+            return Err(AuctionAlreadyStarted {
                 account,
                 startedAt: started,
-            });
+            }.into());
         }
         let e = self.fresh(account)?;
         let s = e.check.standing;
         if !liq::can_start(s.equity, s.mm) {
-            return err(NotLiquidatable {
+            return Err(NotLiquidatable {
                 account,
                 equity: i256(s.equity),
                 mm: i256(s.mm),
-            });
+            }.into());
         }
         let p = self.params();
         let bounty = liq::start_bounty(&p, s.mm, s.equity).map_err(liq_err)?;
@@ -591,30 +605,30 @@ impl KeeperModule {
         liquidator_account: U256,
         max_portion: U256,
         max_price: I256,
-    ) -> Result<(I256, I256), Vec<u8>> {
+    ) -> Result<(I256, I256), Error> {
         let caller = self.vm().msg_sender();
         let now = self.now();
         let (started, insolvent_since) = self.auction_of(account);
         if started == 0 {
-            return err(AuctionNotStarted { account });
+            return Err(AuctionNotStarted { account }.into());
         }
         if max_portion.is_zero()
             || max_portion > U256::from(WAD as u128)
             || liquidator_account == account
         {
-            return err(PortionOutOfRange {
+            return Err(PortionOutOfRange {
                 portion: max_portion,
-            });
+            }.into());
         }
         let ev = self.evaluations(&[account, liquidator_account], caller)?;
         if let Some(f) = ev[0].check.failure {
-            return Err(f.revert_data());
+            return Err(f.error());
         }
         if !ev[1].check.authorized {
-            return err(NotOwnerOrOperator {
+            return Err(NotOwnerOrOperator {
                 account: liquidator_account,
                 caller,
-            });
+            }.into());
         }
         let s = ev[0].check.standing;
         let bundle = ev[0].bundle();
@@ -622,19 +636,19 @@ impl KeeperModule {
         let d = liq::discount(&p, started, now).map_err(liq_err)?;
         let cap = liq::max_fraction(s.equity, s.mm, bundle, s.equity, d, &p).map_err(liq_err)?;
         if cap == 0 {
-            return err(NotLiquidatable {
+            return Err(NotLiquidatable {
                 account,
                 equity: i256(s.equity),
                 mm: i256(s.mm),
-            });
+            }.into());
         }
         let f = cap.min(max_portion.to::<u128>() as i128);
         let sale = liq::sale(&p, bundle, f, d).map_err(liq_err)?;
         if sale.liquidator_pays > i128_of(max_price) {
-            return err(PriceAboveMax {
+            return Err(PriceAboveMax {
                 price: i256(sale.liquidator_pays),
                 maxPrice: max_price,
-            });
+            }.into());
         }
         let fraction = U256::from(f as u128);
         let args = [account, liquidator_account, fraction];
@@ -648,7 +662,7 @@ impl KeeperModule {
         let fund = self.insurance.get();
         if sale.insurance_fee > 0 {
             if fund.is_zero() {
-                return err(InsuranceAccountNotSet {});
+                return Err(InsuranceAccountNotSet {}.into());
             }
             self.pay(liquidator_account, fund, sale.insurance_fee)?;
         }
@@ -660,7 +674,7 @@ impl KeeperModule {
         };
         if s.equity < 0 {
             let pay = liq::insolvent_pay(&p, insolvent_since, now, s.mm).map_err(liq_err)?;
-            let pay = fixed::mul(pay, f, Rounding::Down).map_err(|e| math_err(e.into()))?;
+            let pay = fixed::mul(pay, f, Rounding::Down).map_err(fixed_err)?;
             self.fund_pays(liquidator_account, pay)?;
         }
         emit(
@@ -710,11 +724,11 @@ impl KeeperModule {
         let after = self.evaluations(&[liquidator_account], caller)?.remove(0);
         let a = after.check.standing;
         if after.check.failure.is_some() || a.im_surplus() < 0 {
-            return err(LiquidatorUnderIM {
+            return Err(LiquidatorUnderIM {
                 account: liquidator_account,
                 equity: i256(a.equity_im),
                 im: i256(a.im),
-            });
+            }.into());
         }
         Ok((i256(f), i256(sale.liquidator_pays)))
     }
@@ -725,17 +739,17 @@ impl KeeperModule {
     /// `AuctionNotStarted`, `AuctionCannotEnd(equity, mm)`, a failed reading's error.
     /// # Events
     /// `AuctionEnded`.
-    pub fn end_auction(&mut self, account: U256) -> Result<(), Vec<u8>> {
+    pub fn end_auction(&mut self, account: U256) -> Result<(), Error> {
         if self.auction_of(account).0 == 0 {
-            return err(AuctionNotStarted { account });
+            return Err(AuctionNotStarted { account }.into());
         }
         let s = self.fresh(account)?.check.standing;
         if !liq::can_end(s.equity, s.mm, &self.params(), false) {
-            return err(AuctionCannotEnd {
+            return Err(AuctionCannotEnd {
                 account,
                 equity: i256(s.equity),
                 mm: i256(s.mm),
-            });
+            }.into());
         }
         self.end(account, s.equity, s.mm)
     }
@@ -744,7 +758,7 @@ impl KeeperModule {
     /// would take. All zero when no auction runs.
     /// # Errors
     /// The reader's errors.
-    pub fn auction(&self, account: U256, portion: U256) -> Result<types::Auction, Vec<u8>> {
+    pub fn auction(&self, account: U256, portion: U256) -> Result<types::Auction, Error> {
         let (started, insolvent) = self.auction_of(account);
         if started == 0 {
             return Ok(types::Auction {

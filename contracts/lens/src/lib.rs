@@ -29,11 +29,12 @@ use margin_common::{
 };
 use stylus_sdk::{prelude::*, storage::StorageAddress};
 
-/// Errors of the RiskLens (the reader's, vault's, registry's, oracle's and calculator's
-/// are bubbled up unchanged).
-#[derive(SolidityError, Debug)]
-pub enum Error {
-    MathFailure(MathFailure),
+margin_common::errors! {
+    /// Errors of the RiskLens (the reader's, vault's, registry's, oracle's and calculator's
+    /// are bubbled up unchanged).
+    pub enum Error {
+        MathFailure,
+    }
 }
 
 #[storage]
@@ -47,7 +48,7 @@ pub const SCAN_PAGE: u64 = 64;
 
 impl RiskLens {
     /// The reader's wiring: (vault, registry, oracle, calculator).
-    fn sources(&self) -> Result<[Address; 4], Vec<u8>> {
+    fn sources(&self) -> Result<[Address; 4], Error> {
         let a = view(self.reader.get(), calls::sourcesCall::SELECTOR, &[], None)?;
         let mut out = [Address::ZERO; 4];
         for (i, o) in out.iter_mut().enumerate() {
@@ -57,7 +58,7 @@ impl RiskLens {
     }
 
     /// The reader's evaluations of `accounts` (as no actor sees them), one per account.
-    fn evaluations(&self, accounts: &[U256]) -> Result<Vec<Evaluation>, Vec<u8>> {
+    fn evaluations(&self, accounts: &[U256]) -> Result<Vec<Evaluation>, Error> {
         let words = accounts_view(
             self.reader.get(),
             calls::evaluationsCall::SELECTOR,
@@ -66,28 +67,28 @@ impl RiskLens {
         )?;
         Evaluation::decode_all(&words)
             .filter(|e| e.len() == accounts.len())
-            .ok_or_else(malformed)
+            .ok_or_else(|| malformed().into())
     }
 
-    fn one(&self, account: U256) -> Result<Evaluation, Vec<u8>> {
-        self.evaluations(&[account])?.pop().ok_or_else(malformed)
+    fn one(&self, account: U256) -> Result<Evaluation, Error> {
+        self.evaluations(&[account])?.pop().ok_or_else(|| malformed().into())
     }
 
     /// The vault's `getAccountState(account, 0)`: (owner, frozen, authorized, cash,
     /// tokens, amounts, configs).
-    fn account_state(&self, vault: Address, account: U256) -> Result<Answer, Vec<u8>> {
-        view(
+    fn account_state(&self, vault: Address, account: U256) -> Result<Answer, Error> {
+        Ok(view(
             vault,
             calls::getAccountStateCall::SELECTOR,
             &[account, U256::ZERO],
             None,
         )?
-        .tuple()
+        .tuple()?)
     }
 
     /// [`Self::account_state`], or `None` for an id no account has (ids are sequential
     /// from 1).
-    fn state(&self, account: U256) -> Result<Option<Answer>, Vec<u8>> {
+    fn state(&self, account: U256) -> Result<Option<Answer>, Error> {
         let [vault, ..] = self.sources()?;
         let last = view(vault, calls::accountCountCall::SELECTOR, &[], None)?.word(0)?;
         if account.is_zero() || account > last {
@@ -120,7 +121,7 @@ impl RiskLens {
         &self,
         first: U256,
         count: U256,
-    ) -> Result<(Vec<U256>, Vec<I256>, Vec<I256>, Vec<bool>), Vec<u8>> {
+    ) -> Result<(Vec<U256>, Vec<I256>, Vec<I256>, Vec<bool>), Error> {
         let [vault, registry, ..] = self.sources()?;
         let last = view(vault, calls::accountCountCall::SELECTOR, &[], None)?.word(0)?;
         let first = first.max(U256::from(1));
@@ -195,7 +196,7 @@ impl RiskLens {
     /// `equity - MM` (negative: below maintenance).
     /// # Errors
     /// The reader's errors unchanged.
-    pub fn health(&self, account: U256) -> Result<I256, Vec<u8>> {
+    pub fn health(&self, account: U256) -> Result<I256, Error> {
         Ok(i256(self.one(account)?.check.standing.mm_surplus()))
     }
 
@@ -203,14 +204,14 @@ impl RiskLens {
     /// liquidatable on its own).
     /// # Errors
     /// The reader's errors unchanged.
-    pub fn is_liquidatable(&self, account: U256) -> Result<bool, Vec<u8>> {
+    pub fn is_liquidatable(&self, account: U256) -> Result<bool, Error> {
         Ok(liquidatable(&self.one(account)?))
     }
 
     /// The owner of an account (the vault's record).
     /// # Errors
     /// The vault's `UnknownAccount` if it does not exist.
-    pub fn owner_of(&self, account: U256) -> Result<Address, Vec<u8>> {
+    pub fn owner_of(&self, account: U256) -> Result<Address, Error> {
         let [vault, ..] = self.sources()?;
         let state = self.account_state(vault, account)?;
         Ok(Address::from_word(state.word(0)?.into()))
@@ -220,7 +221,7 @@ impl RiskLens {
     /// does not exist).
     /// # Errors
     /// The vault's errors unchanged.
-    pub fn is_frozen(&self, account: U256) -> Result<bool, Vec<u8>> {
+    pub fn is_frozen(&self, account: U256) -> Result<bool, Error> {
         Ok(match self.state(account)? {
             Some(state) => !state.word(1)?.is_zero(),
             None => false,
@@ -231,7 +232,7 @@ impl RiskLens {
     /// account, an unlisted token, or the quote asset: that is the account's cash).
     /// # Errors
     /// The vault's errors unchanged.
-    pub fn balance_of(&self, account: U256, token: Address) -> Result<U256, Vec<u8>> {
+    pub fn balance_of(&self, account: U256, token: Address) -> Result<U256, Error> {
         let Some(state) = self.state(account)? else {
             return Ok(U256::ZERO);
         };
@@ -250,7 +251,7 @@ impl RiskLens {
     /// # Errors
     /// The reader's, oracle's and calculator's errors unchanged; `MathFailure(4)` for a
     /// malformed instrument id.
-    pub fn quote(&self, instrument: U256) -> Result<(I256, I256, I256, I256, I256), Vec<u8>> {
+    pub fn quote(&self, instrument: U256) -> Result<(I256, I256, I256, I256, I256), Error> {
         let [_, _, oracle, calculator] = self.sources()?;
         let p = view(self.reader.get(), calls::paramsCall::SELECTOR, &[], None)?;
         let mut values = [0u64; 12];

@@ -25,7 +25,7 @@ use alloy_primitives::{
 use alloy_sol_types::sol;
 use margin_common::{
     encode::emit,
-    err, fixed_err, i128_of, i256,
+    fixed_err, i128_of, i256, malformed,
     wire::{self, key, Failure, Header},
     words::{
         halves, join, surface_from_slots, surface_slots, UnderlyingConfig, UnderlyingRisk, VolState,
@@ -116,19 +116,28 @@ pub mod types {
     );
 }
 
-/// Errors of the RiskOracle.
-#[derive(SolidityError, Debug)]
-pub enum Error {
-    StaleOracle(StaleOracle),
-    BadOracle(BadOracle),
-    InvalidSurface(InvalidSurface),
-    NotExpired(NotExpired),
-    SettlementRoundInvalid(SettlementRoundInvalid),
-    SettlementAlreadyRecorded(SettlementAlreadyRecorded),
-    UnknownUnderlying(UnknownUnderlying),
-    ParameterOutOfBounds(ParameterOutOfBounds),
-    Unauthorized(Unauthorized),
-    MathFailure(MathFailure),
+margin_common::errors! {
+    /// Errors of the RiskOracle.
+    pub enum Error {
+        InvalidSurface,
+        NotExpired,
+        SettlementRoundInvalid,
+        SettlementAlreadyRecorded,
+        StaleOracle,
+        BadOracle,
+        UnknownUnderlying,
+        ParameterOutOfBounds,
+        Unauthorized,
+        MathFailure,
+    }
+}
+
+// Each own error's fields in declaration order (`margin_common::encode`).
+margin_common::error_words! {
+    InvalidSurface { underlying, expiry }
+    NotExpired { expiry, timestamp }
+    SettlementRoundInvalid { roundId, updatedAt, previousUpdatedAt }
+    SettlementAlreadyRecorded { underlying, expiry, price }
 }
 
 sol_interface! {
@@ -187,11 +196,11 @@ impl RiskOracle {
         self.vm().block_timestamp()
     }
 
-    fn config(&self, underlying: u32) -> Result<UnderlyingConfig, Vec<u8>> {
+    fn config(&self, underlying: u32) -> Result<UnderlyingConfig, Error> {
         let cfg =
             UnderlyingConfig::unpack(self.underlyings.getter(U32::from(underlying)).config.get());
         if !cfg.listed {
-            return err(UnknownUnderlying { underlying });
+            return Err(UnknownUnderlying { underlying }.into());
         }
         Ok(cfg)
     }
@@ -209,7 +218,7 @@ impl RiskOracle {
         cfg: &UnderlyingConfig,
         now: u64,
         prices: U256,
-    ) -> Result<(i128, Option<Failure>, Round), Vec<u8>> {
+    ) -> Result<(i128, Option<Failure>, Round), Error> {
         let reading = IAggregatorV3::new(cfg.feed).latest_round_data(self);
         let (last_stable, last_price) = halves(prices);
         let fallback = if last_price > 0 {
@@ -243,10 +252,10 @@ impl RiskOracle {
             }
         };
         if price <= 0 {
-            return err(BadOracle {
+            return Err(BadOracle {
                 underlying: id,
                 reason: 5,
-            });
+            }.into());
         }
         Ok((price, failure, round))
     }
@@ -322,9 +331,9 @@ impl RiskOracle {
     /// Names a successor owner. Owner only.
     /// # Errors
     /// `Unauthorized`.
-    pub fn transfer_ownership(&mut self, next: Address) -> Result<(), Vec<u8>> {
+    pub fn transfer_ownership(&mut self, next: Address) -> Result<(), Error> {
         let s = self.vm().msg_sender();
-        self.owner.transfer(s, next)
+        Ok(self.owner.transfer(s, next)?)
     }
 
     /// The named successor takes ownership.
@@ -332,7 +341,7 @@ impl RiskOracle {
     /// `Unauthorized`.
     /// # Events
     /// `OwnershipTransferred`.
-    pub fn accept_ownership(&mut self) -> Result<(), Vec<u8>> {
+    pub fn accept_ownership(&mut self) -> Result<(), Error> {
         let s = self.vm().msg_sender();
         let e: OwnershipTransferred = self.owner.accept(s)?;
         emit(self.vm(), e);
@@ -342,7 +351,7 @@ impl RiskOracle {
     /// Authorises or removes a volatility feeder. Owner only.
     /// # Events
     /// `FeederSet`.
-    pub fn set_feeder(&mut self, feeder: Address, allowed: bool) -> Result<(), Vec<u8>> {
+    pub fn set_feeder(&mut self, feeder: Address, allowed: bool) -> Result<(), Error> {
         self.owner.only(self.vm().msg_sender())?;
         self.feeders.setter(feeder).set(allowed);
         emit(self.vm(), FeederSet { feeder, allowed });
@@ -365,7 +374,7 @@ impl RiskOracle {
         &mut self,
         underlying: u32,
         params: types::UnderlyingParams,
-    ) -> Result<(), Vec<u8>> {
+    ) -> Result<(), Error> {
         let types::UnderlyingParams {
             feed,
             maxAge: max_age,
@@ -389,14 +398,14 @@ impl RiskOracle {
         ];
         for (which, v, lo, hi) in checks {
             if v < lo || v > hi {
-                return err(ParameterOutOfBounds {
+                return Err(ParameterOutOfBounds {
                     which,
                     value: i256(v),
-                });
+                }.into());
             }
         }
         let decimals = IAggregatorV3::new(feed).decimals(&*self).map_err(|_| {
-            margin_common::revert(BadOracle {
+            Error::from(BadOracle {
                 underlying,
                 reason: 5,
             })
@@ -451,10 +460,10 @@ impl RiskOracle {
         rho: I256,
         m: I256,
         sigma: I256,
-    ) -> Result<(), Vec<u8>> {
+    ) -> Result<(), Error> {
         let s = self.vm().msg_sender();
         if !self.feeders.get(s) {
-            return err(Unauthorized { caller: s });
+            return Err(Unauthorized { caller: s }.into());
         }
         self.config(underlying)?;
         let p = SviParams {
@@ -466,7 +475,7 @@ impl RiskOracle {
         };
         let now = self.now();
         if svi::validate(&p).is_err() || expiry <= now {
-            return err(InvalidSurface { underlying, expiry });
+            return Err(InvalidSurface { underlying, expiry }.into());
         }
         let words = surface_slots(&wire::surface_words(&p, now));
         let mut slot = self.surfaces.setter(key(underlying, expiry));
@@ -496,14 +505,22 @@ impl RiskOracle {
     /// `UnknownUnderlying`, `StaleOracle`, `BadOracle`.
     /// # Events
     /// `Poked`.
-    pub fn poke(&mut self, underlying: u32) -> Result<(), Vec<u8>> {
+    pub fn poke(&mut self, underlying: u32) -> Result<(), Error> {
         let now = self.now();
         let cfg = self.config(underlying)?;
         let u = self.underlyings.getter(U32::from(underlying));
         let prices = u.prices.get();
         let (price, failure, latest) = self.read_price(underlying, &cfg, now, prices)?;
-        if let Some(f) = failure {
-            return Err(f.revert_data());
+        // A price reading fails only as StaleOracle or BadOracle (no surface is read).
+        match failure {
+            Some(Failure::StaleOracle { underlying, age }) => {
+                return Err(StaleOracle { underlying, age }.into())
+            }
+            Some(Failure::BadOracle { underlying, reason }) => {
+                return Err(BadOracle { underlying, reason }.into())
+            }
+            Some(_) => return Err(malformed().into()),
+            None => {}
         }
         let (stable, last) = halves(prices);
         let risk = UnderlyingRisk::unpack(u.risk.get());
@@ -559,27 +576,27 @@ impl RiskOracle {
         underlying: u32,
         expiry: u64,
         round_id: U80,
-    ) -> Result<I256, Vec<u8>> {
+    ) -> Result<I256, Error> {
         let cfg = self.config(underlying)?;
         let now = self.now();
         if expiry > now || expiry == 0 {
-            return err(NotExpired {
+            return Err(NotExpired {
                 expiry,
                 timestamp: now,
-            });
+            }.into());
         }
         let k = key(underlying, expiry);
         let recorded = self.surfaces.getter(k).settlement.get();
         if !recorded.is_zero() {
-            return err(SettlementAlreadyRecorded {
+            return Err(SettlementAlreadyRecorded {
                 underlying,
                 expiry,
                 price: I256::from_raw(recorded),
-            });
+            }.into());
         }
         let feed = IAggregatorV3::new(cfg.feed);
         let failed = |_| {
-            margin_common::revert(BadOracle {
+            Error::from(BadOracle {
                 underlying,
                 reason: 5,
             })
@@ -591,7 +608,7 @@ impl RiskOracle {
         );
         let price = oracle::check_settlement_round(&round, &previous, cfg.decimals, expiry)
             .map_err(|(updated_at, previous_updated_at)| {
-                margin_common::revert(SettlementRoundInvalid {
+                Error::from(SettlementRoundInvalid {
                     roundId: round_id,
                     updatedAt: updated_at,
                     previousUpdatedAt: previous_updated_at,
@@ -619,7 +636,7 @@ impl RiskOracle {
     /// refused feed is reported in the failure word, not reverted.
     /// # Errors
     /// `UnknownUnderlying`, `BadOracle(underlying, 5)` when no usable price exists.
-    pub fn market_data(&self, keys: Vec<U256>) -> Result<Vec<U256>, Vec<u8>> {
+    pub fn market_data(&self, keys: Vec<U256>) -> Result<Vec<U256>, Error> {
         let now = self.now();
         let mut out = Vec::with_capacity(keys.len() * wire::HEADER_WORDS);
         for k in keys {

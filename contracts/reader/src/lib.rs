@@ -28,13 +28,13 @@ use alloy_sol_types::{sol, SolCall};
 use margin_common::{
     abi::{address_word, calls, view, Answer},
     encode::emit,
-    err, i256, malformed, math_err,
+    i256, malformed,
     wire::{self, params_from_words, params_words, AccountWords, Evaluation, Undo},
     MathFailure, Owned, OwnershipTransferred, ParameterOutOfBounds, Unauthorized,
 };
 use stylus_margin::{
     collateral::AssetConfig,
-    margin::{MarginError, MarginParams, DEFAULT_GRID},
+    margin::{MarginParams, DEFAULT_GRID},
 };
 use stylus_sdk::{prelude::*, storage::StorageU256};
 
@@ -129,18 +129,19 @@ margin_common::event_words! {
     ParamsSet { ; [values] }
 }
 
-/// Errors of the RiskReader (the vault's, registry's, oracle's and calculator's are
-/// bubbled up unchanged).
-#[derive(SolidityError, Debug)]
-pub enum Error {
-    MathFailure(MathFailure),
-    ParameterOutOfBounds(ParameterOutOfBounds),
-    Unauthorized(Unauthorized),
+margin_common::errors! {
+    /// Errors of the RiskReader (the vault's, registry's, oracle's and calculator's are
+    /// bubbled up unchanged).
+    pub enum Error {
+        MathFailure,
+        ParameterOutOfBounds,
+        Unauthorized,
+    }
 }
 
 /// The evaluations of a calculator answer (`MathFailure(4)` when malformed).
-fn decode(words: &[U256]) -> Result<Vec<Evaluation>, Vec<u8>> {
-    Evaluation::decode_all(words).ok_or_else(|| math_err(MarginError::BadGrid))
+fn decode(words: &[U256]) -> Result<Vec<Evaluation>, Error> {
+    Evaluation::decode_all(words).ok_or_else(|| malformed().into())
 }
 
 /// The [`CHECK_WORDS`](wire::CHECK_WORDS) words of each evaluation of an answer, each
@@ -268,7 +269,7 @@ impl RiskReader {
         &self,
         account: U256,
         actor: Address,
-    ) -> Result<(AccountWords, u8, Answer), Vec<u8>> {
+    ) -> Result<(AccountWords, u8, Answer), Error> {
         let actor = address_word(actor);
         let state = view(
             self.address(VAULT),
@@ -284,7 +285,7 @@ impl RiskReader {
             None,
         )?
         .tuple()?;
-        let flag = |i| Ok::<u8, Vec<u8>>(u8::from(!state.word(i)?.is_zero()));
+        let flag = |i| Ok::<u8, Error>(u8::from(!state.word(i)?.is_zero()));
         let flags = flag(2)? | (flag(1)? << 1);
         let words = AccountWords {
             cash: state.word(3)?,
@@ -303,8 +304,8 @@ impl RiskReader {
         keys: Vec<U256>,
         accounts: Vec<AccountWords>,
         grid_len: usize,
-    ) -> Result<Vec<U256>, Vec<u8>> {
-        margin_common::abi::evaluate(
+    ) -> Result<Vec<U256>, Error> {
+        Ok(margin_common::abi::evaluate(
             self.address(ORACLE),
             self.address(CALCULATOR),
             self.vm().block_timestamp(),
@@ -312,7 +313,7 @@ impl RiskReader {
             keys,
             accounts,
             grid_len,
-        )
+        )?)
     }
 
     /// The calculator's answer for `accounts` as words, and their access flags as `actor`
@@ -321,7 +322,7 @@ impl RiskReader {
         &self,
         accounts: &[U256],
         actor: Address,
-    ) -> Result<(Vec<U256>, Vec<u8>), Vec<u8>> {
+    ) -> Result<(Vec<U256>, Vec<u8>), Error> {
         let mut words = Vec::with_capacity(accounts.len());
         let mut flags = Vec::with_capacity(accounts.len());
         for a in accounts {
@@ -335,7 +336,7 @@ impl RiskReader {
     /// The calculator's answer for these books on the full grid, as words (no access
     /// flags: the calculator never sees them; `check_words` and `evaluate_accounts` write
     /// them).
-    fn books_answer(&self, words: Vec<AccountWords>) -> Result<Vec<U256>, Vec<u8>> {
+    fn books_answer(&self, words: Vec<AccountWords>) -> Result<Vec<U256>, Error> {
         let mut keys = Vec::new();
         for w in &words {
             wire::needed_keys(&w.ids, &w.amounts, &w.configs, &mut keys);
@@ -348,7 +349,7 @@ impl RiskReader {
         &self,
         accounts: &[U256],
         actor: Address,
-    ) -> Result<Vec<Evaluation>, Vec<u8>> {
+    ) -> Result<Vec<Evaluation>, Error> {
         let (mut answer, flags) = self.accounts_answer(accounts, actor)?;
         wire::set_flags(&mut answer, &flags).ok_or_else(malformed)?;
         decode(&answer)
@@ -383,9 +384,9 @@ impl RiskReader {
     /// Names a successor owner. Owner only.
     /// # Errors
     /// `Unauthorized`.
-    pub fn transfer_ownership(&mut self, next: Address) -> Result<(), Vec<u8>> {
+    pub fn transfer_ownership(&mut self, next: Address) -> Result<(), Error> {
         let s = self.vm().msg_sender();
-        self.owner.transfer(s, next)
+        Ok(self.owner.transfer(s, next)?)
     }
 
     /// The named successor takes ownership.
@@ -393,7 +394,7 @@ impl RiskReader {
     /// `Unauthorized`.
     /// # Events
     /// `OwnershipTransferred`.
-    pub fn accept_ownership(&mut self) -> Result<(), Vec<u8>> {
+    pub fn accept_ownership(&mut self) -> Result<(), Error> {
         let s = self.vm().msg_sender();
         let e: OwnershipTransferred = self.owner.accept(s)?;
         emit(self.vm(), e);
@@ -406,14 +407,14 @@ impl RiskReader {
     /// its hard bounds (index: the field's position in `MarginParams`).
     /// # Events
     /// `ParamsSet` (the values in field order).
-    pub fn set_params(&mut self, params: types::MarginParams) -> Result<(), Vec<u8>> {
+    pub fn set_params(&mut self, params: types::MarginParams) -> Result<(), Error> {
         self.owner.only(self.vm().msg_sender())?;
         let values: [u64; 12] = params.into();
         if let Err(i) = MarginParams::from_limbs(values).validate() {
-            return err(ParameterOutOfBounds {
+            return Err(ParameterOutOfBounds {
                 which: i,
                 value: I256::try_from(values[usize::from(i)]).unwrap_or(I256::MAX),
-            });
+            }.into());
         }
         let wiring = self.sources();
         self.store(wiring.into(), params_words(&values));
@@ -432,9 +433,9 @@ impl RiskReader {
     /// 4 missing surface), equity, IM equity, MM, IM (int256 WAD).
     /// # Errors
     /// The vault's, registry's, oracle's and calculator's errors unchanged.
-    pub fn check(&self, accounts: Vec<U256>, actor: Address) -> Result<Vec<U256>, Vec<u8>> {
+    pub fn check(&self, accounts: Vec<U256>, actor: Address) -> Result<Vec<U256>, Error> {
         let (answer, flags) = self.accounts_answer(&accounts, actor)?;
-        check_words(&answer, &flags).ok_or_else(|| math_err(MarginError::BadGrid))
+        check_words(&answer, &flags).ok_or_else(|| malformed().into())
     }
 
     /// One account's standing before the engine's last action, in the 6 words of `check`
@@ -446,7 +447,7 @@ impl RiskReader {
     /// the account fails IM after the action.
     /// # Errors
     /// As `check`; `MathFailure(4)` for a malformed `undo` or a value out of range.
-    pub fn check_before(&self, account: U256, undo: Vec<U256>) -> Result<Vec<U256>, Vec<u8>> {
+    pub fn check_before(&self, account: U256, undo: Vec<U256>) -> Result<Vec<U256>, Error> {
         let (mut w, flags, state) = self.account_and_tokens(account, Address::ZERO)?;
         match Undo::decode(&undo).ok_or_else(malformed)? {
             Undo::Trade {
@@ -484,7 +485,7 @@ impl RiskReader {
             }
         }
         check_words(&self.books_answer(alloc::vec![w])?, &[flags])
-            .ok_or_else(|| math_err(MarginError::BadGrid))
+            .ok_or_else(|| malformed().into())
     }
 
     /// The full evaluations of `accounts` as `actor` sees them, in the layout of
@@ -494,7 +495,7 @@ impl RiskReader {
     /// liquidations from these.
     /// # Errors
     /// As `check`.
-    pub fn evaluations(&self, accounts: Vec<U256>, actor: Address) -> Result<Vec<U256>, Vec<u8>> {
+    pub fn evaluations(&self, accounts: Vec<U256>, actor: Address) -> Result<Vec<U256>, Error> {
         let mut out = Vec::new();
         for e in self.evaluate_accounts(&accounts, actor)? {
             e.encode(&mut out);

@@ -399,55 +399,60 @@ mod sol {
     }
 }
 
-/// Every way a registry call fails. Each variant is the Solidity error of that name.
-#[derive(SolidityError, Debug)]
-pub enum Error {
-    /// See [`sol::UnknownInstrument`].
-    UnknownInstrument(UnknownInstrument),
-    /// See [`sol::InstrumentExpired`].
-    InstrumentExpired(InstrumentExpired),
-    /// See [`sol::InstrumentNotExpired`].
-    InstrumentNotExpired(InstrumentNotExpired),
-    /// See [`sol::InstrumentAlreadyListed`].
-    InstrumentAlreadyListed(InstrumentAlreadyListed),
-    /// See [`sol::InvalidTerms`].
-    InvalidTerms(InvalidTerms),
-    /// See [`sol::UnknownUnderlying`].
-    UnknownUnderlying(UnknownUnderlying),
-    /// See [`sol::UnderlyingAlreadyKnown`].
-    UnderlyingAlreadyKnown(UnderlyingAlreadyKnown),
-    /// See [`sol::TooManyPositions`].
-    TooManyPositions(TooManyPositions),
-    /// See [`sol::OpenInterestCapExceeded`].
-    OpenInterestCapExceeded(OpenInterestCapExceeded),
-    /// See [`sol::UnderlyingOpenInterestCapExceeded`].
-    UnderlyingOpenInterestCapExceeded(UnderlyingOpenInterestCapExceeded),
-    /// See [`sol::ZeroSize`].
-    ZeroSize(ZeroSize),
-    /// See [`sol::NegativeSize`].
-    NegativeSize(NegativeSize),
-    /// See [`sol::SizeOverflow`].
-    SizeOverflow(SizeOverflow),
-    /// See [`sol::InvalidPrice`].
-    InvalidPrice(InvalidPrice),
-    /// See [`sol::CallerNotEngineOrKeeper`].
-    CallerNotEngineOrKeeper(CallerNotEngineOrKeeper),
-    /// See [`sol::AccountFrozen`].
-    AccountFrozen(AccountFrozen),
-    /// See [`sol::NoPosition`].
-    NoPosition(NoPosition),
-    /// See [`sol::SameAccount`].
-    SameAccount(SameAccount),
-    /// See [`sol::OutOfRange`].
-    OutOfRange(OutOfRange),
-    /// See [`sol::AlreadySet`].
-    AlreadySet(AlreadySet),
-    /// See [`sol::InvalidEngine`].
-    InvalidEngine(InvalidEngine),
-    /// See [`sol::OwnableUnauthorizedAccount`].
-    UnauthorizedAccount(OwnableUnauthorizedAccount),
-    /// See [`sol::OwnableInvalidOwner`].
-    InvalidOwner(OwnableInvalidOwner),
+margin_common::errors! {
+    /// Every way a registry call fails. Each variant is the Solidity error of that name.
+    pub enum Error {
+        UnknownInstrument,
+        InstrumentExpired,
+        InstrumentNotExpired,
+        InstrumentAlreadyListed,
+        InvalidTerms,
+        UnknownUnderlying,
+        UnderlyingAlreadyKnown,
+        TooManyPositions,
+        OpenInterestCapExceeded,
+        UnderlyingOpenInterestCapExceeded,
+        ZeroSize,
+        NegativeSize,
+        SizeOverflow,
+        InvalidPrice,
+        CallerNotEngineOrKeeper,
+        AccountFrozen,
+        NoPosition,
+        SameAccount,
+        OutOfRange,
+        AlreadySet,
+        InvalidEngine,
+        OwnableUnauthorizedAccount,
+        OwnableInvalidOwner,
+    }
+}
+
+// Each error's fields in declaration order (`margin_common::encode`).
+margin_common::error_words! {
+    UnknownInstrument { id }
+    InstrumentExpired { id, expiry, timestamp }
+    InstrumentNotExpired { id, expiry, timestamp }
+    InstrumentAlreadyListed { id }
+    InvalidTerms { reason, value }
+    UnknownUnderlying { underlying }
+    UnderlyingAlreadyKnown { underlying }
+    TooManyPositions { account, max }
+    OpenInterestCapExceeded { id, cap, after }
+    UnderlyingOpenInterestCapExceeded { underlying, cap, after }
+    ZeroSize {}
+    NegativeSize { size }
+    SizeOverflow { account, id }
+    InvalidPrice { price }
+    CallerNotEngineOrKeeper { caller }
+    AccountFrozen { account }
+    NoPosition { account, id }
+    SameAccount { account }
+    OutOfRange { value, min, max }
+    AlreadySet { current }
+    InvalidEngine { engine }
+    OwnableUnauthorizedAccount { account }
+    OwnableInvalidOwner { owner }
 }
 
 /// Default per-account position bound.
@@ -661,7 +666,7 @@ impl PositionRegistry {
     ///
     /// # Errors
     ///
-    /// * [`Error::InvalidOwner`] - If `owner` is zero.
+    /// * [`Error::OwnableInvalidOwner`] - If `owner` is zero.
     ///
     /// # Events
     ///
@@ -669,7 +674,7 @@ impl PositionRegistry {
     #[constructor]
     pub fn constructor(&mut self, owner: Address) -> Result<(), Error> {
         if owner.is_zero() {
-            return Err(Error::InvalidOwner(OwnableInvalidOwner { owner }));
+            return Err(Error::OwnableInvalidOwner(OwnableInvalidOwner { owner }));
         }
         self.owner.set(owner);
         self.max_positions.set(U8::from(DEFAULT_MAX_POSITIONS));
@@ -1032,7 +1037,7 @@ impl PositionRegistry {
     ///
     /// # Errors
     ///
-    /// * [`Error::UnauthorizedAccount`], [`Error::InvalidEngine`] (zero),
+    /// * [`Error::OwnableUnauthorizedAccount`], [`Error::InvalidEngine`] (zero),
     ///   [`Error::AlreadySet`].
     ///
     /// # Events
@@ -1088,7 +1093,7 @@ impl PositionRegistry {
     ///
     /// # Errors
     ///
-    /// * [`Error::UnauthorizedAccount`], [`Error::UnderlyingAlreadyKnown`].
+    /// * [`Error::OwnableUnauthorizedAccount`], [`Error::UnderlyingAlreadyKnown`].
     ///
     /// # Events
     ///
@@ -1115,7 +1120,7 @@ impl PositionRegistry {
     ///
     /// # Errors
     ///
-    /// * [`Error::UnauthorizedAccount`], [`Error::OutOfRange`].
+    /// * [`Error::OwnableUnauthorizedAccount`], [`Error::OutOfRange`].
     ///
     /// # Events
     ///
@@ -1144,7 +1149,7 @@ impl PositionRegistry {
     ///
     /// # Errors
     ///
-    /// * [`Error::UnauthorizedAccount`], [`Error::UnknownInstrument`],
+    /// * [`Error::OwnableUnauthorizedAccount`], [`Error::UnknownInstrument`],
     ///   [`Error::OutOfRange`].
     ///
     /// # Events
@@ -1168,7 +1173,7 @@ impl PositionRegistry {
     ///
     /// # Errors
     ///
-    /// * [`Error::UnauthorizedAccount`], [`Error::UnknownUnderlying`],
+    /// * [`Error::OwnableUnauthorizedAccount`], [`Error::UnknownUnderlying`],
     ///   [`Error::OutOfRange`].
     ///
     /// # Events
@@ -1197,7 +1202,7 @@ impl PositionRegistry {
     ///
     /// # Errors
     ///
-    /// * [`Error::UnauthorizedAccount`].
+    /// * [`Error::OwnableUnauthorizedAccount`].
     ///
     /// # Events
     ///
@@ -1219,7 +1224,7 @@ impl PositionRegistry {
     ///
     /// # Errors
     ///
-    /// * [`Error::UnauthorizedAccount`] - If the caller is not the pending owner.
+    /// * [`Error::OwnableUnauthorizedAccount`] - If the caller is not the pending owner.
     ///
     /// # Events
     ///
@@ -1227,7 +1232,7 @@ impl PositionRegistry {
     pub fn accept_ownership(&mut self) -> Result<(), Error> {
         let caller = self.vm().msg_sender();
         if caller != self.pending_owner.get() || caller.is_zero() {
-            return Err(Error::UnauthorizedAccount(OwnableUnauthorizedAccount {
+            return Err(Error::OwnableUnauthorizedAccount(OwnableUnauthorizedAccount {
                 account: caller,
             }));
         }
@@ -1365,7 +1370,7 @@ impl PositionRegistry {
     fn only_owner(&self) -> Result<(), Error> {
         let caller = self.vm().msg_sender();
         if caller != self.owner.get() {
-            return Err(Error::UnauthorizedAccount(OwnableUnauthorizedAccount {
+            return Err(Error::OwnableUnauthorizedAccount(OwnableUnauthorizedAccount {
                 account: caller,
             }));
         }

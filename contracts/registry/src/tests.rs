@@ -165,7 +165,7 @@ fn constructor_reverts_on_zero_owner(reg: Contract<PositionRegistry>, owner: Add
         .sender(owner)
         .constructor(Address::ZERO)
         .motsu_unwrap_err();
-    assert!(matches!(err, Error::InvalidOwner(OwnableInvalidOwner { owner }) if owner.is_zero()));
+    assert!(matches!(err, Error::OwnableInvalidOwner(OwnableInvalidOwner { owner }) if owner.is_zero()));
     assert_eq!(reg.sender(owner).owner(), Address::ZERO);
     assert_eq!(reg.sender(owner).max_positions(), 0);
 }
@@ -192,7 +192,7 @@ fn set_engine_reverts_when_not_owner(
     let before = snapshot(&reg, owner, &[], &[]);
     let err = reg.sender(engine).set_engine(engine).motsu_unwrap_err();
     assert!(
-        matches!(err, Error::UnauthorizedAccount(OwnableUnauthorizedAccount { account }) if account == engine)
+        matches!(err, Error::OwnableUnauthorizedAccount(OwnableUnauthorizedAccount { account }) if account == engine)
     );
     assert_eq!(snapshot(&reg, owner, &[], &[]), before);
 }
@@ -256,7 +256,7 @@ fn transfer_ownership_reverts_when_not_owner(
     let before = snapshot(&reg, owner, &[], &[]);
     let err = reg.sender(next).transfer_ownership(next).motsu_unwrap_err();
     assert!(
-        matches!(err, Error::UnauthorizedAccount(OwnableUnauthorizedAccount { account }) if account == next)
+        matches!(err, Error::OwnableUnauthorizedAccount(OwnableUnauthorizedAccount { account }) if account == next)
     );
     assert_eq!(snapshot(&reg, owner, &[], &[]), before);
 }
@@ -273,7 +273,7 @@ fn accept_ownership_reverts_when_not_pending(
     let before = snapshot(&reg, owner, &[], &[]);
     let err = reg.sender(intruder).accept_ownership().motsu_unwrap_err();
     assert!(
-        matches!(err, Error::UnauthorizedAccount(OwnableUnauthorizedAccount { account }) if account == intruder)
+        matches!(err, Error::OwnableUnauthorizedAccount(OwnableUnauthorizedAccount { account }) if account == intruder)
     );
     assert_eq!(snapshot(&reg, owner, &[], &[]), before);
 }
@@ -298,7 +298,7 @@ fn add_underlying_reverts_when_not_owner(
     reg.sender(owner).constructor(owner).motsu_unwrap();
     let before = snapshot(&reg, owner, &[], &[]);
     let err = reg.sender(engine).add_underlying(ETH).motsu_unwrap_err();
-    assert!(matches!(err, Error::UnauthorizedAccount(_)));
+    assert!(matches!(err, Error::OwnableUnauthorizedAccount(_)));
     assert_eq!(snapshot(&reg, owner, &[], &[]), before);
 }
 
@@ -568,7 +568,7 @@ fn set_max_positions_reverts_when_not_owner(
         .sender(other)
         .set_max_positions(U256::from(3))
         .motsu_unwrap_err();
-    assert!(matches!(err, Error::UnauthorizedAccount(_)));
+    assert!(matches!(err, Error::OwnableUnauthorizedAccount(_)));
     assert_eq!(snapshot(&reg, owner, &[], &[]), before);
 }
 
@@ -600,7 +600,7 @@ fn set_open_interest_cap_reverts_on_bad_input(
         .sender(engine)
         .set_open_interest_cap(id, uw(1))
         .motsu_unwrap_err();
-    assert!(matches!(err, Error::UnauthorizedAccount(_)));
+    assert!(matches!(err, Error::OwnableUnauthorizedAccount(_)));
     let err = reg
         .sender(owner)
         .set_open_interest_cap(id + U256::from(1), uw(1))
@@ -646,7 +646,7 @@ fn set_underlying_open_interest_cap_sets_and_reverts(
         .sender(engine)
         .set_underlying_open_interest_cap(ETH, uw(6))
         .motsu_unwrap_err();
-    assert!(matches!(err, Error::UnauthorizedAccount(_)));
+    assert!(matches!(err, Error::OwnableUnauthorizedAccount(_)));
     let err = reg
         .sender(owner)
         .set_underlying_open_interest_cap(ETH, U256::MAX)

@@ -480,36 +480,65 @@ mod sol {
     }
 }
 
-/// An error of the [`CollateralVault`]; each variant is the Solidity custom
-/// error of the same name.
-#[derive(SolidityError, Debug)]
-#[allow(missing_docs)]
-pub enum Error {
-    UnknownAccount(UnknownAccount),
-    NotOwnerOrOperator(NotOwnerOrOperator),
-    NotAccountOwner(NotAccountOwner),
-    TokenNotListed(TokenNotListed),
-    TokenDisabled(TokenDisabled),
-    ZeroAmount(ZeroAmount),
-    DepositCapExceeded(DepositCapExceeded),
-    InsufficientBalance(InsufficientBalance),
-    InsufficientCash(InsufficientCash),
-    InsufficientVaultBalance(InsufficientVaultBalance),
-    TokenTransferFailed(TokenTransferFailed),
-    TokenQueryFailed(TokenQueryFailed),
-    FeeOnTransferDetected(FeeOnTransferDetected),
-    CallerNotEngineOrKeeper(CallerNotEngineOrKeeper),
-    AccountFrozen(AccountFrozen),
-    CallerNotOwner(CallerNotOwner),
-    CallerNotPendingOwner(CallerNotPendingOwner),
-    ZeroAddress(ZeroAddress),
-    ValueOutOfBounds(ValueOutOfBounds),
-    AlreadySet(AlreadySet),
-    TooManyAssets(TooManyAssets),
-    AssetAlreadyListed(AssetAlreadyListed),
-    QuoteAlreadySet(QuoteAlreadySet),
-    QuoteIsCash(QuoteIsCash),
-    CapBelowDeposits(CapBelowDeposits),
+margin_common::errors! {
+    /// An error of the [`CollateralVault`]; each variant is the Solidity custom
+    /// error of the same name.
+    pub enum Error {
+        UnknownAccount,
+        NotOwnerOrOperator,
+        NotAccountOwner,
+        TokenNotListed,
+        TokenDisabled,
+        ZeroAmount,
+        DepositCapExceeded,
+        InsufficientBalance,
+        InsufficientCash,
+        InsufficientVaultBalance,
+        TokenTransferFailed,
+        TokenQueryFailed,
+        FeeOnTransferDetected,
+        CallerNotEngineOrKeeper,
+        AccountFrozen,
+        CallerNotOwner,
+        CallerNotPendingOwner,
+        ZeroAddress,
+        ValueOutOfBounds,
+        AlreadySet,
+        TooManyAssets,
+        AssetAlreadyListed,
+        QuoteAlreadySet,
+        QuoteIsCash,
+        CapBelowDeposits,
+    }
+}
+
+// Each error's fields in declaration order (`margin_common::encode`).
+margin_common::error_words! {
+    UnknownAccount { account }
+    NotOwnerOrOperator { account, caller }
+    NotAccountOwner { account, caller }
+    TokenNotListed { token }
+    TokenDisabled { token }
+    ZeroAmount {}
+    DepositCapExceeded { token, cap, totalAfter }
+    InsufficientBalance { account, token, balance, needed }
+    InsufficientCash { account, cash, needed }
+    InsufficientVaultBalance { token, held, needed }
+    TokenTransferFailed { token }
+    TokenQueryFailed { token }
+    FeeOnTransferDetected { token, expected, received }
+    CallerNotEngineOrKeeper { caller }
+    AccountFrozen { account }
+    CallerNotOwner { caller }
+    CallerNotPendingOwner { caller }
+    ZeroAddress {}
+    ValueOutOfBounds { which, value, bound }
+    AlreadySet { current }
+    TooManyAssets { max }
+    AssetAlreadyListed { token }
+    QuoteAlreadySet { quote }
+    QuoteIsCash { token }
+    CapBelowDeposits { token, cap, totalDeposits }
 }
 
 /// One account.
