@@ -58,18 +58,6 @@ pragma solidity ^0.8.23;
 interface ICollateralVault {
     // ---- Events ----
 
-    /// The owner role started a two-step transfer.
-    ///
-    /// * `previousOwner` - The current owner.
-    /// * `newOwner` - The pending owner, who must accept.
-    event OwnershipTransferStarted(address indexed previousOwner, address indexed newOwner);
-
-    /// The owner role changed hands.
-    ///
-    /// * `previousOwner` - The former owner (zero at construction).
-    /// * `newOwner` - The new owner.
-    event OwnershipTransferred(address indexed previousOwner, address indexed newOwner);
-
     /// The engine address was set (once).
     ///
     /// * `engine` - The RiskEngine.
@@ -183,6 +171,12 @@ interface ICollateralVault {
     /// * `cashMoved` - Signed cash moved.
     event FractionMoved(uint256 indexed from, uint256 indexed to, uint256 fractionWad, int256 cashMoved);
 
+    /// The owner named a successor (`next`; zero cancels), who must accept.
+    event OwnershipTransferStarted(address indexed previous, address indexed next);
+
+    /// Ownership moved (two-step; from zero at construction).
+    event OwnershipTransferred(address indexed previous, address indexed next);
+
     // ---- Errors ----
 
     /// No account has this id.
@@ -274,16 +268,6 @@ interface ICollateralVault {
     /// * `account` - The account.
     error AccountFrozen(uint256 account);
 
-    /// An owner-role function was called by someone else.
-    ///
-    /// * `caller` - The caller.
-    error CallerNotOwner(address caller);
-
-    /// `acceptOwnership` was called by someone other than the pending owner.
-    ///
-    /// * `caller` - The caller.
-    error CallerNotPendingOwner(address caller);
-
     /// The zero address where an address is required.
     error ZeroAddress();
 
@@ -328,6 +312,9 @@ interface ICollateralVault {
     /// * `totalDeposits` - What is deposited (18 decimals).
     error CapBelowDeposits(address token, uint256 cap, uint256 totalDeposits);
 
+    /// The caller lacks the role the function needs.
+    error Unauthorized(address caller);
+
     // ---- Functions ----
 
     /// The owner role.
@@ -343,7 +330,7 @@ interface ICollateralVault {
     /// * `new_owner` - The proposed owner.
     ///
     /// # Errors
-    /// * `CallerNotOwner` - If the caller is not the owner.
+    /// * `Unauthorized` - If the caller is not the owner.
     ///
     /// # Events
     /// * `OwnershipTransferStarted`.
@@ -352,7 +339,7 @@ interface ICollateralVault {
     /// Completes a two-step transfer of the owner role.
     ///
     /// # Errors
-    /// * `CallerNotPendingOwner` - If the caller is not the pending owner.
+    /// * `Unauthorized` - If the caller is not the pending owner.
     ///
     /// # Events
     /// * `OwnershipTransferred`.
@@ -364,7 +351,7 @@ interface ICollateralVault {
     /// * `engine` - The engine, the only caller of the engine-only functions.
     ///
     /// # Errors
-    /// * `CallerNotOwner` - If the caller is not the owner.
+    /// * `Unauthorized` - If the caller is not the owner.
     /// * `ZeroAddress` - If `engine` is zero.
     /// * `AlreadySet` - If the engine is already set.
     ///
@@ -403,7 +390,7 @@ interface ICollateralVault {
     /// * `is_quote` - Whether this is the quote (cash) asset.
     ///
     /// # Errors
-    /// * `CallerNotOwner` - If the caller is not the owner.
+    /// * `Unauthorized` - If the caller is not the owner.
     /// * `ZeroAddress` - If `token` is zero.
     /// * `AssetAlreadyListed` - If `token` is listed.
     /// * `TooManyAssets` - If 16 assets are listed.
@@ -425,7 +412,7 @@ interface ICollateralVault {
     ///   withdrawals bring the total under the cap; nothing is taken away).
     ///
     /// # Errors
-    /// * `CallerNotOwner` - If the caller is not the owner.
+    /// * `Unauthorized` - If the caller is not the owner.
     /// * `TokenNotListed` - If `token` is not listed.
     /// * `ValueOutOfBounds` - If `cap` exceeds `u128`.
     /// * `CapBelowDeposits` - If `cap` is below total deposits and not `force`.
@@ -450,7 +437,7 @@ interface ICollateralVault {
     /// * `config` - Packed `AssetConfig`.
     ///
     /// # Errors
-    /// * `CallerNotOwner` - If the caller is not the owner.
+    /// * `Unauthorized` - If the caller is not the owner.
     /// * `TokenNotListed` - If `token` is not listed.
     /// * `ValueOutOfBounds` - If the config breaks a bound
     ///   (`AssetConfig::validate`: the floor above the ceiling, the ceiling above 100%,

@@ -97,7 +97,10 @@ interface IKeeperModule {
     /// cash index is now `index`); `remaining` stays on the ledger.
     event DeficitSocialised(int256 absorbed, int256 remaining, uint256 index);
 
-    /// Ownership moved (two-step).
+    /// The owner named a successor (`next`; zero cancels), who must accept.
+    event OwnershipTransferStarted(address indexed previous, address indexed next);
+
+    /// Ownership moved (two-step; from zero at construction).
     event OwnershipTransferred(address indexed previous, address indexed next);
 
     // ---- Errors ----
@@ -157,9 +160,11 @@ interface IKeeperModule {
     /// The owner.
     function owner() external view returns (address);
 
-    /// Names a successor owner. Owner only.
+    /// Names a successor owner (zero cancels a pending transfer). Owner only.
     /// # Errors
     /// `Unauthorized`.
+    /// # Events
+    /// `OwnershipTransferStarted`.
     function transferOwnership(address next) external;
 
     /// The named successor takes ownership.

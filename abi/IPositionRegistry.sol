@@ -120,17 +120,11 @@ interface IPositionRegistry {
     /// every engine-only function.
     event KeeperSet(address indexed keeper);
 
-    /// An ownership transfer started.
-    ///
-    /// * `previousOwner` - Current owner.
-    /// * `newOwner` - Pending owner.
-    event OwnershipTransferStarted(address indexed previousOwner, address indexed newOwner);
+    /// The owner named a successor (`next`; zero cancels), who must accept.
+    event OwnershipTransferStarted(address indexed previous, address indexed next);
 
-    /// Ownership was transferred.
-    ///
-    /// * `previousOwner` - Previous owner.
-    /// * `newOwner` - New owner.
-    event OwnershipTransferred(address indexed previousOwner, address indexed newOwner);
+    /// Ownership moved (two-step; from zero at construction).
+    event OwnershipTransferred(address indexed previous, address indexed next);
 
     // ---- Errors ----
 
@@ -253,15 +247,13 @@ interface IPositionRegistry {
     /// * `engine` - Address given.
     error InvalidEngine(address engine);
 
-    /// The caller is not the owner (or, for `acceptOwnership`, the pending owner).
-    ///
-    /// * `account` - Caller.
-    error OwnableUnauthorizedAccount(address account);
-
     /// The owner is not valid (zero).
     ///
     /// * `owner` - Address given.
     error OwnableInvalidOwner(address owner);
+
+    /// The caller lacks the role the function needs.
+    error Unauthorized(address caller);
 
     // ---- Functions ----
 
@@ -389,7 +381,7 @@ interface IPositionRegistry {
     ///
     /// # Errors
     ///
-    /// * `OwnableUnauthorizedAccount`, `InvalidEngine` (zero),
+    /// * `Unauthorized`, `InvalidEngine` (zero),
     ///   `AlreadySet`.
     ///
     /// # Events
@@ -419,7 +411,7 @@ interface IPositionRegistry {
     ///
     /// # Errors
     ///
-    /// * `OwnableUnauthorizedAccount`, `UnderlyingAlreadyKnown`.
+    /// * `Unauthorized`, `UnderlyingAlreadyKnown`.
     ///
     /// # Events
     ///
@@ -435,7 +427,7 @@ interface IPositionRegistry {
     ///
     /// # Errors
     ///
-    /// * `OwnableUnauthorizedAccount`, `OutOfRange`.
+    /// * `Unauthorized`, `OutOfRange`.
     ///
     /// # Events
     ///
@@ -451,7 +443,7 @@ interface IPositionRegistry {
     ///
     /// # Errors
     ///
-    /// * `OwnableUnauthorizedAccount`, `UnknownInstrument`,
+    /// * `Unauthorized`, `UnknownInstrument`,
     ///   `OutOfRange`.
     ///
     /// # Events
@@ -468,7 +460,7 @@ interface IPositionRegistry {
     ///
     /// # Errors
     ///
-    /// * `OwnableUnauthorizedAccount`, `UnknownUnderlying`,
+    /// * `Unauthorized`, `UnknownUnderlying`,
     ///   `OutOfRange`.
     ///
     /// # Events
@@ -484,7 +476,7 @@ interface IPositionRegistry {
     ///
     /// # Errors
     ///
-    /// * `OwnableUnauthorizedAccount`.
+    /// * `Unauthorized`.
     ///
     /// # Events
     ///
@@ -495,7 +487,7 @@ interface IPositionRegistry {
     ///
     /// # Errors
     ///
-    /// * `OwnableUnauthorizedAccount` - If the caller is not the pending owner.
+    /// * `Unauthorized` - If the caller is not the pending owner.
     ///
     /// # Events
     ///

@@ -57,7 +57,10 @@ interface IRiskEngine {
     /// The fee account changed.
     event FeeAccountSet(uint256 indexed account);
 
-    /// Ownership moved (two-step).
+    /// The owner named a successor (`next`; zero cancels), who must accept.
+    event OwnershipTransferStarted(address indexed previous, address indexed next);
+
+    /// Ownership moved (two-step; from zero at construction).
     event OwnershipTransferred(address indexed previous, address indexed next);
 
     // ---- Errors ----
@@ -112,9 +115,11 @@ interface IRiskEngine {
     /// The owner.
     function owner() external view returns (address);
 
-    /// Names a successor owner. Owner only.
+    /// Names a successor owner (zero cancels a pending transfer). Owner only.
     /// # Errors
     /// `Unauthorized`.
+    /// # Events
+    /// `OwnershipTransferStarted`.
     function transferOwnership(address next) external;
 
     /// The named successor takes ownership.

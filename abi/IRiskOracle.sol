@@ -58,7 +58,10 @@ interface IRiskOracle {
     /// A feeder was authorised or removed.
     event FeederSet(address indexed feeder, bool allowed);
 
-    /// Ownership moved (two-step).
+    /// The owner named a successor (`next`; zero cancels), who must accept.
+    event OwnershipTransferStarted(address indexed previous, address indexed next);
+
+    /// Ownership moved (two-step; from zero at construction).
     event OwnershipTransferred(address indexed previous, address indexed next);
 
     // ---- Errors ----
@@ -102,9 +105,11 @@ interface IRiskOracle {
     /// The owner.
     function owner() external view returns (address);
 
-    /// Names a successor owner. Owner only.
+    /// Names a successor owner (zero cancels a pending transfer). Owner only.
     /// # Errors
     /// `Unauthorized`.
+    /// # Events
+    /// `OwnershipTransferStarted`.
     function transferOwnership(address next) external;
 
     /// The named successor takes ownership.

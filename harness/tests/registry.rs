@@ -46,7 +46,7 @@ fn constructor_and_defaults() {
         .constructor
         .unwrap()
         .events::<IRegistry::OwnershipTransferred>();
-    assert_eq!(ev[0].newOwner, owner());
+    assert_eq!(ev[0].next, owner());
     assert_eq!(
         env.view_sol(d.address, &IRegistry::ownerCall {})
             .unwrap()
@@ -84,9 +84,7 @@ fn only_the_owner_adds_underlyings() {
         &IRegistry::addUnderlyingCall { underlying: 2 },
     );
     assert_eq!(
-        out.revert_as::<IRegistry::OwnableUnauthorizedAccount>()
-            .unwrap()
-            .account,
+        out.revert_as::<IRegistry::Unauthorized>().unwrap().caller,
         alice()
     );
     let out = env.call_sol(

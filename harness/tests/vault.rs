@@ -109,8 +109,8 @@ fn constructor_sets_owner_and_emits() {
     let ctor = d.constructor.expect("constructor ran");
     let ev = ctor.events::<IVault::OwnershipTransferred>();
     assert_eq!(ev.len(), 1);
-    assert_eq!(ev[0].previousOwner, Address::ZERO);
-    assert_eq!(ev[0].newOwner, owner());
+    assert_eq!(ev[0].previous, Address::ZERO);
+    assert_eq!(ev[0].next, owner());
     assert_eq!(
         env.view_sol(d.address, &IVault::ownerCall {}).unwrap()._0,
         owner()
@@ -163,8 +163,8 @@ fn owner_only_call_reverts_with_custom_error_and_leaves_storage_unchanged() {
     assert!(!out.success);
     assert_eq!(out.status, FrameStatus::Revert);
     let err = out
-        .revert_as::<IVault::CallerNotOwner>()
-        .expect("CallerNotOwner");
+        .revert_as::<IVault::Unauthorized>()
+        .expect("Unauthorized");
     assert_eq!(err.caller, alice());
     assert!(out.logs.is_empty());
     assert_eq!(env.storage_of(vault), before);
@@ -194,12 +194,10 @@ fn two_step_ownership_transfer() {
     );
     assert!(out.success);
     let ev = &out.events::<IVault::OwnershipTransferStarted>()[0];
-    assert_eq!((ev.previousOwner, ev.newOwner), (owner(), alice()));
+    assert_eq!((ev.previous, ev.next), (owner(), alice()));
     let out = env.call_sol(bob(), vault, &IVault::acceptOwnershipCall {});
     assert_eq!(
-        out.revert_as::<IVault::CallerNotPendingOwner>()
-            .unwrap()
-            .caller,
+        out.revert_as::<IVault::Unauthorized>().unwrap().caller,
         bob()
     );
     let out = env.call_sol(alice(), vault, &IVault::acceptOwnershipCall {});

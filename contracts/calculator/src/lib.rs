@@ -98,8 +98,7 @@ pub fn decode_markets(keys: &[U256], words: &[U256], now: u64) -> Result<Markets
                 spot: h.spot,
                 stable: if h.stable == 0 { h.spot } else { h.stable },
                 rate: i128::from(h.risk.rate),
-                forecast_vol: margin::forecast_vol(h.vol.variance as i128)
-                    .map_err(fixed_err)?,
+                forecast_vol: margin::forecast_vol(h.vol.variance as i128).map_err(fixed_err)?,
                 ref_vol: i128::from(h.risk.ref_vol),
                 method: if h.config.method == 1 {
                     Method::Full

@@ -391,6 +391,11 @@ mod tests {
                 next: Address::repeat_byte(!(k as u8)),
             };
             assert!(same_as_alloy(&moved), "{k}");
+            let started = crate::OwnershipTransferStarted {
+                previous: Address::repeat_byte(k as u8),
+                next: e.b,
+            };
+            assert!(same_as_alloy(&started), "{k}");
         }
     }
 }

@@ -64,12 +64,17 @@ sol! {
     #[derive(Debug, PartialEq, Eq)]
     error MathFailure(uint8 code);
 
-    /// Ownership moved (two-step).
+    /// The owner named a successor (`next`; zero cancels), who must accept.
+    #[derive(Debug, PartialEq, Eq)]
+    event OwnershipTransferStarted(address indexed previous, address indexed next);
+    /// Ownership moved (two-step; from zero at construction).
+    #[derive(Debug, PartialEq, Eq)]
     event OwnershipTransferred(address indexed previous, address indexed next);
 }
 
 // The shared event's words (`encode`), tested against alloy's in `encode::tests`.
 crate::event_words! {
+    OwnershipTransferStarted { previous, next }
     OwnershipTransferred { previous, next }
 }
 
@@ -159,22 +164,30 @@ pub struct Owned {
 
 impl Owned {
     /// The owner.
+    #[inline]
     pub fn get(&self) -> Address {
         self.owner.get()
     }
 
     /// The successor named by the owner, if any.
+    #[inline]
     pub fn pending(&self) -> Address {
         self.pending.get()
     }
 
-    /// Sets the first owner (constructor).
-    pub fn init(&mut self, owner: Address) {
+    /// Sets the first owner (constructor); returns the event to log.
+    #[inline]
+    pub fn init(&mut self, owner: Address) -> OwnershipTransferred {
         self.owner.set(owner);
+        OwnershipTransferred {
+            previous: Address::ZERO,
+            next: owner,
+        }
     }
 
     /// # Errors
     /// `Unauthorized` unless `caller` is the owner.
+    #[inline]
     pub fn only(&self, caller: Address) -> Result<(), Unauthorized> {
         if caller != self.owner.get() {
             return Err(Unauthorized { caller });
@@ -182,18 +195,28 @@ impl Owned {
         Ok(())
     }
 
-    /// Names a successor. Owner only.
+    /// Names a successor (zero cancels a pending transfer). Owner only. Returns the event
+    /// to log.
     /// # Errors
     /// `Unauthorized`.
-    pub fn transfer(&mut self, caller: Address, next: Address) -> Result<(), Unauthorized> {
+    #[inline]
+    pub fn transfer(
+        &mut self,
+        caller: Address,
+        next: Address,
+    ) -> Result<OwnershipTransferStarted, Unauthorized> {
         self.only(caller)?;
         self.pending.set(next);
-        Ok(())
+        Ok(OwnershipTransferStarted {
+            previous: caller,
+            next,
+        })
     }
 
     /// The successor accepts; returns the event to log.
     /// # Errors
     /// `Unauthorized` unless `caller` is the named successor.
+    #[inline]
     pub fn accept(&mut self, caller: Address) -> Result<OwnershipTransferred, Unauthorized> {
         if caller != self.pending.get() || caller.is_zero() {
             return Err(Unauthorized { caller });
@@ -284,7 +307,10 @@ mod tests {
                 assert_eq!(Vec::from(math_err::<Shared>(error)), alloys, "{error:?}");
             }
         }
-        assert_eq!(Vec::from(Shared::from(malformed())), revert(MathFailure { code: 4 }));
+        assert_eq!(
+            Vec::from(Shared::from(malformed())),
+            revert(MathFailure { code: 4 })
+        );
     }
 
     /// The limb conversions agree with alloy's checked ones on edges and random words.

@@ -37,8 +37,8 @@ use margin_common::{
     encode::emit,
     fixed_err, i128_of, i256, malformed,
     wire::{self, Check, Undo},
-    BadOracle, MathFailure, MissingSurface, Owned, OwnershipTransferred, StaleOracle, StaleSurface,
-    Unauthorized,
+    BadOracle, MathFailure, MissingSurface, Owned, OwnershipTransferStarted, OwnershipTransferred,
+    StaleOracle, StaleSurface, Unauthorized,
 };
 use stylus_margin::{
     instrument::{self, Kind},
@@ -227,10 +227,13 @@ impl RiskEngine {
                 account,
                 equity: i256(equity),
                 requirement: i256(requirement),
-            }.into()),
+            }
+            .into()),
             Verdict::FailedReading => {
                 // A failed reading always carries its failure.
-                Err(after.failure.map_or_else(|| Vec::new().into(), wire::Failure::error))
+                Err(after
+                    .failure
+                    .map_or_else(|| Vec::new().into(), wire::Failure::error))
             }
             Verdict::Paused => Err(RiskPaused {}.into()),
         }
@@ -250,7 +253,8 @@ impl RiskEngine {
         reader: Address,
         oracle: Address,
     ) {
-        self.owner.init(owner);
+        let e: OwnershipTransferred = self.owner.init(owner);
+        emit(self.vm(), e);
         self.oracle.set(oracle);
         self.guardian.set(owner);
         self.vault.set(vault);
@@ -265,12 +269,15 @@ impl RiskEngine {
         self.owner.get()
     }
 
-    /// Names a successor owner. Owner only.
+    /// Names a successor owner (zero cancels a pending transfer). Owner only.
     /// # Errors
     /// `Unauthorized`.
+    /// # Events
+    /// `OwnershipTransferStarted`.
     pub fn transfer_ownership(&mut self, next: Address) -> Result<(), Error> {
-        let s = self.vm().msg_sender();
-        Ok(self.owner.transfer(s, next)?)
+        let e: OwnershipTransferStarted = self.owner.transfer(self.vm().msg_sender(), next)?;
+        emit(self.vm(), e);
+        Ok(())
     }
 
     /// The named successor takes ownership.
@@ -375,7 +382,8 @@ impl RiskEngine {
                 buyer,
                 seller,
                 size,
-            }.into());
+            }
+            .into());
         }
         let accounts = [buyer, seller];
         let pnl = send(
@@ -516,7 +524,8 @@ impl RiskEngine {
                     id,
                     expiry: terms.expiry,
                     timestamp: now,
-                }.into());
+                }
+                .into());
             }
             let args = [U256::from(terms.underlying), U256::from(terms.expiry)];
             let price = view(
@@ -531,7 +540,8 @@ impl RiskEngine {
                 return Err(SettlementPriceMissing {
                     underlying: terms.underlying,
                     expiry: terms.expiry,
-                }.into());
+                }
+                .into());
             }
             let args = [account, id, i256(price).into_raw()];
             let cash = send(

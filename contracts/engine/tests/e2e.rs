@@ -144,7 +144,8 @@ fn withdrawal_is_refused_below_im_then_allowed() {
         .engine
         .sender(bob)
         .withdraw(seller, w.weth.address(), u(10 * E18), bob)
-        .motsu_res().map_err(Vec::from)
+        .motsu_res()
+        .map_err(Vec::from)
         .unwrap_err();
     assert_eq!(
         &e[..4],
@@ -165,7 +166,8 @@ fn withdrawal_is_refused_below_im_then_allowed() {
         .engine
         .sender(carol)
         .withdraw(seller, w.weth.address(), u(E18), carol)
-        .motsu_res().map_err(Vec::from)
+        .motsu_res()
+        .map_err(Vec::from)
         .unwrap_err();
     assert_eq!(
         &e[..4],
@@ -216,7 +218,8 @@ fn parameters_are_bounded_and_owner_only() {
         .reader
         .sender(mallory)
         .set_params(before.into())
-        .motsu_res().map_err(Vec::from)
+        .motsu_res()
+        .map_err(Vec::from)
         .unwrap_err();
     assert_eq!(
         &e[..4],
@@ -265,7 +268,8 @@ fn parameters_are_bounded_and_owner_only() {
         .reader
         .sender(admin)
         .set_params(bad.into())
-        .motsu_res().map_err(Vec::from)
+        .motsu_res()
+        .map_err(Vec::from)
         .unwrap_err();
     assert_eq!(
         &e[..4],
@@ -288,7 +292,8 @@ fn parameters_are_bounded_and_owner_only() {
                 stableRate: 0,
             },
         )
-        .motsu_res().map_err(Vec::from)
+        .motsu_res()
+        .map_err(Vec::from)
         .unwrap_err();
     assert_eq!(
         &e[..4],
@@ -347,7 +352,8 @@ fn guardian_pause_blocks_new_risk_but_not_closing_trades() {
         .engine
         .sender(guardian)
         .set_paused(true)
-        .motsu_res().map_err(Vec::from)
+        .motsu_res()
+        .map_err(Vec::from)
         .unwrap_err();
     assert_eq!(
         &e[..4],
@@ -368,7 +374,8 @@ fn guardian_pause_blocks_new_risk_but_not_closing_trades() {
         .engine
         .sender(bob)
         .withdraw(seller, w.weth.address(), u(9 * E18 + E18 / 2), bob)
-        .motsu_res().map_err(Vec::from)
+        .motsu_res()
+        .map_err(Vec::from)
         .unwrap_err();
     assert_eq!(
         &e[..4],
@@ -399,7 +406,8 @@ fn keeper_scan_lists_accounts_with_positions_and_fees_reach_the_fee_account() {
         .engine
         .sender(w.market)
         .trade(buyer, seller, put, i(WAD), i(50 * WAD), i(WAD))
-        .motsu_res().map_err(Vec::from)
+        .motsu_res()
+        .map_err(Vec::from)
         .unwrap_err();
     assert_eq!(
         &e[..4],

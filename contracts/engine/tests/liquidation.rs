@@ -78,14 +78,16 @@ impl Book {
             .keeper
             .sender(self.keeper_bot)
             .start_liquidation(self.seller, self.liq)
-            .motsu_res().map_err(Vec::from)
+            .motsu_res()
+            .map_err(Vec::from)
     }
     fn bid(&self, portion: i128, max_price: i128) -> Result<(I256, I256), Vec<u8>> {
         self.w
             .keeper
             .sender(self.dave)
             .liquidate(self.seller, self.liq, u(portion as u128), i(max_price))
-            .motsu_res().map_err(Vec::from)
+            .motsu_res()
+            .map_err(Vec::from)
     }
     fn cash(&self, account: U256) -> i128 {
         int(self.w.vault.sender(self.w.admin).cash_of(account))
@@ -136,7 +138,8 @@ fn frozen_account_cannot_trade_withdraw_or_transfer_while_liquidated() {
         b.w.engine
             .sender(b.bob)
             .withdraw(b.seller, b.w.weth.address(), u(E18), b.bob)
-            .motsu_res().map_err(Vec::from)
+            .motsu_res()
+            .map_err(Vec::from)
             .unwrap_err();
     assert_eq!(&e[..4], &sel::<margin_engine::AccountFrozen>());
     assert!(b
@@ -144,7 +147,8 @@ fn frozen_account_cannot_trade_withdraw_or_transfer_while_liquidated() {
         .vault
         .sender(b.bob)
         .transfer_account(b.seller, addr(0x77))
-        .motsu_res().map_err(Vec::from)
+        .motsu_res()
+        .map_err(Vec::from)
         .is_err());
     // Deposits still work (they only reduce risk).
     b.w.usdc
@@ -174,7 +178,8 @@ fn nobody_can_hand_positions_to_an_account_under_liquidation() {
         b.w.keeper
             .sender(b.bob)
             .liquidate(b.seller, b.seller, u(WAD as u128), i(i128::MAX))
-            .motsu_res().map_err(Vec::from)
+            .motsu_res()
+            .map_err(Vec::from)
             .unwrap_err();
     assert_eq!(&e[..4], &sel::<margin_keeper::PortionOutOfRange>());
     assert!(b.size(b.seller) < 0);
@@ -209,7 +214,8 @@ fn bid_is_capped_by_the_close_factor_then_the_auction_ends() {
         b.w.keeper
             .sender(addr(0x99))
             .end_auction(b.seller)
-            .motsu_res().map_err(Vec::from)
+            .motsu_res()
+            .map_err(Vec::from)
             .unwrap_err();
     assert_eq!(&e[..4], &sel::<AuctionNotStarted>());
 }
@@ -250,7 +256,8 @@ fn auction_cannot_end_below_target_and_bids_need_an_auction() {
         b.w.keeper
             .sender(addr(0x99))
             .end_auction(b.seller)
-            .motsu_res().map_err(Vec::from)
+            .motsu_res()
+            .map_err(Vec::from)
             .unwrap_err();
     assert_eq!(&e[..4], &sel::<AuctionCannotEnd>());
     // A stranger cannot bid with someone else's account.
@@ -258,7 +265,8 @@ fn auction_cannot_end_below_target_and_bids_need_an_auction() {
         b.w.keeper
             .sender(addr(0x66))
             .liquidate(b.seller, b.liq, u(WAD as u128), i(i128::MAX))
-            .motsu_res().map_err(Vec::from)
+            .motsu_res()
+            .map_err(Vec::from)
             .unwrap_err();
     assert_eq!(&e[..4], &sel::<NotOwnerOrOperator>());
 }
@@ -338,7 +346,8 @@ fn socialise_the_standing_deficit(b: &Book, deficit: i128) {
         b.w.keeper
             .sender(addr(0x99))
             .socialise_deficit()
-            .motsu_res().map_err(Vec::from)
+            .motsu_res()
+            .map_err(Vec::from)
             .unwrap_err();
     assert_eq!(&e[..4], &sel::<margin_common::Unauthorized>());
     b.w.keeper
@@ -436,7 +445,8 @@ fn liquidator_must_satisfy_im_after_the_bid() {
         b.w.keeper
             .sender(addr(0xee))
             .liquidate(b.seller, poor, u(WAD as u128), i(i128::MAX))
-            .motsu_res().map_err(Vec::from)
+            .motsu_res()
+            .map_err(Vec::from)
             .unwrap_err();
     assert_eq!(&e[..4], &sel::<LiquidatorUnderIM>());
     assert_eq!(b.size(poor), 0);
@@ -477,7 +487,8 @@ fn settlement_price_comes_from_the_first_round_after_expiry_once() {
         w.oracle
             .sender(addr(0x99))
             .record_settlement(2, expiry, U80::from(round))
-            .motsu_res().map_err(Vec::from)
+            .motsu_res()
+            .map_err(Vec::from)
     };
     // Round 3 is after expiry but so is round 2: not the first.
     let e = record(3).unwrap_err();
@@ -500,7 +511,8 @@ fn settlement_price_comes_from_the_first_round_after_expiry_once() {
         .oracle
         .sender(addr(0x99))
         .record_settlement(2, NOW + 10, U80::from(3))
-        .motsu_res().map_err(Vec::from)
+        .motsu_res()
+        .map_err(Vec::from)
         .unwrap_err();
     assert_eq!(&e[..4], &sel::<margin_oracle::NotExpired>());
 }
@@ -512,7 +524,8 @@ fn settling_a_live_instrument_is_refused() {
         b.w.engine
             .sender(addr(0x99))
             .settle(b.seller, vec![b.put])
-            .motsu_res().map_err(Vec::from)
+            .motsu_res()
+            .map_err(Vec::from)
             .unwrap_err();
     assert_eq!(&e[..4], &sel::<margin_engine::InstrumentNotExpired>());
     assert!(b.size(b.seller) < 0);

@@ -33,8 +33,8 @@ use margin_common::{
     encode::emit,
     fixed_err, i128_of, i256, malformed,
     wire::Evaluation,
-    BadOracle, MathFailure, MissingSurface, Owned, OwnershipTransferred, ParameterOutOfBounds,
-    StaleOracle, StaleSurface, Unauthorized,
+    BadOracle, MathFailure, MissingSurface, Owned, OwnershipTransferStarted, OwnershipTransferred,
+    ParameterOutOfBounds, StaleOracle, StaleSurface, Unauthorized,
 };
 use stylus_margin::{
     fixed::{self, Rounding, WAD},
@@ -388,7 +388,8 @@ impl KeeperModule {
         registry: Address,
         reader: Address,
     ) {
-        self.owner.init(owner);
+        let e: OwnershipTransferred = self.owner.init(owner);
+        emit(self.vm(), e);
         self.vault.set(vault);
         self.registry.set(registry);
         self.reader.set(reader);
@@ -399,12 +400,15 @@ impl KeeperModule {
         self.owner.get()
     }
 
-    /// Names a successor owner. Owner only.
+    /// Names a successor owner (zero cancels a pending transfer). Owner only.
     /// # Errors
     /// `Unauthorized`.
+    /// # Events
+    /// `OwnershipTransferStarted`.
     pub fn transfer_ownership(&mut self, next: Address) -> Result<(), Error> {
-        let s = self.vm().msg_sender();
-        Ok(self.owner.transfer(s, next)?)
+        let e: OwnershipTransferStarted = self.owner.transfer(self.vm().msg_sender(), next)?;
+        emit(self.vm(), e);
+        Ok(())
     }
 
     /// The named successor takes ownership.
@@ -538,17 +542,14 @@ impl KeeperModule {
     /// (`StaleOracle`, ...), and the reader's and vault's errors.
     /// # Events
     /// `AuctionStarted`.
-    pub fn start_liquidation(
-        &mut self,
-        account: U256,
-        bounty_account: U256,
-    ) -> Result<(), Error> {
+    pub fn start_liquidation(&mut self, account: U256, bounty_account: U256) -> Result<(), Error> {
         let (started, _) = self.auction_of(account);
         if started != 0 {
             return Err(AuctionAlreadyStarted {
                 account,
                 startedAt: started,
-            }.into());
+            }
+            .into());
         }
         let e = self.fresh(account)?;
         let s = e.check.standing;
@@ -557,7 +558,8 @@ impl KeeperModule {
                 account,
                 equity: i256(s.equity),
                 mm: i256(s.mm),
-            }.into());
+            }
+            .into());
         }
         let p = self.params();
         let bounty = liq::start_bounty(&p, s.mm, s.equity).map_err(liq_err)?;
@@ -618,7 +620,8 @@ impl KeeperModule {
         {
             return Err(PortionOutOfRange {
                 portion: max_portion,
-            }.into());
+            }
+            .into());
         }
         let ev = self.evaluations(&[account, liquidator_account], caller)?;
         if let Some(f) = ev[0].check.failure {
@@ -628,7 +631,8 @@ impl KeeperModule {
             return Err(NotOwnerOrOperator {
                 account: liquidator_account,
                 caller,
-            }.into());
+            }
+            .into());
         }
         let s = ev[0].check.standing;
         let bundle = ev[0].bundle();
@@ -640,7 +644,8 @@ impl KeeperModule {
                 account,
                 equity: i256(s.equity),
                 mm: i256(s.mm),
-            }.into());
+            }
+            .into());
         }
         let f = cap.min(max_portion.to::<u128>() as i128);
         let sale = liq::sale(&p, bundle, f, d).map_err(liq_err)?;
@@ -648,7 +653,8 @@ impl KeeperModule {
             return Err(PriceAboveMax {
                 price: i256(sale.liquidator_pays),
                 maxPrice: max_price,
-            }.into());
+            }
+            .into());
         }
         let fraction = U256::from(f as u128);
         let args = [account, liquidator_account, fraction];
@@ -728,7 +734,8 @@ impl KeeperModule {
                 account: liquidator_account,
                 equity: i256(a.equity_im),
                 im: i256(a.im),
-            }.into());
+            }
+            .into());
         }
         Ok((i256(f), i256(sale.liquidator_pays)))
     }
@@ -749,7 +756,8 @@ impl KeeperModule {
                 account,
                 equity: i256(s.equity),
                 mm: i256(s.mm),
-            }.into());
+            }
+            .into());
         }
         self.end(account, s.equity, s.mm)
     }

@@ -71,7 +71,9 @@ impl RiskLens {
     }
 
     fn one(&self, account: U256) -> Result<Evaluation, Error> {
-        self.evaluations(&[account])?.pop().ok_or_else(|| malformed().into())
+        self.evaluations(&[account])?
+            .pop()
+            .ok_or_else(|| malformed().into())
     }
 
     /// The vault's `getAccountState(account, 0)`: (owner, frozen, authorized, cash,

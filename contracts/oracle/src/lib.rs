@@ -30,8 +30,8 @@ use margin_common::{
     words::{
         halves, join, surface_from_slots, surface_slots, UnderlyingConfig, UnderlyingRisk, VolState,
     },
-    BadOracle, MathFailure, Owned, OwnershipTransferred, ParameterOutOfBounds, StaleOracle,
-    Unauthorized, UnknownUnderlying,
+    BadOracle, MathFailure, Owned, OwnershipTransferStarted, OwnershipTransferred,
+    ParameterOutOfBounds, StaleOracle, Unauthorized, UnknownUnderlying,
 };
 use stylus_margin::{
     fixed::WAD,
@@ -255,7 +255,8 @@ impl RiskOracle {
             return Err(BadOracle {
                 underlying: id,
                 reason: 5,
-            }.into());
+            }
+            .into());
         }
         Ok((price, failure, round))
     }
@@ -320,7 +321,8 @@ impl RiskOracle {
     /// Sets the owner.
     #[constructor]
     pub fn constructor(&mut self, owner: Address) {
-        self.owner.init(owner);
+        let e: OwnershipTransferred = self.owner.init(owner);
+        emit(self.vm(), e);
     }
 
     /// The owner.
@@ -328,12 +330,15 @@ impl RiskOracle {
         self.owner.get()
     }
 
-    /// Names a successor owner. Owner only.
+    /// Names a successor owner (zero cancels a pending transfer). Owner only.
     /// # Errors
     /// `Unauthorized`.
+    /// # Events
+    /// `OwnershipTransferStarted`.
     pub fn transfer_ownership(&mut self, next: Address) -> Result<(), Error> {
-        let s = self.vm().msg_sender();
-        Ok(self.owner.transfer(s, next)?)
+        let e: OwnershipTransferStarted = self.owner.transfer(self.vm().msg_sender(), next)?;
+        emit(self.vm(), e);
+        Ok(())
     }
 
     /// The named successor takes ownership.
@@ -401,7 +406,8 @@ impl RiskOracle {
                 return Err(ParameterOutOfBounds {
                     which,
                     value: i256(v),
-                }.into());
+                }
+                .into());
             }
         }
         let decimals = IAggregatorV3::new(feed).decimals(&*self).map_err(|_| {
@@ -583,7 +589,8 @@ impl RiskOracle {
             return Err(NotExpired {
                 expiry,
                 timestamp: now,
-            }.into());
+            }
+            .into());
         }
         let k = key(underlying, expiry);
         let recorded = self.surfaces.getter(k).settlement.get();
@@ -592,7 +599,8 @@ impl RiskOracle {
                 underlying,
                 expiry,
                 price: I256::from_raw(recorded),
-            }.into());
+            }
+            .into());
         }
         let feed = IAggregatorV3::new(cfg.feed);
         let failed = |_| {

@@ -30,7 +30,8 @@ use margin_common::{
     encode::emit,
     i256, malformed,
     wire::{self, params_from_words, params_words, AccountWords, Evaluation, Undo},
-    MathFailure, Owned, OwnershipTransferred, ParameterOutOfBounds, Unauthorized,
+    MathFailure, Owned, OwnershipTransferStarted, OwnershipTransferred, ParameterOutOfBounds,
+    Unauthorized,
 };
 use stylus_margin::{
     collateral::AssetConfig,
@@ -369,7 +370,8 @@ impl RiskReader {
         oracle: Address,
         calculator: Address,
     ) {
-        self.owner.init(owner);
+        let e: OwnershipTransferred = self.owner.init(owner);
+        emit(self.vm(), e);
         self.store(
             [vault, registry, oracle, calculator],
             [U256::ZERO; 3], // the defaults
@@ -381,12 +383,15 @@ impl RiskReader {
         self.owner.get()
     }
 
-    /// Names a successor owner. Owner only.
+    /// Names a successor owner (zero cancels a pending transfer). Owner only.
     /// # Errors
     /// `Unauthorized`.
+    /// # Events
+    /// `OwnershipTransferStarted`.
     pub fn transfer_ownership(&mut self, next: Address) -> Result<(), Error> {
-        let s = self.vm().msg_sender();
-        Ok(self.owner.transfer(s, next)?)
+        let e: OwnershipTransferStarted = self.owner.transfer(self.vm().msg_sender(), next)?;
+        emit(self.vm(), e);
+        Ok(())
     }
 
     /// The named successor takes ownership.
@@ -414,7 +419,8 @@ impl RiskReader {
             return Err(ParameterOutOfBounds {
                 which: i,
                 value: I256::try_from(values[usize::from(i)]).unwrap_or(I256::MAX),
-            }.into());
+            }
+            .into());
         }
         let wiring = self.sources();
         self.store(wiring.into(), params_words(&values));
@@ -484,8 +490,7 @@ impl RiskReader {
                 }
             }
         }
-        check_words(&self.books_answer(alloc::vec![w])?, &[flags])
-            .ok_or_else(|| malformed().into())
+        check_words(&self.books_answer(alloc::vec![w])?, &[flags]).ok_or_else(|| malformed().into())
     }
 
     /// The full evaluations of `accounts` as `actor` sees them, in the layout of

@@ -34,7 +34,9 @@ extern crate alloc;
 use alloc::vec::Vec;
 
 use alloy_primitives::{Address, I256, U128, U256, U8};
-use margin_common::encode::emit;
+use margin_common::{
+    encode::emit, Owned, OwnershipTransferStarted, OwnershipTransferred, Unauthorized,
+};
 use stylus_margin::{
     fixed::WAD,
     instrument::{self, InstrumentError, Kind, Position, Terms},
@@ -63,8 +65,6 @@ margin_common::event_words! {
     UnderlyingOpenInterestCapSet { underlying; cap }
     EngineSet { engine }
     KeeperSet { keeper }
-    OwnershipTransferStarted { previousOwner, newOwner }
-    OwnershipTransferred { previousOwner, newOwner }
 }
 
 /// Events and errors of the registry.
@@ -204,21 +204,6 @@ mod sol {
         #[allow(missing_docs)]
         event KeeperSet(address indexed keeper);
 
-        /// An ownership transfer started.
-        ///
-        /// * `previousOwner` - Current owner.
-        /// * `newOwner` - Pending owner.
-        #[derive(Debug)]
-        #[allow(missing_docs)]
-        event OwnershipTransferStarted(address indexed previousOwner, address indexed newOwner);
-
-        /// Ownership was transferred.
-        ///
-        /// * `previousOwner` - Previous owner.
-        /// * `newOwner` - New owner.
-        #[derive(Debug)]
-        #[allow(missing_docs)]
-        event OwnershipTransferred(address indexed previousOwner, address indexed newOwner);
     }
 
     sol! {
@@ -383,12 +368,6 @@ mod sol {
         #[allow(missing_docs)]
         error InvalidEngine(address engine);
 
-        /// The caller is not the owner (or, for `acceptOwnership`, the pending owner).
-        ///
-        /// * `account` - Caller.
-        #[derive(Debug)]
-        #[allow(missing_docs)]
-        error OwnableUnauthorizedAccount(address account);
 
         /// The owner is not valid (zero).
         ///
@@ -423,7 +402,7 @@ margin_common::errors! {
         OutOfRange,
         AlreadySet,
         InvalidEngine,
-        OwnableUnauthorizedAccount,
+        Unauthorized,
         OwnableInvalidOwner,
     }
 }
@@ -451,7 +430,6 @@ margin_common::error_words! {
     OutOfRange { value, min, max }
     AlreadySet { current }
     InvalidEngine { engine }
-    OwnableUnauthorizedAccount { account }
     OwnableInvalidOwner { owner }
 }
 
@@ -540,10 +518,8 @@ pub struct AccountState {
 #[entrypoint]
 #[storage]
 pub struct PositionRegistry {
-    /// Owner.
-    owner: StorageAddress,
-    /// Pending owner of a two-step transfer.
-    pending_owner: StorageAddress,
+    /// Owner (two-step transfer).
+    owner: Owned,
     /// The RiskEngine (set once).
     engine: StorageAddress,
     keeper: StorageAddress,
@@ -676,15 +652,9 @@ impl PositionRegistry {
         if owner.is_zero() {
             return Err(Error::OwnableInvalidOwner(OwnableInvalidOwner { owner }));
         }
-        self.owner.set(owner);
+        let e: OwnershipTransferred = self.owner.init(owner);
         self.max_positions.set(U8::from(DEFAULT_MAX_POSITIONS));
-        emit(
-            self.vm(),
-            OwnershipTransferred {
-                previousOwner: Address::ZERO,
-                newOwner: owner,
-            },
-        );
+        emit(self.vm(), e);
         Ok(())
     }
 
@@ -1037,7 +1007,7 @@ impl PositionRegistry {
     ///
     /// # Errors
     ///
-    /// * [`Error::OwnableUnauthorizedAccount`], [`Error::InvalidEngine`] (zero),
+    /// * [`Error::Unauthorized`], [`Error::InvalidEngine`] (zero),
     ///   [`Error::AlreadySet`].
     ///
     /// # Events
@@ -1093,7 +1063,7 @@ impl PositionRegistry {
     ///
     /// # Errors
     ///
-    /// * [`Error::OwnableUnauthorizedAccount`], [`Error::UnderlyingAlreadyKnown`].
+    /// * [`Error::Unauthorized`], [`Error::UnderlyingAlreadyKnown`].
     ///
     /// # Events
     ///
@@ -1120,7 +1090,7 @@ impl PositionRegistry {
     ///
     /// # Errors
     ///
-    /// * [`Error::OwnableUnauthorizedAccount`], [`Error::OutOfRange`].
+    /// * [`Error::Unauthorized`], [`Error::OutOfRange`].
     ///
     /// # Events
     ///
@@ -1149,7 +1119,7 @@ impl PositionRegistry {
     ///
     /// # Errors
     ///
-    /// * [`Error::OwnableUnauthorizedAccount`], [`Error::UnknownInstrument`],
+    /// * [`Error::Unauthorized`], [`Error::UnknownInstrument`],
     ///   [`Error::OutOfRange`].
     ///
     /// # Events
@@ -1173,7 +1143,7 @@ impl PositionRegistry {
     ///
     /// # Errors
     ///
-    /// * [`Error::OwnableUnauthorizedAccount`], [`Error::UnknownUnderlying`],
+    /// * [`Error::Unauthorized`], [`Error::UnknownUnderlying`],
     ///   [`Error::OutOfRange`].
     ///
     /// # Events
@@ -1202,21 +1172,14 @@ impl PositionRegistry {
     ///
     /// # Errors
     ///
-    /// * [`Error::OwnableUnauthorizedAccount`].
+    /// * [`Error::Unauthorized`].
     ///
     /// # Events
     ///
     /// * [`OwnershipTransferStarted`].
     pub fn transfer_ownership(&mut self, new_owner: Address) -> Result<(), Error> {
-        self.only_owner()?;
-        self.pending_owner.set(new_owner);
-        emit(
-            self.vm(),
-            OwnershipTransferStarted {
-                previousOwner: self.owner.get(),
-                newOwner: new_owner,
-            },
-        );
+        let e: OwnershipTransferStarted = self.owner.transfer(self.vm().msg_sender(), new_owner)?;
+        emit(self.vm(), e);
         Ok(())
     }
 
@@ -1224,28 +1187,14 @@ impl PositionRegistry {
     ///
     /// # Errors
     ///
-    /// * [`Error::OwnableUnauthorizedAccount`] - If the caller is not the pending owner.
+    /// * [`Error::Unauthorized`] - If the caller is not the pending owner.
     ///
     /// # Events
     ///
     /// * [`OwnershipTransferred`].
     pub fn accept_ownership(&mut self) -> Result<(), Error> {
-        let caller = self.vm().msg_sender();
-        if caller != self.pending_owner.get() || caller.is_zero() {
-            return Err(Error::OwnableUnauthorizedAccount(OwnableUnauthorizedAccount {
-                account: caller,
-            }));
-        }
-        let previous = self.owner.get();
-        self.owner.set(caller);
-        self.pending_owner.set(Address::ZERO);
-        emit(
-            self.vm(),
-            OwnershipTransferred {
-                previousOwner: previous,
-                newOwner: caller,
-            },
-        );
+        let e: OwnershipTransferred = self.owner.accept(self.vm().msg_sender())?;
+        emit(self.vm(), e);
         Ok(())
     }
 
@@ -1362,19 +1311,13 @@ impl PositionRegistry {
 
     /// The pending owner of a two-step transfer (zero if none).
     pub fn pending_owner(&self) -> Address {
-        self.pending_owner.get()
+        self.owner.pending()
     }
 }
 
 impl PositionRegistry {
     fn only_owner(&self) -> Result<(), Error> {
-        let caller = self.vm().msg_sender();
-        if caller != self.owner.get() {
-            return Err(Error::OwnableUnauthorizedAccount(OwnableUnauthorizedAccount {
-                account: caller,
-            }));
-        }
-        Ok(())
+        Ok(self.owner.only(self.vm().msg_sender())?)
     }
 
     fn only_engine(&self) -> Result<(), Error> {
@@ -1755,20 +1698,6 @@ mod event_tests {
                     keeper: varied(&mut next)
                 }),
                 "KeeperSet {k}"
-            );
-            assert!(
-                same_as_alloy(&OwnershipTransferStarted {
-                    previousOwner: varied(&mut next),
-                    newOwner: varied(&mut next)
-                }),
-                "OwnershipTransferStarted {k}"
-            );
-            assert!(
-                same_as_alloy(&OwnershipTransferred {
-                    previousOwner: varied(&mut next),
-                    newOwner: varied(&mut next)
-                }),
-                "OwnershipTransferred {k}"
             );
         }
     }

@@ -154,8 +154,8 @@ fn constructor_sets_owner_and_default_bound(reg: Contract<PositionRegistry>, own
     assert_eq!(reg.sender(owner).max_positions(), DEFAULT_MAX_POSITIONS);
     assert_eq!(reg.sender(owner).engine(), Address::ZERO);
     reg.assert_emitted(&OwnershipTransferred {
-        previousOwner: Address::ZERO,
-        newOwner: owner,
+        previous: Address::ZERO,
+        next: owner,
     });
 }
 
@@ -165,7 +165,9 @@ fn constructor_reverts_on_zero_owner(reg: Contract<PositionRegistry>, owner: Add
         .sender(owner)
         .constructor(Address::ZERO)
         .motsu_unwrap_err();
-    assert!(matches!(err, Error::OwnableInvalidOwner(OwnableInvalidOwner { owner }) if owner.is_zero()));
+    assert!(
+        matches!(err, Error::OwnableInvalidOwner(OwnableInvalidOwner { owner }) if owner.is_zero())
+    );
     assert_eq!(reg.sender(owner).owner(), Address::ZERO);
     assert_eq!(reg.sender(owner).max_positions(), 0);
 }
@@ -192,7 +194,7 @@ fn set_engine_reverts_when_not_owner(
     let before = snapshot(&reg, owner, &[], &[]);
     let err = reg.sender(engine).set_engine(engine).motsu_unwrap_err();
     assert!(
-        matches!(err, Error::OwnableUnauthorizedAccount(OwnableUnauthorizedAccount { account }) if account == engine)
+        matches!(err, Error::Unauthorized(Unauthorized { caller: account }) if account == engine)
     );
     assert_eq!(snapshot(&reg, owner, &[], &[]), before);
 }
@@ -232,8 +234,8 @@ fn ownership_transfers_in_two_steps(
     reg.sender(owner).constructor(owner).motsu_unwrap();
     reg.sender(owner).transfer_ownership(next).motsu_unwrap();
     reg.assert_emitted(&OwnershipTransferStarted {
-        previousOwner: owner,
-        newOwner: next,
+        previous: owner,
+        next,
     });
     assert_eq!(reg.sender(owner).owner(), owner);
     assert_eq!(reg.sender(owner).pending_owner(), next);
@@ -241,8 +243,8 @@ fn ownership_transfers_in_two_steps(
     assert_eq!(reg.sender(owner).owner(), next);
     assert_eq!(reg.sender(owner).pending_owner(), Address::ZERO);
     reg.assert_emitted(&OwnershipTransferred {
-        previousOwner: owner,
-        newOwner: next,
+        previous: owner,
+        next,
     });
 }
 
@@ -256,7 +258,7 @@ fn transfer_ownership_reverts_when_not_owner(
     let before = snapshot(&reg, owner, &[], &[]);
     let err = reg.sender(next).transfer_ownership(next).motsu_unwrap_err();
     assert!(
-        matches!(err, Error::OwnableUnauthorizedAccount(OwnableUnauthorizedAccount { account }) if account == next)
+        matches!(err, Error::Unauthorized(Unauthorized { caller: account }) if account == next)
     );
     assert_eq!(snapshot(&reg, owner, &[], &[]), before);
 }
@@ -273,7 +275,7 @@ fn accept_ownership_reverts_when_not_pending(
     let before = snapshot(&reg, owner, &[], &[]);
     let err = reg.sender(intruder).accept_ownership().motsu_unwrap_err();
     assert!(
-        matches!(err, Error::OwnableUnauthorizedAccount(OwnableUnauthorizedAccount { account }) if account == intruder)
+        matches!(err, Error::Unauthorized(Unauthorized { caller: account }) if account == intruder)
     );
     assert_eq!(snapshot(&reg, owner, &[], &[]), before);
 }
@@ -298,7 +300,7 @@ fn add_underlying_reverts_when_not_owner(
     reg.sender(owner).constructor(owner).motsu_unwrap();
     let before = snapshot(&reg, owner, &[], &[]);
     let err = reg.sender(engine).add_underlying(ETH).motsu_unwrap_err();
-    assert!(matches!(err, Error::OwnableUnauthorizedAccount(_)));
+    assert!(matches!(err, Error::Unauthorized(_)));
     assert_eq!(snapshot(&reg, owner, &[], &[]), before);
 }
 
@@ -568,7 +570,7 @@ fn set_max_positions_reverts_when_not_owner(
         .sender(other)
         .set_max_positions(U256::from(3))
         .motsu_unwrap_err();
-    assert!(matches!(err, Error::OwnableUnauthorizedAccount(_)));
+    assert!(matches!(err, Error::Unauthorized(_)));
     assert_eq!(snapshot(&reg, owner, &[], &[]), before);
 }
 
@@ -600,7 +602,7 @@ fn set_open_interest_cap_reverts_on_bad_input(
         .sender(engine)
         .set_open_interest_cap(id, uw(1))
         .motsu_unwrap_err();
-    assert!(matches!(err, Error::OwnableUnauthorizedAccount(_)));
+    assert!(matches!(err, Error::Unauthorized(_)));
     let err = reg
         .sender(owner)
         .set_open_interest_cap(id + U256::from(1), uw(1))
@@ -646,7 +648,7 @@ fn set_underlying_open_interest_cap_sets_and_reverts(
         .sender(engine)
         .set_underlying_open_interest_cap(ETH, uw(6))
         .motsu_unwrap_err();
-    assert!(matches!(err, Error::OwnableUnauthorizedAccount(_)));
+    assert!(matches!(err, Error::Unauthorized(_)));
     let err = reg
         .sender(owner)
         .set_underlying_open_interest_cap(ETH, U256::MAX)

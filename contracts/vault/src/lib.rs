@@ -56,7 +56,9 @@ use alloy_primitives::{
     aliases::{I128, U128, U16, U64},
     Address, FixedBytes, I256, U256,
 };
-use margin_common::encode::emit;
+use margin_common::{
+    encode::emit, Owned, OwnershipTransferStarted, OwnershipTransferred, Unauthorized,
+};
 use stylus_margin::{
     collateral::{AssetConfig, ConfigField, MAX_DECIMALS},
     units::{self, UnitsError, WAD},
@@ -75,8 +77,6 @@ pub use sol::*;
 // Each event's words (indexed fields; data fields), for the shared encoder
 // (`margin_common::encode`): tested against alloy's encoding in `event_tests`.
 margin_common::event_words! {
-    OwnershipTransferStarted { previousOwner, newOwner }
-    OwnershipTransferred { previousOwner, newOwner }
     EngineSet { engine }
     KeeperSet { keeper }
     AccountOpened { account, owner }
@@ -122,22 +122,6 @@ mod sol {
     use alloy_sol_types::sol;
 
     sol! {
-        /// The owner role started a two-step transfer.
-        ///
-        /// * `previousOwner` - The current owner.
-        /// * `newOwner` - The pending owner, who must accept.
-        #[derive(Debug)]
-        #[allow(missing_docs)]
-        event OwnershipTransferStarted(address indexed previousOwner, address indexed newOwner);
-
-        /// The owner role changed hands.
-        ///
-        /// * `previousOwner` - The former owner (zero at construction).
-        /// * `newOwner` - The new owner.
-        #[derive(Debug)]
-        #[allow(missing_docs)]
-        event OwnershipTransferred(address indexed previousOwner, address indexed newOwner);
-
         /// The engine address was set (once).
         ///
         /// * `engine` - The RiskEngine.
@@ -404,19 +388,7 @@ mod sol {
         #[allow(missing_docs)]
         error AccountFrozen(uint256 account);
 
-        /// An owner-role function was called by someone else.
-        ///
-        /// * `caller` - The caller.
-        #[derive(Debug)]
-        #[allow(missing_docs)]
-        error CallerNotOwner(address caller);
 
-        /// `acceptOwnership` was called by someone other than the pending owner.
-        ///
-        /// * `caller` - The caller.
-        #[derive(Debug)]
-        #[allow(missing_docs)]
-        error CallerNotPendingOwner(address caller);
 
         /// The zero address where an address is required.
         #[derive(Debug)]
@@ -499,8 +471,7 @@ margin_common::errors! {
         FeeOnTransferDetected,
         CallerNotEngineOrKeeper,
         AccountFrozen,
-        CallerNotOwner,
-        CallerNotPendingOwner,
+        Unauthorized,
         ZeroAddress,
         ValueOutOfBounds,
         AlreadySet,
@@ -529,8 +500,6 @@ margin_common::error_words! {
     FeeOnTransferDetected { token, expected, received }
     CallerNotEngineOrKeeper { caller }
     AccountFrozen { account }
-    CallerNotOwner { caller }
-    CallerNotPendingOwner { caller }
     ZeroAddress {}
     ValueOutOfBounds { which, value, bound }
     AlreadySet { current }
@@ -578,8 +547,7 @@ pub struct Asset {
 #[storage]
 #[entrypoint]
 pub struct CollateralVault {
-    owner: StorageAddress,
-    pending_owner: StorageAddress,
+    owner: Owned,
     engine: StorageAddress,
     keeper: StorageAddress,
     quote: StorageAddress,
@@ -767,11 +735,7 @@ impl CollateralVault {
     }
 
     fn only_owner(&self) -> Result<(), Error> {
-        let caller = self.sender();
-        if caller != self.owner.get() {
-            return Err(Error::CallerNotOwner(CallerNotOwner { caller }));
-        }
-        Ok(())
+        Ok(self.owner.only(self.sender())?)
     }
 
     fn only_engine(&self) -> Result<(), Error> {
@@ -1019,14 +983,8 @@ impl CollateralVault {
         if owner.is_zero() {
             return Err(Error::ZeroAddress(ZeroAddress {}));
         }
-        self.owner.set(owner);
-        emit(
-            self.vm(),
-            OwnershipTransferred {
-                previousOwner: Address::ZERO,
-                newOwner: owner,
-            },
-        );
+        let e: OwnershipTransferred = self.owner.init(owner);
+        emit(self.vm(), e);
         Ok(())
     }
 
@@ -1041,7 +999,7 @@ impl CollateralVault {
 
     /// The pending owner of a two-step transfer (zero if none).
     pub fn pending_owner(&self) -> Address {
-        self.pending_owner.get()
+        self.owner.pending()
     }
 
     /// Starts a two-step transfer of the owner role; `new_owner` must call
@@ -1051,47 +1009,26 @@ impl CollateralVault {
     /// * `new_owner` - The proposed owner.
     ///
     /// # Errors
-    /// * [`Error::CallerNotOwner`] - If the caller is not the owner.
+    /// * [`Error::Unauthorized`] - If the caller is not the owner.
     ///
     /// # Events
     /// * [`OwnershipTransferStarted`].
     pub fn transfer_ownership(&mut self, new_owner: Address) -> Result<(), Error> {
-        self.only_owner()?;
-        self.pending_owner.set(new_owner);
-        emit(
-            self.vm(),
-            OwnershipTransferStarted {
-                previousOwner: self.owner.get(),
-                newOwner: new_owner,
-            },
-        );
+        let e: OwnershipTransferStarted = self.owner.transfer(self.sender(), new_owner)?;
+        emit(self.vm(), e);
         Ok(())
     }
 
     /// Completes a two-step transfer of the owner role.
     ///
     /// # Errors
-    /// * [`Error::CallerNotPendingOwner`] - If the caller is not the pending owner.
+    /// * [`Error::Unauthorized`] - If the caller is not the pending owner.
     ///
     /// # Events
     /// * [`OwnershipTransferred`].
     pub fn accept_ownership(&mut self) -> Result<(), Error> {
-        let caller = self.sender();
-        if caller.is_zero() || caller != self.pending_owner.get() {
-            return Err(Error::CallerNotPendingOwner(CallerNotPendingOwner {
-                caller,
-            }));
-        }
-        let previous = self.owner.get();
-        self.owner.set(caller);
-        self.pending_owner.set(Address::ZERO);
-        emit(
-            self.vm(),
-            OwnershipTransferred {
-                previousOwner: previous,
-                newOwner: caller,
-            },
-        );
+        let e: OwnershipTransferred = self.owner.accept(self.sender())?;
+        emit(self.vm(), e);
         Ok(())
     }
 
@@ -1101,7 +1038,7 @@ impl CollateralVault {
     /// * `engine` - The engine, the only caller of the engine-only functions.
     ///
     /// # Errors
-    /// * [`Error::CallerNotOwner`] - If the caller is not the owner.
+    /// * [`Error::Unauthorized`] - If the caller is not the owner.
     /// * [`Error::ZeroAddress`] - If `engine` is zero.
     /// * [`Error::AlreadySet`] - If the engine is already set.
     ///
@@ -1168,7 +1105,7 @@ impl CollateralVault {
     /// * `is_quote` - Whether this is the quote (cash) asset.
     ///
     /// # Errors
-    /// * [`Error::CallerNotOwner`] - If the caller is not the owner.
+    /// * [`Error::Unauthorized`] - If the caller is not the owner.
     /// * [`Error::ZeroAddress`] - If `token` is zero.
     /// * [`Error::AssetAlreadyListed`] - If `token` is listed.
     /// * [`Error::TooManyAssets`] - If 16 assets are listed.
@@ -1248,7 +1185,7 @@ impl CollateralVault {
     ///   withdrawals bring the total under the cap; nothing is taken away).
     ///
     /// # Errors
-    /// * [`Error::CallerNotOwner`] - If the caller is not the owner.
+    /// * [`Error::Unauthorized`] - If the caller is not the owner.
     /// * [`Error::TokenNotListed`] - If `token` is not listed.
     /// * [`Error::ValueOutOfBounds`] - If `cap` exceeds `u128`.
     /// * [`Error::CapBelowDeposits`] - If `cap` is below total deposits and not `force`.
@@ -1298,7 +1235,7 @@ impl CollateralVault {
     /// * `config` - Packed `AssetConfig`.
     ///
     /// # Errors
-    /// * [`Error::CallerNotOwner`] - If the caller is not the owner.
+    /// * [`Error::Unauthorized`] - If the caller is not the owner.
     /// * [`Error::TokenNotListed`] - If `token` is not listed.
     /// * [`Error::ValueOutOfBounds`] - If the config breaks a bound
     ///   (`AssetConfig::validate`: the floor above the ceiling, the ceiling above 100%,
@@ -2017,20 +1954,6 @@ mod event_tests {
         let mut r = margin_books::Rng(17);
         let mut next = || r.next_u64();
         for k in 0..32 {
-            assert!(
-                same_as_alloy(&OwnershipTransferStarted {
-                    previousOwner: varied(&mut next),
-                    newOwner: varied(&mut next)
-                }),
-                "OwnershipTransferStarted {k}"
-            );
-            assert!(
-                same_as_alloy(&OwnershipTransferred {
-                    previousOwner: varied(&mut next),
-                    newOwner: varied(&mut next)
-                }),
-                "OwnershipTransferred {k}"
-            );
             assert!(
                 same_as_alloy(&EngineSet {
                     engine: varied(&mut next)

@@ -7,6 +7,7 @@ mod common;
 
 use alloy_primitives::{Address, I256, U256};
 use common::*;
+use margin_common::{OwnershipTransferStarted, OwnershipTransferred};
 use margin_vault::*;
 use motsu::prelude::*;
 use stylus_margin::collateral::AssetConfig;
@@ -40,8 +41,8 @@ fn constructor_sets_owner(vault: Contract<CollateralVault>, owner: Address) {
     vault.sender(owner).constructor(owner).motsu_unwrap();
     assert_eq!(vault.sender(owner).owner(), owner);
     vault.assert_emitted(&OwnershipTransferred {
-        previousOwner: Address::ZERO,
-        newOwner: owner,
+        previous: Address::ZERO,
+        next: owner,
     });
 }
 
@@ -67,12 +68,12 @@ fn ownership_transfers_in_two_steps(
     assert_eq!(vault.sender(owner).owner(), owner);
     assert_eq!(vault.sender(owner).pending_owner(), bob);
     vault.assert_emitted(&OwnershipTransferStarted {
-        previousOwner: owner,
-        newOwner: bob,
+        previous: owner,
+        next: bob,
     });
 
     let err = vault.sender(carol).accept_ownership().motsu_unwrap_err();
-    assert!(matches!(err, Error::CallerNotPendingOwner(e) if e.caller == carol));
+    assert!(matches!(err, Error::Unauthorized(e) if e.caller == carol));
     assert_eq!(vault.sender(owner).owner(), owner);
     assert_eq!(vault.sender(owner).pending_owner(), bob);
 
@@ -80,8 +81,8 @@ fn ownership_transfers_in_two_steps(
     assert_eq!(vault.sender(owner).owner(), bob);
     assert_eq!(vault.sender(owner).pending_owner(), Address::ZERO);
     vault.assert_emitted(&OwnershipTransferred {
-        previousOwner: owner,
-        newOwner: bob,
+        previous: owner,
+        next: bob,
     });
 }
 
@@ -96,7 +97,7 @@ fn owner_functions_revert_for_others(
 ) {
     standard(&vault, &usdc, &weth, owner, engine, alice);
     let before = snapshot(&vault, &[U256::from(1)], &[&usdc, &weth], &[alice]);
-    let not_owner = |e: Error| matches!(e, Error::CallerNotOwner(e) if e.caller == alice);
+    let not_owner = |e: Error| matches!(e, Error::Unauthorized(e) if e.caller == alice);
     let t = weth.address();
     assert!(not_owner(
         vault

@@ -136,7 +136,8 @@ impl World {
         self.engine
             .sender(self.market)
             .trade(buyer, seller, id, i(size), i(price), I256::ZERO)
-            .motsu_res().map_err(Vec::from)
+            .motsu_res()
+            .map_err(Vec::from)
     }
     pub fn risk(&self, account: U256) -> (i128, i128, i128, i128) {
         let r = self
