@@ -135,8 +135,8 @@ interface IKeeperModule {
     /// A price reading is older than the underlying's maximum age.
     error StaleOracle(uint32 underlying, uint64 age);
 
-    /// A price reading was refused: reason 1 non-positive, 2 incomplete round,
-    /// 3 timestamp in the future, 4 bad scale, 5 the feed call failed or no price yet.
+    /// A price reading was refused; `reason` (`bad_oracle`): 1 non-positive, 2 incomplete
+    /// round, 3 timestamp in the future, 4 bad scale, 5 the feed call failed or no price yet.
     error BadOracle(uint32 underlying, uint8 reason);
 
     /// No volatility surface for a live expiry the account holds.
@@ -148,11 +148,13 @@ interface IKeeperModule {
     /// The caller lacks the role the function needs.
     error Unauthorized(address caller);
 
-    /// A parameter is outside its hard bounds (`which` names it, per function docs).
+    /// A parameter is outside its hard bounds: `which` is the 0-based position of the
+    /// field in the setter's parameter struct (`MarginParams`, `UnderlyingParams`,
+    /// `LiquidationParams`), `value` the value given.
     error ParameterOutOfBounds(uint8 which, int256 value);
 
-    /// A fixed-point failure in the core: 1 overflow, 2 division by zero, 3 outside the
-    /// domain, 4 malformed data (grid or instrument id).
+    /// A fixed-point failure in the core; `code` (`math_failure`): 1 overflow, 2 division
+    /// by zero, 3 outside the domain, 4 malformed data (grid, instrument id or answer).
     error MathFailure(uint8 code);
 
     // ---- Functions ----
@@ -177,7 +179,8 @@ interface IKeeperModule {
     /// Sets the 10 liquidation parameters (`LiquidationParams`). Owner only; each within
     /// the core's hard bounds.
     /// # Errors
-    /// `Unauthorized`, `ParameterOutOfBounds(which 1..10: the field's position, value)`.
+    /// `Unauthorized`, `ParameterOutOfBounds(which, value)` (`which`: the field's
+    /// 0-based position in `LiquidationParams`).
     /// # Events
     /// `LiquidationParamsSet` (the values in field order).
     function setLiquidationParams(LiquidationParams calldata params) external;

@@ -93,8 +93,8 @@ interface IRiskEngine {
     /// A price reading is older than the underlying's maximum age.
     error StaleOracle(uint32 underlying, uint64 age);
 
-    /// A price reading was refused: reason 1 non-positive, 2 incomplete round,
-    /// 3 timestamp in the future, 4 bad scale, 5 the feed call failed or no price yet.
+    /// A price reading was refused; `reason` (`bad_oracle`): 1 non-positive, 2 incomplete
+    /// round, 3 timestamp in the future, 4 bad scale, 5 the feed call failed or no price yet.
     error BadOracle(uint32 underlying, uint8 reason);
 
     /// No volatility surface for a live expiry the account holds.
@@ -106,8 +106,8 @@ interface IRiskEngine {
     /// The caller lacks the role the function needs.
     error Unauthorized(address caller);
 
-    /// A fixed-point failure in the core: 1 overflow, 2 division by zero, 3 outside the
-    /// domain, 4 malformed data (grid or instrument id).
+    /// A fixed-point failure in the core; `code` (`math_failure`): 1 overflow, 2 division
+    /// by zero, 3 outside the domain, 4 malformed data (grid, instrument id or answer).
     error MathFailure(uint8 code);
 
     // ---- Functions ----

@@ -25,8 +25,8 @@ pragma solidity ^0.8.23;
 interface IRiskLens {
     // ---- Errors ----
 
-    /// A fixed-point failure in the core: 1 overflow, 2 division by zero, 3 outside the
-    /// domain, 4 malformed data (grid or instrument id).
+    /// A fixed-point failure in the core; `code` (`math_failure`): 1 overflow, 2 division
+    /// by zero, 3 outside the domain, 4 malformed data (grid, instrument id or answer).
     error MathFailure(uint8 code);
 
     // ---- Functions ----

@@ -83,8 +83,8 @@ interface IRiskOracle {
     /// A price reading is older than the underlying's maximum age.
     error StaleOracle(uint32 underlying, uint64 age);
 
-    /// A price reading was refused: reason 1 non-positive, 2 incomplete round,
-    /// 3 timestamp in the future, 4 bad scale, 5 the feed call failed or no price yet.
+    /// A price reading was refused; `reason` (`bad_oracle`): 1 non-positive, 2 incomplete
+    /// round, 3 timestamp in the future, 4 bad scale, 5 the feed call failed or no price yet.
     error BadOracle(uint32 underlying, uint8 reason);
 
     /// The underlying is not configured in the RiskOracle.
@@ -93,11 +93,13 @@ interface IRiskOracle {
     /// The caller lacks the role the function needs.
     error Unauthorized(address caller);
 
-    /// A parameter is outside its hard bounds (`which` names it, per function docs).
+    /// A parameter is outside its hard bounds: `which` is the 0-based position of the
+    /// field in the setter's parameter struct (`MarginParams`, `UnderlyingParams`,
+    /// `LiquidationParams`), `value` the value given.
     error ParameterOutOfBounds(uint8 which, int256 value);
 
-    /// A fixed-point failure in the core: 1 overflow, 2 division by zero, 3 outside the
-    /// domain, 4 malformed data (grid or instrument id).
+    /// A fixed-point failure in the core; `code` (`math_failure`): 1 overflow, 2 division
+    /// by zero, 3 outside the domain, 4 malformed data (grid, instrument id or answer).
     error MathFailure(uint8 code);
 
     // ---- Functions ----
@@ -130,8 +132,9 @@ interface IRiskOracle {
     /// Configures an underlying (`UnderlyingParams`, bounds there). Owner only. Reads the
     /// feed's decimals once here.
     /// # Errors
-    /// `Unauthorized`, `ParameterOutOfBounds(which, value)` (0 maxAge, 1 surfaceMaxAge,
-    /// 2 method, 3 rate, 4 refVol, 5 lambda, 6 stableRate), `BadOracle` (feed unreadable).
+    /// `Unauthorized`, `ParameterOutOfBounds(which, value)` (the field's position in
+    /// `UnderlyingParams`: 1 maxAge, 2 surfaceMaxAge, 3 method, 4 rate, 5 refVol, 6 lambda,
+    /// 7 stableRate), `BadOracle` (feed unreadable).
     /// # Events
     /// `UnderlyingSet`.
     function setUnderlying(uint32 underlying, UnderlyingParams calldata params) external;

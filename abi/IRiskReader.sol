@@ -68,11 +68,13 @@ interface IRiskReader {
     /// The caller lacks the role the function needs.
     error Unauthorized(address caller);
 
-    /// A parameter is outside its hard bounds (`which` names it, per function docs).
+    /// A parameter is outside its hard bounds: `which` is the 0-based position of the
+    /// field in the setter's parameter struct (`MarginParams`, `UnderlyingParams`,
+    /// `LiquidationParams`), `value` the value given.
     error ParameterOutOfBounds(uint8 which, int256 value);
 
-    /// A fixed-point failure in the core: 1 overflow, 2 division by zero, 3 outside the
-    /// domain, 4 malformed data (grid or instrument id).
+    /// A fixed-point failure in the core; `code` (`math_failure`): 1 overflow, 2 division
+    /// by zero, 3 outside the domain, 4 malformed data (grid, instrument id or answer).
     error MathFailure(uint8 code);
 
     // ---- Functions ----

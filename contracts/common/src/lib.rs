@@ -40,8 +40,8 @@ sol! {
     /// A price reading is older than the underlying's maximum age.
     #[derive(Debug, PartialEq, Eq)]
     error StaleOracle(uint32 underlying, uint64 age);
-    /// A price reading was refused: reason 1 non-positive, 2 incomplete round,
-    /// 3 timestamp in the future, 4 bad scale, 5 the feed call failed or no price yet.
+    /// A price reading was refused; `reason` ([`bad_oracle`]): 1 non-positive, 2 incomplete
+    /// round, 3 timestamp in the future, 4 bad scale, 5 the feed call failed or no price yet.
     #[derive(Debug, PartialEq, Eq)]
     error BadOracle(uint32 underlying, uint8 reason);
     /// No volatility surface for a live expiry the account holds.
@@ -56,11 +56,13 @@ sol! {
     /// The caller lacks the role the function needs.
     #[derive(Debug, PartialEq, Eq)]
     error Unauthorized(address caller);
-    /// A parameter is outside its hard bounds (`which` names it, per function docs).
+    /// A parameter is outside its hard bounds: `which` is the 0-based position of the
+    /// field in the setter's parameter struct (`MarginParams`, `UnderlyingParams`,
+    /// `LiquidationParams`), `value` the value given.
     #[derive(Debug, PartialEq, Eq)]
     error ParameterOutOfBounds(uint8 which, int256 value);
-    /// A fixed-point failure in the core: 1 overflow, 2 division by zero, 3 outside the
-    /// domain, 4 malformed data (grid or instrument id).
+    /// A fixed-point failure in the core; `code` ([`math_failure`]): 1 overflow, 2 division
+    /// by zero, 3 outside the domain, 4 malformed data (grid, instrument id or answer).
     #[derive(Debug, PartialEq, Eq)]
     error MathFailure(uint8 code);
 
@@ -91,6 +93,32 @@ crate::error_words! {
     MathFailure { code }
 }
 
+/// The codes of `MathFailure.code`.
+pub mod math_failure {
+    /// A fixed-point result does not fit.
+    pub const OVERFLOW: u8 = 1;
+    /// A division by zero.
+    pub const DIVISION_BY_ZERO: u8 = 2;
+    /// An input outside a function's domain.
+    pub const OUT_OF_DOMAIN: u8 = 3;
+    /// Malformed words or ids: a grid, an instrument id, a callee's answer.
+    pub const MALFORMED: u8 = 4;
+}
+
+/// The reasons of `BadOracle.reason`.
+pub mod bad_oracle {
+    /// The feed answered a price of zero or less.
+    pub const NON_POSITIVE: u8 = 1;
+    /// The round is incomplete (`answeredInRound < roundId` or no update time).
+    pub const INCOMPLETE_ROUND: u8 = 2;
+    /// The round's update time is after the block's.
+    pub const FROM_THE_FUTURE: u8 = 3;
+    /// The price cannot be scaled to 18 decimals.
+    pub const BAD_SCALE: u8 = 4;
+    /// The feed call failed, or no price was ever read.
+    pub const UNREADABLE: u8 = 5;
+}
+
 /// A core failure as the error it names, in the caller's error type.
 pub fn math_err<E>(e: MarginError) -> E
 where
@@ -108,16 +136,18 @@ where
 
 /// Malformed words or ids: `MathFailure(4)`.
 pub fn malformed() -> MathFailure {
-    MathFailure { code: 4 }
+    MathFailure {
+        code: math_failure::MALFORMED,
+    }
 }
 
 /// A fixed-point failure: `MathFailure(1)` overflow, `(2)` division by zero, `(3)`
 /// outside the domain.
 pub fn fixed_err(e: MathError) -> MathFailure {
     let code = match e {
-        MathError::Overflow => 1,
-        MathError::DivisionByZero => 2,
-        _ => 3,
+        MathError::Overflow => math_failure::OVERFLOW,
+        MathError::DivisionByZero => math_failure::DIVISION_BY_ZERO,
+        _ => math_failure::OUT_OF_DOMAIN,
     };
     MathFailure { code }
 }

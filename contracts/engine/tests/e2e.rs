@@ -301,6 +301,87 @@ fn parameters_are_bounded_and_owner_only() {
     );
 }
 
+/// `ParameterOutOfBounds.which` is the 0-based position of the offending field in the
+/// setter's struct, for every field of the three parameter setters (each field alone out
+/// of bounds, the others valid), and the call changes nothing.
+#[motsu::test]
+fn parameter_out_of_bounds_names_the_fields_position() {
+    use margin_common::ParameterOutOfBounds;
+    let w = World::new();
+    let admin = w.admin;
+    let margin: [u64; 12] = w.reader.sender(admin).params().into();
+    for i in 0..12 {
+        let mut v = margin;
+        v[i] = u64::MAX;
+        let e = w
+            .reader
+            .sender(admin)
+            .set_params(v.into())
+            .motsu_unwrap_err();
+        assert!(
+            matches!(e, margin_reader::Error::ParameterOutOfBounds(ParameterOutOfBounds { which, value })
+                if usize::from(which) == i && value == I256::try_from(u64::MAX).unwrap()),
+            "MarginParams field {i}: {e:?}"
+        );
+        assert_eq!(w.reader.sender(admin).params(), margin.into());
+    }
+    let liquidation: [U256; 10] = w.keeper.sender(admin).liquidation_params().into();
+    for i in 0..10 {
+        let mut v = liquidation;
+        v[i] = U256::MAX;
+        let e = w
+            .keeper
+            .sender(admin)
+            .set_liquidation_params(v.into())
+            .motsu_unwrap_err();
+        assert!(
+            matches!(e, margin_keeper::Error::ParameterOutOfBounds(ParameterOutOfBounds { which, .. })
+                if usize::from(which) == i),
+            "LiquidationParams field {i}: {e:?}"
+        );
+        let now: [U256; 10] = w.keeper.sender(admin).liquidation_params().into();
+        assert_eq!(now, liquidation);
+    }
+    let valid = margin_oracle::types::UnderlyingParams {
+        feed: w.feed.address(),
+        maxAge: 3_600,
+        surfaceMaxAge: 3_600,
+        method: 0,
+        rate: 0,
+        refVol: E18 as u64 / 2,
+        lambda: (94 * E18 / 100) as u64,
+        stableRate: 0,
+    };
+    w.oracle
+        .sender(admin)
+        .set_underlying(2, valid.clone())
+        .motsu_unwrap();
+    type Spoil = fn(&mut margin_oracle::types::UnderlyingParams);
+    let cases: [(u8, Spoil); 7] = [
+        (1, |p| p.maxAge = 0),
+        (2, |p| p.surfaceMaxAge = 0),
+        (3, |p| p.method = 2),
+        (4, |p| p.rate = i64::MAX),
+        (5, |p| p.refVol = 0),
+        (6, |p| p.lambda = 0),
+        (7, |p| p.stableRate = u64::MAX),
+    ];
+    for (field, spoil) in cases {
+        let mut p = valid.clone();
+        spoil(&mut p);
+        let e = w
+            .oracle
+            .sender(admin)
+            .set_underlying(3, p)
+            .motsu_unwrap_err();
+        assert!(
+            matches!(e, margin_oracle::Error::ParameterOutOfBounds(ParameterOutOfBounds { which, .. })
+                if which == field),
+            "UnderlyingParams field {field}: {e:?}"
+        );
+    }
+}
+
 #[motsu::test]
 fn risk_offsetting_collateral_enters_as_delta_and_raises_the_surplus_of_covered_calls() {
     let w = World::new();

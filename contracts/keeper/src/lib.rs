@@ -31,7 +31,7 @@ use alloy_sol_types::{sol, SolCall};
 use margin_common::{
     abi::{accounts_view, calls, send, view},
     encode::emit,
-    fixed_err, i128_of, i256, malformed,
+    fixed_err, i128_of, i256, malformed, math_failure,
     wire::Evaluation,
     BadOracle, MathFailure, MissingSurface, Owned, OwnershipTransferStarted, OwnershipTransferred,
     ParameterOutOfBounds, StaleOracle, StaleSurface, Unauthorized,
@@ -262,12 +262,17 @@ pub struct KeeperModule {
 fn liq_err(e: LiquidationError) -> Error {
     match e {
         LiquidationError::ParamOutOfBounds { which, value } => ParameterOutOfBounds {
-            which: which as u8,
+            // The field's 0-based position in `LiquidationParams` (`ParamField` counts
+            // from 1).
+            which: which as u8 - 1,
             value: i256(value),
         }
         .into(),
         LiquidationError::Math(m) => fixed_err(m).into(),
-        _ => MathFailure { code: 3 }.into(),
+        _ => MathFailure {
+            code: math_failure::OUT_OF_DOMAIN,
+        }
+        .into(),
     }
 }
 
@@ -426,7 +431,8 @@ impl KeeperModule {
     /// Sets the 10 liquidation parameters (`LiquidationParams`). Owner only; each within
     /// the core's hard bounds.
     /// # Errors
-    /// `Unauthorized`, `ParameterOutOfBounds(which 1..10: the field's position, value)`.
+    /// `Unauthorized`, `ParameterOutOfBounds(which, value)` (`which`: the field's
+    /// 0-based position in `LiquidationParams`).
     /// # Events
     /// `LiquidationParamsSet` (the values in field order).
     pub fn set_liquidation_params(

@@ -24,6 +24,7 @@ use alloy_primitives::{
 };
 use alloy_sol_types::sol;
 use margin_common::{
+    bad_oracle,
     encode::emit,
     fixed_err, i128_of, i256, malformed,
     wire::{self, key, Failure, Header},
@@ -232,7 +233,7 @@ impl RiskOracle {
         };
         let mut round = Round::default();
         let (price, failure) = match reading {
-            Err(_) => (fallback, Some(bad(5))),
+            Err(_) => (fallback, Some(bad(bad_oracle::UNREADABLE))),
             Ok(r) => {
                 round = round_of(r);
                 match oracle::check_latest(&round, cfg.decimals, now, u64::from(cfg.max_age)) {
@@ -244,17 +245,23 @@ impl RiskOracle {
                             age,
                         }),
                     ),
-                    Err(OracleError::NonPositive) => (fallback, Some(bad(1))),
-                    Err(OracleError::IncompleteRound) => (fallback, Some(bad(2))),
-                    Err(OracleError::FromTheFuture) => (fallback, Some(bad(3))),
-                    Err(_) => (fallback, Some(bad(4))),
+                    Err(OracleError::NonPositive) => {
+                        (fallback, Some(bad(bad_oracle::NON_POSITIVE)))
+                    }
+                    Err(OracleError::IncompleteRound) => {
+                        (fallback, Some(bad(bad_oracle::INCOMPLETE_ROUND)))
+                    }
+                    Err(OracleError::FromTheFuture) => {
+                        (fallback, Some(bad(bad_oracle::FROM_THE_FUTURE)))
+                    }
+                    Err(OracleError::BadScale) => (fallback, Some(bad(bad_oracle::BAD_SCALE))),
                 }
             }
         };
         if price <= 0 {
             return Err(BadOracle {
                 underlying: id,
-                reason: 5,
+                reason: bad_oracle::UNREADABLE,
             }
             .into());
         }
@@ -371,8 +378,9 @@ impl RiskOracle {
     /// Configures an underlying (`UnderlyingParams`, bounds there). Owner only. Reads the
     /// feed's decimals once here.
     /// # Errors
-    /// `Unauthorized`, `ParameterOutOfBounds(which, value)` (0 maxAge, 1 surfaceMaxAge,
-    /// 2 method, 3 rate, 4 refVol, 5 lambda, 6 stableRate), `BadOracle` (feed unreadable).
+    /// `Unauthorized`, `ParameterOutOfBounds(which, value)` (the field's position in
+    /// `UnderlyingParams`: 1 maxAge, 2 surfaceMaxAge, 3 method, 4 rate, 5 refVol, 6 lambda,
+    /// 7 stableRate), `BadOracle` (feed unreadable).
     /// # Events
     /// `UnderlyingSet`.
     pub fn set_underlying(
@@ -393,13 +401,14 @@ impl RiskOracle {
         self.owner.only(self.vm().msg_sender())?;
         let week = 7 * 86_400;
         let checks: [(u8, i128, i128, i128); 7] = [
-            (0, i128::from(max_age), 1, week),
-            (1, i128::from(surface_max_age), 1, week),
-            (2, i128::from(method), 0, 1),
-            (3, i128::from(rate), RATE_MIN, RATE_MAX),
-            (4, i128::from(ref_vol), 1, 10 * WAD),
-            (5, i128::from(lambda), WAD / 2, WAD - 1),
-            (6, i128::from(stable_rate), 0, WAD / 1000),
+            // `which`: the field's position in `UnderlyingParams` (0 is the feed).
+            (1, i128::from(max_age), 1, week),
+            (2, i128::from(surface_max_age), 1, week),
+            (3, i128::from(method), 0, 1),
+            (4, i128::from(rate), RATE_MIN, RATE_MAX),
+            (5, i128::from(ref_vol), 1, 10 * WAD),
+            (6, i128::from(lambda), WAD / 2, WAD - 1),
+            (7, i128::from(stable_rate), 0, WAD / 1000),
         ];
         for (which, v, lo, hi) in checks {
             if v < lo || v > hi {
@@ -413,7 +422,7 @@ impl RiskOracle {
         let decimals = IAggregatorV3::new(feed).decimals(&*self).map_err(|_| {
             Error::from(BadOracle {
                 underlying,
-                reason: 5,
+                reason: bad_oracle::UNREADABLE,
             })
         })?;
         let cfg = UnderlyingConfig {
@@ -606,7 +615,7 @@ impl RiskOracle {
         let failed = |_| {
             Error::from(BadOracle {
                 underlying,
-                reason: 5,
+                reason: bad_oracle::UNREADABLE,
             })
         };
         let round = round_of(feed.get_round_data(&*self, round_id).map_err(failed)?);
