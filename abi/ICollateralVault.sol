@@ -268,9 +268,6 @@ interface ICollateralVault {
     /// * `account` - The account.
     error AccountFrozen(uint256 account);
 
-    /// The zero address where an address is required.
-    error ZeroAddress();
-
     /// A parameter breaks a hard bound.
     ///
     /// * `which` - The parameter: 1 underlying, 2 decimals, 3 haircut
@@ -314,6 +311,9 @@ interface ICollateralVault {
 
     /// The caller lacks the role the function needs.
     error Unauthorized(address caller);
+
+    /// The zero address where an address is required (an owner, a contract to wire).
+    error ZeroAddress();
 
     // ---- Functions ----
 

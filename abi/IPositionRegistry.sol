@@ -247,13 +247,11 @@ interface IPositionRegistry {
     /// * `engine` - Address given.
     error InvalidEngine(address engine);
 
-    /// The owner is not valid (zero).
-    ///
-    /// * `owner` - Address given.
-    error OwnableInvalidOwner(address owner);
-
     /// The caller lacks the role the function needs.
     error Unauthorized(address caller);
+
+    /// The zero address where an address is required (an owner, a contract to wire).
+    error ZeroAddress();
 
     // ---- Functions ----
 

@@ -106,6 +106,9 @@ interface IRiskEngine {
     /// The caller lacks the role the function needs.
     error Unauthorized(address caller);
 
+    /// The zero address where an address is required (an owner, a contract to wire).
+    error ZeroAddress();
+
     /// A fixed-point failure in the core; `code` (`math_failure`): 1 overflow, 2 division
     /// by zero, 3 outside the domain, 4 malformed data (grid, instrument id or answer).
     error MathFailure(uint8 code);

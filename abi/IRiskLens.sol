@@ -25,6 +25,9 @@ pragma solidity ^0.8.23;
 interface IRiskLens {
     // ---- Errors ----
 
+    /// The zero address where an address is required (an owner, a contract to wire).
+    error ZeroAddress();
+
     /// A fixed-point failure in the core; `code` (`math_failure`): 1 overflow, 2 division
     /// by zero, 3 outside the domain, 4 malformed data (grid, instrument id or answer).
     error MathFailure(uint8 code);

@@ -93,6 +93,9 @@ interface IRiskOracle {
     /// The caller lacks the role the function needs.
     error Unauthorized(address caller);
 
+    /// The zero address where an address is required (an owner, a contract to wire).
+    error ZeroAddress();
+
     /// A parameter is outside its hard bounds: `which` is the 0-based position of the
     /// field in the setter's parameter struct (`MarginParams`, `UnderlyingParams`,
     /// `LiquidationParams`), `value` the value given.

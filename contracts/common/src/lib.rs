@@ -56,6 +56,9 @@ sol! {
     /// The caller lacks the role the function needs.
     #[derive(Debug, PartialEq, Eq)]
     error Unauthorized(address caller);
+    /// The zero address where an address is required (an owner, a contract to wire).
+    #[derive(Debug, PartialEq, Eq)]
+    error ZeroAddress();
     /// A parameter is outside its hard bounds: `which` is the 0-based position of the
     /// field in the setter's parameter struct (`MarginParams`, `UnderlyingParams`,
     /// `LiquidationParams`), `value` the value given.
@@ -89,6 +92,7 @@ crate::error_words! {
     StaleSurface { underlying, expiry, age }
     UnknownUnderlying { underlying }
     Unauthorized { caller }
+    ZeroAddress {}
     ParameterOutOfBounds { which, value }
     MathFailure { code }
 }
@@ -185,6 +189,15 @@ pub fn amount_i128(v: U256) -> i128 {
     u128_of(v).min(i128::MAX as u128) as i128
 }
 
+/// # Errors
+/// `ZeroAddress` if any of `addresses` is zero (constructors wiring other contracts).
+pub fn nonzero(addresses: &[Address]) -> Result<(), ZeroAddress> {
+    if addresses.iter().any(|a| a.is_zero()) {
+        return Err(ZeroAddress {});
+    }
+    Ok(())
+}
+
 /// Two-step ownership: the owner names a successor, who accepts.
 #[storage]
 pub struct Owned {
@@ -206,13 +219,16 @@ impl Owned {
     }
 
     /// Sets the first owner (constructor); returns the event to log.
+    /// # Errors
+    /// `ZeroAddress` for a zero owner (the contract would have none, for ever).
     #[inline]
-    pub fn init(&mut self, owner: Address) -> OwnershipTransferred {
+    pub fn init(&mut self, owner: Address) -> Result<OwnershipTransferred, ZeroAddress> {
+        nonzero(&[owner])?;
         self.owner.set(owner);
-        OwnershipTransferred {
+        Ok(OwnershipTransferred {
             previous: Address::ZERO,
             next: owner,
-        }
+        })
     }
 
     /// # Errors
@@ -287,6 +303,7 @@ mod tests {
     crate::errors! {
         /// Every shared error.
         enum Shared {
+            ZeroAddress,
             StaleOracle,
             BadOracle,
             MissingSurface,

@@ -35,10 +35,10 @@ use margin_common::{
     abi::{accounts_view, address_word, calls, send, view},
     amount_i128,
     encode::emit,
-    fixed_err, i128_of, i256, malformed,
+    fixed_err, i128_of, i256, malformed, nonzero,
     wire::{self, Check, Undo},
     BadOracle, MathFailure, MissingSurface, Owned, OwnershipTransferStarted, OwnershipTransferred,
-    StaleOracle, StaleSurface, Unauthorized,
+    StaleOracle, StaleSurface, Unauthorized, ZeroAddress,
 };
 use stylus_margin::{
     instrument::{self, Kind},
@@ -122,6 +122,7 @@ margin_common::errors! {
         SettlementPriceMissing,
         InstrumentNotExpired,
         Unauthorized,
+        ZeroAddress,
         StaleOracle,
         BadOracle,
         StaleSurface,
@@ -244,6 +245,10 @@ impl RiskEngine {
 impl RiskEngine {
     /// Sets the owner (also the first guardian) and wires the vault, the registry, the
     /// reader and the oracle (settlement prices).
+    /// # Errors
+    /// `ZeroAddress` if any of them is zero.
+    /// # Events
+    /// `OwnershipTransferred` (from zero).
     #[constructor]
     pub fn constructor(
         &mut self,
@@ -252,14 +257,16 @@ impl RiskEngine {
         registry: Address,
         reader: Address,
         oracle: Address,
-    ) {
-        let e: OwnershipTransferred = self.owner.init(owner);
+    ) -> Result<(), Error> {
+        nonzero(&[vault, registry, reader, oracle])?;
+        let e: OwnershipTransferred = self.owner.init(owner)?;
         emit(self.vm(), e);
         self.oracle.set(oracle);
         self.guardian.set(owner);
         self.vault.set(vault);
         self.registry.set(registry);
         self.reader.set(reader);
+        Ok(())
     }
 
     // ---------------------------------------------------------------- roles

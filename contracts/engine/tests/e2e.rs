@@ -560,3 +560,73 @@ fn futures_realise_pnl_into_cash_when_reduced() {
     assert_eq!(w.vault.sender(admin).cash_of(short), i(19_900 * WAD));
     assert_eq!(w.registry.sender(admin).position_of(long, fut).0, i(WAD));
 }
+
+/// Every constructor refuses a zero owner or a zero contract to wire (`ZeroAddress`),
+/// each position alone zero, and leaves nothing set; with every address set it runs.
+#[motsu::test]
+fn constructors_refuse_zero_addresses() {
+    use margin_common::ZeroAddress;
+    use margin_engine::RiskEngine;
+    use margin_keeper::KeeperModule;
+    use margin_lens::RiskLens;
+    use margin_oracle::RiskOracle;
+    use margin_reader::RiskReader;
+    let deployer = addr(0xde);
+    let full = [addr(1), addr(2), addr(3), addr(4), addr(5)];
+    let with_zero = |n: usize, i: usize| {
+        let mut a = full;
+        if i < n {
+            a[i] = alloy_primitives::Address::ZERO;
+        }
+        a
+    };
+    for i in 0..=5 {
+        let a = with_zero(5, i);
+        let c = Contract::<RiskEngine>::new();
+        let r = c.sender(deployer).constructor(a[0], a[1], a[2], a[3], a[4]);
+        let zero = matches!(r, Err(margin_engine::Error::ZeroAddress(ZeroAddress {})));
+        assert_eq!(zero, i < 5, "engine, zero at {i}");
+        assert_eq!(
+            c.sender(deployer).owner(),
+            if i < 5 {
+                alloy_primitives::Address::ZERO
+            } else {
+                a[0]
+            }
+        );
+        let c = Contract::<RiskReader>::new();
+        let r = c.sender(deployer).constructor(a[0], a[1], a[2], a[3], a[4]);
+        let zero = matches!(r, Err(margin_reader::Error::ZeroAddress(ZeroAddress {})));
+        assert_eq!(zero, i < 5, "reader, zero at {i}");
+    }
+    for i in 0..=4 {
+        let a = with_zero(4, i);
+        let c = Contract::<KeeperModule>::new();
+        let r = c.sender(deployer).constructor(a[0], a[1], a[2], a[3]);
+        let zero = matches!(r, Err(margin_keeper::Error::ZeroAddress(ZeroAddress {})));
+        assert_eq!(zero, i < 4, "keeper, zero at {i}");
+    }
+    for i in 0..=1 {
+        let a = with_zero(1, i);
+        let c = Contract::<RiskOracle>::new();
+        let zero = matches!(
+            c.sender(deployer).constructor(a[0]),
+            Err(margin_oracle::Error::ZeroAddress(ZeroAddress {}))
+        );
+        assert_eq!(zero, i < 1, "oracle, zero at {i}");
+        let c = Contract::<RiskLens>::new();
+        let zero = matches!(
+            c.sender(deployer).constructor(a[0]),
+            Err(margin_lens::Error::ZeroAddress(ZeroAddress {}))
+        );
+        assert_eq!(zero, i < 1, "lens, zero at {i}");
+        assert_eq!(
+            c.sender(deployer).reader(),
+            if i < 1 {
+                alloy_primitives::Address::ZERO
+            } else {
+                a[0]
+            }
+        );
+    }
+}

@@ -31,10 +31,10 @@ use alloy_sol_types::{sol, SolCall};
 use margin_common::{
     abi::{accounts_view, calls, send, view},
     encode::emit,
-    fixed_err, i128_of, i256, malformed, math_failure,
+    fixed_err, i128_of, i256, malformed, math_failure, nonzero,
     wire::Evaluation,
     BadOracle, MathFailure, MissingSurface, Owned, OwnershipTransferStarted, OwnershipTransferred,
-    ParameterOutOfBounds, StaleOracle, StaleSurface, Unauthorized,
+    ParameterOutOfBounds, StaleOracle, StaleSurface, Unauthorized, ZeroAddress,
 };
 use stylus_margin::{
     fixed::{self, Rounding, WAD},
@@ -219,6 +219,7 @@ margin_common::errors! {
         InsuranceAccountNotSet,
         ParameterOutOfBounds,
         Unauthorized,
+        ZeroAddress,
         MathFailure,
         StaleOracle,
         BadOracle,
@@ -385,6 +386,10 @@ impl KeeperModule {
 #[public]
 impl KeeperModule {
     /// Sets the owner and wires the vault, registry and reader (once).
+    /// # Errors
+    /// `ZeroAddress` if any of them is zero.
+    /// # Events
+    /// `OwnershipTransferred` (from zero).
     #[constructor]
     pub fn constructor(
         &mut self,
@@ -392,12 +397,14 @@ impl KeeperModule {
         vault: Address,
         registry: Address,
         reader: Address,
-    ) {
-        let e: OwnershipTransferred = self.owner.init(owner);
+    ) -> Result<(), Error> {
+        nonzero(&[vault, registry, reader])?;
+        let e: OwnershipTransferred = self.owner.init(owner)?;
         emit(self.vm(), e);
         self.vault.set(vault);
         self.registry.set(registry);
         self.reader.set(reader);
+        Ok(())
     }
 
     /// The owner.

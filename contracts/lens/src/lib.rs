@@ -23,9 +23,9 @@ use alloy_primitives::{Address, I256, U256};
 use alloy_sol_types::SolCall;
 use margin_common::{
     abi::{self, accounts_view, address_word, calls, view, Answer},
-    i256, malformed,
+    i256, malformed, nonzero,
     wire::{self, params_words, AccountWords, Evaluation},
-    MathFailure,
+    MathFailure, ZeroAddress,
 };
 use stylus_sdk::{prelude::*, storage::StorageAddress};
 
@@ -34,6 +34,7 @@ margin_common::errors! {
     /// are bubbled up unchanged).
     pub enum Error {
         MathFailure,
+        ZeroAddress,
     }
 }
 
@@ -103,9 +104,13 @@ impl RiskLens {
 #[public]
 impl RiskLens {
     /// Points the lens at a RiskReader (once).
+    /// # Errors
+    /// `ZeroAddress` for a zero reader.
     #[constructor]
-    pub fn constructor(&mut self, reader: Address) {
+    pub fn constructor(&mut self, reader: Address) -> Result<(), Error> {
+        nonzero(&[reader])?;
         self.reader.set(reader);
+        Ok(())
     }
 
     /// The RiskReader whose numbers this lens shows.

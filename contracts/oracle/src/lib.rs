@@ -32,7 +32,7 @@ use margin_common::{
         halves, join, surface_from_slots, surface_slots, UnderlyingConfig, UnderlyingRisk, VolState,
     },
     BadOracle, MathFailure, Owned, OwnershipTransferStarted, OwnershipTransferred,
-    ParameterOutOfBounds, StaleOracle, Unauthorized, UnknownUnderlying,
+    ParameterOutOfBounds, StaleOracle, Unauthorized, UnknownUnderlying, ZeroAddress,
 };
 use stylus_margin::{
     fixed::WAD,
@@ -129,6 +129,7 @@ margin_common::errors! {
         UnknownUnderlying,
         ParameterOutOfBounds,
         Unauthorized,
+        ZeroAddress,
         MathFailure,
     }
 }
@@ -326,10 +327,15 @@ impl RiskOracle {
 #[public]
 impl RiskOracle {
     /// Sets the owner.
+    /// # Errors
+    /// `ZeroAddress` for a zero owner.
+    /// # Events
+    /// `OwnershipTransferred` (from zero).
     #[constructor]
-    pub fn constructor(&mut self, owner: Address) {
-        let e: OwnershipTransferred = self.owner.init(owner);
+    pub fn constructor(&mut self, owner: Address) -> Result<(), Error> {
+        let e: OwnershipTransferred = self.owner.init(owner)?;
         emit(self.vm(), e);
+        Ok(())
     }
 
     /// The owner.

@@ -28,10 +28,10 @@ use alloy_sol_types::{sol, SolCall};
 use margin_common::{
     abi::{address_word, calls, view, Answer},
     encode::emit,
-    i256, malformed,
+    i256, malformed, nonzero,
     wire::{self, params_from_words, params_words, AccountWords, Evaluation, Undo},
     MathFailure, Owned, OwnershipTransferStarted, OwnershipTransferred, ParameterOutOfBounds,
-    Unauthorized,
+    Unauthorized, ZeroAddress,
 };
 use stylus_margin::{
     collateral::AssetConfig,
@@ -137,6 +137,7 @@ margin_common::errors! {
         MathFailure,
         ParameterOutOfBounds,
         Unauthorized,
+        ZeroAddress,
     }
 }
 
@@ -361,6 +362,10 @@ impl RiskReader {
 impl RiskReader {
     /// Sets the owner (who sets the margin parameters) and wires the vault, the registry,
     /// the oracle and the calculator (once).
+    /// # Errors
+    /// `ZeroAddress` if any of them is zero.
+    /// # Events
+    /// `OwnershipTransferred` (from zero).
     #[constructor]
     pub fn constructor(
         &mut self,
@@ -369,13 +374,15 @@ impl RiskReader {
         registry: Address,
         oracle: Address,
         calculator: Address,
-    ) {
-        let e: OwnershipTransferred = self.owner.init(owner);
+    ) -> Result<(), Error> {
+        nonzero(&[vault, registry, oracle, calculator])?;
+        let e: OwnershipTransferred = self.owner.init(owner)?;
         emit(self.vm(), e);
         self.store(
             [vault, registry, oracle, calculator],
             [U256::ZERO; 3], // the defaults
         );
+        Ok(())
     }
 
     /// The owner.

@@ -35,7 +35,7 @@ use alloc::vec::Vec;
 
 use alloy_primitives::{Address, I256, U128, U256, U8};
 use margin_common::{
-    encode::emit, Owned, OwnershipTransferStarted, OwnershipTransferred, Unauthorized,
+    encode::emit, Owned, OwnershipTransferStarted, OwnershipTransferred, Unauthorized, ZeroAddress,
 };
 use stylus_margin::{
     fixed::WAD,
@@ -369,12 +369,6 @@ mod sol {
         error InvalidEngine(address engine);
 
 
-        /// The owner is not valid (zero).
-        ///
-        /// * `owner` - Address given.
-        #[derive(Debug)]
-        #[allow(missing_docs)]
-        error OwnableInvalidOwner(address owner);
     }
 }
 
@@ -403,7 +397,7 @@ margin_common::errors! {
         AlreadySet,
         InvalidEngine,
         Unauthorized,
-        OwnableInvalidOwner,
+        ZeroAddress,
     }
 }
 
@@ -430,7 +424,6 @@ margin_common::error_words! {
     OutOfRange { value, min, max }
     AlreadySet { current }
     InvalidEngine { engine }
-    OwnableInvalidOwner { owner }
 }
 
 /// Default per-account position bound.
@@ -642,17 +635,14 @@ impl PositionRegistry {
     ///
     /// # Errors
     ///
-    /// * [`Error::OwnableInvalidOwner`] - If `owner` is zero.
+    /// * [`Error::ZeroAddress`] - If `owner` is zero.
     ///
     /// # Events
     ///
     /// * [`OwnershipTransferred`].
     #[constructor]
     pub fn constructor(&mut self, owner: Address) -> Result<(), Error> {
-        if owner.is_zero() {
-            return Err(Error::OwnableInvalidOwner(OwnableInvalidOwner { owner }));
-        }
-        let e: OwnershipTransferred = self.owner.init(owner);
+        let e: OwnershipTransferred = self.owner.init(owner)?;
         self.max_positions.set(U8::from(DEFAULT_MAX_POSITIONS));
         emit(self.vm(), e);
         Ok(())

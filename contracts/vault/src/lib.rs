@@ -57,7 +57,7 @@ use alloy_primitives::{
     Address, FixedBytes, I256, U256,
 };
 use margin_common::{
-    encode::emit, Owned, OwnershipTransferStarted, OwnershipTransferred, Unauthorized,
+    encode::emit, Owned, OwnershipTransferStarted, OwnershipTransferred, Unauthorized, ZeroAddress,
 };
 use stylus_margin::{
     collateral::{AssetConfig, ConfigField, MAX_DECIMALS},
@@ -390,10 +390,6 @@ mod sol {
 
 
 
-        /// The zero address where an address is required.
-        #[derive(Debug)]
-        #[allow(missing_docs)]
-        error ZeroAddress();
 
         /// A parameter breaks a hard bound.
         ///
@@ -500,7 +496,6 @@ margin_common::error_words! {
     FeeOnTransferDetected { token, expected, received }
     CallerNotEngineOrKeeper { caller }
     AccountFrozen { account }
-    ZeroAddress {}
     ValueOutOfBounds { which, value, bound }
     AlreadySet { current }
     TooManyAssets { max }
@@ -980,10 +975,7 @@ impl CollateralVault {
     /// * [`OwnershipTransferred`] from zero to `owner`.
     #[constructor]
     pub fn constructor(&mut self, owner: Address) -> Result<(), Error> {
-        if owner.is_zero() {
-            return Err(Error::ZeroAddress(ZeroAddress {}));
-        }
-        let e: OwnershipTransferred = self.owner.init(owner);
+        let e: OwnershipTransferred = self.owner.init(owner)?;
         emit(self.vm(), e);
         Ok(())
     }

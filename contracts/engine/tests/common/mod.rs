@@ -169,28 +169,34 @@ impl World {
         let market = addr(0x3e);
         vault.sender(admin).constructor(admin).motsu_unwrap();
         registry.sender(admin).constructor(admin).motsu_unwrap();
-        oracle.sender(admin).constructor(admin);
-        reader.sender(admin).constructor(
-            admin,
-            vault.address(),
-            registry.address(),
-            oracle.address(),
-            calculator.address(),
-        );
-        engine.sender(admin).constructor(
-            admin,
-            vault.address(),
-            registry.address(),
-            reader.address(),
-            oracle.address(),
-        );
-        keeper.sender(admin).constructor(
-            admin,
-            vault.address(),
-            registry.address(),
-            reader.address(),
-        );
-        lens.sender(admin).constructor(reader.address());
+        oracle.sender(admin).constructor(admin).motsu_unwrap();
+        reader
+            .sender(admin)
+            .constructor(
+                admin,
+                vault.address(),
+                registry.address(),
+                oracle.address(),
+                calculator.address(),
+            )
+            .motsu_unwrap();
+        engine
+            .sender(admin)
+            .constructor(
+                admin,
+                vault.address(),
+                registry.address(),
+                reader.address(),
+                oracle.address(),
+            )
+            .motsu_unwrap();
+        keeper
+            .sender(admin)
+            .constructor(admin, vault.address(), registry.address(), reader.address())
+            .motsu_unwrap();
+        lens.sender(admin)
+            .constructor(reader.address())
+            .motsu_unwrap();
         vault
             .sender(admin)
             .set_engine(engine.address())
