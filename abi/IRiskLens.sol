@@ -23,6 +23,42 @@ pragma solidity ^0.8.23;
 /// CollateralVault and the PositionRegistry (scan), and the RiskOracle and the
 /// RiskCalculator (quote), all as views. Nothing calls it back.
 interface IRiskLens {
+    // ---- Structs ----
+
+    /// A keeper's page of accounts (`scan`): the accounts holding positions, with their
+    /// equity and MM (WAD) and whether each is liquidatable now.
+    struct ScanPage {
+        uint256[] accounts;
+        int256[] equity;
+        int256[] mm;
+        bool[] liquidatable;
+    }
+
+    /// An account's risk (`accountRisk`): equity (oracle), MM, IM, equity for IM, and
+    /// per underlying its id, delta, gamma, vega and theta (WAD); the index of the worst
+    /// scenario (255: no positions).
+    struct AccountRisk {
+        int256 equity;
+        int256 mm;
+        int256 im;
+        int256 equityIm;
+        uint32[] underlyings;
+        int256[] delta;
+        int256[] gamma;
+        int256[] vega;
+        int256[] theta;
+        uint8 worstScenario;
+    }
+
+    /// One unit of an instrument now (`quote`): price, delta, gamma, vega, theta (WAD).
+    struct Quote {
+        int256 price;
+        int256 delta;
+        int256 gamma;
+        int256 vega;
+        int256 theta;
+    }
+
     // ---- Errors ----
 
     /// The zero address where an address is required (an owner, a contract to wire).
@@ -37,34 +73,18 @@ interface IRiskLens {
     /// The RiskReader whose numbers this lens shows.
     function reader() external view returns (address);
 
-    struct ScanReturn { uint256[] _0; int256[] _1; int256[] _2; bool[] _3; }
-
     /// A keeper's scan: of the accounts `first .. first + count` (ids start at 1; the
     /// page stops at the last account), those holding positions, with equity, MM and
     /// whether each is liquidatable now (equity < MM on fresh data). At most 64 a page.
     /// # Errors
     /// The reader's, vault's and registry's errors unchanged.
-    ///
-    /// Wire format: stylus-sdk 0.9.0 ABI-encodes a return of several values that include a
-    /// dynamic one (array, bytes, string) as ONE tuple (stylus-sdk-rs issue 308, fixed in a
-    /// later SDK), not as Solidity's several return values. So this interface declares the
-    /// one struct the contract really returns; its fields `_0`, `_1`, ... are the values in
-    /// the order described above.
-    function scan(uint256 first, uint256 count) external view returns (ScanReturn memory);
-
-    struct AccountRiskReturn { int256 _0; int256 _1; int256 _2; int256 _3; uint32[] _4; int256[] _5; int256[] _6; int256[] _7; int256[] _8; uint8 _9; }
+    function scan(uint256 first, uint256 count) external view returns (ScanPage memory);
 
     /// Equity (oracle), MM, IM, equity for IM, and per underlying: id, delta, gamma,
     /// vega, theta (WAD); plus the index of the worst scenario (255: no positions).
     /// # Errors
     /// The reader's errors unchanged.
-    ///
-    /// Wire format: stylus-sdk 0.9.0 ABI-encodes a return of several values that include a
-    /// dynamic one (array, bytes, string) as ONE tuple (stylus-sdk-rs issue 308, fixed in a
-    /// later SDK), not as Solidity's several return values. So this interface declares the
-    /// one struct the contract really returns; its fields `_0`, `_1`, ... are the values in
-    /// the order described above.
-    function accountRisk(uint256 account) external view returns (AccountRiskReturn memory);
+    function accountRisk(uint256 account) external view returns (AccountRisk memory);
 
     /// `equity - MM` (negative: below maintenance).
     /// # Errors
@@ -100,5 +120,5 @@ interface IRiskLens {
     /// # Errors
     /// The reader's, oracle's and calculator's errors unchanged; `MathFailure(4)` for a
     /// malformed instrument id.
-    function quote(uint256 instrument) external view returns (int256, int256, int256, int256, int256);
+    function quote(uint256 instrument) external view returns (Quote memory);
 }

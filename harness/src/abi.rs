@@ -4,8 +4,9 @@
 //! does not decode.
 //!
 //! stylus-sdk 0.9 encodes a multi-value return that contains a dynamic array as one tuple;
-//! the interfaces declare those returns as a struct (`AccountRiskReturn`, `ScanReturn`,
-//! `GetAccountStateReturn`, `GetPositionsReturn`).
+//! the interfaces declare those returns as a struct (`GetAccountStateReturn`,
+//! `GetPositionsReturn`); the lens's views return named structs (`ScanPage`,
+//! `AccountRisk`, `Quote`).
 #![allow(missing_docs, clippy::too_many_arguments)]
 
 use alloy_sol_types::{sol, SolInterface};

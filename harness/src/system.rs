@@ -1107,22 +1107,22 @@ impl System {
     pub fn try_risk(&mut self, account: U256) -> Result<AccountRisk, Box<Outcome>> {
         let r = self.view(self.lens, &L::accountRiskCall { account })?._0;
         Ok(AccountRisk {
-            equity: int(r._0),
-            mm: int(r._1),
-            im: int(r._2),
-            equity_im: int(r._3),
-            greeks: (0..r._4.len())
+            equity: int(r.equity),
+            mm: int(r.mm),
+            im: int(r.im),
+            equity_im: int(r.equityIm),
+            greeks: (0..r.underlyings.len())
                 .map(|i| {
                     (
-                        r._4[i],
-                        int(r._5[i]),
-                        int(r._6[i]),
-                        int(r._7[i]),
-                        int(r._8[i]),
+                        r.underlyings[i],
+                        int(r.delta[i]),
+                        int(r.gamma[i]),
+                        int(r.vega[i]),
+                        int(r.theta[i]),
                     )
                 })
                 .collect(),
-            worst_scenario: r._9,
+            worst_scenario: r.worstScenario,
         })
     }
 
@@ -1143,8 +1143,14 @@ impl System {
 
     /// `lens.quote(id)`: (price, delta, gamma, vega, theta), WAD.
     pub fn quote(&mut self, id: U256) -> (i128, i128, i128, i128, i128) {
-        let r = self.read(self.lens, &L::quoteCall { instrument: id });
-        (int(r._0), int(r._1), int(r._2), int(r._3), int(r._4))
+        let q = self.read(self.lens, &L::quoteCall { instrument: id })._0;
+        (
+            int(q.price),
+            int(q.delta),
+            int(q.gamma),
+            int(q.vega),
+            int(q.theta),
+        )
     }
 
     /// `reader.check([accounts], 0)` sent as a transaction (for its gas).

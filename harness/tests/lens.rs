@@ -80,15 +80,19 @@ fn check(s: &mut System, owners: &[(U256, Address, u128)], frozen: &[U256]) {
         }
     }
     assert_eq!(
-        scan._0, expected,
+        scan.accounts, expected,
         "scan lists the accounts holding positions"
     );
-    for (k, id) in scan._0.iter().enumerate() {
+    for (k, id) in scan.accounts.iter().enumerate() {
         let r = s.risk(*id);
-        assert_eq!((int(scan._1[k]), int(scan._2[k])), (r.equity, r.mm), "{id}");
+        assert_eq!(
+            (int(scan.equity[k]), int(scan.mm[k])),
+            (r.equity, r.mm),
+            "{id}"
+        );
         let health = s.read(s.lens, &L::healthCall { account: *id })._0;
         assert_eq!(int(health), r.mm_surplus(), "{id}");
-        assert_eq!(scan._3[k], s.is_liquidatable(*id), "{id}");
+        assert_eq!(scan.liquidatable[k], s.is_liquidatable(*id), "{id}");
     }
 }
 

@@ -394,7 +394,7 @@ fn risk_offsetting_collateral_enters_as_delta_and_raises_the_surplus_of_covered_
     let greeks = |acct| {
         let r = w.lens.sender(admin).account_risk(acct).motsu_unwrap();
         let int = |x: I256| i128::try_from(x).unwrap();
-        (int(r.0) - int(r.1), int(r.5[0]))
+        (int(r.equity) - int(r.mm), int(r.delta[0]))
     };
     let (surplus_plain, delta_plain) = greeks(seller);
     assert!(delta_plain < 0, "short calls: delta {delta_plain}");
@@ -506,7 +506,12 @@ fn keeper_scan_lists_accounts_with_positions_and_fees_reach_the_fee_account() {
         i(500 * WAD - 3 * WAD)
     );
     // The scan: accounts 1..4 hold positions only in `seller` and `buyer`.
-    let (ids, equity, mm, liquidatable) = w
+    let margin_lens::types::ScanPage {
+        accounts: ids,
+        equity,
+        mm,
+        liquidatable,
+    } = w
         .lens
         .sender(admin)
         .scan(U256::from(1u8), U256::from(10u8))
@@ -520,18 +525,18 @@ fn keeper_scan_lists_accounts_with_positions_and_fees_reach_the_fee_account() {
     }
     // A crash makes the seller liquidatable, as the scan reports; past the last id: empty.
     w.set_spot(1_000, 0);
-    let (ids, _, _, liquidatable) = w
+    let page = w
         .lens
         .sender(admin)
         .scan(U256::from(1u8), U256::from(10u8))
         .motsu_unwrap();
-    assert_eq!((ids[0], liquidatable[0]), (seller, true));
-    let (ids, ..) = w
+    assert_eq!((page.accounts[0], page.liquidatable[0]), (seller, true));
+    let page = w
         .lens
         .sender(admin)
         .scan(U256::from(5u8), U256::from(10u8))
         .motsu_unwrap();
-    assert!(ids.is_empty());
+    assert!(page.accounts.is_empty());
 }
 
 #[motsu::test]

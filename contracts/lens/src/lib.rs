@@ -38,6 +38,57 @@ margin_common::errors! {
     }
 }
 
+/// The views' answers, named (`sol!` structs; each the same words as the tuple it replaced).
+pub mod types {
+    use alloy_sol_types::sol;
+
+    sol! {
+        /// A keeper's page of accounts (`scan`): the accounts holding positions, with their
+        /// equity and MM (WAD) and whether each is liquidatable now.
+        #[derive(Debug, PartialEq, Eq)]
+        struct ScanPage {
+            uint256[] accounts;
+            int256[] equity;
+            int256[] mm;
+            bool[] liquidatable;
+        }
+
+        /// An account's risk (`accountRisk`): equity (oracle), MM, IM, equity for IM, and
+        /// per underlying its id, delta, gamma, vega and theta (WAD); the index of the worst
+        /// scenario (255: no positions).
+        #[derive(Debug, PartialEq, Eq)]
+        struct AccountRisk {
+            int256 equity;
+            int256 mm;
+            int256 im;
+            int256 equityIm;
+            uint32[] underlyings;
+            int256[] delta;
+            int256[] gamma;
+            int256[] vega;
+            int256[] theta;
+            uint8 worstScenario;
+        }
+
+        /// One unit of an instrument now (`quote`): price, delta, gamma, vega, theta (WAD).
+        #[derive(Debug, PartialEq, Eq)]
+        struct Quote {
+            int256 price;
+            int256 delta;
+            int256 gamma;
+            int256 vega;
+            int256 theta;
+        }
+    }
+
+    margin_common::abi_struct!(ScanPage, "(uint256[],int256[],int256[],bool[])");
+    margin_common::abi_struct!(
+        AccountRisk,
+        "(int256,int256,int256,int256,uint32[],int256[],int256[],int256[],int256[],uint8)"
+    );
+    margin_common::abi_struct!(Quote, "(int256,int256,int256,int256,int256)");
+}
+
 #[storage]
 #[entrypoint]
 pub struct RiskLens {
@@ -123,12 +174,7 @@ impl RiskLens {
     /// whether each is liquidatable now (equity < MM on fresh data). At most 64 a page.
     /// # Errors
     /// The reader's, vault's and registry's errors unchanged.
-    #[allow(clippy::type_complexity)]
-    pub fn scan(
-        &self,
-        first: U256,
-        count: U256,
-    ) -> Result<(Vec<U256>, Vec<I256>, Vec<I256>, Vec<bool>), Error> {
+    pub fn scan(&self, first: U256, count: U256) -> Result<types::ScanPage, Error> {
         let [vault, registry, ..] = self.sources()?;
         let last = view(vault, calls::accountCountCall::SELECTOR, &[], None)?.word(0)?;
         let first = first.max(U256::from(1));
@@ -152,52 +198,34 @@ impl RiskLens {
             self.evaluations(&ids)?
         };
         let s = |e: &Evaluation| e.check.standing;
-        Ok((
-            ids,
-            evals.iter().map(|e| i256(s(e).equity)).collect(),
-            evals.iter().map(|e| i256(s(e).mm)).collect(),
-            evals.iter().map(liquidatable).collect(),
-        ))
+        Ok(types::ScanPage {
+            accounts: ids,
+            equity: evals.iter().map(|e| i256(s(e).equity)).collect(),
+            mm: evals.iter().map(|e| i256(s(e).mm)).collect(),
+            liquidatable: evals.iter().map(liquidatable).collect(),
+        })
     }
 
     /// Equity (oracle), MM, IM, equity for IM, and per underlying: id, delta, gamma,
     /// vega, theta (WAD); plus the index of the worst scenario (255: no positions).
     /// # Errors
     /// The reader's errors unchanged.
-    #[allow(clippy::type_complexity)]
-    pub fn account_risk(
-        &self,
-        account: U256,
-    ) -> Result<
-        (
-            I256,
-            I256,
-            I256,
-            I256,
-            Vec<u32>,
-            Vec<I256>,
-            Vec<I256>,
-            Vec<I256>,
-            Vec<I256>,
-            u8,
-        ),
-        Vec<u8>,
-    > {
+    pub fn account_risk(&self, account: U256) -> Result<types::AccountRisk, Error> {
         let e = self.one(account)?;
         let s = e.check.standing;
         let g = &e.greeks;
-        Ok((
-            i256(s.equity),
-            i256(s.mm),
-            i256(s.im),
-            i256(s.equity_im),
-            g.iter().map(|x| x.underlying).collect(),
-            g.iter().map(|x| i256(x.delta)).collect(),
-            g.iter().map(|x| i256(x.gamma)).collect(),
-            g.iter().map(|x| i256(x.vega)).collect(),
-            g.iter().map(|x| i256(x.theta)).collect(),
-            e.worst_scenario,
-        ))
+        Ok(types::AccountRisk {
+            equity: i256(s.equity),
+            mm: i256(s.mm),
+            im: i256(s.im),
+            equityIm: i256(s.equity_im),
+            underlyings: g.iter().map(|x| x.underlying).collect(),
+            delta: g.iter().map(|x| i256(x.delta)).collect(),
+            gamma: g.iter().map(|x| i256(x.gamma)).collect(),
+            vega: g.iter().map(|x| i256(x.vega)).collect(),
+            theta: g.iter().map(|x| i256(x.theta)).collect(),
+            worstScenario: e.worst_scenario,
+        })
     }
 
     /// `equity - MM` (negative: below maintenance).
@@ -258,7 +286,7 @@ impl RiskLens {
     /// # Errors
     /// The reader's, oracle's and calculator's errors unchanged; `MathFailure(4)` for a
     /// malformed instrument id.
-    pub fn quote(&self, instrument: U256) -> Result<(I256, I256, I256, I256, I256), Error> {
+    pub fn quote(&self, instrument: U256) -> Result<types::Quote, Error> {
         let [_, _, oracle, calculator] = self.sources()?;
         let p = view(self.reader.get(), calls::paramsCall::SELECTOR, &[], None)?;
         let mut values = [0u64; 12];
@@ -286,17 +314,112 @@ impl RiskLens {
             .and_then(|mut e| e.pop())
             .ok_or_else(malformed)?;
         let g = e.greeks.first().copied().unwrap_or_default();
-        Ok((
-            i256(e.mtm),
-            i256(g.delta),
-            i256(g.gamma),
-            i256(g.vega),
-            i256(g.theta),
-        ))
+        Ok(types::Quote {
+            price: i256(e.mtm),
+            delta: i256(g.delta),
+            gamma: i256(g.gamma),
+            vega: i256(g.vega),
+            theta: i256(g.theta),
+        })
     }
 }
 
 /// Liquidatable: equity < MM on fresh data.
 fn liquidatable(e: &Evaluation) -> bool {
     e.check.failure.is_none() && e.check.standing.mm_surplus() < 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloy_sol_types::SolType;
+    use stylus_sdk::abi::AbiType;
+
+    /// Each view's struct is its Solidity tuple, and a contract returning it answers the
+    /// same bytes as when it returned the tuple (stylus-sdk encodes a return value `T` as
+    /// `T::SolType::abi_encode`), on random values and lengths.
+    #[test]
+    fn view_structs_answer_the_tuples_they_replaced() {
+        use margin_common::abi::tuple_type;
+        assert_eq!(
+            types::ScanPage::ABI.as_str(),
+            tuple_type::<types::ScanPage>()
+        );
+        assert_eq!(
+            types::AccountRisk::ABI.as_str(),
+            tuple_type::<types::AccountRisk>()
+        );
+        assert_eq!(types::Quote::ABI.as_str(), tuple_type::<types::Quote>());
+        let mut r = margin_books::Rng(43);
+        let mut int = || {
+            I256::from_raw(U256::from(r.next_u64()))
+                - I256::from_raw(U256::from(r.next_u64()) << 100)
+        };
+        for n in 0..6 {
+            let ints = |f: &mut dyn FnMut() -> I256| (0..n).map(|_| f()).collect::<Vec<I256>>();
+            let accounts: Vec<U256> = (0..n).map(|k| U256::from(k * 7 + 1)).collect();
+            let (equity, mm) = (ints(&mut int), ints(&mut int));
+            let liquidatable: Vec<bool> = (0..n).map(|k| k % 2 == 0).collect();
+            let page = types::ScanPage {
+                accounts: accounts.clone(),
+                equity: equity.clone(),
+                mm: mm.clone(),
+                liquidatable: liquidatable.clone(),
+            };
+            type Page = <(Vec<U256>, Vec<I256>, Vec<I256>, Vec<bool>) as AbiType>::SolType;
+            assert_eq!(
+                <types::ScanPage as SolType>::abi_encode(&page),
+                Page::abi_encode(&(accounts, equity, mm, liquidatable))
+            );
+            let (e, m, i, q) = (int(), int(), int(), int());
+            let underlyings: Vec<u32> = (0..n).map(|k| k as u32 + 1).collect();
+            let (d, g, v, t) = (
+                ints(&mut int),
+                ints(&mut int),
+                ints(&mut int),
+                ints(&mut int),
+            );
+            let risk = types::AccountRisk {
+                equity: e,
+                mm: m,
+                im: i,
+                equityIm: q,
+                underlyings: underlyings.clone(),
+                delta: d.clone(),
+                gamma: g.clone(),
+                vega: v.clone(),
+                theta: t.clone(),
+                worstScenario: n as u8,
+            };
+            type Risk = <(
+                I256,
+                I256,
+                I256,
+                I256,
+                Vec<u32>,
+                Vec<I256>,
+                Vec<I256>,
+                Vec<I256>,
+                Vec<I256>,
+                u8,
+            ) as AbiType>::SolType;
+            assert_eq!(
+                <types::AccountRisk as SolType>::abi_encode(&risk),
+                Risk::abi_encode(&(e, m, i, q, underlyings, d, g, v, t, n as u8))
+            );
+            let (p, d, g, v, t) = (int(), int(), int(), int(), int());
+            let quote = types::Quote {
+                price: p,
+                delta: d,
+                gamma: g,
+                vega: v,
+                theta: t,
+            };
+            type Five = <(I256, I256, I256, I256, I256) as AbiType>::SolType;
+            assert_eq!(
+                <types::Quote as SolType>::abi_encode(&quote),
+                Five::abi_encode(&(p, d, g, v, t))
+            );
+        }
+    }
 }

@@ -146,7 +146,7 @@ impl World {
             .account_risk(account)
             .motsu_unwrap();
         let c = |x: I256| i128::try_from(x).unwrap();
-        (c(r.0), c(r.1), c(r.2), c(r.3))
+        (c(r.equity), c(r.mm), c(r.im), c(r.equityIm))
     }
 }
 
