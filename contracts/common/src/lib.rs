@@ -10,8 +10,10 @@
 //! - [`abi`]: the hand-written calldata and answers of the calls between the contracts,
 //!   the callee interfaces declared once;
 //! - [`encode`]: events emitted from their words;
-//! - the custom errors raised by more than one contract (oracle readings, roles, bounds);
-//! - [`Owned`]: two-step ownership;
+//! - the custom errors raised by more than one contract (oracle readings, roles, bounds,
+//!   zero addresses), with the named codes inside them ([`math_failure`], [`bad_oracle`]);
+//! - [`Owned`]: two-step ownership, every contract's (`Unauthorized`, the two ownership
+//!   events);
 //! - conversions between ABI integers and the core's `i128` WAD values.
 //!
 //! The call graph is a tree: markets and users call the RiskEngine, keepers the
