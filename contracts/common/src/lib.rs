@@ -9,7 +9,8 @@
 //!   `RiskReader.check` (one account's standing) and a trade's or withdrawal's undo;
 //! - [`abi`]: the hand-written calldata and answers of the calls between the contracts,
 //!   the callee interfaces declared once;
-//! - [`encode`]: events emitted from their words;
+//! - [`encode`]: events and custom errors from their words, and each contract's error
+//!   enum ([`errors!`]);
 //! - the custom errors raised by more than one contract (oracle readings, roles, bounds,
 //!   zero addresses), with the named codes inside them ([`math_failure`], [`bad_oracle`]);
 //! - [`Owned`]: two-step ownership, every contract's (`Unauthorized`, the two ownership
@@ -191,6 +192,7 @@ pub fn amount_i128(v: U256) -> i128 {
     u128_of(v).min(i128::MAX as u128) as i128
 }
 
+/// Every address is set.
 /// # Errors
 /// `ZeroAddress` if any of `addresses` is zero (constructors wiring other contracts).
 pub fn nonzero(addresses: &[Address]) -> Result<(), ZeroAddress> {
