@@ -9,10 +9,12 @@
 //!   blocks (events, errors and structs with their names, `indexed` flags and
 //!   doc comments, parsed by `syn-solidity`, the parser of alloy's `sol!`),
 //!   the crate doc, and the doc comments of the `#[public]` functions.
-//! - Cross-check: every error `export-abi` prints must be declared in a `sol!`
-//!   block with the same types, or the tool fails. Errors declared in `sol!`
-//!   that no public function returns are still written (they are part of the
-//!   contract's declared errors), with a note on standard error.
+//! - Cross-check, both ways: every error `export-abi` prints (the contract's
+//!   `margin_common::errors!` enum, which every public function returns) must be
+//!   declared in a `sol!` block with the same types, and every error declared
+//!   in the contract's `sol!` blocks (or imported from `contracts/common`) must
+//!   be in that enum; otherwise the tool fails. So the interface lists exactly
+//!   the errors the contract can revert with.
 //!
 //! Usage: `abi-export [--out-dir DIR] CONTRACT...` (default DIR: `abi`,
 //! relative to the workspace root). `abi-export --list` prints the known
@@ -628,7 +630,6 @@ fn render(c: &Contract) -> Result<String, String> {
         .collect();
 
     let mut functions = String::new();
-    let mut unnamed_errors = Vec::new();
     let mut returned = BTreeSet::new();
     let mut seen_fn: BTreeMap<String, usize> = BTreeMap::new();
     let mut undocumented = Vec::new();
@@ -675,11 +676,10 @@ fn render(c: &Contract) -> Result<String, String> {
             if declared.contains_key(&key) {
                 returned.insert(key);
             } else {
-                eprintln!(
-                    "abi-export: {iface}: error {key} is returned but not declared in a sol! block of {}: written without parameter names",
+                return Err(format!(
+                    "{iface}: error {key} is in the contract's `errors!` enum but declared in no sol! block of {} or of contracts/common it imports",
                     c.crate_dir
-                );
-                unnamed_errors.push(line.to_string());
+                ));
             }
             continue;
         }
@@ -749,18 +749,18 @@ fn render(c: &Contract) -> Result<String, String> {
         })
         .collect();
     if !not_returned.is_empty() {
-        eprintln!(
-            "abi-export: {iface}: {} error(s) declared in sol! blocks are in no public function's error type (written anyway; a function returning Result<_, Vec<u8>> hides its errors from export-abi): {}",
+        // Every function returns the contract's `errors!` enum, which lists exactly what
+        // it can raise: an error declared but not listed is stale, or missing from the
+        // enum.
+        return Err(format!(
+            "{iface}: {} error(s) declared in sol! blocks are in no public function's error type (the contract's `errors!` enum): {}",
             not_returned.len(),
             not_returned.join(", ")
-        );
+        ));
     }
     for e in &src.errors {
         natspec(&mut out, &e.docs, "    ");
         out.push_str(&format!("    {}\n\n", error_decl(&e.item)));
-    }
-    for line in &unnamed_errors {
-        out.push_str(&format!("    {line}\n\n"));
     }
     out.push_str("    // ---- Functions ----\n\n");
     out.push_str(&functions);
