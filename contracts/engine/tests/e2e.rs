@@ -342,16 +342,7 @@ fn parameter_out_of_bounds_names_the_fields_position() {
         let now: [U256; 10] = w.keeper.sender(admin).liquidation_params().into();
         assert_eq!(now, liquidation);
     }
-    let valid = margin_oracle::types::UnderlyingParams {
-        feed: w.feed.address(),
-        maxAge: 3_600,
-        surfaceMaxAge: 3_600,
-        method: 0,
-        rate: 0,
-        refVol: E18 as u64 / 2,
-        lambda: (94 * E18 / 100) as u64,
-        stableRate: 0,
-    };
+    let valid = underlying_params(w.feed.address());
     w.oracle
         .sender(admin)
         .set_underlying(2, valid.clone())

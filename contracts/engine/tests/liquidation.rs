@@ -416,19 +416,7 @@ fn stale_held_oracle_blocks_start_but_an_unrelated_stale_one_does_not() {
         .push_round(i(30_000 * 100_000_000), u(u128::from(NOW - 86_000)));
     b.w.oracle
         .sender(b.w.admin)
-        .set_underlying(
-            2,
-            margin_oracle::types::UnderlyingParams {
-                feed: feed2.address(),
-                maxAge: 3_600,
-                surfaceMaxAge: 3_600,
-                method: 0,
-                rate: 0,
-                refVol: (8 * E18 / 10) as u64,
-                lambda: (94 * E18 / 100) as u64,
-                stableRate: 0,
-            },
-        )
+        .set_underlying(2, underlying_params(feed2.address()))
         .motsu_unwrap();
     b.w.set_spot(1_850, 0);
     b.start().unwrap();
@@ -469,19 +457,7 @@ fn settlement_price_comes_from_the_first_round_after_expiry_once() {
     }
     w.oracle
         .sender(w.admin)
-        .set_underlying(
-            2,
-            margin_oracle::types::UnderlyingParams {
-                feed: feed2.address(),
-                maxAge: 3_600,
-                surfaceMaxAge: 3_600,
-                method: 0,
-                rate: 0,
-                refVol: (8 * E18 / 10) as u64,
-                lambda: (94 * E18 / 100) as u64,
-                stableRate: 0,
-            },
-        )
+        .set_underlying(2, underlying_params(feed2.address()))
         .motsu_unwrap();
     let record = |round: u64| {
         w.oracle

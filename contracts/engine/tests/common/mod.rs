@@ -53,6 +53,21 @@ pub struct World {
 }
 
 /// A test address.
+/// A valid configuration of a second underlying priced by `feed`: hourly price and
+/// surface ages, 80% reference volatility, no rate, no stable-price drift.
+pub fn underlying_params(feed: Address) -> UnderlyingParams {
+    UnderlyingParams {
+        feed,
+        maxAge: 3_600,
+        surfaceMaxAge: 3_600,
+        method: 0,
+        rate: 0,
+        refVol: (8 * WAD / 10) as u64,
+        lambda: (94 * WAD / 100) as u64,
+        stableRate: 0,
+    }
+}
+
 pub fn addr(n: u8) -> Address {
     Address::repeat_byte(n)
 }
