@@ -56,6 +56,22 @@ pragma solidity ^0.8.23;
 /// as an ordinary method) sets the owner role. On chain the SDK guarantees it
 /// runs once, at deployment.
 interface ICollateralVault {
+    // ---- Structs ----
+
+    /// An account's whole state (`getAccountState`): its owner, whether it is frozen,
+    /// whether the `actor` asked about may act for it, its cash (signed WAD), and every
+    /// non-zero collateral balance other than the quote asset: the tokens in listing
+    /// order, their balances (WAD) and their packed `AssetConfig` words (at most 16).
+    struct AccountState {
+        address owner;
+        bool frozen;
+        bool authorized;
+        int256 cash;
+        address[] tokens;
+        uint256[] amounts;
+        uint256[] configs;
+    }
+
     // ---- Events ----
 
     /// The engine address was set (once).
@@ -577,8 +593,6 @@ interface ICollateralVault {
     /// * `CashSocialised`.
     function socialise(uint256 index, int256 absorbed) external;
 
-    struct GetAccountStateReturn { address _0; bool _1; bool _2; int256 _3; address[] _4; uint256[] _5; uint256[] _6; }
-
     /// An account's whole state in one call: owner, frozen flag, whether
     /// `actor` may act for it, cash, and every non-zero collateral balance
     /// (18 decimals) with its packed `AssetConfig` word, excluding the quote
@@ -586,13 +600,7 @@ interface ICollateralVault {
     ///
     /// # Errors
     /// * `UnknownAccount` - If the account does not exist.
-    ///
-    /// Wire format: stylus-sdk 0.9.0 ABI-encodes a return of several values that include a
-    /// dynamic one (array, bytes, string) as ONE tuple (stylus-sdk-rs issue 308, fixed in a
-    /// later SDK), not as Solidity's several return values. So this interface declares the
-    /// one struct the contract really returns; its fields `_0`, `_1`, ... are the values in
-    /// the order described above.
-    function getAccountState(uint256 account, address actor) external view returns (GetAccountStateReturn memory);
+    function getAccountState(uint256 account, address actor) external view returns (AccountState memory);
 
     /// Moves signed cash between accounts; cash may go negative.
     ///

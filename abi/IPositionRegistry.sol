@@ -36,6 +36,16 @@ pragma solidity ^0.8.23;
 /// Roles: an `owner` set by the constructor (two-step transfer), and the `engine`
 /// address, set once by the owner.
 interface IPositionRegistry {
+    // ---- Structs ----
+
+    /// An account's positions (`getPositions`), in storage order: their ids (the packed
+    /// terms), signed sizes and entry notionals (WAD), index for index.
+    struct Positions {
+        uint256[] ids;
+        int256[] sizes;
+        int256[] entryNotionals;
+    }
+
     // ---- Events ----
 
     /// An instrument was listed.
@@ -180,15 +190,15 @@ interface IPositionRegistry {
     ///
     /// * `id` - Instrument id.
     /// * `cap` - Cap.
-    /// * `after` - Open interest after the trade.
-    error OpenInterestCapExceeded(uint256 id, uint256 cap, uint256 _after);
+    /// * `openInterest` - Open interest after the trade.
+    error OpenInterestCapExceeded(uint256 id, uint256 cap, uint256 openInterest);
 
     /// The trade would raise an underlying's open interest above its cap.
     ///
     /// * `underlying` - Underlying id.
     /// * `cap` - Cap.
-    /// * `after` - Open interest after the trade.
-    error UnderlyingOpenInterestCapExceeded(uint32 underlying, uint256 cap, uint256 _after);
+    /// * `openInterest` - Open interest after the trade.
+    error UnderlyingOpenInterestCapExceeded(uint32 underlying, uint256 cap, uint256 openInterest);
 
     /// The size is zero.
     error ZeroSize();
@@ -492,17 +502,9 @@ interface IPositionRegistry {
     /// * `OwnershipTransferred`.
     function acceptOwnership() external;
 
-    struct GetPositionsReturn { uint256[] _0; int256[] _1; int256[] _2; }
-
     /// All positions of `account`, in storage order: ids (packed terms), sizes and
     /// entry notionals (WAD). The margin check's one call.
-    ///
-    /// Wire format: stylus-sdk 0.9.0 ABI-encodes a return of several values that include a
-    /// dynamic one (array, bytes, string) as ONE tuple (stylus-sdk-rs issue 308, fixed in a
-    /// later SDK), not as Solidity's several return values. So this interface declares the
-    /// one struct the contract really returns; its fields `_0`, `_1`, ... are the values in
-    /// the order described above.
-    function getPositions(uint256 account) external view returns (GetPositionsReturn memory);
+    function getPositions(uint256 account) external view returns (Positions memory);
 
     /// `account`'s position in `id`: `(size, entryNotional)`, zeros if none.
     function positionOf(uint256 account, uint256 id) external view returns (int256, int256);

@@ -3,10 +3,10 @@
 //! deployable binaries speak. A drift between `abi/` and a binary shows up as a call that
 //! does not decode.
 //!
-//! stylus-sdk 0.9 encodes a multi-value return that contains a dynamic array as one tuple;
-//! the interfaces declare those returns as a struct (`GetAccountStateReturn`,
-//! `GetPositionsReturn`); the lens's views return named structs (`ScanPage`,
-//! `AccountRisk`, `Quote`).
+//! stylus-sdk 0.9 encodes a multi-value return that contains a dynamic array as one tuple,
+//! which Solidity's several return values do not read; so every such view returns a named
+//! struct (the vault's `AccountState`, the registry's `Positions`, the lens's `ScanPage`,
+//! `AccountRisk`, `Quote`), and `tools/abi-export` refuses a function that does not.
 #![allow(missing_docs, clippy::too_many_arguments)]
 
 use alloy_sol_types::{sol, SolInterface};

@@ -429,7 +429,7 @@ impl World {
                     .s
                     .read(registry, &R::getPositionsCall { account: acc })
                     ._0
-                    ._0;
+                    .ids;
                 let ids: Vec<U256> = self
                     .instruments
                     .iter()
@@ -543,7 +543,7 @@ impl World {
                     },
                 )
                 ._0;
-            for (id, size) in p._0.iter().zip(&p._1) {
+            for (id, size) in p.ids.iter().zip(&p.sizes) {
                 *sums.entry(*id).or_default() += int(*size);
             }
         }

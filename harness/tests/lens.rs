@@ -53,7 +53,10 @@ fn check(s: &mut System, owners: &[(U256, Address, u128)], frozen: &[U256]) {
                         },
                     )
                     ._0;
-                assert_eq!((state._0, state._1, state._2), (*owner, is_frozen, true));
+                assert_eq!(
+                    (state.owner, state.frozen, state.authorized),
+                    (*owner, is_frozen, true)
+                );
             }
             None => {
                 let out = s.view(s.lens, &L::ownerOfCall { account }).unwrap_err();

@@ -170,7 +170,7 @@ fn a_token_calling_back_into_the_vault_during_a_deposit_is_reverted() {
         )
         .unwrap()
         ._0;
-    assert_eq!((state._4, state._5), (vec![token], vec![wad(1)]));
+    assert_eq!((state.tokens, state.amounts), (vec![token], vec![wad(1)]));
 }
 
 #[test]

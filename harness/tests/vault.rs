@@ -88,8 +88,8 @@ fn vault_balance(env: &mut Env, vault: Address, account: U256, token: Address) -
         )
         .unwrap()
         ._0;
-    match s._4.iter().position(|t| *t == token) {
-        Some(i) => s._5[i],
+    match s.tokens.iter().position(|t| *t == token) {
+        Some(i) => s.amounts[i],
         None => U256::ZERO,
     }
 }
@@ -234,7 +234,7 @@ fn open_account_returns_sequential_ids() {
         )
         .unwrap()
         ._0
-        ._0,
+        .owner,
         bob()
     );
     let unknown = env

@@ -347,9 +347,9 @@ impl Chain for SystemChain {
             .view(registry, &R::getPositionsCall { account: u(a) })
         {
             Ok(r) => {
-                r._0._0
+                r._0.ids
                     .iter()
-                    .zip(r._0._1.iter())
+                    .zip(r._0.sizes.iter())
                     .map(|(id, size)| (id.to_be_bytes(), i(*size)))
                     .collect()
             }

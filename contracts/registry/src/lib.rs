@@ -67,6 +67,24 @@ margin_common::event_words! {
     KeeperSet { keeper }
 }
 
+/// The registry's ABI types.
+pub mod types {
+    use alloy_sol_types::sol;
+
+    sol! {
+        /// An account's positions (`getPositions`), in storage order: their ids (the packed
+        /// terms), signed sizes and entry notionals (WAD), index for index.
+        #[derive(Debug, PartialEq, Eq)]
+        struct Positions {
+            uint256[] ids;
+            int256[] sizes;
+            int256[] entryNotionals;
+        }
+    }
+
+    margin_common::abi_struct!(Positions, "(uint256[],int256[],int256[])");
+}
+
 /// Events and errors of the registry.
 mod sol {
     use alloy_sol_types::sol;
@@ -275,19 +293,19 @@ mod sol {
         ///
         /// * `id` - Instrument id.
         /// * `cap` - Cap.
-        /// * `after` - Open interest after the trade.
+        /// * `openInterest` - Open interest after the trade.
         #[derive(Debug)]
         #[allow(missing_docs)]
-        error OpenInterestCapExceeded(uint256 id, uint256 cap, uint256 after);
+        error OpenInterestCapExceeded(uint256 id, uint256 cap, uint256 openInterest);
 
         /// The trade would raise an underlying's open interest above its cap.
         ///
         /// * `underlying` - Underlying id.
         /// * `cap` - Cap.
-        /// * `after` - Open interest after the trade.
+        /// * `openInterest` - Open interest after the trade.
         #[derive(Debug)]
         #[allow(missing_docs)]
-        error UnderlyingOpenInterestCapExceeded(uint32 underlying, uint256 cap, uint256 after);
+        error UnderlyingOpenInterestCapExceeded(uint32 underlying, uint256 cap, uint256 openInterest);
 
         /// The size is zero.
         #[derive(Debug)]
@@ -411,8 +429,8 @@ margin_common::error_words! {
     UnknownUnderlying { underlying }
     UnderlyingAlreadyKnown { underlying }
     TooManyPositions { account, max }
-    OpenInterestCapExceeded { id, cap, after }
-    UnderlyingOpenInterestCapExceeded { underlying, cap, after }
+    OpenInterestCapExceeded { id, cap, openInterest }
+    UnderlyingOpenInterestCapExceeded { underlying, cap, openInterest }
     ZeroSize {}
     NegativeSize { size }
     SizeOverflow { account, id }
@@ -1192,7 +1210,7 @@ impl PositionRegistry {
 
     /// All positions of `account`, in storage order: ids (packed terms), sizes and
     /// entry notionals (WAD). The margin check's one call.
-    pub fn get_positions(&self, account: U256) -> (Vec<U256>, Vec<I256>, Vec<I256>) {
+    pub fn get_positions(&self, account: U256) -> types::Positions {
         let state = self.accounts.getter(account);
         let count = usize::from(state.count.get().to::<u8>());
         let mut ids = Vec::with_capacity(count);
@@ -1204,7 +1222,11 @@ impl PositionRegistry {
             sizes.push(to_i256(position.size));
             entries.push(to_i256(position.entry_notional));
         }
-        (ids, sizes, entries)
+        types::Positions {
+            ids,
+            sizes,
+            entryNotionals: entries,
+        }
     }
 
     /// `account`'s position in `id`: `(size, entryNotional)`, zeros if none.
@@ -1471,7 +1493,7 @@ impl PositionRegistry {
             return Err(Error::OpenInterestCapExceeded(OpenInterestCapExceeded {
                 id,
                 cap: U256::from(cap),
-                after: U256::from(after),
+                openInterest: U256::from(after),
             }));
         }
         let u_before = self
@@ -1487,7 +1509,7 @@ impl PositionRegistry {
                 UnderlyingOpenInterestCapExceeded {
                     underlying,
                     cap: U256::from(u_cap),
-                    after: U256::from(u_after),
+                    openInterest: U256::from(u_after),
                 },
             ));
         }
@@ -1688,6 +1710,37 @@ mod event_tests {
                     keeper: varied(&mut next)
                 }),
                 "KeeperSet {k}"
+            );
+        }
+    }
+
+    /// `getPositions`' struct is its Solidity tuple, and returning it answers the same
+    /// bytes as the 3-list tuple it replaced (stylus-sdk encodes a return value `T` as
+    /// `T::SolType::abi_encode`), on random values and lengths.
+    #[test]
+    fn positions_answer_the_tuple_they_replaced() {
+        use alloy_sol_types::SolType;
+        use stylus_sdk::abi::AbiType;
+        assert_eq!(
+            types::Positions::ABI.as_str(),
+            margin_common::abi::tuple_type::<types::Positions>()
+        );
+        let mut r = margin_books::Rng(31);
+        let mut next = || r.next_u64();
+        for n in 0..8 {
+            let ids: Vec<U256> = (0..n).map(|_| varied(&mut next)).collect();
+            let sizes: Vec<I256> = (0..n).map(|_| varied(&mut next)).collect();
+            let entries: Vec<I256> = (0..n).map(|_| varied(&mut next)).collect();
+            let positions = types::Positions {
+                ids: ids.clone(),
+                sizes: sizes.clone(),
+                entryNotionals: entries.clone(),
+            };
+            type Tuple = <(Vec<U256>, Vec<I256>, Vec<I256>) as AbiType>::SolType;
+            assert_eq!(
+                <types::Positions as SolType>::abi_encode(&positions),
+                Tuple::abi_encode(&(ids, sizes, entries)),
+                "{n} positions"
             );
         }
     }

@@ -21,6 +21,13 @@ use stylus_margin::{
 
 use super::*;
 
+impl types::Positions {
+    /// The three lists as the tuple the tests compare.
+    fn parts(self) -> (Vec<U256>, Vec<I256>, Vec<I256>) {
+        (self.ids, self.sizes, self.entryNotionals)
+    }
+}
+
 const NOW: u64 = 1_735_689_600;
 const DAY: u64 = 86_400;
 const ETH: u32 = 1;
@@ -117,7 +124,10 @@ fn snapshot(
 ) -> Snapshot {
     let r = reg.sender(anyone);
     Snapshot {
-        positions: accounts.iter().map(|a| r.get_positions(*a)).collect(),
+        positions: accounts
+            .iter()
+            .map(|a| r.get_positions(*a).parts())
+            .collect(),
         frozen: accounts.iter().map(|a| r.is_frozen(*a)).collect(),
         counts: accounts.iter().map(|a| r.position_count(*a)).collect(),
         listed: ids.iter().map(|id| r.is_listed(*id)).collect(),
@@ -672,7 +682,7 @@ fn apply_trade_moves_size_from_seller_to_buyer(
     assert_eq!(r.position_of(acct(B), id), (w(-2), I256::ZERO));
     assert_eq!(r.position_count(acct(A)), U256::from(1));
     assert_eq!(
-        r.get_positions(acct(B)),
+        r.get_positions(acct(B)).parts(),
         (vec![id], vec![w(-2)], vec![I256::ZERO])
     );
     assert_eq!(r.open_interest(id), uw(2));
@@ -751,7 +761,7 @@ fn apply_trade_swap_removes_closed_positions(
     // Close the first: the last moves into its slot.
     trade(&reg, engine, acct(B), acct(A), ids[0], w(1), w(1));
     let r = reg.sender(owner);
-    assert_eq!(r.get_positions(acct(A)).0, vec![ids[2], ids[1]]);
+    assert_eq!(r.get_positions(acct(A)).parts().0, vec![ids[2], ids[1]]);
     assert_eq!(r.position_of(acct(A), ids[2]), (w(1), I256::ZERO));
     assert_eq!(r.position_of(acct(A), ids[0]), (I256::ZERO, I256::ZERO));
     assert_eq!(r.position_count(acct(A)), U256::from(2));
@@ -759,8 +769,8 @@ fn apply_trade_swap_removes_closed_positions(
     trade(&reg, engine, acct(B), acct(A), ids[1], w(1), w(1));
     trade(&reg, engine, acct(B), acct(A), ids[2], w(1), w(1));
     let r = reg.sender(owner);
-    assert_eq!(r.get_positions(acct(A)), (vec![], vec![], vec![]));
-    assert_eq!(r.get_positions(acct(B)), (vec![], vec![], vec![]));
+    assert_eq!(r.get_positions(acct(A)).parts(), (vec![], vec![], vec![]));
+    assert_eq!(r.get_positions(acct(B)).parts(), (vec![], vec![], vec![]));
     assert_eq!(r.underlying_open_interest(ETH), U256::ZERO);
     reg.assert_emitted(&PositionChanged {
         account: acct(A),
@@ -1083,7 +1093,7 @@ fn apply_trade_reverts_above_open_interest_cap(
         (acct(C), acct(B), id, w(1), w(100)),
         &[id],
         |e| {
-            matches!(e, Error::OpenInterestCapExceeded(OpenInterestCapExceeded { id: i, cap, after })
+            matches!(e, Error::OpenInterestCapExceeded(OpenInterestCapExceeded { id: i, cap, openInterest: after })
             if *i == id && *cap == uw(5) && *after == uw(6))
         },
     );
@@ -1117,7 +1127,7 @@ fn apply_trade_reverts_above_underlying_open_interest_cap(
         (acct(A), acct(B), c, w(2), w(1)),
         &[f, c],
         |e| {
-            matches!(e, Error::UnderlyingOpenInterestCapExceeded(UnderlyingOpenInterestCapExceeded { underlying, cap, after })
+            matches!(e, Error::UnderlyingOpenInterestCapExceeded(UnderlyingOpenInterestCapExceeded { underlying, cap, openInterest: after })
             if *underlying == ETH && *cap == uw(3) && *after == uw(4))
         },
     );
@@ -1211,13 +1221,13 @@ fn move_fraction_of_one_moves_everything(
         to_i256(WAD / 7),
     );
     trade(&reg, engine, acct(B), acct(A), c, w(4), w(7));
-    let before_a = reg.sender(owner).get_positions(acct(A));
+    let before_a = reg.sender(owner).get_positions(acct(A)).parts();
     reg.sender(engine)
         .move_fraction(acct(A), acct(C), U256::from(WAD))
         .motsu_unwrap();
     let r = reg.sender(owner);
     assert_eq!(r.position_count(acct(A)), U256::ZERO);
-    let mut after_c = r.get_positions(acct(C));
+    let mut after_c = r.get_positions(acct(C)).parts();
     // Same positions, possibly in another order.
     let mut expected = before_a;
     let sort = |p: &mut (Vec<U256>, Vec<I256>, Vec<I256>)| {
@@ -1655,7 +1665,7 @@ fn options_are_stored_in_one_slot(
     assert_eq!(slot_of(&reg, owner, acct(A), put), 2 | COMPACT_FLAG);
     let r = reg.sender(owner);
     assert_eq!(
-        r.get_positions(acct(A)),
+        r.get_positions(acct(A)).parts(),
         (
             vec![id, put],
             vec![w(2), to_i256(-WAD / 3)],
@@ -1703,7 +1713,7 @@ fn futures_and_unfit_options_fall_back_to_two_slots(
     drop(state);
     assert_eq!(slot_of(&reg, owner, acct(A), c), 3);
     assert_eq!(
-        r.get_positions(acct(A)),
+        r.get_positions(acct(A)).parts(),
         (
             vec![f, odd, c],
             vec![w(3), w(1), -huge],
@@ -1711,7 +1721,7 @@ fn futures_and_unfit_options_fall_back_to_two_slots(
         )
     );
     assert_eq!(
-        r.get_positions(acct(B)),
+        r.get_positions(acct(B)).parts(),
         (
             vec![f, odd, c],
             vec![w(-3), w(-1), huge],
@@ -1744,7 +1754,7 @@ fn positions_switch_forms_when_size_or_entry_changes(
         (-max - I256::ONE, I256::ZERO)
     );
     assert_eq!(
-        reg.sender(owner).get_positions(acct(A)),
+        reg.sender(owner).get_positions(acct(A)).parts(),
         (vec![c], vec![max + I256::ONE], vec![I256::ZERO])
     );
     // And back: the tail is zeroed.
@@ -1752,7 +1762,7 @@ fn positions_switch_forms_when_size_or_entry_changes(
     assert_eq!(assert_layout(&reg, owner, acct(A), 4), vec![true]);
     assert_eq!(assert_layout(&reg, owner, acct(B), 4), vec![true]);
     assert_eq!(
-        reg.sender(owner).get_positions(acct(B)),
+        reg.sender(owner).get_positions(acct(B)).parts(),
         (vec![c], vec![-max], vec![I256::ZERO])
     );
     // A futures fill whose notional rounds to zero (1 wei at 0.5) leaves entry 0:
@@ -1776,7 +1786,7 @@ fn positions_switch_forms_when_size_or_entry_changes(
     assert_eq!(assert_layout(&reg, owner, acct(A), 4), vec![true, false]);
     let short = w(2) - I256::ONE;
     assert_eq!(
-        reg.sender(owner).get_positions(acct(A)),
+        reg.sender(owner).get_positions(acct(A)).parts(),
         (
             vec![c, f],
             vec![max, -short],
@@ -1816,7 +1826,7 @@ fn swap_removal_moves_either_form_into_either_form(
     }
     let layout = |expected: Vec<bool>, ids: Vec<U256>| {
         assert_eq!(assert_layout(&reg, owner, acct(A), 8), expected);
-        assert_eq!(reg.sender(owner).get_positions(acct(A)).0, ids);
+        assert_eq!(reg.sender(owner).get_positions(acct(A)).parts().0, ids);
     };
     layout(
         vec![true, false, true, false, true],
@@ -1843,7 +1853,7 @@ fn swap_removal_moves_either_form_into_either_form(
     layout(vec![], vec![]);
     let r = reg.sender(owner);
     assert_eq!(
-        r.get_positions(acct(B)),
+        r.get_positions(acct(B)).parts(),
         (vec![], vec![], vec![]),
         "B closed everything too"
     );
@@ -1887,7 +1897,7 @@ fn moves_and_settlement_keep_the_forms(
     assert_eq!(assert_layout(&reg, owner, acct(C), 4), vec![false, false]);
     let r = reg.sender(owner);
     assert_eq!(
-        r.get_positions(acct(A)),
+        r.get_positions(acct(A)).parts(),
         (
             vec![c, f],
             vec![to_i256(max + 1 - half), w(-5)],
@@ -1895,7 +1905,7 @@ fn moves_and_settlement_keep_the_forms(
         )
     );
     assert_eq!(
-        r.get_positions(acct(C)),
+        r.get_positions(acct(C)).parts(),
         (
             vec![c, f],
             vec![to_i256(max + 1), w(-5)],
@@ -1909,7 +1919,7 @@ fn moves_and_settlement_keep_the_forms(
     assert_eq!(assert_layout(&reg, owner, acct(C), 4), Vec::<bool>::new());
     assert_eq!(assert_layout(&reg, owner, acct(A), 4), vec![false, false]);
     assert_eq!(
-        reg.sender(owner).get_positions(acct(A)),
+        reg.sender(owner).get_positions(acct(A)).parts(),
         (
             vec![c, f],
             vec![to_i256(max + 1 + half), w(-10)],
@@ -1938,7 +1948,7 @@ fn moves_and_settlement_keep_the_forms(
         .motsu_unwrap();
     assert_eq!(assert_layout(&reg, owner, acct(D), 4), vec![true]);
     assert_eq!(
-        reg.sender(owner).get_positions(acct(D)),
+        reg.sender(owner).get_positions(acct(D)).parts(),
         (vec![c], vec![w(1)], vec![I256::ZERO])
     );
 }
@@ -2129,7 +2139,7 @@ fn property_random_operations_keep_invariants(
             for compact in assert_layout(&reg, owner, *account, usize::from(MAX) + 2) {
                 forms[usize::from(compact)] += 1;
             }
-            let (pids, sizes, entries) = r.get_positions(*account);
+            let (pids, sizes, entries) = r.get_positions(*account).parts();
             assert!(
                 pids.len() <= usize::from(MAX),
                 "step {step}: bound exceeded"

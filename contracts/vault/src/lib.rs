@@ -118,6 +118,33 @@ pub mod which {
 /// Cash ledger reasons (any `uint8` is accepted): `stylus_margin::ledger`.
 pub use stylus_margin::ledger as reason;
 
+/// The vault's ABI types.
+pub mod types {
+    use alloy_sol_types::sol;
+
+    sol! {
+        /// An account's whole state (`getAccountState`): its owner, whether it is frozen,
+        /// whether the `actor` asked about may act for it, its cash (signed WAD), and every
+        /// non-zero collateral balance other than the quote asset: the tokens in listing
+        /// order, their balances (WAD) and their packed `AssetConfig` words (at most 16).
+        #[derive(Debug, PartialEq, Eq)]
+        struct AccountState {
+            address owner;
+            bool frozen;
+            bool authorized;
+            int256 cash;
+            address[] tokens;
+            uint256[] amounts;
+            uint256[] configs;
+        }
+    }
+
+    margin_common::abi_struct!(
+        AccountState,
+        "(address,bool,bool,int256,address[],uint256[],uint256[])"
+    );
+}
+
 mod sol {
     use alloy_sol_types::sol;
 
@@ -1606,23 +1633,11 @@ impl CollateralVault {
     ///
     /// # Errors
     /// * [`Error::UnknownAccount`] - If the account does not exist.
-    #[allow(clippy::type_complexity)]
     pub fn get_account_state(
         &self,
         account: U256,
         actor: Address,
-    ) -> Result<
-        (
-            Address,
-            bool,
-            bool,
-            I256,
-            Vec<Address>,
-            Vec<U256>,
-            Vec<U256>,
-        ),
-        Error,
-    > {
+    ) -> Result<types::AccountState, Error> {
         let owner = self.account_owner(account)?;
         let authorized = self.authorized(account, owner, actor);
         let a = self.accounts.getter(account);
@@ -1639,15 +1654,15 @@ impl CollateralVault {
             amounts.push(U256::from(a.balances.get(i).map_or(0, load_u128)));
             configs.push(word(self.assets.getter(token).config.get().0));
         }
-        Ok((
+        Ok(types::AccountState {
             owner,
-            a.frozen.get(),
+            frozen: a.frozen.get(),
             authorized,
-            i256(self.cash(account)),
+            cash: i256(self.cash(account)),
             tokens,
             amounts,
             configs,
-        ))
+        })
     }
 
     /// Moves signed cash between accounts; cash may go negative.
@@ -2072,6 +2087,55 @@ mod event_tests {
                     cashMoved: varied(&mut next)
                 }),
                 "FractionMoved {k}"
+            );
+        }
+    }
+
+    /// `getAccountState`'s struct is its Solidity tuple, and returning it answers the same
+    /// bytes as the 7-value tuple it replaced (stylus-sdk encodes a return value `T` as
+    /// `T::SolType::abi_encode`), on random values and lengths.
+    #[test]
+    fn account_state_answers_the_tuple_it_replaced() {
+        use alloy_sol_types::SolType;
+        use stylus_sdk::abi::AbiType;
+        assert_eq!(
+            types::AccountState::ABI.as_str(),
+            margin_common::abi::tuple_type::<types::AccountState>()
+        );
+        let mut r = margin_books::Rng(29);
+        let mut next = || r.next_u64();
+        for n in 0..8 {
+            let (owner, frozen, authorized, cash): (Address, bool, bool, I256) = (
+                varied(&mut next),
+                varied(&mut next),
+                varied(&mut next),
+                varied(&mut next),
+            );
+            let tokens: Vec<Address> = (0..n).map(|_| varied(&mut next)).collect();
+            let amounts: Vec<U256> = (0..n).map(|_| varied(&mut next)).collect();
+            let configs: Vec<U256> = (0..n).map(|_| varied(&mut next)).collect();
+            let state = types::AccountState {
+                owner,
+                frozen,
+                authorized,
+                cash,
+                tokens: tokens.clone(),
+                amounts: amounts.clone(),
+                configs: configs.clone(),
+            };
+            type Tuple = <(
+                Address,
+                bool,
+                bool,
+                I256,
+                Vec<Address>,
+                Vec<U256>,
+                Vec<U256>,
+            ) as AbiType>::SolType;
+            assert_eq!(
+                <types::AccountState as SolType>::abi_encode(&state),
+                Tuple::abi_encode(&(owner, frozen, authorized, cash, tokens, amounts, configs)),
+                "{n} tokens"
             );
         }
     }

@@ -250,8 +250,12 @@ fn check(
         assert_eq!(sum, total, "{ctx}: token {ti} balances vs total");
         // The one-call read agrees with the per-token views.
         for a in accounts {
-            let (_, _, _, _, ts, amounts, configs) =
-                v().get_account_state(*a, Address::ZERO).unwrap();
+            let margin_vault::types::AccountState {
+                tokens: ts,
+                amounts,
+                configs,
+                ..
+            } = v().get_account_state(*a, Address::ZERO).unwrap();
             let here = ts.iter().position(|x| *x == t);
             match here {
                 Some(k) => {

@@ -804,8 +804,8 @@ fn deposit_of_the_quote_asset_credits_cash(
         .sender(engine)
         .get_account_state(id, alice)
         .motsu_unwrap();
-    assert_eq!(state.3, I256::from_raw(wad(250)));
-    assert!(state.4.is_empty());
+    assert_eq!(state.cash, I256::from_raw(wad(250)));
+    assert!(state.tokens.is_empty());
 }
 
 #[motsu::test]
@@ -1143,7 +1143,7 @@ fn withdraw_of_collateral_clears_the_held_entry(
         .sender(engine)
         .get_account_state(id, alice)
         .motsu_unwrap();
-    assert_eq!(s.4, vec![weth.address()]);
+    assert_eq!(s.tokens, vec![weth.address()]);
     vault
         .sender(engine)
         .withdraw_to(id, weth.address(), wad(3), alice)
@@ -1153,7 +1153,7 @@ fn withdraw_of_collateral_clears_the_held_entry(
         .sender(engine)
         .get_account_state(id, alice)
         .motsu_unwrap();
-    assert!(s.4.is_empty() && s.5.is_empty() && s.6.is_empty());
+    assert!(s.tokens.is_empty() && s.amounts.is_empty() && s.configs.is_empty());
     assert_eq!(
         vault.sender(engine).total_deposits(weth.address()),
         U256::ZERO
@@ -1570,8 +1570,8 @@ fn move_fraction_moves_the_floor_of_every_balance_and_of_cash(
         .sender(engine)
         .get_account_state(a, alice)
         .motsu_unwrap();
-    assert!(s.4.is_empty());
-    assert_eq!(s.3, I256::ZERO);
+    assert!(s.tokens.is_empty());
+    assert_eq!(s.cash, I256::ZERO);
     assert_eq!(v().balance_of(k, weth.address()), U256::from(7));
     assert_eq!(v().cash_of(k), i(-5));
 }
@@ -1635,7 +1635,15 @@ fn get_account_state_returns_everything_in_one_call(
         .motsu_unwrap();
     vault.sender(engine).set_frozen(a, true).motsu_unwrap();
 
-    let (o, frozen, auth, cash, tokens, amounts, configs) = vault
+    let types::AccountState {
+        owner: o,
+        frozen,
+        authorized: auth,
+        cash,
+        tokens,
+        amounts,
+        configs,
+    } = vault
         .sender(engine)
         .get_account_state(a, bob)
         .motsu_unwrap();
@@ -1653,13 +1661,17 @@ fn get_account_state_returns_everything_in_one_call(
             vault.sender(engine).asset_config(wbtc.address())
         ]
     );
-    let (_, _, auth, ..) = vault
+    let types::AccountState {
+        authorized: auth, ..
+    } = vault
         .sender(engine)
         .get_account_state(a, owner)
         .motsu_unwrap();
     assert!(!auth);
     // The zero address (what views pass) is never authorised; the account owner is.
-    let (_, _, auth, ..) = vault
+    let types::AccountState {
+        authorized: auth, ..
+    } = vault
         .sender(engine)
         .get_account_state(a, Address::ZERO)
         .motsu_unwrap();
@@ -1668,7 +1680,9 @@ fn get_account_state_returns_everything_in_one_call(
         .sender(engine)
         .is_authorized(a, Address::ZERO)
         .motsu_unwrap());
-    let (_, _, auth, ..) = vault
+    let types::AccountState {
+        authorized: auth, ..
+    } = vault
         .sender(engine)
         .get_account_state(a, alice)
         .motsu_unwrap();
@@ -1721,11 +1735,11 @@ fn socialise_scales_positive_cash_only_and_keeps_the_ledger(
     assert_eq!(v().cash_of(b), i(-100 * WAD as i128));
     // getAccountState reads cash the same way (positive through the index, debt as is).
     assert_eq!(
-        v().get_account_state(a, alice).motsu_unwrap().3,
+        v().get_account_state(a, alice).motsu_unwrap().cash,
         i(500 * WAD as i128)
     );
     assert_eq!(
-        v().get_account_state(b, alice).motsu_unwrap().3,
+        v().get_account_state(b, alice).motsu_unwrap().cash,
         i(-100 * WAD as i128)
     );
     assert_eq!(v().total_cash(), total - i(500 * WAD as i128));

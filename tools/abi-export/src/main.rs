@@ -543,15 +543,6 @@ fn event_decl(e: &syn_solidity::ItemEvent) -> String {
     format!("event {}({}){anonymous};", e.name, params.join(", "))
 }
 
-/// NatSpec on a function rewritten by [`one_tuple_return`].
-const TUPLE_NOTE: &str = "    ///
-    /// Wire format: stylus-sdk 0.9.0 ABI-encodes a return of several values that include a
-    /// dynamic one (array, bytes, string) as ONE tuple (stylus-sdk-rs issue 308, fixed in a
-    /// later SDK), not as Solidity's several return values. So this interface declares the
-    /// one struct the contract really returns; its fields `_0`, `_1`, ... are the values in
-    /// the order described above.
-";
-
 /// Splits `a, b[] memory, (c, d)` at top-level commas.
 fn split_top(list: &str) -> Vec<String> {
     let mut out = Vec::new();
@@ -576,33 +567,22 @@ fn split_top(list: &str) -> Vec<String> {
     out
 }
 
-/// stylus-sdk 0.9.0 encodes a public function's return value with `abi_encode`
-/// of its Rust type. For a tuple of several values with a dynamic member that
-/// is one dynamic tuple (a leading offset word), not the several return values
-/// Solidity's `returns (a, b[] memory)` reads (stylus-sdk-rs issue 308, fixed
-/// by its PR 328 after 0.9). For such a function, returns the struct that
-/// describes the bytes on the wire and the rewritten declaration. Remove this
-/// rewrite with an SDK that has the fix: the vault's `abi_roundtrip` test,
-/// which decodes `getAccountState` through the generated interface, fails
-/// until then.
-fn one_tuple_return(name: &str, line: &str) -> Option<(String, String)> {
-    let at = line.find(" returns (")?;
-    let inner = line[at + " returns (".len()..].strip_suffix(");")?;
+/// Whether a function returns several values of which one is dynamic. stylus-sdk 0.9.0
+/// encodes a public function's return with `abi_encode` of its Rust type: for such a tuple
+/// that is one dynamic tuple (a leading offset word), not the several return values
+/// Solidity's `returns (a, b[] memory)` reads (stylus-sdk-rs issue 308, fixed by its PR 328
+/// after 0.9). The interface would then describe bytes the contract does not send, so the
+/// export fails: such a function returns a named `sol!` struct
+/// (`margin_common::abi_struct!`), whose encoding is the same one tuple.
+fn several_with_a_dynamic_one(line: &str) -> bool {
+    let Some(at) = line.find(" returns (") else {
+        return false;
+    };
+    let Some(inner) = line[at + " returns (".len()..].strip_suffix(");") else {
+        return false;
+    };
     let values = split_top(inner);
-    if values.len() < 2 || !values.iter().any(|v| v.ends_with(" memory")) {
-        return None;
-    }
-    let mut struct_name: String = name.chars().take(1).flat_map(char::to_uppercase).collect();
-    struct_name.push_str(&name[name.chars().next()?.len_utf8()..]);
-    struct_name.push_str("Return");
-    let fields: Vec<String> = values
-        .iter()
-        .enumerate()
-        .map(|(i, v)| format!("{} _{i};", v.trim_end_matches(" memory")))
-        .collect();
-    let decl = format!("struct {struct_name} {{ {} }}", fields.join(" "));
-    let fixed = format!("{} returns ({struct_name} memory);", &line[..at]);
-    Some((decl, fixed))
+    values.len() >= 2 && values.iter().any(|v| v.ends_with(" memory"))
 }
 
 fn render(c: &Contract) -> Result<String, String> {
@@ -649,12 +629,10 @@ fn render(c: &Contract) -> Result<String, String> {
             continue;
         }
         if let Some((name, _)) = split_decl(line, "function") {
-            let rewrite = one_tuple_return(name, line);
-            if let Some((decl, _)) = &rewrite {
-                eprintln!(
-                    "abi-export: {iface}: {name} returns several values with a dynamic one: declared as returning one struct, as stylus-sdk 0.9 encodes it"
-                );
-                functions.push_str(&format!("    {decl}\n\n"));
+            if several_with_a_dynamic_one(line) {
+                return Err(format!(
+                    "{iface}: {name} returns several values with a dynamic one, which stylus-sdk 0.9 encodes as one tuple that Solidity's several returns do not read: return a named sol! struct (margin_common::abi_struct!)"
+                ));
             }
             let n = seen_fn.entry(name.to_string()).or_insert(0);
             match src.fn_docs.get(name).and_then(|d| d.get(*n)) {
@@ -662,13 +640,7 @@ fn render(c: &Contract) -> Result<String, String> {
                 _ => undocumented.push(name.to_string()),
             }
             *n += 1;
-            match rewrite {
-                Some((_, fixed)) => {
-                    functions.push_str(TUPLE_NOTE);
-                    functions.push_str(&format!("    {fixed}\n\n"));
-                }
-                None => functions.push_str(&format!("    {line}\n\n")),
-            }
+            functions.push_str(&format!("    {line}\n\n"));
             continue;
         }
         if let Some((name, params)) = split_decl(line, "error") {
@@ -793,26 +765,19 @@ mod tests {
     }
 
     #[test]
-    fn several_returns_with_a_dynamic_one_become_one_struct() {
-        let (decl, fixed) = one_tuple_return(
-            "getPositions",
-            "function getPositions(uint256 account) external view returns (uint256[] memory, int256);",
-        )
-        .expect("rewritten");
-        assert_eq!(
-            decl,
-            "struct GetPositionsReturn { uint256[] _0; int256 _1; }"
-        );
-        assert_eq!(
-            fixed,
-            "function getPositions(uint256 account) external view returns (GetPositionsReturn memory);"
-        );
-        assert!(
-            one_tuple_return("f", "function f() external returns (uint256, int256);").is_none()
-        );
-        assert!(
-            one_tuple_return("f", "function f() external returns (uint256[] memory);").is_none()
-        );
+    fn several_returns_with_a_dynamic_one_are_refused() {
+        assert!(several_with_a_dynamic_one(
+            "function getPositions(uint256 account) external view returns (uint256[] memory, int256);"
+        ));
+        assert!(!several_with_a_dynamic_one(
+            "function f() external returns (uint256, int256);"
+        ));
+        assert!(!several_with_a_dynamic_one(
+            "function f() external returns (uint256[] memory);"
+        ));
+        assert!(!several_with_a_dynamic_one(
+            "function f() external view returns (Positions memory);"
+        ));
     }
 
     #[test]
