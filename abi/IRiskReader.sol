@@ -29,13 +29,14 @@ pragma solidity ^0.8.23;
 interface IRiskReader {
     // ---- Structs ----
 
-    /// The 12 margin parameters of every check (`setParams`, `params`), WAD unless
-    /// stated: volUp, volDown (vol shocks at 30 days), mmShortOption, imShortOption
-    /// (contingency per net short option, share of spot), mmFuture, imFuture
-    /// (contingency on futures notional), imMultiplier (on the worst scenario loss),
-    /// imPositiveMtm (factor on positive mark-to-market for IM), thetaHorizon
-    /// (seconds), haircutHorizon (years), sizeCoef (haircut size term), maxShockScale
-    /// (largest forecast-vol scaling of the spot shocks). Hard bounds:
+    /// The 12 margin parameters of every check (`setParams`, `params`), each WAD
+    /// (1e18 = 1.0) unless its name carries another unit (`Secs`: seconds; `Years`:
+    /// years in WAD): volUp, volDown (vol shocks at 30 days), mmShortOption,
+    /// imShortOption (contingency per net short option, share of spot), mmFuture,
+    /// imFuture (contingency on futures notional), imMultiplier (on the worst scenario
+    /// loss), imPositiveMtm (factor on positive mark-to-market for IM),
+    /// thetaHorizonSecs, haircutHorizonYears, sizeCoef (haircut size term),
+    /// maxShockScale (largest forecast-vol scaling of the spot shocks). Hard bounds:
     /// `stylus_margin::margin::MarginParams::validate` (README, "Parameters").
     struct MarginParams {
         uint64 volUp;
@@ -46,8 +47,8 @@ interface IRiskReader {
         uint64 imFuture;
         uint64 imMultiplier;
         uint64 imPositiveMtm;
-        uint64 thetaHorizon;
-        uint64 haircutHorizon;
+        uint64 thetaHorizonSecs;
+        uint64 haircutHorizonYears;
         uint64 sizeCoef;
         uint64 maxShockScale;
     }

@@ -184,7 +184,7 @@ pub(super) fn build_book<'a>(
     // Net call and put sizes per (expiry, strike).
     let mut per_strike: Vec<(u64, i128, i128, i128)> = Vec::new();
     // The theta horizon in years, rounded up: the decay it gives is a loss rounded up.
-    let horizon = fixed::mul_div(params.theta_horizon, WAD, YEAR, Up)?;
+    let horizon = fixed::mul_div(params.theta_horizon_secs, WAD, YEAR, Up)?;
     // (expiry, vol-shock scale, pricer terms, discount factor).
     let mut per_expiry: Vec<(u64, i128, pricer::Expiry, i128)> = Vec::new();
     for p in positions.iter().filter(|p| p.terms.underlying == market.id) {

@@ -22,7 +22,7 @@
 //!   spot and vol. The worst loss between the grid's weight-1 points is searched too
 //!   ([`worst_loss`]): a grid is a sample of a continuous range, and a book's worst loss
 //!   can sit between its points.
-//! - Theta enters per leg over `theta_horizon` when it costs that leg, never as a gain.
+//! - Theta enters per leg over `theta_horizon_secs` when it costs that leg, never as a gain.
 //! - Each option leg's scenario PnL is clamped to its no-arbitrage bound: one unit's value
 //!   cannot fall below zero, so a long option never loses more than its value.
 //! - MM = worst scenario loss + contingencies (a share of spot per net short option
@@ -188,11 +188,11 @@ pub fn haircut(
     let max = ppm_to_wad(config.haircut_max_ppm);
     let k = ppm_to_wad(config.vol_multiplier_ppm);
     let mut h = floor;
-    if k > 0 && forecast_vol > 0 && params.haircut_horizon > 0 {
+    if k > 0 && forecast_vol > 0 && params.haircut_horizon_years > 0 {
         let vol_term = fixed::mul(k, forecast_vol, Up)?;
         h = fixed::add(
             h,
-            fixed::mul(vol_term, pricer::sqrt(params.haircut_horizon)?, Up)?,
+            fixed::mul(vol_term, pricer::sqrt(params.haircut_horizon_years)?, Up)?,
         )?;
     }
     let depth = i128::try_from(config.liquidity_depth).map_err(|_| MathError::Overflow)?;

@@ -1,7 +1,9 @@
 //! The 12 margin parameters, their defaults and hard bounds (the RiskReader stores them).
 use super::*;
 
-/// Risk parameters (all WAD unless stated). Bounds are enforced by [`MarginParams::validate`].
+/// Risk parameters. Every field is WAD (1e18 = 1.0) unless its name carries another unit
+/// (`_secs`: seconds; `_years`: years in WAD). Bounds are enforced by
+/// [`MarginParams::validate`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MarginParams {
     /// Vol-up shock at 30 days (0.5 = +50% of the vol).
@@ -21,9 +23,9 @@ pub struct MarginParams {
     /// Factor applied to positive mark-to-market for IM (0.95).
     pub im_positive_mtm: i128,
     /// Horizon over which negative theta adds loss, in seconds.
-    pub theta_horizon: i128,
+    pub theta_horizon_secs: i128,
     /// Liquidation horizon for collateral haircuts, in years (WAD).
-    pub haircut_horizon: i128,
+    pub haircut_horizon_years: i128,
     /// Coefficient of the size term `coef x sqrt(amount / depth)` of a haircut.
     pub size_coef: i128,
     /// Largest multiple by which forecast volatility may scale the spot shocks.
@@ -43,8 +45,8 @@ impl MarginParams {
             self.im_future,
             self.im_multiplier,
             self.im_positive_mtm,
-            self.theta_horizon,
-            self.haircut_horizon,
+            self.theta_horizon_secs,
+            self.haircut_horizon_years,
             self.size_coef,
             self.max_shock_scale,
         ]
@@ -63,8 +65,8 @@ impl MarginParams {
             im_future: v(5),
             im_multiplier: v(6),
             im_positive_mtm: v(7),
-            theta_horizon: v(8),
-            haircut_horizon: v(9),
+            theta_horizon_secs: v(8),
+            haircut_horizon_years: v(9),
             size_coef: v(10),
             max_shock_scale: v(11),
         }
@@ -80,8 +82,8 @@ impl MarginParams {
         im_future: 4 * WAD / 100,
         im_multiplier: 5 * WAD / 4,
         im_positive_mtm: 95 * WAD / 100,
-        theta_horizon: 86_400,
-        haircut_horizon: WAD / 365,
+        theta_horizon_secs: 86_400,
+        haircut_horizon_years: WAD / 365,
         size_coef: WAD / 20,
         max_shock_scale: 3 * WAD,
     };
@@ -97,8 +99,8 @@ impl MarginParams {
             (self.im_future, self.mm_future, WAD),
             (self.im_multiplier, WAD, 5 * WAD),
             (self.im_positive_mtm, 0, WAD),
-            (self.theta_horizon, 0, 30 * 86_400),
-            (self.haircut_horizon, 0, WAD / 4),
+            (self.theta_horizon_secs, 0, 30 * 86_400),
+            (self.haircut_horizon_years, 0, WAD / 4),
             (self.size_coef, 0, WAD),
             (self.max_shock_scale, WAD, 5 * WAD),
         ];

@@ -39,7 +39,7 @@ pub fn margin_params(l: &Loaded) -> Result<MarginParams, ScenarioError> {
     let mut p = MarginParams::DEFAULT;
     for (k, v) in &l.scenario.margin {
         let x = *v.get_ref();
-        let w = if k == "theta_horizon" {
+        let w = if k == "theta_horizon_secs" {
             x.round() as i128
         } else {
             wad(x)
@@ -53,8 +53,8 @@ pub fn margin_params(l: &Loaded) -> Result<MarginParams, ScenarioError> {
             "im_future" => &mut p.im_future,
             "im_multiplier" => &mut p.im_multiplier,
             "im_positive_mtm" => &mut p.im_positive_mtm,
-            "theta_horizon" => &mut p.theta_horizon,
-            "haircut_horizon" => &mut p.haircut_horizon,
+            "theta_horizon_secs" => &mut p.theta_horizon_secs,
+            "haircut_horizon_years" => &mut p.haircut_horizon_years,
             "size_coef" => &mut p.size_coef,
             "max_shock_scale" => &mut p.max_shock_scale,
             _ => unreachable!("checked by the parser"),

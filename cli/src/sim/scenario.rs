@@ -516,8 +516,8 @@ pub const MARGIN_FIELDS: [&str; 12] = [
     "im_future",
     "im_multiplier",
     "im_positive_mtm",
-    "theta_horizon",
-    "haircut_horizon",
+    "theta_horizon_secs",
+    "haircut_horizon_years",
     "size_coef",
     "max_shock_scale",
 ];

@@ -193,8 +193,8 @@ impl Chain for SystemChain {
             im_future: i(5),
             im_multiplier: i(6),
             im_positive_mtm: i(7),
-            theta_horizon: i(8),
-            haircut_horizon: i(9),
+            theta_horizon_secs: i(8),
+            haircut_horizon_years: i(9),
             size_coef: i(10),
             max_shock_scale: i(11),
         };

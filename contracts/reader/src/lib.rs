@@ -53,13 +53,14 @@ pub mod types {
     use alloy_sol_types::sol;
 
     sol! {
-        /// The 12 margin parameters of every check (`setParams`, `params`), WAD unless
-        /// stated: volUp, volDown (vol shocks at 30 days), mmShortOption, imShortOption
-        /// (contingency per net short option, share of spot), mmFuture, imFuture
-        /// (contingency on futures notional), imMultiplier (on the worst scenario loss),
-        /// imPositiveMtm (factor on positive mark-to-market for IM), thetaHorizon
-        /// (seconds), haircutHorizon (years), sizeCoef (haircut size term), maxShockScale
-        /// (largest forecast-vol scaling of the spot shocks). Hard bounds:
+        /// The 12 margin parameters of every check (`setParams`, `params`), each WAD
+        /// (1e18 = 1.0) unless its name carries another unit (`Secs`: seconds; `Years`:
+        /// years in WAD): volUp, volDown (vol shocks at 30 days), mmShortOption,
+        /// imShortOption (contingency per net short option, share of spot), mmFuture,
+        /// imFuture (contingency on futures notional), imMultiplier (on the worst scenario
+        /// loss), imPositiveMtm (factor on positive mark-to-market for IM),
+        /// thetaHorizonSecs, haircutHorizonYears, sizeCoef (haircut size term),
+        /// maxShockScale (largest forecast-vol scaling of the spot shocks). Hard bounds:
         /// `stylus_margin::margin::MarginParams::validate` (README, "Parameters").
         #[derive(Debug, PartialEq, Eq)]
         struct MarginParams {
@@ -71,8 +72,8 @@ pub mod types {
             uint64 imFuture;
             uint64 imMultiplier;
             uint64 imPositiveMtm;
-            uint64 thetaHorizon;
-            uint64 haircutHorizon;
+            uint64 thetaHorizonSecs;
+            uint64 haircutHorizonYears;
             uint64 sizeCoef;
             uint64 maxShockScale;
         }
@@ -95,8 +96,8 @@ pub mod types {
                 imFuture: l[5],
                 imMultiplier: l[6],
                 imPositiveMtm: l[7],
-                thetaHorizon: l[8],
-                haircutHorizon: l[9],
+                thetaHorizonSecs: l[8],
+                haircutHorizonYears: l[9],
                 sizeCoef: l[10],
                 maxShockScale: l[11],
             }
@@ -115,8 +116,8 @@ pub mod types {
                 p.imFuture,
                 p.imMultiplier,
                 p.imPositiveMtm,
-                p.thetaHorizon,
-                p.haircutHorizon,
+                p.thetaHorizonSecs,
+                p.haircutHorizonYears,
                 p.sizeCoef,
                 p.maxShockScale,
             ]
