@@ -83,9 +83,6 @@ interface IKeeperModule {
     /// Bad debt the fund could not cover, written to the ledger.
     event DeficitRecorded(uint256 indexed account, int256 amount, int256 totalDeficit);
 
-    /// Liquidation parameters changed.
-    event LiquidationParamsSet(uint256[10] values);
-
     /// The insurance fund's account changed.
     event InsuranceAccountSet(uint256 indexed account);
 
@@ -96,6 +93,11 @@ interface IKeeperModule {
     /// `absorbed` of the deficit was spread over positive cash balances (the vault's
     /// cash index is now `index`); `remaining` stays on the ledger.
     event DeficitSocialised(int256 absorbed, int256 remaining, uint256 index);
+
+    /// The liquidation parameters changed.
+    ///
+    /// * `params` - The new parameters.
+    event LiquidationParamsSet(LiquidationParams params);
 
     /// The owner named a successor (`next`; zero cancels), who must accept.
     event OwnershipTransferStarted(address indexed previous, address indexed next);
@@ -185,7 +187,7 @@ interface IKeeperModule {
     /// `Unauthorized`, `ParameterOutOfBounds(which, value)` (`which`: the field's
     /// 0-based position in `LiquidationParams`).
     /// # Events
-    /// `LiquidationParamsSet` (the values in field order).
+    /// `LiquidationParamsSet`.
     function setLiquidationParams(LiquidationParams calldata params) external;
 
     /// The liquidation parameters in force (defaults until set).

@@ -55,8 +55,10 @@ interface IRiskReader {
 
     // ---- Events ----
 
-    /// Risk parameters changed.
-    event ParamsSet(uint64[12] values);
+    /// The margin parameters changed.
+    ///
+    /// * `params` - The new parameters.
+    event ParamsSet(MarginParams params);
 
     /// The owner named a successor (`next`; zero cancels), who must accept.
     event OwnershipTransferStarted(address indexed previous, address indexed next);
@@ -105,7 +107,7 @@ interface IRiskReader {
     /// `Unauthorized`, `ParameterOutOfBounds(index, value)` for the first value outside
     /// its hard bounds (index: the field's position in `MarginParams`).
     /// # Events
-    /// `ParamsSet` (the values in field order).
+    /// `ParamsSet`.
     function setParams(MarginParams calldata params) external;
 
     /// The margin parameters in force (defaults until set).

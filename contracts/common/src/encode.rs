@@ -216,6 +216,25 @@ macro_rules! event_words {
             }
         }
     )*};
+    // An event whose one data field is a static struct of `N` words, taken through its
+    // `Into<[T; N]>` (the fields in order): `Event { ; (params as [T; N]) }`.
+    ($e:ty { ; ($a:ident as [$t:ty; $n:expr]) }) => {
+        impl $crate::encode::EventWords for $e {
+            fn with_words(
+                &self,
+                f: &mut dyn FnMut(&[alloy_primitives::U256], &[alloy_primitives::U256]),
+            ) {
+                use $crate::encode::Word as _;
+                let values: [$t; $n] = self.$a.clone().into();
+                f(
+                    &[alloy_primitives::U256::from_be_bytes(
+                        <$e as alloy_sol_types::SolEvent>::SIGNATURE_HASH.0,
+                    )],
+                    &values.map(|x| x.word()),
+                )
+            }
+        }
+    };
     // An event whose one data field is a static array: `Event { ; [values] }`.
     ($e:ty { ; [$a:ident] }) => {
         impl $crate::encode::EventWords for $e {

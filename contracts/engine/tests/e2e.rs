@@ -229,7 +229,9 @@ fn parameters_are_bounded_and_owner_only() {
     bad[6] = 10 * E18 as u64 / 2; // IM multiplier 5.0 is the bound: 5.0 ok
     let sources = w.reader.sender(admin).sources();
     w.reader.sender(admin).set_params(bad.into()).motsu_unwrap();
-    assert!(w.reader.emitted(&margin_reader::ParamsSet { values: bad }));
+    assert!(w
+        .reader
+        .emitted(&margin_reader::ParamsSet { params: bad.into() }));
     // Parameters and wiring share slots: each reads back unchanged.
     assert_eq!(w.reader.sender(admin).params(), bad.into());
     assert_eq!(w.reader.sender(admin).sources(), sources);

@@ -88,8 +88,6 @@ mod events {
         event InsurancePaid(uint256 indexed to, int256 amount);
         /// Bad debt the fund could not cover, written to the ledger.
         event DeficitRecorded(uint256 indexed account, int256 amount, int256 totalDeficit);
-        /// Liquidation parameters changed.
-        event LiquidationParamsSet(uint256[10] values);
         /// The insurance fund's account changed.
         event InsuranceAccountSet(uint256 indexed account);
         /// The owner's policy for a standing deficit: socialise it (anyone may then call
@@ -101,6 +99,7 @@ mod events {
     }
 }
 pub use events::*;
+pub use types::LiquidationParamsSet;
 
 // Each event's words (indexed fields; data fields) for the shared encoder
 // (`margin_common::encode`), tested against alloy's in `event_tests`.
@@ -115,7 +114,7 @@ margin_common::event_words! {
     DeficitSocialised { ; absorbed, remaining, index }
 }
 margin_common::event_words! {
-    LiquidationParamsSet { ; [values] }
+    LiquidationParamsSet { ; (params as [U256; 10]) }
 }
 
 /// The keeper module's ABI types.
@@ -145,6 +144,12 @@ pub mod types {
             uint256 insolventPayCap;
             uint256 insolventPayDuration;
         }
+
+        /// The liquidation parameters changed.
+        ///
+        /// * `params` - The new parameters.
+        #[derive(Debug)]
+        event LiquidationParamsSet(LiquidationParams params);
 
         /// An account's auction now (`auction`): when it started and since when the account
         /// is insolvent in it (unix seconds; 0: not), its discount, the largest fraction of
@@ -441,7 +446,7 @@ impl KeeperModule {
     /// `Unauthorized`, `ParameterOutOfBounds(which, value)` (`which`: the field's
     /// 0-based position in `LiquidationParams`).
     /// # Events
-    /// `LiquidationParamsSet` (the values in field order).
+    /// `LiquidationParamsSet`.
     pub fn set_liquidation_params(
         &mut self,
         params: types::LiquidationParams,
@@ -455,7 +460,12 @@ impl KeeperModule {
         self.params0.set(w0);
         self.params1.set(w1);
         self.params2.set(w2);
-        emit(self.vm(), LiquidationParamsSet { values });
+        emit(
+            self.vm(),
+            LiquidationParamsSet {
+                params: values.into(),
+            },
+        );
         Ok(())
     }
 
@@ -919,7 +929,7 @@ mod event_tests {
             );
             assert!(
                 same_as_alloy(&LiquidationParamsSet {
-                    values: varied(&mut next)
+                    params: varied::<[U256; 10]>(&mut next).into()
                 }),
                 "LiquidationParamsSet {k}"
             );

@@ -24,7 +24,7 @@ extern crate alloc;
 use alloc::vec::Vec;
 
 use alloy_primitives::{Address, I256, U256};
-use alloy_sol_types::{sol, SolCall};
+use alloy_sol_types::SolCall;
 use margin_common::{
     abi::{address_word, calls, view, Answer},
     encode::emit,
@@ -39,14 +39,7 @@ use stylus_margin::{
 };
 use stylus_sdk::{prelude::*, storage::StorageU256};
 
-mod events {
-    use super::*;
-    sol! {
-        /// Risk parameters changed.
-        event ParamsSet(uint64[12] values);
-    }
-}
-pub use events::*;
+pub use types::ParamsSet;
 
 /// The reader's ABI types.
 pub mod types {
@@ -77,6 +70,12 @@ pub mod types {
             uint64 sizeCoef;
             uint64 maxShockScale;
         }
+
+        /// The margin parameters changed.
+        ///
+        /// * `params` - The new parameters.
+        #[derive(Debug)]
+        event ParamsSet(MarginParams params);
     }
 
     margin_common::abi_struct!(
@@ -128,7 +127,7 @@ pub mod types {
 // Each event's words (indexed fields; data fields) for the shared encoder
 // (`margin_common::encode`), tested against alloy's in `event_tests`.
 margin_common::event_words! {
-    ParamsSet { ; [values] }
+    ParamsSet { ; (params as [u64; 12]) }
 }
 
 margin_common::errors! {
@@ -419,7 +418,7 @@ impl RiskReader {
     /// `Unauthorized`, `ParameterOutOfBounds(index, value)` for the first value outside
     /// its hard bounds (index: the field's position in `MarginParams`).
     /// # Events
-    /// `ParamsSet` (the values in field order).
+    /// `ParamsSet`.
     pub fn set_params(&mut self, params: types::MarginParams) -> Result<(), Error> {
         self.owner.only(self.vm().msg_sender())?;
         let values: [u64; 12] = params.into();
@@ -432,7 +431,12 @@ impl RiskReader {
         }
         let wiring = self.sources();
         self.store(wiring.into(), params_words(&values));
-        emit(self.vm(), ParamsSet { values });
+        emit(
+            self.vm(),
+            ParamsSet {
+                params: values.into(),
+            },
+        );
         Ok(())
     }
 
@@ -682,7 +686,7 @@ mod event_tests {
         for k in 0..32 {
             assert!(
                 same_as_alloy(&ParamsSet {
-                    values: varied(&mut next)
+                    params: varied::<[u64; 12]>(&mut next).into()
                 }),
                 "ParamsSet {k}"
             );
