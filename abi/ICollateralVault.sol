@@ -293,11 +293,6 @@ interface ICollateralVault {
     /// * `bound` - The bound it broke (the largest allowed, or the value required).
     error ValueOutOfBounds(uint8 which, uint256 value, uint256 bound);
 
-    /// The engine or the keeper is already set (each is set once): the current one.
-    ///
-    /// * `engine` - The engine.
-    error AlreadySet(address current);
-
     /// The listing is full.
     ///
     /// * `max` - The most assets that can be listed.
@@ -330,6 +325,10 @@ interface ICollateralVault {
 
     /// The zero address where an address is required (an owner, a contract to wire).
     error ZeroAddress();
+
+    /// A contract that may be wired once (the engine or the keeper a contract trusts) is
+    /// already set; `current` is the one set.
+    error AlreadySet(address current);
 
     // ---- Functions ----
 

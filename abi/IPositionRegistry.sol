@@ -247,21 +247,15 @@ interface IPositionRegistry {
     /// * `max` - Largest allowed.
     error OutOfRange(uint256 value, uint256 min, uint256 max);
 
-    /// The engine or the keeper is already set (each is set once): the current one.
-    ///
-    /// * `engine` - Current engine.
-    error AlreadySet(address current);
-
-    /// The engine address is invalid (zero).
-    ///
-    /// * `engine` - Address given.
-    error InvalidEngine(address engine);
-
     /// The caller lacks the role the function needs.
     error Unauthorized(address caller);
 
     /// The zero address where an address is required (an owner, a contract to wire).
     error ZeroAddress();
+
+    /// A contract that may be wired once (the engine or the keeper a contract trusts) is
+    /// already set; `current` is the one set.
+    error AlreadySet(address current);
 
     // ---- Functions ----
 
@@ -389,7 +383,7 @@ interface IPositionRegistry {
     ///
     /// # Errors
     ///
-    /// * `Unauthorized`, `InvalidEngine` (zero),
+    /// * `Unauthorized`, `ZeroAddress` (zero),
     ///   `AlreadySet`.
     ///
     /// # Events

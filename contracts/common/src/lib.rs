@@ -62,6 +62,10 @@ sol! {
     /// The zero address where an address is required (an owner, a contract to wire).
     #[derive(Debug, PartialEq, Eq)]
     error ZeroAddress();
+    /// A contract that may be wired once (the engine or the keeper a contract trusts) is
+    /// already set; `current` is the one set.
+    #[derive(Debug, PartialEq, Eq)]
+    error AlreadySet(address current);
     /// A parameter is outside its hard bounds: `which` is the 0-based position of the
     /// field in the setter's parameter struct (`MarginParams`, `UnderlyingParams`,
     /// `LiquidationParams`), `value` the value given.
@@ -96,6 +100,7 @@ crate::error_words! {
     UnknownUnderlying { underlying }
     Unauthorized { caller }
     ZeroAddress {}
+    AlreadySet { current }
     ParameterOutOfBounds { which, value }
     MathFailure { code }
 }
@@ -199,6 +204,25 @@ pub fn nonzero(addresses: &[Address]) -> Result<(), ZeroAddress> {
     if addresses.iter().any(|a| a.is_zero()) {
         return Err(ZeroAddress {});
     }
+    Ok(())
+}
+
+/// Wires a contract that may be set once (the engine or the keeper a contract trusts).
+/// # Errors
+/// `ZeroAddress` for zero; `AlreadySet` with the current one once it is set.
+#[inline]
+pub fn set_once<E: From<ZeroAddress> + From<AlreadySet>>(
+    slot: &mut StorageAddress,
+    value: Address,
+) -> Result<(), E> {
+    if value.is_zero() {
+        return Err(ZeroAddress {}.into());
+    }
+    let current = slot.get();
+    if !current.is_zero() {
+        return Err(AlreadySet { current }.into());
+    }
+    slot.set(value);
     Ok(())
 }
 

@@ -35,7 +35,8 @@ use alloc::vec::Vec;
 
 use alloy_primitives::{Address, I256, U128, U256, U8};
 use margin_common::{
-    encode::emit, Owned, OwnershipTransferStarted, OwnershipTransferred, Unauthorized, ZeroAddress,
+    encode::emit, set_once, AlreadySet, Owned, OwnershipTransferStarted, OwnershipTransferred,
+    Unauthorized, ZeroAddress,
 };
 use stylus_margin::{
     fixed::WAD,
@@ -371,22 +372,6 @@ mod sol {
         #[derive(Debug)]
         #[allow(missing_docs)]
         error OutOfRange(uint256 value, uint256 min, uint256 max);
-
-        /// The engine or the keeper is already set (each is set once): the current one.
-        ///
-        /// * `engine` - Current engine.
-        #[derive(Debug)]
-        #[allow(missing_docs)]
-        error AlreadySet(address current);
-
-        /// The engine address is invalid (zero).
-        ///
-        /// * `engine` - Address given.
-        #[derive(Debug)]
-        #[allow(missing_docs)]
-        error InvalidEngine(address engine);
-
-
     }
 }
 
@@ -413,7 +398,6 @@ margin_common::errors! {
         SameAccount,
         OutOfRange,
         AlreadySet,
-        InvalidEngine,
         Unauthorized,
         ZeroAddress,
     }
@@ -440,8 +424,6 @@ margin_common::error_words! {
     NoPosition { account, id }
     SameAccount { account }
     OutOfRange { value, min, max }
-    AlreadySet { current }
-    InvalidEngine { engine }
 }
 
 /// Default per-account position bound.
@@ -1015,7 +997,7 @@ impl PositionRegistry {
     ///
     /// # Errors
     ///
-    /// * [`Error::Unauthorized`], [`Error::InvalidEngine`] (zero),
+    /// * [`Error::Unauthorized`], [`Error::ZeroAddress`] (zero),
     ///   [`Error::AlreadySet`].
     ///
     /// # Events
@@ -1023,14 +1005,7 @@ impl PositionRegistry {
     /// * [`EngineSet`].
     pub fn set_engine(&mut self, engine: Address) -> Result<(), Error> {
         self.only_owner()?;
-        if engine.is_zero() {
-            return Err(Error::InvalidEngine(InvalidEngine { engine }));
-        }
-        let current = self.engine.get();
-        if !current.is_zero() {
-            return Err(Error::AlreadySet(AlreadySet { current }));
-        }
-        self.engine.set(engine);
+        set_once::<Error>(&mut self.engine, engine)?;
         emit(self.vm(), EngineSet { engine });
         Ok(())
     }
@@ -1046,14 +1021,7 @@ impl PositionRegistry {
     /// * [`KeeperSet`].
     pub fn set_keeper(&mut self, keeper: Address) -> Result<(), Error> {
         self.only_owner()?;
-        if keeper.is_zero() {
-            return Err(Error::InvalidEngine(InvalidEngine { engine: keeper }));
-        }
-        let current = self.keeper.get();
-        if !current.is_zero() {
-            return Err(Error::AlreadySet(AlreadySet { current }));
-        }
-        self.keeper.set(keeper);
+        set_once::<Error>(&mut self.keeper, keeper)?;
         emit(self.vm(), KeeperSet { keeper });
         Ok(())
     }

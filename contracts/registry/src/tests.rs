@@ -215,8 +215,32 @@ fn set_engine_reverts_on_zero_address(reg: Contract<PositionRegistry>, owner: Ad
         .sender(owner)
         .set_engine(Address::ZERO)
         .motsu_unwrap_err();
-    assert!(matches!(err, Error::InvalidEngine(InvalidEngine { engine }) if engine.is_zero()));
+    assert!(matches!(err, Error::ZeroAddress(_)));
     assert_eq!(snapshot(&reg, owner, &[], &[]), before);
+}
+
+/// The keeper is wired like the engine: owner only, never zero, once.
+#[motsu::test]
+fn set_keeper_refuses_a_stranger_zero_and_a_second_keeper(
+    reg: Contract<PositionRegistry>,
+    owner: Address,
+    keeper: Address,
+    other: Address,
+) {
+    reg.sender(owner).constructor(owner).motsu_unwrap();
+    let err = reg.sender(other).set_keeper(keeper).motsu_unwrap_err();
+    assert!(matches!(err, Error::Unauthorized(Unauthorized { caller }) if caller == other));
+    let err = reg
+        .sender(owner)
+        .set_keeper(Address::ZERO)
+        .motsu_unwrap_err();
+    assert!(matches!(err, Error::ZeroAddress(_)));
+    assert_eq!(reg.sender(owner).keeper(), Address::ZERO);
+    reg.sender(owner).set_keeper(keeper).motsu_unwrap();
+    reg.assert_emitted(&KeeperSet { keeper });
+    let err = reg.sender(owner).set_keeper(other).motsu_unwrap_err();
+    assert!(matches!(err, Error::AlreadySet(AlreadySet { current }) if current == keeper));
+    assert_eq!(reg.sender(owner).keeper(), keeper);
 }
 
 #[motsu::test]

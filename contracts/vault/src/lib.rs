@@ -57,7 +57,8 @@ use alloy_primitives::{
     Address, FixedBytes, I256, U256,
 };
 use margin_common::{
-    encode::emit, Owned, OwnershipTransferStarted, OwnershipTransferred, Unauthorized, ZeroAddress,
+    encode::emit, set_once, AlreadySet, Owned, OwnershipTransferStarted, OwnershipTransferred,
+    Unauthorized, ZeroAddress,
 };
 use stylus_margin::{
     collateral::{AssetConfig, ConfigField, MAX_DECIMALS},
@@ -429,13 +430,6 @@ mod sol {
         #[allow(missing_docs)]
         error ValueOutOfBounds(uint8 which, uint256 value, uint256 bound);
 
-        /// The engine or the keeper is already set (each is set once): the current one.
-        ///
-        /// * `engine` - The engine.
-        #[derive(Debug)]
-        #[allow(missing_docs)]
-        error AlreadySet(address current);
-
         /// The listing is full.
         ///
         /// * `max` - The most assets that can be listed.
@@ -524,7 +518,6 @@ margin_common::error_words! {
     CallerNotEngineOrKeeper { caller }
     AccountFrozen { account }
     ValueOutOfBounds { which, value, bound }
-    AlreadySet { current }
     TooManyAssets { max }
     AssetAlreadyListed { token }
     QuoteAlreadySet { quote }
@@ -1065,14 +1058,7 @@ impl CollateralVault {
     /// * [`EngineSet`].
     pub fn set_engine(&mut self, engine: Address) -> Result<(), Error> {
         self.only_owner()?;
-        if engine.is_zero() {
-            return Err(Error::ZeroAddress(ZeroAddress {}));
-        }
-        let current = self.engine.get();
-        if !current.is_zero() {
-            return Err(Error::AlreadySet(AlreadySet { current }));
-        }
-        self.engine.set(engine);
+        set_once::<Error>(&mut self.engine, engine)?;
         emit(self.vm(), EngineSet { engine });
         Ok(())
     }
@@ -1088,14 +1074,7 @@ impl CollateralVault {
     /// * [`KeeperSet`].
     pub fn set_keeper(&mut self, keeper: Address) -> Result<(), Error> {
         self.only_owner()?;
-        if keeper.is_zero() {
-            return Err(Error::ZeroAddress(ZeroAddress {}));
-        }
-        let current = self.keeper.get();
-        if !current.is_zero() {
-            return Err(Error::AlreadySet(AlreadySet { current }));
-        }
-        self.keeper.set(keeper);
+        set_once::<Error>(&mut self.keeper, keeper)?;
         emit(self.vm(), KeeperSet { keeper });
         Ok(())
     }

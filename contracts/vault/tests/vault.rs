@@ -157,6 +157,30 @@ fn set_engine_works_once(
     assert_eq!(vault.sender(owner).engine(), engine);
 }
 
+/// The keeper is wired like the engine: owner only, never zero, once.
+#[motsu::test]
+fn set_keeper_refuses_a_stranger_zero_and_a_second_keeper(
+    vault: Contract<CollateralVault>,
+    owner: Address,
+    keeper: Address,
+    bob: Address,
+) {
+    vault.sender(owner).constructor(owner).motsu_unwrap();
+    let err = vault.sender(bob).set_keeper(keeper).motsu_unwrap_err();
+    assert!(matches!(err, Error::Unauthorized(e) if e.caller == bob));
+    let err = vault
+        .sender(owner)
+        .set_keeper(Address::ZERO)
+        .motsu_unwrap_err();
+    assert!(matches!(err, Error::ZeroAddress(_)));
+    assert_eq!(vault.sender(owner).keeper(), Address::ZERO);
+    vault.sender(owner).set_keeper(keeper).motsu_unwrap();
+    vault.assert_emitted(&KeeperSet { keeper });
+    let err = vault.sender(owner).set_keeper(bob).motsu_unwrap_err();
+    assert!(matches!(err, Error::AlreadySet(e) if e.current == keeper));
+    assert_eq!(vault.sender(owner).keeper(), keeper);
+}
+
 #[motsu::test]
 fn engine_functions_revert_before_engine_is_set(
     vault: Contract<CollateralVault>,
