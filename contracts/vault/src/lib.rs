@@ -114,6 +114,9 @@ pub mod which {
     pub const UNDERLYING: u8 = 20;
     /// A config word with bits outside its fields (bound: the word without them).
     pub const CONFIG: u8 = 21;
+    /// `socialise`: an index not below the current one or below 1e12, or a negative
+    /// absorbed amount (value: the index; bound: the current index).
+    pub const SOCIALISATION: u8 = 22;
 }
 
 /// Cash ledger reasons (any `uint8` is accepted): `stylus_margin::ledger`.
@@ -1576,8 +1579,9 @@ impl CollateralVault {
     ///
     /// # Errors
     /// * [`Error::CallerNotEngineOrKeeper`] - If the caller is neither the engine nor the keeper.
-    /// * [`Error::ValueOutOfBounds`] - If `index` is not below the current index or
-    ///   is below 1e12 (1e-6), or `absorbed` is negative. The keeper module computes both
+    /// * [`Error::ValueOutOfBounds`] (`which::SOCIALISATION`, the index, the current
+    ///   index) - If `index` is not below the current index or is below 1e12 (1e-6), or
+    ///   `absorbed` is negative. The keeper module computes both
     ///   with the core; the vault trusts it as it trusts its other ledger entries.
     ///
     /// # Events
@@ -1588,7 +1592,11 @@ impl CollateralVault {
         let i = u128::try_from(index).map_or(i128::MAX, |x| x as i128);
         let a = to_i128(absorbed).unwrap_or(-1);
         if i >= current || i < (WAD / 1_000_000) as i128 || a < 0 {
-            return Err(out_of_bounds(0, index, U256::from(current as u128)));
+            return Err(out_of_bounds(
+                which::SOCIALISATION,
+                index,
+                U256::from(current as u128),
+            ));
         }
         self.cash_index.set(store_i128(i));
         let total = load_i128(self.total_cash.get()) - a;

@@ -1744,7 +1744,11 @@ fn socialise_scales_positive_cash_only_and_keeps_the_ledger(
         (one / U256::from(2u8), i(-1)),
     ] {
         let e = v().socialise(index, absorbed).motsu_unwrap_err();
-        assert!(matches!(e, Error::ValueOutOfBounds(_)), "{e:?}");
+        assert!(
+            matches!(e, Error::ValueOutOfBounds(ref e) if e.which == which::SOCIALISATION
+                && e.value == index && e.bound == one),
+            "{e:?}"
+        );
     }
     assert_eq!(snapshot(&vault, &[a, b], &[&usdc, &weth], &[alice]), before);
     // Half of positive cash socialised: a keeps half, b's debt is untouched.
