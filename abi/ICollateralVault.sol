@@ -584,8 +584,9 @@ interface ICollateralVault {
     ///
     /// # Errors
     /// * `CallerNotEngineOrKeeper` - If the caller is neither the engine nor the keeper.
-    /// * `ValueOutOfBounds` - If `index` is not below the current index or
-    ///   is below 1e12 (1e-6), or `absorbed` is negative. The keeper module computes both
+    /// * `ValueOutOfBounds` (`which::SOCIALISATION`, the index, the current
+    ///   index) - If `index` is not below the current index or is below 1e12 (1e-6), or
+    ///   `absorbed` is negative. The keeper module computes both
     ///   with the core; the vault trusts it as it trusts its other ledger entries.
     ///
     /// # Events

@@ -10,8 +10,10 @@ pragma solidity ^0.8.23;
 ///
 /// The read-only views of the margin system that no transaction needs, off the hot path:
 /// an account's risk and Greeks, its health, whether it is liquidatable, a keeper's scan,
-/// an instrument's quote, and an account's owner, frozen flag and collateral balances
-/// (from the vault's `getAccountState`). Wallets, keepers and risk teams read them; the RiskEngine
+/// an instrument's quote, an account's owner, frozen flag and collateral balances
+/// (from the vault's `getAccountState`), and a collateral's configuration as named fields
+/// with the packed word the vault's setters take (the vault cannot afford decoding the
+/// struct itself: docs/MEASUREMENTS.md). Wallets, keepers and risk teams read them; the RiskEngine
 /// and the KeeperModule never call this contract, so its code costs their transactions
 /// nothing and leaves the RiskReader's bytes to the checks.
 ///
@@ -59,10 +61,37 @@ interface IRiskLens {
         int256 theta;
     }
 
+    /// A collateral's configuration, the vault's packed `AssetConfig` word as named
+    /// fields (`assetConfig`, `packAssetConfig`): the oracle id of the underlying that
+    /// prices it (0: the quote asset), the token's decimals, whether deposits are
+    /// enabled, whether it is the quote asset, whether it offsets the risk of options
+    /// on its underlying, the haircut floor, volatility multiplier `k` and haircut
+    /// ceiling (ppm: 1,000,000 = 100% or k = 1.0), and the market depth of the
+    /// haircut's size term (WAD of the token). The vault's `listAsset` and
+    /// `setAssetConfig` take the word (they set the decimals and the quote flag
+    /// themselves).
+    struct AssetConfig {
+        uint32 underlying;
+        uint8 decimals;
+        bool enabled;
+        bool isQuote;
+        bool riskOffsetting;
+        uint32 haircutFloorPpm;
+        uint32 volMultiplierPpm;
+        uint32 haircutMaxPpm;
+        uint128 liquidityDepth;
+    }
+
     // ---- Errors ----
 
     /// The zero address where an address is required (an owner, a contract to wire).
     error ZeroAddress();
+
+    /// A parameter is outside its hard bounds: `which` is the 0-based position of the
+    /// field in the setter's parameter struct (`MarginParams`, `UnderlyingParams`,
+    /// `LiquidationParams`; the lens's `AssetConfig` for `packAssetConfig`), `value` the
+    /// value given.
+    error ParameterOutOfBounds(uint8 which, int256 value);
 
     /// A fixed-point failure in the core; `code` (`math_failure`): 1 overflow, 2 division
     /// by zero, 3 outside the domain, 4 malformed data (grid, instrument id or answer).
@@ -113,6 +142,20 @@ interface IRiskLens {
     /// # Errors
     /// The vault's errors unchanged.
     function balanceOf(uint256 account, address token) external view returns (uint256);
+
+    /// A collateral's configuration in the vault, as named fields (all zero for a token
+    /// that is not listed).
+    /// # Errors
+    /// The vault's errors unchanged.
+    function assetConfig(address token) external view returns (AssetConfig memory);
+
+    /// The packed word of a configuration, for the vault's `listAsset` and
+    /// `setAssetConfig` (`stylus_margin::collateral::AssetConfig::pack`), after the hard
+    /// bounds the vault checks (`AssetConfig::validate`).
+    /// # Errors
+    /// `ParameterOutOfBounds(which, value)`: the first field out of bounds (`which` its
+    /// 0-based position in `AssetConfig`).
+    function packAssetConfig(AssetConfig calldata config) external view returns (uint256);
 
     /// Price and Greeks of one unit of an instrument now: (price, delta, gamma, vega,
     /// theta), WAD, on the oracle price and the expiry's surface, with the reader's

@@ -148,3 +148,67 @@ fn lens_views_agree_with_the_vault_and_with_each_other_on_random_books() {
         "no seed reached an auction: the frozen case went untested"
     );
 }
+
+/// The lens's `assetConfig` names the fields of the word the vault stores (for every
+/// listed token and an unlisted one), and `packAssetConfig` gives that word back, on the
+/// real WASM; a field out of bounds is refused with its position in the struct.
+#[test]
+fn lens_asset_config_views_agree_with_the_vaults_word() {
+    let mut s = System::deploy(SystemConfig::default());
+    for token in [s.usdc, s.weth, Address::repeat_byte(0x99)] {
+        let word = s.read(s.vault, &V::assetConfigCall { token })._0;
+        let named = s.read(s.lens, &L::assetConfigCall { token })._0;
+        let core = stylus_margin::collateral::AssetConfig::unpack(word.to_be_bytes());
+        assert_eq!(
+            (
+                named.underlying,
+                named.decimals,
+                named.enabled,
+                named.isQuote,
+                named.riskOffsetting,
+                named.haircutFloorPpm,
+                named.volMultiplierPpm,
+                named.haircutMaxPpm,
+                named.liquidityDepth,
+            ),
+            (
+                core.underlying,
+                core.decimals,
+                core.enabled,
+                core.is_quote,
+                core.risk_offsetting,
+                core.haircut_floor_ppm,
+                core.vol_multiplier_ppm,
+                core.haircut_max_ppm,
+                core.liquidity_depth,
+            ),
+            "{token}"
+        );
+        if word.is_zero() {
+            continue; // unlisted: a zero word is not a valid configuration
+        }
+        let packed = s
+            .read(
+                s.lens,
+                &L::packAssetConfigCall {
+                    config: named.clone(),
+                },
+            )
+            ._0;
+        assert_eq!(packed, word, "{token}");
+        let bad = L::AssetConfig {
+            haircutMaxPpm: 1_000_001,
+            ..named
+        };
+        let out = s
+            .view(s.lens, &L::packAssetConfigCall { config: bad })
+            .unwrap_err();
+        let e = out
+            .revert_as::<L::ParameterOutOfBounds>()
+            .expect("ParameterOutOfBounds");
+        assert_eq!(
+            (e.which, e.value),
+            (7, margin_wasm_env::I256::try_from(1_000_001).unwrap())
+        );
+    }
+}

@@ -68,7 +68,8 @@ sol! {
     error AlreadySet(address current);
     /// A parameter is outside its hard bounds: `which` is the 0-based position of the
     /// field in the setter's parameter struct (`MarginParams`, `UnderlyingParams`,
-    /// `LiquidationParams`), `value` the value given.
+    /// `LiquidationParams`; the lens's `AssetConfig` for `packAssetConfig`), `value` the
+    /// value given.
     #[derive(Debug, PartialEq, Eq)]
     error ParameterOutOfBounds(uint8 which, int256 value);
     /// A fixed-point failure in the core; `code` ([`math_failure`]): 1 overflow, 2 division

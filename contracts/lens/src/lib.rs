@@ -2,8 +2,10 @@
 //!
 //! The read-only views of the margin system that no transaction needs, off the hot path:
 //! an account's risk and Greeks, its health, whether it is liquidatable, a keeper's scan,
-//! an instrument's quote, and an account's owner, frozen flag and collateral balances
-//! (from the vault's `getAccountState`). Wallets, keepers and risk teams read them; the RiskEngine
+//! an instrument's quote, an account's owner, frozen flag and collateral balances
+//! (from the vault's `getAccountState`), and a collateral's configuration as named fields
+//! with the packed word the vault's setters take (the vault cannot afford decoding the
+//! struct itself: docs/MEASUREMENTS.md). Wallets, keepers and risk teams read them; the RiskEngine
 //! and the KeeperModule never call this contract, so its code costs their transactions
 //! nothing and leaves the RiskReader's bytes to the checks.
 //!
@@ -25,8 +27,9 @@ use margin_common::{
     abi::{self, accounts_view, address_word, calls, view, Answer},
     i256, malformed, nonzero,
     wire::{self, params_words, AccountWords, Evaluation},
-    MathFailure, ZeroAddress,
+    MathFailure, ParameterOutOfBounds, ZeroAddress,
 };
+use stylus_margin::collateral;
 use stylus_sdk::{prelude::*, storage::StorageAddress};
 
 margin_common::errors! {
@@ -34,6 +37,7 @@ margin_common::errors! {
     /// are bubbled up unchanged).
     pub enum Error {
         MathFailure,
+        ParameterOutOfBounds,
         ZeroAddress,
     }
 }
@@ -41,6 +45,7 @@ margin_common::errors! {
 /// The views' answers, named (`sol!` structs; each the same words as the tuple it replaced).
 pub mod types {
     use alloy_sol_types::sol;
+    use stylus_margin::collateral;
 
     sol! {
         /// A keeper's page of accounts (`scan`): the accounts holding positions, with their
@@ -79,14 +84,87 @@ pub mod types {
             int256 vega;
             int256 theta;
         }
+
+        /// A collateral's configuration, the vault's packed `AssetConfig` word as named
+        /// fields (`assetConfig`, `packAssetConfig`): the oracle id of the underlying that
+        /// prices it (0: the quote asset), the token's decimals, whether deposits are
+        /// enabled, whether it is the quote asset, whether it offsets the risk of options
+        /// on its underlying, the haircut floor, volatility multiplier `k` and haircut
+        /// ceiling (ppm: 1,000,000 = 100% or k = 1.0), and the market depth of the
+        /// haircut's size term (WAD of the token). The vault's `listAsset` and
+        /// `setAssetConfig` take the word (they set the decimals and the quote flag
+        /// themselves).
+        #[derive(Debug, PartialEq, Eq)]
+        struct AssetConfig {
+            uint32 underlying;
+            uint8 decimals;
+            bool enabled;
+            bool isQuote;
+            bool riskOffsetting;
+            uint32 haircutFloorPpm;
+            uint32 volMultiplierPpm;
+            uint32 haircutMaxPpm;
+            uint128 liquidityDepth;
+        }
     }
 
+    margin_common::abi_struct!(
+        AssetConfig,
+        "(uint32,uint8,bool,bool,bool,uint32,uint32,uint32,uint128)"
+    );
     margin_common::abi_struct!(ScanPage, "(uint256[],int256[],int256[],bool[])");
     margin_common::abi_struct!(
         AccountRisk,
         "(int256,int256,int256,int256,uint32[],int256[],int256[],int256[],int256[],uint8)"
     );
     margin_common::abi_struct!(Quote, "(int256,int256,int256,int256,int256)");
+
+    impl From<collateral::AssetConfig> for AssetConfig {
+        fn from(c: collateral::AssetConfig) -> Self {
+            AssetConfig {
+                underlying: c.underlying,
+                decimals: c.decimals,
+                enabled: c.enabled,
+                isQuote: c.is_quote,
+                riskOffsetting: c.risk_offsetting,
+                haircutFloorPpm: c.haircut_floor_ppm,
+                volMultiplierPpm: c.vol_multiplier_ppm,
+                haircutMaxPpm: c.haircut_max_ppm,
+                liquidityDepth: c.liquidity_depth,
+            }
+        }
+    }
+
+    impl From<AssetConfig> for collateral::AssetConfig {
+        fn from(c: AssetConfig) -> Self {
+            collateral::AssetConfig {
+                underlying: c.underlying,
+                decimals: c.decimals,
+                enabled: c.enabled,
+                is_quote: c.isQuote,
+                risk_offsetting: c.riskOffsetting,
+                haircut_floor_ppm: c.haircutFloorPpm,
+                vol_multiplier_ppm: c.volMultiplierPpm,
+                haircut_max_ppm: c.haircutMaxPpm,
+                liquidity_depth: c.liquidityDepth,
+            }
+        }
+    }
+
+    /// The 0-based position in [`AssetConfig`] of the field a
+    /// [`collateral::ConfigField`] names (`ParameterOutOfBounds.which`).
+    pub fn position(field: collateral::ConfigField) -> u8 {
+        use collateral::ConfigField::*;
+        match field {
+            Underlying => 0,
+            Decimals => 1,
+            RiskOffsetting => 4,
+            HaircutFloor => 5,
+            VolMultiplier => 6,
+            HaircutMax => 7,
+            LiquidityDepth => 8,
+        }
+    }
 }
 
 #[storage]
@@ -280,6 +358,32 @@ impl RiskLens {
         )
     }
 
+    /// A collateral's configuration in the vault, as named fields (all zero for a token
+    /// that is not listed).
+    /// # Errors
+    /// The vault's errors unchanged.
+    pub fn asset_config(&self, token: Address) -> Result<types::AssetConfig, Error> {
+        let [vault, ..] = self.sources()?;
+        let word = view(
+            vault,
+            calls::assetConfigCall::SELECTOR,
+            &[address_word(token)],
+            None,
+        )?
+        .word(0)?;
+        Ok(collateral::AssetConfig::unpack(word.to_be_bytes()).into())
+    }
+
+    /// The packed word of a configuration, for the vault's `listAsset` and
+    /// `setAssetConfig` (`stylus_margin::collateral::AssetConfig::pack`), after the hard
+    /// bounds the vault checks (`AssetConfig::validate`).
+    /// # Errors
+    /// `ParameterOutOfBounds(which, value)`: the first field out of bounds (`which` its
+    /// 0-based position in `AssetConfig`).
+    pub fn pack_asset_config(&self, config: types::AssetConfig) -> Result<U256, Error> {
+        Ok(pack_config(config)?)
+    }
+
     /// Price and Greeks of one unit of an instrument now: (price, delta, gamma, vega,
     /// theta), WAD, on the oracle price and the expiry's surface, with the reader's
     /// parameters.
@@ -322,6 +426,16 @@ impl RiskLens {
             theta: i256(g.theta),
         })
     }
+}
+
+/// [`RiskLens::pack_asset_config`].
+fn pack_config(config: types::AssetConfig) -> Result<U256, ParameterOutOfBounds> {
+    let c: collateral::AssetConfig = config.into();
+    c.validate().map_err(|e| ParameterOutOfBounds {
+        which: types::position(e.field),
+        value: I256::from_raw(U256::from(e.value)),
+    })?;
+    Ok(U256::from_be_bytes(c.pack()))
 }
 
 /// Liquidatable: equity < MM on fresh data.
@@ -420,6 +534,153 @@ mod tests {
                 <types::Quote as SolType>::abi_encode(&quote),
                 Five::abi_encode(&(p, d, g, v, t))
             );
+        }
+    }
+
+    /// A random configuration within every bound (quote or not).
+    fn valid_config(next: &mut impl FnMut() -> u64) -> collateral::AssetConfig {
+        use collateral::{LIQUIDITY_DEPTH_LIMIT, MAX_HAIRCUT_PPM, MAX_VOL_MULTIPLIER_PPM};
+        let is_quote = next().is_multiple_of(4);
+        let max = (next() % (u64::from(MAX_HAIRCUT_PPM) + 1)) as u32;
+        collateral::AssetConfig {
+            underlying: if is_quote {
+                0
+            } else {
+                1 + next() as u32 % u32::MAX
+            },
+            decimals: (next() % 37) as u8,
+            enabled: next().is_multiple_of(2),
+            is_quote,
+            risk_offsetting: !is_quote && next().is_multiple_of(2),
+            haircut_floor_ppm: (next() % (u64::from(max) + 1)) as u32,
+            vol_multiplier_ppm: (next() % (u64::from(MAX_VOL_MULTIPLIER_PPM) + 1)) as u32,
+            haircut_max_ppm: max,
+            liquidity_depth: u128::from(next()) * u128::from(next()) % LIQUIDITY_DEPTH_LIMIT,
+        }
+    }
+
+    /// `assetConfig` and `packAssetConfig` are inverse on every valid configuration, and
+    /// the word is the core's (what the vault stores and `getAccountState` carries).
+    #[test]
+    fn asset_config_views_round_trip_the_vaults_word() {
+        assert_eq!(
+            types::AssetConfig::ABI.as_str(),
+            margin_common::abi::tuple_type::<types::AssetConfig>()
+        );
+        let mut r = margin_books::Rng(47);
+        let mut next = || r.next_u64();
+        for k in 0..2_000 {
+            let c = valid_config(&mut next);
+            let word = U256::from_be_bytes(c.pack());
+            let named =
+                types::AssetConfig::from(collateral::AssetConfig::unpack(word.to_be_bytes()));
+            assert_eq!(collateral::AssetConfig::from(named.clone()), c, "{k}");
+            assert_eq!(pack_config(named), Ok(word), "{k}");
+        }
+    }
+
+    /// A configuration breaking one bound is refused with `which` the position of that
+    /// field among the struct's Solidity fields, and the value given.
+    #[test]
+    fn pack_asset_config_names_the_fields_position() {
+        use collateral::ConfigField::*;
+        let fields: Vec<String> = {
+            let root = <types::AssetConfig as alloy_sol_types::SolStruct>::eip712_root_type();
+            let inner = root
+                .split_once('(')
+                .unwrap()
+                .1
+                .trim_end_matches(')')
+                .to_string();
+            inner
+                .split(',')
+                .map(|f| f.split(' ').nth(1).unwrap().to_string())
+                .collect()
+        };
+        let mut r = margin_books::Rng(53);
+        let mut next = || r.next_u64();
+        for _ in 0..200 {
+            let good = valid_config(&mut next);
+            let cases: [(collateral::ConfigField, &str, collateral::AssetConfig, u128); 7] = [
+                (
+                    Underlying,
+                    "underlying",
+                    collateral::AssetConfig {
+                        underlying: if good.is_quote { 7 } else { 0 },
+                        ..good
+                    },
+                    if good.is_quote { 7 } else { 0 },
+                ),
+                (
+                    Decimals,
+                    "decimals",
+                    collateral::AssetConfig {
+                        decimals: 37,
+                        ..good
+                    },
+                    37,
+                ),
+                (
+                    HaircutFloor,
+                    "haircutFloorPpm",
+                    collateral::AssetConfig {
+                        haircut_floor_ppm: good.haircut_max_ppm + 1,
+                        ..good
+                    },
+                    u128::from(good.haircut_max_ppm) + 1,
+                ),
+                (
+                    VolMultiplier,
+                    "volMultiplierPpm",
+                    collateral::AssetConfig {
+                        vol_multiplier_ppm: collateral::MAX_VOL_MULTIPLIER_PPM + 1,
+                        ..good
+                    },
+                    u128::from(collateral::MAX_VOL_MULTIPLIER_PPM) + 1,
+                ),
+                (
+                    HaircutMax,
+                    "haircutMaxPpm",
+                    collateral::AssetConfig {
+                        haircut_max_ppm: collateral::MAX_HAIRCUT_PPM + 1,
+                        haircut_floor_ppm: 0,
+                        ..good
+                    },
+                    u128::from(collateral::MAX_HAIRCUT_PPM) + 1,
+                ),
+                (
+                    LiquidityDepth,
+                    "liquidityDepth",
+                    collateral::AssetConfig {
+                        liquidity_depth: collateral::LIQUIDITY_DEPTH_LIMIT,
+                        ..good
+                    },
+                    collateral::LIQUIDITY_DEPTH_LIMIT,
+                ),
+                (
+                    RiskOffsetting,
+                    "riskOffsetting",
+                    collateral::AssetConfig {
+                        is_quote: true,
+                        underlying: 0,
+                        risk_offsetting: true,
+                        ..good
+                    },
+                    1,
+                ),
+            ];
+            for (field, name, bad, value) in cases {
+                let at = fields.iter().position(|f| f == name).unwrap() as u8;
+                assert_eq!(types::position(field), at, "{field:?}");
+                assert_eq!(
+                    pack_config(bad.into()),
+                    Err(ParameterOutOfBounds {
+                        which: at,
+                        value: I256::from_raw(U256::from(value)),
+                    }),
+                    "{field:?} {bad:?}"
+                );
+            }
         }
     }
 }
