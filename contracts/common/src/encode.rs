@@ -194,7 +194,8 @@ pub fn same_as_alloy<E: EventWords + alloy_sol_types::SolEvent>(event: &E) -> bo
 
 /// Implements [`EventWords`] for `sol!` events: `Event { indexed, ...; data, ... }`
 /// (`; data` may be left out), each list in declaration order, or, for an event whose one
-/// field is a static array, `Event { ; [field] }` (an invocation of its own) (checked by [`same_as_alloy`]).
+/// field is a static struct, `Event { ; (field as [T; N]) }` with the struct's
+/// `Into<[T; N]>` (an invocation of its own) (checked by [`same_as_alloy`]).
 #[macro_export]
 macro_rules! event_words {
     ($($e:ty { $($i:ident),* $(; $($d:ident),*)? })*) => {$(
@@ -231,23 +232,6 @@ macro_rules! event_words {
                         <$e as alloy_sol_types::SolEvent>::SIGNATURE_HASH.0,
                     )],
                     &values.map(|x| x.word()),
-                )
-            }
-        }
-    };
-    // An event whose one data field is a static array: `Event { ; [values] }`.
-    ($e:ty { ; [$a:ident] }) => {
-        impl $crate::encode::EventWords for $e {
-            fn with_words(
-                &self,
-                f: &mut dyn FnMut(&[alloy_primitives::U256], &[alloy_primitives::U256]),
-            ) {
-                use $crate::encode::Word as _;
-                f(
-                    &[alloy_primitives::U256::from_be_bytes(
-                        <$e as alloy_sol_types::SolEvent>::SIGNATURE_HASH.0,
-                    )],
-                    &self.$a.map(|x| x.word()),
                 )
             }
         }
@@ -369,14 +353,20 @@ mod tests {
     sol! {
         event Every(uint256 indexed a, address indexed b, int256 c, bool d, uint8 e, uint64 f, int128 g, uint128 h, bytes32 i);
         event NoIndexed(int256 x);
-        event WithArray(uint64[3] xs);
+        struct Three { uint64 x; uint64 y; uint64 z; }
+        event WithStruct(Three three);
+    }
+    impl From<Three> for [u64; 3] {
+        fn from(t: Three) -> Self {
+            [t.x, t.y, t.z]
+        }
     }
     crate::event_words! {
         Every { a, b; c, d, e, f, g, h, i }
         NoIndexed { ; x }
     }
     crate::event_words! {
-        WithArray { ; [xs] }
+        WithStruct { ; (three as [u64; 3]) }
     }
 
     #[test]
@@ -405,8 +395,12 @@ mod tests {
             };
             assert!(same_as_alloy(&e), "{k}");
             assert!(same_as_alloy(&NoIndexed { x: e.c }), "{k}");
-            let xs = [k, u64::MAX - k, k << 40];
-            assert!(same_as_alloy(&WithArray { xs }), "{k}");
+            let three = Three {
+                x: k,
+                y: u64::MAX - k,
+                z: k << 40,
+            };
+            assert!(same_as_alloy(&WithStruct { three }), "{k}");
             let moved = crate::OwnershipTransferred {
                 previous: e.b,
                 next: Address::repeat_byte(!(k as u8)),
