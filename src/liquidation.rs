@@ -53,31 +53,32 @@ pub const MAX_INSURANCE_SHARE: i128 = WAD / 2;
 /// socialised, so every index stays a usable divisor with 12 significant digits.
 pub const MIN_INDEX: i128 = WAD / 1_000_000;
 
-/// Which parameter is out of bounds. The discriminants are the `which` codes of the
-/// contract's `ParameterOutOfBounds` error.
+/// Which parameter is out of bounds. The discriminants are the fields' 0-based positions
+/// in `LiquidationParams` (and the contract's `setLiquidationParams` struct): the `which`
+/// of its `ParameterOutOfBounds` error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
 pub enum ParamField {
     /// `start_discount`: in `[0, MAX_DISCOUNT]`.
-    StartDiscount = 1,
+    StartDiscount = 0,
     /// `max_discount`: in `[start_discount, MAX_DISCOUNT]`.
-    MaxDiscount = 2,
+    MaxDiscount = 1,
     /// `discount_duration`: in `[MIN_DURATION, MAX_DURATION]`.
-    DiscountDuration = 3,
+    DiscountDuration = 2,
     /// `mm_buffer`: in `[0, WAD]`.
-    MmBuffer = 4,
+    MmBuffer = 3,
     /// `dust_mm`: in `[0, MAX_DUST_MM]`.
-    DustMm = 5,
+    DustMm = 4,
     /// `bounty_fraction`: in `[0, MAX_BOUNTY_FRACTION]`.
-    BountyFraction = 6,
+    BountyFraction = 5,
     /// `bounty_cap`: in `[0, MAX_BOUNTY_CAP]`.
-    BountyCap = 7,
+    BountyCap = 6,
     /// `insurance_share`: in `[0, MAX_INSURANCE_SHARE]`.
-    InsuranceShare = 8,
+    InsuranceShare = 7,
     /// `insolvent_pay_cap`: in `[0, WAD]`.
-    InsolventPayCap = 9,
+    InsolventPayCap = 8,
     /// `insolvent_pay_duration`: in `[MIN_DURATION, MAX_DURATION]`.
-    InsolventPayDuration = 10,
+    InsolventPayDuration = 9,
 }
 
 /// Why a liquidation computation was refused.

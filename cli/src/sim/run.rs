@@ -96,10 +96,10 @@ pub fn liquidation_params(l: &Loaded) -> Result<LiquidationParams, ScenarioError
             stylus_margin::liquidation::LiquidationError::ParamOutOfBounds { which, .. } => {
                 which as usize
             }
-            _ => 1,
+            _ => 0,
         };
-        // ParamField discriminants are 1-based, in setLiquidationParams order.
-        let name = LIQUIDATION_FIELDS[which.saturating_sub(1).min(9)];
+        // ParamField discriminants are the 0-based positions, in setLiquidationParams order.
+        let name = LIQUIDATION_FIELDS[which.min(9)];
         let msg = "outside the core's hard bounds (stylus_margin::liquidation::LiquidationParams::validate)";
         return Err(match l.scenario.liquidation.get(name) {
             Some(v) => l.err_at(v.span(), msg),

@@ -333,6 +333,7 @@ mod tests {
         /// Every shared error.
         enum Shared {
             ZeroAddress,
+            AlreadySet,
             StaleOracle,
             BadOracle,
             MissingSurface,

@@ -268,9 +268,8 @@ pub struct KeeperModule {
 fn liq_err(e: LiquidationError) -> Error {
     match e {
         LiquidationError::ParamOutOfBounds { which, value } => ParameterOutOfBounds {
-            // The field's 0-based position in `LiquidationParams` (`ParamField` counts
-            // from 1).
-            which: which as u8 - 1,
+            // The field's 0-based position in `LiquidationParams`.
+            which: which as u8,
             value: i256(value),
         }
         .into(),
