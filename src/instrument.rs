@@ -456,6 +456,23 @@ pub fn pack_compact(terms: &Terms, position: &Position) -> Option<[u8; 32]> {
     Some(word)
 }
 
+/// Bytes of a compact word that name the instrument: the first
+/// [`COMPACT_PREFIX_BYTES`] (bits 112..256: tag, kind, strike, underlying, expiry),
+/// the same for every size. Distinct terms have distinct prefixes
+/// ([`strike_to_decimal`] is canonical: every trailing zero moves into the
+/// exponent), so a registry finds a position in `terms` by this prefix alone. `None`
+/// when the terms do not fit the compact form (a position in them is never compact).
+#[must_use]
+pub fn compact_prefix(terms: &Terms) -> Option<[u8; COMPACT_PREFIX_BYTES]> {
+    let word = pack_compact(terms, &Position::default())?;
+    let mut prefix = [0u8; COMPACT_PREFIX_BYTES];
+    prefix.copy_from_slice(&word[..COMPACT_PREFIX_BYTES]);
+    Some(prefix)
+}
+
+/// Length of [`compact_prefix`]: the word less its 112-bit size.
+pub const COMPACT_PREFIX_BYTES: usize = 18;
+
 /// Whether `word` is a compact position word (its tag bit is set).
 #[must_use]
 pub const fn is_compact(word: &[u8; 32]) -> bool {
@@ -1040,6 +1057,69 @@ mod tests {
         assert_eq!(strike_from_decimal(u64::MAX, 31), None);
         assert_eq!(strike_from_decimal(0, 31), Some(0));
         assert_eq!(strike_from_decimal(1, 32), None);
+    }
+
+    /// Random terms, strikes drawn to share digits (the same mantissa at other
+    /// exponents, trailing zeros), kinds, underlyings and expiries near each other and
+    /// at the field edges: two terms have the same compact prefix exactly when they are
+    /// equal, and every compact word of a position in them starts with it.
+    #[test]
+    fn compact_prefix_names_the_terms_and_only_them() {
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let draw = |next: &mut dyn FnMut() -> u64| {
+            let kind = Kind::from_u8((next() % 3) as u8).unwrap();
+            let mantissa = [1, 15, 150, 1_500, u64::MAX, next()][(next() % 6) as usize];
+            let exponent = (next() % 40) as u32;
+            let strike = u128::from(mantissa).saturating_mul(10u128.saturating_pow(exponent));
+            let expiry =
+                [NOW, NOW + 1, COMPACT_MAX_EXPIRY, COMPACT_MAX_EXPIRY + 1][(next() % 4) as usize];
+            Terms {
+                kind,
+                underlying: [0, 1, u32::MAX][(next() % 3) as usize],
+                expiry,
+                strike,
+            }
+        };
+        let (mut fits, mut equal) = (0u32, 0u32);
+        for _ in 0..20_000 {
+            // b: a itself, or a with one field from another draw (near misses).
+            let a = draw(&mut next);
+            let other = draw(&mut next);
+            let mut b = a;
+            match next() % 5 {
+                0 => {}
+                1 => b.kind = other.kind,
+                2 => b.strike = other.strike,
+                3 => b.underlying = other.underlying,
+                _ => b.expiry = other.expiry,
+            }
+            let (pa, pb) = (compact_prefix(&a), compact_prefix(&b));
+            if let (Some(pa), Some(pb)) = (pa, pb) {
+                fits += 1;
+                equal += u32::from(a == b);
+                assert_eq!(pa == pb, a == b, "{a:?} {b:?}");
+            }
+            for (terms, prefix) in [(a, pa), (b, pb)] {
+                let size = (next() as i128) << 40 >> (next() % 64);
+                let word = pack_compact(&terms, &option(size));
+                assert_eq!(
+                    word.map(|w| w[..COMPACT_PREFIX_BYTES].to_vec()),
+                    prefix.map(|p| p.to_vec()),
+                    "{terms:?} size {size}"
+                );
+            }
+        }
+        // The draws reach both outcomes.
+        assert!(
+            fits > 5_000 && equal > 2_000 && fits - equal > 2_000,
+            "fits {fits}, equal {equal}"
+        );
     }
 
     #[test]

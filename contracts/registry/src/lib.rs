@@ -453,9 +453,6 @@ pub struct UnderlyingState {
     cap: StorageU128,
 }
 
-/// Flag of a `slot_of` value: the position is stored in compact form ([`AccountState`]).
-pub const COMPACT_FLAG: u16 = 0x100;
-
 /// An account's positions. `count` and `frozen` share one slot; the arrays hold the
 /// first `count` positions.
 ///
@@ -480,13 +477,19 @@ pub const COMPACT_FLAG: u16 = 0x100;
 ///
 /// An id has bits 232..256 zero, so the head's top bit alone tells the forms apart:
 /// `getPositions` reads the head, and the tail only when the head is an id. So a
-/// margin check reads one cold slot per option position. `slot_of[id]` holds the
-/// 1-based index in its low byte plus [`COMPACT_FLAG`] when the position is compact,
-/// so a lookup by id (trades, settlement) reads exactly the one slot it needs.
+/// margin check reads one cold slot per option position.
+///
+/// A lookup by id (trades, moves, settlement) scans the heads ([`locate`]): a full
+/// position's head is its id, a compact one's top 144 bits are the id's terms in
+/// compact form, which are canonical (the strike's trailing zeros all move into the
+/// exponent), so an id matches at most one head. There is no per-id index: it cost a
+/// new slot (22,100 gas) per opened position and a cold read per lookup, while the
+/// scan reads heads the margin check after every trade reads anyway (warm after the
+/// scan, 100 gas instead of 2,100).
 ///
 /// Every write keeps the forms exact: a position switches form in place when its size
 /// or entry notional changes (the unused tail is zeroed), and removal zeroes the head,
-/// the tail when used, and the index. Slots at `i >= count` are always zero. The
+/// and the tail when used. Slots at `i >= count` are always zero. The
 /// form is storage only: ids, `getPositions`, `positionOf` and the events are the same
 /// for both.
 #[storage]
@@ -501,10 +504,6 @@ pub struct AccountState {
     /// Tail of each position: the packed `(size, entry notional)` word
     /// ([`instrument::pack_position`]) of a full-form position; zero when compact.
     tails: StorageArray<StorageU256, HARD_MAX_POSITIONS>,
-    /// Per id: 1-based index in the arrays (low byte; 0 = none), plus
-    /// [`COMPACT_FLAG`] when the position is compact. A `U256` (a map value takes a
-    /// whole slot anyway): it reuses the code of the other `U256` fields.
-    slot_of: StorageMap<U256, StorageU256>,
 }
 
 /// The registry's storage.
@@ -573,11 +572,24 @@ fn storage_form(id: U256, position: &Position) -> (U256, U256, bool) {
     }
 }
 
-/// The `slot_of` value of the 0-based `index` (< 128) in the given form.
-fn slot_value(index: usize, compact: bool) -> U256 {
-    // index < HARD_MAX_POSITIONS = 128, so index + 1 fits the low byte.
-    let value = (index as u16 + 1) | if compact { COMPACT_FLAG } else { 0 };
-    U256::from(value)
+/// Where `state` holds its position in `id`: `(index, compact)`, or `None`. Scans the
+/// first `count` heads for the id (full form) or for the id's terms in compact form
+/// ([`instrument::compact_prefix`]: the head less its 112-bit size).
+fn locate(state: &AccountState, id: U256) -> Option<(usize, bool)> {
+    let prefix = instrument::unpack(word_of(id))
+        .ok()
+        .and_then(|terms| instrument::compact_prefix(&terms));
+    let count = usize::from(state.count.get().to::<u8>());
+    (0..count).find_map(|index| {
+        let head = state.heads.get(index).unwrap_or_default();
+        if head == id {
+            Some((index, false))
+        } else {
+            let word = word_of(head);
+            let compact = prefix.is_some_and(|p| word[..p.len()] == p);
+            compact.then_some((index, true))
+        }
+    })
 }
 
 /// The id and position at `index` of `state`: one slot read for a compact
@@ -1414,19 +1426,10 @@ impl PositionRegistry {
     /// `account`'s position in `id` (default if none).
     fn position(&self, account: U256, id: U256) -> Position {
         let state = self.accounts.getter(account);
-        let value = state.slot_of.get(id).to::<u16>();
-        let slot = usize::from(value & 0xff);
-        if slot == 0 {
-            return Position::default();
+        match locate(&state, id) {
+            Some((index, _)) => read_entry(&state, index).1,
+            None => Position::default(),
         }
-        if value & COMPACT_FLAG != 0 {
-            let head = state.heads.get(slot - 1).unwrap_or_default();
-            return instrument::unpack_compact(word_of(head))
-                .map(|(_, position)| position)
-                .unwrap_or_default();
-        }
-        let tail = state.tails.get(slot - 1).unwrap_or_default();
-        instrument::unpack_position(word_of(tail))
     }
 
     /// Fails if `account` would need a new slot (`old` empty, `new` not) and is at
@@ -1498,49 +1501,37 @@ impl PositionRegistry {
     /// used. The caller checked the bound. Emits [`PositionChanged`].
     fn store(&mut self, account: U256, id: U256, position: Position) {
         let mut state = self.accounts.setter(account);
-        let value = state.slot_of.get(id).to::<u16>();
-        let slot = usize::from(value & 0xff);
-        let was_compact = value & COMPACT_FLAG != 0;
+        let found = locate(&state, id);
+        let was_compact = matches!(found, Some((_, true)));
         let count = usize::from(state.count.get().to::<u8>());
         if position.is_empty() {
-            if slot != 0 {
-                let here = slot - 1;
+            if let Some((here, _)) = found {
                 let last = count - 1;
                 if here != last {
                     // Move the last position into the freed index.
                     let moved_head = state.heads.get(last).unwrap_or_default();
                     set_at(&mut state.heads, here, moved_head);
-                    let (moved_id, moved_compact) = match decode_head(moved_head) {
-                        (moved_id, Some(_)) => {
-                            if !was_compact {
-                                set_at(&mut state.tails, here, U256::ZERO);
-                            }
-                            (moved_id, true)
+                    if instrument::is_compact(&word_of(moved_head)) {
+                        if !was_compact {
+                            set_at(&mut state.tails, here, U256::ZERO);
                         }
-                        (moved_id, None) => {
-                            let moved_tail = state.tails.get(last).unwrap_or_default();
-                            set_at(&mut state.tails, here, moved_tail);
-                            set_at(&mut state.tails, last, U256::ZERO);
-                            (moved_id, false)
-                        }
-                    };
-                    state
-                        .slot_of
-                        .setter(moved_id)
-                        .set(slot_value(here, moved_compact));
+                    } else {
+                        let moved_tail = state.tails.get(last).unwrap_or_default();
+                        set_at(&mut state.tails, here, moved_tail);
+                        set_at(&mut state.tails, last, U256::ZERO);
+                    }
                 } else if !was_compact {
                     set_at(&mut state.tails, last, U256::ZERO);
                 }
                 set_at(&mut state.heads, last, U256::ZERO);
-                state.slot_of.setter(id).set(U256::ZERO);
                 // last < 128.
                 state.count.set(U8::from(last as u8));
             }
         } else {
             let (head, tail, compact) = storage_form(id, &position);
-            let new = slot == 0;
+            let new = found.is_none();
             // A new position takes index `count` (< 128, checked by the caller).
-            let index = if new { count } else { slot - 1 };
+            let index = found.map_or(count, |(index, _)| index);
             // A full position keeping its form keeps its head (the id).
             if new || compact || was_compact {
                 set_at(&mut state.heads, index, head);
@@ -1550,9 +1541,6 @@ impl PositionRegistry {
             } else if !new && !was_compact {
                 // Full to compact: the tail is no longer used.
                 set_at(&mut state.tails, index, U256::ZERO);
-            }
-            if new || compact != was_compact {
-                state.slot_of.setter(id).set(slot_value(index, compact));
             }
             if new {
                 state.count.set(U8::from(count as u8 + 1));

@@ -1587,9 +1587,10 @@ fn close_expired_reverts_on_bad_input(
 const D: u64 = 4;
 
 /// Checks the storage layout of `account` (`AccountState`, *Position storage*) over
-/// indices `0..span` (at least `count`): a compact head with a zero tail and a
-/// flagged index, or an id head with a non-zero tail and an unflagged index; the
-/// compact form whenever it fits; zeros past `count`. Returns, per position in
+/// indices `0..span` (at least `count`): a compact head with a zero tail, or an id
+/// head with a non-zero tail, and the lookup by id ([`locate`]) finding each position
+/// at its own index in its own form (so no id is held twice); the compact form
+/// whenever it fits; zeros past `count`. Returns, per position in
 /// storage order, whether it is compact.
 fn assert_layout(
     reg: &Contract<PositionRegistry>,
@@ -1614,12 +1615,12 @@ fn assert_layout(
         }
         let (id, compact) = decode_head(head);
         let terms = instrument::unpack(word_of(id)).expect("a listed id");
-        let flag = state.slot_of.get(id).to::<u16>();
+        let flag = located(&state, id);
         match compact {
             Some(position) => {
                 assert!(!position.is_empty(), "index {k}: empty position kept");
                 assert_eq!(tail, U256::ZERO, "index {k}: compact with a tail");
-                assert_eq!(flag, (k as u16 + 1) | COMPACT_FLAG, "index {k}");
+                assert_eq!(flag, (k as u16 + 1) | COMPACT, "index {k}");
                 assert_eq!(
                     instrument::pack_compact(&terms, &position),
                     Some(word_of(head))
@@ -1641,14 +1642,21 @@ fn assert_layout(
     forms
 }
 
-/// The `slot_of` value of `id` for `account` (0 when it holds none).
-fn slot_of(reg: &Contract<PositionRegistry>, anyone: Address, account: U256, id: U256) -> u16 {
-    reg.sender(anyone)
-        .accounts
-        .getter(account)
-        .slot_of
-        .get(id)
-        .to::<u16>()
+/// Where [`locate`] finds `id` in `state`, as `index + 1`, plus [`COMPACT`] when the
+/// head is in compact form (0 when it holds none).
+fn located(state: &AccountState, id: U256) -> u16 {
+    match locate(state, id) {
+        Some((index, compact)) => (index as u16 + 1) | if compact { COMPACT } else { 0 },
+        None => 0,
+    }
+}
+
+/// The flag [`located`] adds for a compact head.
+const COMPACT: u16 = 0x100;
+
+/// Where the registry finds `account`'s position in `id` ([`located`]).
+fn found_at(reg: &Contract<PositionRegistry>, anyone: Address, account: U256, id: U256) -> u16 {
+    located(&reg.sender(anyone).accounts.getter(account), id)
 }
 
 #[motsu::test]
@@ -1686,7 +1694,7 @@ fn options_are_stored_in_one_slot(
     drop(state);
     assert_eq!(assert_layout(&reg, owner, acct(A), 4), vec![true, true]);
     assert_eq!(assert_layout(&reg, owner, acct(B), 4), vec![true, true]);
-    assert_eq!(slot_of(&reg, owner, acct(A), put), 2 | COMPACT_FLAG);
+    assert_eq!(found_at(&reg, owner, acct(A), put), 2 | COMPACT);
     let r = reg.sender(owner);
     assert_eq!(
         r.get_positions(acct(A)).parts(),
@@ -1735,7 +1743,7 @@ fn futures_and_unfit_options_fall_back_to_two_slots(
         }))
     );
     drop(state);
-    assert_eq!(slot_of(&reg, owner, acct(A), c), 3);
+    assert_eq!(found_at(&reg, owner, acct(A), c), 3);
     assert_eq!(
         r.get_positions(acct(A)).parts(),
         (
@@ -1828,8 +1836,8 @@ fn positions_switch_forms_when_size_or_entry_changes(
     trade(&reg, engine, acct(B), acct(A), f, I256::ONE, w(100));
     trade(&reg, engine, acct(B), acct(A), c, max, w(1));
     assert_eq!(assert_layout(&reg, owner, acct(A), 4), Vec::<bool>::new());
-    assert_eq!(slot_of(&reg, owner, acct(A), c), 0);
-    assert_eq!(slot_of(&reg, owner, acct(A), f), 0);
+    assert_eq!(found_at(&reg, owner, acct(A), c), 0);
+    assert_eq!(found_at(&reg, owner, acct(A), f), 0);
 }
 
 #[motsu::test]
@@ -1882,7 +1890,7 @@ fn swap_removal_moves_either_form_into_either_form(
         "B closed everything too"
     );
     for id in [f1, f2, c1, c2, c3] {
-        assert_eq!(slot_of(&reg, owner, acct(A), id), 0);
+        assert_eq!(found_at(&reg, owner, acct(A), id), 0);
         assert_eq!(r.open_interest(id), U256::ZERO);
     }
 }
