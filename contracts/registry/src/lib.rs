@@ -1459,8 +1459,14 @@ impl PositionRegistry {
     ) -> Result<(), Error> {
         let before = self.instruments.getter(id).open_interest.get().to::<u128>();
         let after = oi_after(before, add, sub).ok_or(overflow(U256::ZERO, id))?;
-        let cap = self.instruments.getter(id).cap.get().to::<u128>();
-        if check && cap != 0 && after > cap && after > before {
+        // A cap is read only when it can refuse (a cold slot each: moves and settlement
+        // never check, and a change that does not raise open interest passes).
+        let cap = if check && after > before {
+            self.instruments.getter(id).cap.get().to::<u128>()
+        } else {
+            0
+        };
+        if cap != 0 && after > cap {
             return Err(Error::OpenInterestCapExceeded(OpenInterestCapExceeded {
                 id,
                 cap: U256::from(cap),
@@ -1474,8 +1480,12 @@ impl PositionRegistry {
             .get()
             .to::<u128>();
         let u_after = oi_after(u_before, add, sub).ok_or(overflow(U256::ZERO, id))?;
-        let u_cap = self.underlyings.getter(underlying).cap.get().to::<u128>();
-        if check && u_cap != 0 && u_after > u_cap && u_after > u_before {
+        let u_cap = if check && u_after > u_before {
+            self.underlyings.getter(underlying).cap.get().to::<u128>()
+        } else {
+            0
+        };
+        if u_cap != 0 && u_after > u_cap {
             return Err(Error::UnderlyingOpenInterestCapExceeded(
                 UnderlyingOpenInterestCapExceeded {
                     underlying,
