@@ -34,23 +34,23 @@ interface IKeeperModule {
 
     /// The 10 liquidation parameters (`setLiquidationParams`, `liquidationParams`):
     /// startDiscount, maxDiscount (the auction's discount, from start to max over
-    /// discountDuration seconds), mmBuffer (an auction sells down to equity >=
+    /// discountDurationSecs seconds), mmBuffer (an auction sells down to equity >=
     /// (1 + mmBuffer) x MM), dustMm (accounts whose MM is at most this, quote WAD, are
     /// taken whole), bountyFraction and bountyCap (the start bounty: a fraction of MM,
     /// capped, quote WAD), insuranceShare (of the discount, paid to the insurance fund),
-    /// insolventPayCap (fraction of MM) and insolventPayDuration (seconds to reach it);
+    /// insolventPayCap (fraction of MM) and insolventPayDurationSecs (seconds to reach it);
     /// fractions WAD. Hard bounds: `stylus_margin::liquidation::LiquidationParams::validate`.
     struct LiquidationParams {
         uint256 startDiscount;
         uint256 maxDiscount;
-        uint256 discountDuration;
+        uint256 discountDurationSecs;
         uint256 mmBuffer;
         uint256 dustMm;
         uint256 bountyFraction;
         uint256 bountyCap;
         uint256 insuranceShare;
         uint256 insolventPayCap;
-        uint256 insolventPayDuration;
+        uint256 insolventPayDurationSecs;
     }
 
     /// An account's auction now (`auction`): when it started and since when the account

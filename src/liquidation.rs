@@ -63,7 +63,7 @@ pub enum ParamField {
     StartDiscount = 0,
     /// `max_discount`: in `[start_discount, MAX_DISCOUNT]`.
     MaxDiscount = 1,
-    /// `discount_duration`: in `[MIN_DURATION, MAX_DURATION]`.
+    /// `discount_duration_secs`: in `[MIN_DURATION, MAX_DURATION]`.
     DiscountDuration = 2,
     /// `mm_buffer`: in `[0, WAD]`.
     MmBuffer = 3,
@@ -77,7 +77,7 @@ pub enum ParamField {
     InsuranceShare = 7,
     /// `insolvent_pay_cap`: in `[0, WAD]`.
     InsolventPayCap = 8,
-    /// `insolvent_pay_duration`: in `[MIN_DURATION, MAX_DURATION]`.
+    /// `insolvent_pay_duration_secs`: in `[MIN_DURATION, MAX_DURATION]`.
     InsolventPayDuration = 9,
 }
 
@@ -119,10 +119,10 @@ impl From<MathError> for LiquidationError {
 pub struct LiquidationParams {
     /// Discount at the start of the auction.
     pub start_discount: i128,
-    /// Discount reached after `discount_duration`, and kept.
+    /// Discount reached after `discount_duration_secs`, and kept.
     pub max_discount: i128,
     /// Seconds from `start_discount` to `max_discount`.
-    pub discount_duration: u64,
+    pub discount_duration_secs: u64,
     /// An auction sells down to `equity >= (1 + mm_buffer) x MM` (fraction of MM).
     pub mm_buffer: i128,
     /// Accounts whose MM is at most this (quote) are taken whole.
@@ -136,7 +136,7 @@ pub struct LiquidationParams {
     /// Insolvent pay cap, as a fraction of the account's MM (the risk the liquidator takes).
     pub insolvent_pay_cap: i128,
     /// Seconds for the insolvent pay to grow from 0 to its cap.
-    pub insolvent_pay_duration: u64,
+    pub insolvent_pay_duration_secs: u64,
 }
 
 impl LiquidationParams {
@@ -146,14 +146,14 @@ impl LiquidationParams {
         [
             self.start_discount,
             self.max_discount,
-            i128::from(self.discount_duration),
+            i128::from(self.discount_duration_secs),
             self.mm_buffer,
             self.dust_mm,
             self.bounty_fraction,
             self.bounty_cap,
             self.insurance_share,
             self.insolvent_pay_cap,
-            i128::from(self.insolvent_pay_duration),
+            i128::from(self.insolvent_pay_duration_secs),
         ]
     }
 
@@ -164,14 +164,14 @@ impl LiquidationParams {
         LiquidationParams {
             start_discount: v[0],
             max_discount: v[1],
-            discount_duration: secs(v[2]),
+            discount_duration_secs: secs(v[2]),
             mm_buffer: v[3],
             dust_mm: v[4],
             bounty_fraction: v[5],
             bounty_cap: v[6],
             insurance_share: v[7],
             insolvent_pay_cap: v[8],
-            insolvent_pay_duration: secs(v[9]),
+            insolvent_pay_duration_secs: secs(v[9]),
         }
     }
 
@@ -180,14 +180,14 @@ impl LiquidationParams {
     pub const DEFAULT: LiquidationParams = LiquidationParams {
         start_discount: WAD / 20,
         max_discount: 3 * WAD / 10,
-        discount_duration: 900,
+        discount_duration_secs: 900,
         mm_buffer: WAD / 10,
         dust_mm: 100 * WAD,
         bounty_fraction: WAD / 200,
         bounty_cap: 50 * WAD,
         insurance_share: WAD / 10,
         insolvent_pay_cap: WAD,
-        insolvent_pay_duration: 3_600,
+        insolvent_pay_duration_secs: 3_600,
     };
 
     /// Checks the hard bounds listed on [`ParamField`].
@@ -208,7 +208,7 @@ impl LiquidationParams {
             ),
             (
                 F::DiscountDuration,
-                self.discount_duration.into(),
+                self.discount_duration_secs.into(),
                 min_d,
                 max_d,
             ),
@@ -230,7 +230,7 @@ impl LiquidationParams {
             (F::InsolventPayCap, self.insolvent_pay_cap, 0, WAD),
             (
                 F::InsolventPayDuration,
-                self.insolvent_pay_duration.into(),
+                self.insolvent_pay_duration_secs.into(),
                 min_d,
                 max_d,
             ),
@@ -245,7 +245,7 @@ impl LiquidationParams {
 
     /// Packs into three storage words, big-endian 8-byte limbs (lossless for valid params):
     /// word 0 `start_discount | max_discount | mm_buffer | bounty_fraction`;
-    /// word 1 `insurance_share | insolvent_pay_cap | discount_duration | insolvent_pay_duration`;
+    /// word 1 `insurance_share | insolvent_pay_cap | discount_duration_secs | insolvent_pay_duration_secs`;
     /// word 2 `dust_mm (16 bytes) | bounty_cap (16 bytes)`.
     /// Call [`LiquidationParams::validate`] first: fractions are truncated to 64 bits.
     pub fn pack(&self) -> [[u8; 32]; 3] {
@@ -257,8 +257,8 @@ impl LiquidationParams {
             self.bounty_fraction as u64,
             self.insurance_share as u64,
             self.insolvent_pay_cap as u64,
-            self.discount_duration,
-            self.insolvent_pay_duration,
+            self.discount_duration_secs,
+            self.insolvent_pay_duration_secs,
         ];
         for (i, l) in limbs.iter().enumerate() {
             w[i / 4][(i % 4) * 8..(i % 4) * 8 + 8].copy_from_slice(&l.to_be_bytes());
@@ -287,8 +287,8 @@ impl LiquidationParams {
             bounty_fraction: limb(3).into(),
             insurance_share: limb(4).into(),
             insolvent_pay_cap: limb(5).into(),
-            discount_duration: limb(6),
-            insolvent_pay_duration: limb(7),
+            discount_duration_secs: limb(6),
+            insolvent_pay_duration_secs: limb(7),
             dust_mm: i128::from_be_bytes(a),
             bounty_cap: i128::from_be_bytes(b),
         }
@@ -330,7 +330,7 @@ pub fn can_start(equity: i128, mm: i128) -> bool {
 /// The auction discount at `now` (WAD):
 /// `d = start + (max - start) x min(now - started_at, duration) / duration`.
 /// Linear, monotone non-decreasing in `now`, constant at `max_discount` from
-/// `started_at + discount_duration`. Rounded down (in the account's favour).
+/// `started_at + discount_duration_secs`. Rounded down (in the account's favour).
 ///
 /// # Errors
 /// [`LiquidationError::TimeBeforeStart`] when `now < started_at` (a clock or storage bug:
@@ -346,7 +346,7 @@ pub fn discount(
         p.max_discount,
         started_at,
         now,
-        p.discount_duration,
+        p.discount_duration_secs,
     )
 }
 
@@ -519,7 +519,13 @@ pub fn insolvent_pay(
         return Err(LiquidationError::NegativeMargin(mm));
     }
     let cap = fixed::mul(params.insolvent_pay_cap, mm, Down)?;
-    ramp(0, cap, insolvent_since, now, params.insolvent_pay_duration)
+    ramp(
+        0,
+        cap,
+        insolvent_since,
+        now,
+        params.insolvent_pay_duration_secs,
+    )
 }
 
 /// How a shortfall is covered. Exactly `paid_by_fund + to_deficit = shortfall`.
@@ -669,7 +675,7 @@ mod tests {
         let mut v = P.to_values();
         v[2] = -1;
         assert_eq!(
-            LiquidationParams::from_values(v).discount_duration,
+            LiquidationParams::from_values(v).discount_duration_secs,
             u64::MAX
         );
     }
@@ -738,7 +744,12 @@ mod tests {
             F::MaxDiscount,
             WAD / 2 + 1,
         );
-        bad(P, |p| p.discount_duration = 59, F::DiscountDuration, 59);
+        bad(
+            P,
+            |p| p.discount_duration_secs = 59,
+            F::DiscountDuration,
+            59,
+        );
         bad(P, |p| p.mm_buffer = WAD + 1, F::MmBuffer, WAD + 1);
         bad(P, |p| p.dust_mm = -5, F::DustMm, -5);
         bad(
@@ -762,7 +773,7 @@ mod tests {
         );
         bad(
             P,
-            |p| p.insolvent_pay_duration = 8 * 86_400,
+            |p| p.insolvent_pay_duration_secs = 8 * 86_400,
             F::InsolventPayDuration,
             8 * 86_400,
         );
@@ -777,14 +788,14 @@ mod tests {
             let p = LiquidationParams {
                 start_discount: s,
                 max_discount: s + r.below(MAX_DISCOUNT - s + 1),
-                discount_duration: MIN_DURATION + r.below(1000) as u64,
+                discount_duration_secs: MIN_DURATION + r.below(1000) as u64,
                 mm_buffer: r.below(WAD + 1),
                 dust_mm: r.below(MAX_DUST_MM + 1),
                 bounty_fraction: r.below(MAX_BOUNTY_FRACTION + 1),
                 bounty_cap: r.below(MAX_BOUNTY_CAP + 1),
                 insurance_share: r.below(MAX_INSURANCE_SHARE + 1),
                 insolvent_pay_cap: r.below(WAD + 1),
-                insolvent_pay_duration: MAX_DURATION - r.below(1000) as u64,
+                insolvent_pay_duration_secs: MAX_DURATION - r.below(1000) as u64,
             };
             assert_eq!(p.validate(), Ok(()));
             assert_eq!(LiquidationParams::unpack(p.pack()), p);

@@ -484,7 +484,7 @@ fn auction_discount_grows_with_time_and_bids_pay_the_quote() {
     let p = LiquidationParams {
         start_discount: WAD / 50,
         max_discount: WAD / 5,
-        discount_duration: 1_200,
+        discount_duration_secs: 1_200,
         ..LiquidationParams::DEFAULT
     };
     let Book {

@@ -80,14 +80,14 @@ pub fn liquidation_params(l: &Loaded) -> Result<LiquidationParams, ScenarioError
         match k.as_str() {
             "start_discount" => p.start_discount = wad(x),
             "max_discount" => p.max_discount = wad(x),
-            "discount_duration" => p.discount_duration = x.round() as u64,
+            "discount_duration_secs" => p.discount_duration_secs = x.round() as u64,
             "mm_buffer" => p.mm_buffer = wad(x),
             "dust_mm" => p.dust_mm = wad(x),
             "bounty_fraction" => p.bounty_fraction = wad(x),
             "bounty_cap" => p.bounty_cap = wad(x),
             "insurance_share" => p.insurance_share = wad(x),
             "insolvent_pay_cap" => p.insolvent_pay_cap = wad(x),
-            "insolvent_pay_duration" => p.insolvent_pay_duration = x.round() as u64,
+            "insolvent_pay_duration_secs" => p.insolvent_pay_duration_secs = x.round() as u64,
             _ => unreachable!("checked by the parser"),
         }
     }
@@ -1101,14 +1101,17 @@ liquidator = "liquidator"
         );
         let l = parse(
             &format!(
-                "{BASE}{CRASH}\n[liquidation]\nstart_discount = 0.02\ndiscount_duration = 600\n"
+                "{BASE}{CRASH}\n[liquidation]\nstart_discount = 0.02\ndiscount_duration_secs = 600\n"
             ),
             "t.toml",
             PathBuf::new(),
         )
         .unwrap();
         let p = liquidation_params(&l).unwrap();
-        assert_eq!((p.start_discount, p.discount_duration), (WAD / 50, 600));
+        assert_eq!(
+            (p.start_discount, p.discount_duration_secs),
+            (WAD / 50, 600)
+        );
         assert_eq!(liquidation_words(&p)[2], 600);
     }
 

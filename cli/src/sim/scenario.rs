@@ -526,14 +526,14 @@ pub const MARGIN_FIELDS: [&str; 12] = [
 pub const LIQUIDATION_FIELDS: [&str; 10] = [
     "start_discount",
     "max_discount",
-    "discount_duration",
+    "discount_duration_secs",
     "mm_buffer",
     "dust_mm",
     "bounty_fraction",
     "bounty_cap",
     "insurance_share",
     "insolvent_pay_cap",
-    "insolvent_pay_duration",
+    "insolvent_pay_duration_secs",
 ];
 
 fn check(l: &Loaded) -> Result<(), ScenarioError> {

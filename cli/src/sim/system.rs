@@ -206,14 +206,14 @@ impl Chain for SystemChain {
         let p = LiquidationParams {
             start_discount: v[0] as i128,
             max_discount: v[1] as i128,
-            discount_duration: v[2] as u64,
+            discount_duration_secs: v[2] as u64,
             mm_buffer: v[3] as i128,
             dust_mm: v[4] as i128,
             bounty_fraction: v[5] as i128,
             bounty_cap: v[6] as i128,
             insurance_share: v[7] as i128,
             insolvent_pay_cap: v[8] as i128,
-            insolvent_pay_duration: v[9] as u64,
+            insolvent_pay_duration_secs: v[9] as u64,
         };
         let out = self.s.set_liquidation_params(&p);
         ok(&out, ())

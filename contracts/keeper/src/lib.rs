@@ -125,24 +125,24 @@ pub mod types {
     sol! {
         /// The 10 liquidation parameters (`setLiquidationParams`, `liquidationParams`):
         /// startDiscount, maxDiscount (the auction's discount, from start to max over
-        /// discountDuration seconds), mmBuffer (an auction sells down to equity >=
+        /// discountDurationSecs seconds), mmBuffer (an auction sells down to equity >=
         /// (1 + mmBuffer) x MM), dustMm (accounts whose MM is at most this, quote WAD, are
         /// taken whole), bountyFraction and bountyCap (the start bounty: a fraction of MM,
         /// capped, quote WAD), insuranceShare (of the discount, paid to the insurance fund),
-        /// insolventPayCap (fraction of MM) and insolventPayDuration (seconds to reach it);
+        /// insolventPayCap (fraction of MM) and insolventPayDurationSecs (seconds to reach it);
         /// fractions WAD. Hard bounds: `stylus_margin::liquidation::LiquidationParams::validate`.
         #[derive(Debug, PartialEq, Eq)]
         struct LiquidationParams {
             uint256 startDiscount;
             uint256 maxDiscount;
-            uint256 discountDuration;
+            uint256 discountDurationSecs;
             uint256 mmBuffer;
             uint256 dustMm;
             uint256 bountyFraction;
             uint256 bountyCap;
             uint256 insuranceShare;
             uint256 insolventPayCap;
-            uint256 insolventPayDuration;
+            uint256 insolventPayDurationSecs;
         }
 
         /// The liquidation parameters changed.
@@ -178,14 +178,14 @@ pub mod types {
             LiquidationParams {
                 startDiscount: v[0],
                 maxDiscount: v[1],
-                discountDuration: v[2],
+                discountDurationSecs: v[2],
                 mmBuffer: v[3],
                 dustMm: v[4],
                 bountyFraction: v[5],
                 bountyCap: v[6],
                 insuranceShare: v[7],
                 insolventPayCap: v[8],
-                insolventPayDuration: v[9],
+                insolventPayDurationSecs: v[9],
             }
         }
     }
@@ -196,14 +196,14 @@ pub mod types {
             [
                 p.startDiscount,
                 p.maxDiscount,
-                p.discountDuration,
+                p.discountDurationSecs,
                 p.mmBuffer,
                 p.dustMm,
                 p.bountyFraction,
                 p.bountyCap,
                 p.insuranceShare,
                 p.insolventPayCap,
-                p.insolventPayDuration,
+                p.insolventPayDurationSecs,
             ]
         }
     }
