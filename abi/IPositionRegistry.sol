@@ -46,6 +46,15 @@ interface IPositionRegistry {
         int256[] entryNotionals;
     }
 
+    /// An instrument's terms (`terms`): its kind (0 call, 1 put, 2 future), underlying
+    /// id, strike (WAD; 0 for a future) and expiry (unix seconds).
+    struct InstrumentTerms {
+        uint8 kind;
+        uint32 underlying;
+        uint256 strike;
+        uint64 expiry;
+    }
+
     // ---- Events ----
 
     /// An instrument was listed.
@@ -509,12 +518,12 @@ interface IPositionRegistry {
     /// Whether `account` is frozen.
     function isFrozen(uint256 account) external view returns (bool);
 
-    /// Terms of the listed instrument `id`: `(kind, underlying, strike, expiry)`.
+    /// Terms of the listed instrument `id`.
     ///
     /// # Errors
     ///
     /// * `UnknownInstrument`.
-    function terms(uint256 id) external view returns (uint8, uint32, uint256, uint64);
+    function terms(uint256 id) external view returns (InstrumentTerms memory);
 
     /// Whether `id` is listed.
     function isListed(uint256 id) external view returns (bool);

@@ -33,6 +33,16 @@ pragma solidity ^0.8.23;
 /// contract's custom errors or, unchanged, the custom error of the contract called, so an
 /// integrator decodes every revert with the ABIs in `abi/`.
 interface IRiskEngine {
+    // ---- Structs ----
+
+    /// The contracts an engine uses (`contracts`), fixed at construction.
+    struct EngineContracts {
+        address vault;
+        address registry;
+        address reader;
+        address oracle;
+    }
+
     // ---- Events ----
 
     /// A trade between two accounts through an authorised market.
@@ -207,6 +217,6 @@ interface IRiskEngine {
     /// The account that receives trading fees.
     function feeAccount() external view returns (uint256);
 
-    /// The contracts this engine uses: (vault, registry, reader, oracle).
-    function contracts() external view returns (address, address, address, address);
+    /// The contracts this engine uses.
+    function contracts() external view returns (EngineContracts memory);
 }

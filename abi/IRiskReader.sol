@@ -53,6 +53,14 @@ interface IRiskReader {
         uint64 maxShockScale;
     }
 
+    /// The contracts a reader reads (`sources`), fixed at construction.
+    struct ReaderSources {
+        address vault;
+        address registry;
+        address oracle;
+        address calculator;
+    }
+
     // ---- Events ----
 
     /// The margin parameters changed.
@@ -142,6 +150,6 @@ interface IRiskReader {
     /// As `check`.
     function evaluations(uint256[] memory accounts, address actor) external view returns (uint256[] memory);
 
-    /// The contracts this reader uses: (vault, registry, oracle, calculator).
-    function sources() external view returns (address, address, address, address);
+    /// The contracts this reader uses.
+    function sources() external view returns (ReaderSources memory);
 }

@@ -97,12 +97,12 @@ contract OptionRfqMarket {
         if (size == 0 || size > uint256(type(int256).max) || premium <= 0 || validUntil < block.timestamp) {
             revert BadQuote();
         }
-        (uint8 kind,,, uint64 expiry) = registry.terms(instrument); // reverts UnknownInstrument
-        if (kind != CALL && kind != PUT) revert NotAnOption(instrument, kind);
-        if (expiry <= block.timestamp) revert InstrumentExpired(instrument, expiry);
+        IPositionRegistry.InstrumentTerms memory terms = registry.terms(instrument); // reverts UnknownInstrument
+        if (terms.kind != CALL && terms.kind != PUT) revert NotAnOption(instrument, terms.kind);
+        if (terms.expiry <= block.timestamp) revert InstrumentExpired(instrument, terms.expiry);
 
         // A quote never outlives its option.
-        uint64 until = validUntil < expiry ? validUntil : expiry;
+        uint64 until = validUntil < terms.expiry ? validUntil : terms.expiry;
         quoteId = ++quoteCount;
         quotes[quoteId] = Quote({
             maker: msg.sender,

@@ -91,11 +91,14 @@ fn deploys_and_wires_the_eight_contracts() {
         }
     }
     let (vault, registry, reader, oracle) = (s.vault, s.registry, s.reader, s.oracle);
-    let c = s.read(s.engine, &E::contractsCall {});
-    assert_eq!((c._0, c._1, c._2, c._3), (vault, registry, reader, oracle));
-    let src = s.read(s.reader, &RR::sourcesCall {});
+    let c = s.read(s.engine, &E::contractsCall {})._0;
     assert_eq!(
-        (src._0, src._1, src._2, src._3),
+        (c.vault, c.registry, c.reader, c.oracle),
+        (vault, registry, reader, oracle)
+    );
+    let src = s.read(s.reader, &RR::sourcesCall {})._0;
+    assert_eq!(
+        (src.vault, src.registry, src.oracle, src.calculator),
         (vault, registry, oracle, s.calculator)
     );
     assert_eq!(s.read(s.lens, &L::readerCall {})._0, reader);

@@ -50,6 +50,24 @@ use stylus_sdk::{
     storage::{StorageAddress, StorageBool, StorageMap, StorageU256, StorageU64},
 };
 
+/// The engine's ABI types.
+pub mod types {
+    use alloy_sol_types::sol;
+
+    sol! {
+        /// The contracts an engine uses (`contracts`), fixed at construction.
+        #[derive(Debug, PartialEq, Eq)]
+        struct EngineContracts {
+            address vault;
+            address registry;
+            address reader;
+            address oracle;
+        }
+    }
+
+    margin_common::abi_struct!(EngineContracts, "(address,address,address,address)");
+}
+
 mod events {
     use super::*;
     sol! {
@@ -601,14 +619,14 @@ impl RiskEngine {
         self.fee_account.get()
     }
 
-    /// The contracts this engine uses: (vault, registry, reader, oracle).
-    pub fn contracts(&self) -> (Address, Address, Address, Address) {
-        (
-            self.vault.get(),
-            self.registry.get(),
-            self.reader.get(),
-            self.oracle.get(),
-        )
+    /// The contracts this engine uses.
+    pub fn contracts(&self) -> types::EngineContracts {
+        types::EngineContracts {
+            vault: self.vault.get(),
+            registry: self.registry.get(),
+            reader: self.reader.get(),
+            oracle: self.oracle.get(),
+        }
     }
 }
 
@@ -616,6 +634,16 @@ impl RiskEngine {
 mod event_tests {
     use super::*;
     use margin_common::encode::{same_as_alloy, varied};
+
+    /// `contracts`' struct is its Solidity tuple (static fields: the same four words).
+    #[test]
+    fn contracts_struct_is_its_tuple() {
+        use stylus_sdk::abi::AbiType;
+        assert_eq!(
+            types::EngineContracts::ABI.as_str(),
+            margin_common::abi::tuple_type::<types::EngineContracts>()
+        );
+    }
 
     /// Every event's log, from the shared encoder, is alloy's.
     #[test]

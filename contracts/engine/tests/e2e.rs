@@ -237,12 +237,12 @@ fn parameters_are_bounded_and_owner_only() {
     assert_eq!(w.reader.sender(admin).sources(), sources);
     assert_eq!(
         sources,
-        (
-            w.vault.address(),
-            w.registry.address(),
-            w.oracle.address(),
-            w.calculator.address()
-        )
+        margin_reader::types::ReaderSources {
+            vault: w.vault.address(),
+            registry: w.registry.address(),
+            oracle: w.oracle.address(),
+            calculator: w.calculator.address()
+        }
     );
     let extreme = [
         3 * E18 as u64,

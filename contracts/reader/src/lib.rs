@@ -78,6 +78,19 @@ pub mod types {
         event ParamsSet(MarginParams params);
     }
 
+    sol! {
+        /// The contracts a reader reads (`sources`), fixed at construction.
+        #[derive(Debug, PartialEq, Eq)]
+        struct ReaderSources {
+            address vault;
+            address registry;
+            address oracle;
+            address calculator;
+        }
+    }
+
+    margin_common::abi_struct!(ReaderSources, "(address,address,address,address)");
+
     margin_common::abi_struct!(
         MarginParams,
         "(uint64,uint64,uint64,uint64,uint64,uint64,uint64,uint64,uint64,uint64,uint64,uint64)"
@@ -429,8 +442,8 @@ impl RiskReader {
             }
             .into());
         }
-        let wiring = self.sources();
-        self.store(wiring.into(), params_words(&values));
+        let wiring = [VAULT, REGISTRY, ORACLE, CALCULATOR].map(|i| self.address(i));
+        self.store(wiring, params_words(&values));
         emit(
             self.vm(),
             ParamsSet {
@@ -520,14 +533,14 @@ impl RiskReader {
         Ok(out)
     }
 
-    /// The contracts this reader uses: (vault, registry, oracle, calculator).
-    pub fn sources(&self) -> (Address, Address, Address, Address) {
-        (
-            self.address(VAULT),
-            self.address(REGISTRY),
-            self.address(ORACLE),
-            self.address(CALCULATOR),
-        )
+    /// The contracts this reader uses.
+    pub fn sources(&self) -> types::ReaderSources {
+        types::ReaderSources {
+            vault: self.address(VAULT),
+            registry: self.address(REGISTRY),
+            oracle: self.address(ORACLE),
+            calculator: self.address(CALCULATOR),
+        }
     }
 }
 
@@ -544,6 +557,10 @@ mod tests {
         assert_eq!(
             types::MarginParams::ABI.as_str(),
             margin_common::abi::tuple_type::<types::MarginParams>()
+        );
+        assert_eq!(
+            types::ReaderSources::ABI.as_str(),
+            margin_common::abi::tuple_type::<types::ReaderSources>()
         );
         let sig = "setParams((uint64,uint64,uint64,uint64,uint64,uint64,uint64,uint64,uint64,uint64,uint64,uint64))";
         assert_eq!(

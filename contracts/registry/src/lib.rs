@@ -83,7 +83,20 @@ pub mod types {
         }
     }
 
+    sol! {
+        /// An instrument's terms (`terms`): its kind (0 call, 1 put, 2 future), underlying
+        /// id, strike (WAD; 0 for a future) and expiry (unix seconds).
+        #[derive(Debug, PartialEq, Eq)]
+        struct InstrumentTerms {
+            uint8 kind;
+            uint32 underlying;
+            uint256 strike;
+            uint64 expiry;
+        }
+    }
+
     margin_common::abi_struct!(Positions, "(uint256[],int256[],int256[])");
+    margin_common::abi_struct!(InstrumentTerms, "(uint8,uint32,uint256,uint64)");
 }
 
 /// Events and errors of the registry.
@@ -1225,19 +1238,19 @@ impl PositionRegistry {
         self.accounts.getter(account).frozen.get()
     }
 
-    /// Terms of the listed instrument `id`: `(kind, underlying, strike, expiry)`.
+    /// Terms of the listed instrument `id`.
     ///
     /// # Errors
     ///
     /// * [`Error::UnknownInstrument`].
-    pub fn terms(&self, id: U256) -> Result<(u8, u32, U256, u64), Error> {
+    pub fn terms(&self, id: U256) -> Result<types::InstrumentTerms, Error> {
         let terms = self.listed_terms(id)?;
-        Ok((
-            terms.kind as u8,
-            terms.underlying,
-            U256::from(terms.strike),
-            terms.expiry,
-        ))
+        Ok(types::InstrumentTerms {
+            kind: terms.kind as u8,
+            underlying: terms.underlying,
+            strike: U256::from(terms.strike),
+            expiry: terms.expiry,
+        })
     }
 
     /// Whether `id` is listed.
@@ -1682,7 +1695,8 @@ mod event_tests {
 
     /// `getPositions`' struct is its Solidity tuple, and returning it answers the same
     /// bytes as the 3-list tuple it replaced (stylus-sdk encodes a return value `T` as
-    /// `T::SolType::abi_encode`), on random values and lengths.
+    /// `T::SolType::abi_encode`), on random values and lengths. `terms`' struct is its
+    /// tuple too.
     #[test]
     fn positions_answer_the_tuple_they_replaced() {
         use alloy_sol_types::SolType;
@@ -1690,6 +1704,11 @@ mod event_tests {
         assert_eq!(
             types::Positions::ABI.as_str(),
             margin_common::abi::tuple_type::<types::Positions>()
+        );
+        // A struct of static fields is encoded in place: its words are the tuple's.
+        assert_eq!(
+            types::InstrumentTerms::ABI.as_str(),
+            margin_common::abi::tuple_type::<types::InstrumentTerms>()
         );
         let mut r = margin_books::Rng(31);
         let mut next = || r.next_u64();

@@ -375,7 +375,12 @@ fn list_instrument_returns_packed_terms_as_id(
     assert!(reg.sender(owner).is_listed(id));
     assert_eq!(
         reg.sender(owner).terms(id).motsu_unwrap(),
-        (PUT, ETH, strike, expiry)
+        types::InstrumentTerms {
+            kind: PUT,
+            underlying: ETH,
+            strike,
+            expiry
+        }
     );
     reg.assert_emitted(&InstrumentListed {
         id,
