@@ -467,6 +467,10 @@ fn main() {
                 let out = s.trade(buyer, seller, id, size.abs(), price);
                 ok(&s, "trade", &out);
                 last_trade = Some(out.gas_used);
+                // BENCH_FRAMES_AT=n prints the frames of the trade adding the n-th option.
+                if std::env::var("BENCH_FRAMES_AT").ok() == Some(format!("{}", held + 1)) {
+                    eprintln!("frames at {}:\n{}", held + 1, frames(&out.trace, &s));
+                }
                 held += 1;
             }
             assert_eq!(s.position_count(a), n as u64);

@@ -585,10 +585,13 @@ fn storage_form(id: U256, position: &Position) -> (U256, U256, bool) {
     }
 }
 
+/// Where an account holds a position: `(index, compact)`, or `None` ([`locate`]).
+type Found = Option<(usize, bool)>;
+
 /// Where `state` holds its position in `id`: `(index, compact)`, or `None`. Scans the
 /// first `count` heads for the id (full form) or for the id's terms in compact form
 /// ([`instrument::compact_prefix`]: the head less its 112-bit size).
-fn locate(state: &AccountState, id: U256) -> Option<(usize, bool)> {
+fn locate(state: &AccountState, id: U256) -> Found {
     let prefix = instrument::unpack(word_of(id))
         .ok()
         .and_then(|terms| instrument::compact_prefix(&terms));
@@ -801,8 +804,8 @@ impl PositionRegistry {
             instrument::trade_notional(qty, px).map_err(|_| overflow(buyer, id))?
         };
 
-        let old_b = self.position(buyer, id);
-        let old_s = self.position(seller, id);
+        let (old_b, at_b) = self.find(buyer, id);
+        let (old_s, at_s) = self.find(seller, id);
         let (new_b, realized_b) = instrument::apply_fill(terms.kind, old_b, qty, notional, px)
             .map_err(|_| overflow(buyer, id))?;
         let (new_s, realized_s) = instrument::apply_fill(terms.kind, old_s, -qty, -notional, px)
@@ -815,8 +818,9 @@ impl PositionRegistry {
         let add = add.ok_or(overflow(buyer, id))?;
         self.update_open_interest(id, terms.underlying, add, sub, true)?;
 
-        self.store(buyer, id, new_b);
-        self.store(seller, id, new_s);
+        // Two different accounts: storing one leaves the other's places as found.
+        self.store_at(buyer, id, new_b, at_b);
+        self.store_at(seller, id, new_s, at_s);
         let (realized_b, realized_s) = (to_i256(realized_b), to_i256(realized_s));
         emit(
             self.vm(),
@@ -1412,7 +1416,7 @@ impl PositionRegistry {
             .ok_or(Error::InvalidPrice(InvalidPrice {
                 price: settlement_price,
             }))?;
-        let position = self.position(account, id);
+        let (position, found) = self.find(account, id);
         if position.is_empty() {
             return Err(Error::NoPosition(NoPosition { account, id }));
         }
@@ -1420,7 +1424,7 @@ impl PositionRegistry {
             instrument::settlement_value(terms, position.size, position.entry_notional, price)
                 .map_err(|_| overflow(account, id))?;
         self.update_open_interest(id, terms.underlying, 0, position.long(), false)?;
-        self.store(account, id, Position::default());
+        self.store_at(account, id, Position::default(), found);
         let value = to_i256(value);
         emit(
             self.vm(),
@@ -1438,11 +1442,19 @@ impl PositionRegistry {
 
     /// `account`'s position in `id` (default if none).
     fn position(&self, account: U256, id: U256) -> Position {
+        self.find(account, id).0
+    }
+
+    /// `account`'s position in `id` (default if none) and where it is ([`locate`]), for
+    /// a [`Self::store_at`] that follows with no other write to the account between.
+    fn find(&self, account: U256, id: U256) -> (Position, Found) {
         let state = self.accounts.getter(account);
-        match locate(&state, id) {
+        let found = locate(&state, id);
+        let position = match found {
             Some((index, _)) => read_entry(&state, index).1,
             None => Position::default(),
-        }
+        };
+        (position, found)
     }
 
     /// Fails if `account` would need a new slot (`old` empty, `new` not) and is at
@@ -1523,8 +1535,14 @@ impl PositionRegistry {
     /// the slots whose content changes; a removal zeroes every slot the position
     /// used. The caller checked the bound. Emits [`PositionChanged`].
     fn store(&mut self, account: U256, id: U256, position: Position) {
+        let found = locate(&self.accounts.getter(account), id);
+        self.store_at(account, id, position, found);
+    }
+
+    /// [`Self::store`] with the position's place already found (by [`Self::find`], the
+    /// account unchanged since): one scan of the heads per account and write.
+    fn store_at(&mut self, account: U256, id: U256, position: Position, found: Found) {
         let mut state = self.accounts.setter(account);
-        let found = locate(&state, id);
         let was_compact = matches!(found, Some((_, true)));
         let count = usize::from(state.count.get().to::<u8>());
         if position.is_empty() {
