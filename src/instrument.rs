@@ -457,7 +457,8 @@ pub fn pack_compact(terms: &Terms, position: &Position) -> Option<[u8; 32]> {
 }
 
 /// Bytes of a compact word that name the instrument: the first
-/// [`COMPACT_PREFIX_BYTES`] (bits 112..256: tag, kind, strike, underlying, expiry),
+/// [`COMPACT_PREFIX_BYTES`] (bits 112..256: tag, kind, strike exponent, underlying,
+/// expiry, strike mantissa),
 /// the same for every size. Distinct terms have distinct prefixes
 /// ([`strike_to_decimal`] is canonical: every trailing zero moves into the
 /// exponent), so a registry finds a position in `terms` by this prefix alone. `None`
