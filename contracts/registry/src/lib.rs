@@ -14,7 +14,9 @@
 //!   maximum 128) of `(id, size, entry notional)`, sizes and notionals 18-decimal
 //!   fixed point. An option position takes one storage slot (terms and size packed
 //!   together, when they fit), any other position two (the id, and size and entry
-//!   packed in one word); an index map gives O(1) lookup and swap-removal.
+//!   packed in one word). A lookup by id scans the account's positions (no index
+//!   slot: the margin check after a trade reads them anyway); removal swaps the last
+//!   position into the freed place.
 //! - **Open interest**: per instrument the sum of long sizes, per underlying the sum
 //!   over its instruments; owner-set caps (0 = none) refuse trades that would raise
 //!   open interest above them.
