@@ -403,6 +403,30 @@ fn main() {
         out.gas_used,
         "2 reader.evaluations + moveFraction (registry, vault) + cash".into(),
     ));
+    if let Ok(n) = std::env::var("BENCH_WIDE_LIQUIDATION") {
+        // A book of n short puts of different strikes, liquidated 10% into a fresh account.
+        let n: u64 = n.parse().unwrap();
+        let wide = s.new_account(user(0x5F), 0, 20);
+        s.set_price(wad(2_000));
+        for k in 0..n {
+            let id = s.list(Kind::Put, wad(1_803 + 5 * k as i128), expiry);
+            let out = s.trade(b, wide, id, WAD, wad(60));
+            assert!(out.success, "wide trade {k}");
+        }
+        let liq2 = s.new_account(user(0xDB), 2_000_000, 0);
+        s.set_price(wad(1_400));
+        let out = s.start_liquidation(user(0x4B), wide, bot);
+        ok(&s, "startLiquidation wide", &out);
+        s.advance(300);
+        let out = s.liquidate(user(0xDB), wide, liq2, WAD / 10, i128::MAX);
+        ok(&s, "liquidate wide", &out);
+        eprintln!(
+            "liquidate (10% bid) of {n} short puts: {}\n{}",
+            out.gas_used,
+            frames(&out.trace, &s)
+        );
+        s.set_price(wad(1_850));
+    }
 
     // Settlement.
     s.env.set_timestamp(expiry - 60);

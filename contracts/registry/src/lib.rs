@@ -610,15 +610,15 @@ fn locate(state: &AccountState, id: U256) -> Found {
     })
 }
 
-/// The id and position at `index` of `state`: one slot read for a compact
-/// position, two for a full one.
-fn read_entry(state: &AccountState, index: usize) -> (U256, Position) {
+/// The id and position at `index` of `state`, and whether it is compact: one slot read
+/// for a compact position, two for a full one.
+fn read_entry(state: &AccountState, index: usize) -> (U256, Position, bool) {
     let head = state.heads.get(index).unwrap_or_default();
     match decode_head(head) {
-        (id, Some(position)) => (id, position),
+        (id, Some(position)) => (id, position, true),
         (id, None) => {
             let tail = state.tails.get(index).unwrap_or_default();
-            (id, instrument::unpack_position(word_of(tail)))
+            (id, instrument::unpack_position(word_of(tail)), false)
         }
     }
 }
@@ -648,6 +648,8 @@ fn oi_after(base: u128, add: u128, sub: u128) -> Option<u128> {
 /// One fractional-move step for one instrument, computed before any write.
 struct Move {
     id: U256,
+    /// Where `from` holds it: `(index, compact)`.
+    at: (usize, bool),
     rest: Position,
     to_new: Position,
     oi_delta_add: u128,
@@ -884,9 +886,10 @@ impl PositionRegistry {
         let count = usize::from(source.count.get().to::<u8>());
         let mut moves: Vec<Move> = Vec::with_capacity(count);
         for i in 0..count {
-            let (id, position) = read_entry(&source, i);
+            let (id, position, compact) = read_entry(&source, i);
             moves.push(Move {
                 id,
+                at: (i, compact),
                 rest: position,
                 to_new: Position::default(),
                 oi_delta_add: 0,
@@ -928,8 +931,10 @@ impl PositionRegistry {
 
         // Writes: `from` first, then `to`'s removals before its insertions, so `to`
         // never needs more than `max` slots at any point.
+        // `from`'s writes go from its last index down, so each position is still where
+        // it was read: a removal moves the last position, already written, into its place.
         moves.retain(|m| m.changed);
-        for m in &moves {
+        for m in moves.iter().rev() {
             let terms = instrument::unpack(word_of(m.id)).map_err(invalid_terms)?;
             self.update_open_interest(
                 m.id,
@@ -938,7 +943,7 @@ impl PositionRegistry {
                 m.oi_delta_sub,
                 false,
             )?;
-            self.store(from, m.id, m.rest);
+            self.store_at(from, m.id, m.rest, Some(m.at));
         }
         for m in moves.iter().filter(|m| m.to_new.is_empty()) {
             self.store(to, m.id, m.to_new);
@@ -1216,7 +1221,7 @@ impl PositionRegistry {
         let mut sizes = Vec::with_capacity(count);
         let mut entries = Vec::with_capacity(count);
         for i in 0..count {
-            let (id, position) = read_entry(&state, i);
+            let (id, position, _) = read_entry(&state, i);
             ids.push(id);
             sizes.push(to_i256(position.size));
             entries.push(to_i256(position.entry_notional));
