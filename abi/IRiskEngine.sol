@@ -171,7 +171,10 @@ interface IRiskEngine {
     /// `seller` at `price` (premium per unit for options, entry price for futures), each
     /// side paying `fee` (quote WAD) to the fee account. The market must be an operator of
     /// both accounts. Both accounts must then satisfy IM, unless the trade strictly reduces
-    /// an account's risk (MM falls and equity - MM rises), in which case MM is enough.
+    /// an account's risk (MM falls and equity - MM rises), in which case MM is enough. An
+    /// account far enough above its margin passes on an upper bound of it
+    /// (`reader.checkAfter`, not while paused); a refusal always reports the exact
+    /// equity and requirement.
     /// # Errors
     /// `MarketNotAuthorized`, `MarketNotOperator`, `AccountFrozen`, `InvalidTrade`,
     /// `InsufficientMargin`, `RiskPaused`, `StaleOracle`/`BadOracle`/`StaleSurface`/

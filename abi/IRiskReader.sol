@@ -130,6 +130,16 @@ interface IRiskReader {
     /// The vault's, registry's, oracle's and calculator's errors unchanged.
     function check(uint256[] memory accounts, address actor) external view returns (uint256[] memory);
 
+    /// As `check`, for the engine's post-action checks while new risk is not paused: an
+    /// account with no failed reading that passes MM and IM with the per-leg bound
+    /// (`margin::account_risk_with`: MM and IM at least the exact ones, about a third of
+    /// the repricings) is answered with that bound's MM and IM; any other account exactly.
+    /// A standing from `checkAfter` that passes therefore passes exactly; one that fails is
+    /// exact.
+    /// # Errors
+    /// As `check`.
+    function checkAfter(uint256[] memory accounts, address actor) external view returns (uint256[] memory);
+
     /// One account's standing before the engine's last action, in the 6 words of `check`
     /// (flags as for no actor): the account with the action taken back out. `undo` is
     /// `margin_common::wire::Undo`: a trade's `(instrument, size, entry, cash)`, what it

@@ -269,7 +269,7 @@ pub fn quote(
 fn gamma_from(g: i128, spot: i128) -> Result<i128, MathError> {
     let d = spot.unsigned_abs();
     let (hi, lo) = full_mul(g.unsigned_abs(), (WAD * WAD).unsigned_abs());
-    let (qhi, rhi) = (hi / d, hi % d);
+    let (qhi, rhi) = crate::fixed::udiv(hi, d);
     let (qlo, _) = crate::fixed::div_wide(rhi, lo, d).ok_or(MathError::Overflow)?;
     let m = shr_round(qhi, qlo, Q96_SHIFT).ok_or(MathError::Overflow)?;
     crate::fixed::apply_sign(m, g < 0)

@@ -104,15 +104,19 @@ pub fn abs(a: i128) -> Result<i128, MathError> {
 /// [`MathError::Overflow`] when `|n|` exceeds about `1.7e20`.
 #[inline]
 pub fn from_int(n: i128) -> Result<i128, MathError> {
-    n.checked_mul(WAD).ok_or(MathError::Overflow)
+    let (hi, lo) = full_mul(n.unsigned_abs(), WAD as u128);
+    if hi != 0 {
+        return Err(MathError::Overflow);
+    }
+    apply_sign(lo, n < 0)
 }
 
 /// The integer part of the WAD `a`, rounded in direction `r` (`Down` is floor, `Up`
 /// is ceiling, `Nearest` rounds halves away from zero). Cannot fail.
 #[inline]
 pub fn to_int(a: i128, r: Rounding) -> i128 {
-    let q = a / WAD;
-    let rem = a % WAD;
+    let q = idiv(a, WAD);
+    let rem = a - q * WAD;
     if rem == 0 {
         return q;
     }
@@ -170,10 +174,7 @@ pub fn div(a: i128, b: i128, r: Rounding) -> Result<i128, MathError> {
 /// `a * b / c` with a 256-bit intermediate product, exact before one rounding in
 /// direction `r` (error < 1 unit of the last place for `Down`/`Up`, <= 1/2 for
 /// `Nearest`, halves away from zero). Scale-agnostic: the result has the scale of
-/// `a * b / c`.
-///
-/// When `a * b` fits in `i128` the quotient comes from one native division;
-/// otherwise from [`full_mul`] and [`div_wide`].
+/// `a * b / c`. The product from [`full_mul`], the quotient from [`div_wide`].
 ///
 /// # Errors
 /// [`MathError::DivisionByZero`] when `c == 0`; [`MathError::Overflow`] when the
@@ -184,16 +185,8 @@ pub fn mul_div(a: i128, b: i128, c: i128, r: Rounding) -> Result<i128, MathError
     }
     let negative = (a < 0) ^ (b < 0) ^ (c < 0) && a != 0 && b != 0;
     let d = c.unsigned_abs();
-    let (q, rem) = match a.checked_mul(b) {
-        Some(p) => {
-            let p = p.unsigned_abs();
-            (p / d, p % d)
-        }
-        None => {
-            let (hi, lo) = full_mul(a.unsigned_abs(), b.unsigned_abs());
-            div_wide(hi, lo, d).ok_or(MathError::Overflow)?
-        }
-    };
+    let (hi, lo) = full_mul(a.unsigned_abs(), b.unsigned_abs());
+    let (q, rem) = div_wide(hi, lo, d).ok_or(MathError::Overflow)?;
     let q = round_magnitude(q, rem, d, negative, r).ok_or(MathError::Overflow)?;
     apply_sign(q, negative)
 }
@@ -266,7 +259,7 @@ pub fn div_wide(hi: u128, lo: u128, d: u128) -> Option<(u128, u128)> {
         return None;
     }
     if hi == 0 {
-        return Some((lo / d, lo % d));
+        return Some(udiv(lo, d));
     }
     const B: u128 = 1 << 64;
     const M: u128 = (1 << 64) - 1;
@@ -282,8 +275,7 @@ pub fn div_wide(hi: u128, lo: u128, d: u128) -> Option<(u128, u128)> {
     let un10 = lo << s;
     let (un1, un0) = (un10 >> 64, un10 & M);
 
-    let mut q1 = un32 / vn1;
-    let mut rhat = un32 - q1 * vn1;
+    let (mut q1, mut rhat) = udiv(un32, vn1);
     while q1 >= B || q1 * vn0 > (rhat << 64) + un1 {
         q1 -= 1;
         rhat += vn1;
@@ -296,8 +288,7 @@ pub fn div_wide(hi: u128, lo: u128, d: u128) -> Option<(u128, u128)> {
         .wrapping_add(un1)
         .wrapping_sub(q1.wrapping_mul(v));
 
-    let mut q0 = un21 / vn1;
-    let mut rhat = un21 - q0 * vn1;
+    let (mut q0, mut rhat) = udiv(un21, vn1);
     while q0 >= B || q0 * vn0 > (rhat << 64) + un0 {
         q0 -= 1;
         rhat += vn1;
@@ -397,6 +388,42 @@ pub fn div_128_64(hi: u64, lo: u64, d: u64) -> (u64, u64) {
     ((q1 << 32) | q0, rem >> s)
 }
 
+/// `(n / d, n % d)` for `u128`s, `d` nonzero, with 64-bit divisions only: WASM has no
+/// 128-bit division, and compiler-builtins' routine is about 1 KB of every contract that
+/// divides 128-bit values (the calculator's bytes are the scarcest). A divisor below
+/// 2^64 divides in two 64-bit digits ([`div_u128_u64`]); a larger one has a quotient
+/// below 2^64, estimated from the divisor's top 64 bits and corrected once (Hacker's
+/// Delight, `divlu2`).
+pub fn udiv(n: u128, d: u128) -> (u128, u128) {
+    if d >> 64 == 0 {
+        let (q, r) = div_u128_u64(n, d as u64);
+        return (q, u128::from(r));
+    }
+    let s = d.leading_zeros();
+    let v1 = ((d << s) >> 64) as u64;
+    // n / 2 < 2^127, so its top digit is below v1 (>= 2^63).
+    let n1 = n >> 1;
+    let (q1, _) = div_128_64((n1 >> 64) as u64, n1 as u64, v1);
+    // q1 2^s / 2^63 is the quotient or one above it; one below it then, at most one below.
+    let mut q = (u128::from(q1) << s) >> 63;
+    q = q.saturating_sub(1);
+    if n - q * d >= d {
+        q += 1;
+    }
+    (q, n - q * d)
+}
+
+/// `n / d` truncated toward zero, as `i128` division (`d` nonzero; `i128::MIN / -1`
+/// wraps), through [`udiv`].
+pub fn idiv(n: i128, d: i128) -> i128 {
+    let q = udiv(n.unsigned_abs(), d.unsigned_abs()).0 as i128;
+    if (n < 0) != (d < 0) {
+        q.wrapping_neg()
+    } else {
+        q
+    }
+}
+
 /// `(n / d, n % d)` for a `u128` and a nonzero `u64`, with 64-bit divisions only (see
 /// [`div_128_64`]).
 pub fn div_u128_u64(n: u128, d: u64) -> (u128, u64) {
@@ -473,6 +500,50 @@ mod tests {
         assert_eq!(full_mul(u128::MAX, u128::MAX), (u128::MAX - 1, 1));
         assert_eq!(full_mul(1 << 127, 2), (1, 0));
         assert_eq!(full_mul(0, u128::MAX), (0, 0));
+    }
+
+    /// `udiv` and `idiv` equal native division on random operands of every bit length
+    /// (both sides of 2^64 for the divisor, quotients of 0, 1 and up to 128 bits) and on
+    /// the edges; the test fails if the one correction step is dropped.
+    #[test]
+    fn udiv_and_idiv_match_native_division() {
+        let mut rng = Rng(0xD1B5_4A32_D192_ED03);
+        let edges = [
+            1u128,
+            2,
+            3,
+            (1 << 64) - 1,
+            1 << 64,
+            (1 << 64) + 1,
+            1 << 127,
+            u128::MAX,
+        ];
+        let mut pairs: alloc::vec::Vec<(u128, u128)> = alloc::vec::Vec::new();
+        for a in edges {
+            for b in edges {
+                pairs.push((a, b));
+                pairs.push((a - 1, b));
+            }
+        }
+        for _ in 0..200_000 {
+            let d = rng.u128().max(1);
+            let n = if rng.next().is_multiple_of(4) {
+                // Near a multiple of d.
+                d.wrapping_mul(u128::from(rng.next()))
+                    .wrapping_add(rng.next() as u128 % 3)
+            } else {
+                rng.u128()
+            };
+            pairs.push((n, d));
+        }
+        for (n, d) in pairs {
+            assert_eq!(udiv(n, d), (n / d, n % d), "{n} / {d}");
+            let (a, b) = (n as i128, (d as i128).max(1));
+            let b = if rng.next().is_multiple_of(2) { b } else { -b };
+            if !(a == i128::MIN && b == -1) {
+                assert_eq!(idiv(a, b), a / b, "{a} / {b}");
+            }
+        }
     }
 
     #[test]

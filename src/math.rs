@@ -191,9 +191,9 @@ fn exp_split(x: i128) -> Result<(i128, i128), MathError> {
     // k = round(x / ln2); |x| < 2^31 * 2^96 keeps everything in range.
     let half = LN2_Q96 / 2;
     let k = if x >= 0 {
-        (x + half) / LN2_Q96
+        crate::fixed::idiv(x + half, LN2_Q96)
     } else {
-        (x - half) / LN2_Q96
+        crate::fixed::idiv(x - half, LN2_Q96)
     };
     let r = x - k_ln2_q(k)?;
     Ok((horner_q(&EXP_POLY, r)?, k))
@@ -272,7 +272,8 @@ pub fn ln_scaled_q(v: u128, e2: i32) -> Result<i128, MathError> {
     };
     let z = apply_sign(zq, w < one)?;
     let p = horner_q(&LN_POLY, mul_q(z, z)?)?;
-    let ln_m = mul_q(z, p)?.checked_mul(2).ok_or(MathError::Overflow)?;
+    let m = mul_q(z, p)?;
+    let ln_m = m.checked_add(m).ok_or(MathError::Overflow)?;
     ln_m.checked_add(k_ln2_q(e)?).ok_or(MathError::Overflow)
 }
 
@@ -348,7 +349,7 @@ pub(crate) fn isqrt(n: u128) -> u128 {
         let q = if y >> 64 == 0 {
             crate::fixed::div_u128_u64(n, y as u64).0
         } else {
-            n / y
+            crate::fixed::udiv(n, y).0
         };
         let z = (y + q) >> 1;
         if z >= y {

@@ -128,7 +128,7 @@ fn mul(a: i128, b: i128) -> i128 {
 fn sdiv(n: i128, d: i128) -> i128 {
     let ud = d.unsigned_abs();
     if ud >> 64 != 0 {
-        return n / d;
+        return fixed::idiv(n, d);
     }
     let q = fixed::div_u128_u64(n.unsigned_abs(), ud as u64).0 as i128;
     if (n < 0) != (d < 0) {
@@ -336,12 +336,12 @@ pub fn sqrt(x: i128) -> Result<i128, MathError> {
     }
     let x = x as u128;
     const E9: u128 = 1_000_000_000;
-    Ok(match x.checked_mul(WAD as u128) {
-        Some(n) => isqrt(n),
-        None => {
+    Ok(match fixed::full_mul(x, WAD as u128) {
+        (0, n) => isqrt(n),
+        _ => {
             // x >= 3.4e20: s >= 1.8e10 and d = x - s^2 <= 2s.
             let s = isqrt(x);
-            s * E9 + (x - s * s) * E9 / (2 * s)
+            s * E9 + fixed::udiv((x - s * s) * E9, 2 * s).0
         }
     } as i128)
 }

@@ -15,6 +15,11 @@
 //! on a dense grid) and by an independent float64 Black-Scholes on the SVI surface. The
 //! contingencies are set to zero for the comparison, so MM is the worst loss itself.
 //!
+//! The per-leg bound the engine's post-action checks try first (`account_risk_with`) is
+//! checked on the same books: its MM and IM never below the exact check's, nor below
+//! either dense scan (the float64 one within the same dust tolerance); the table reports
+//! how loose it is.
+//!
 //! `cargo test --release --test soundness` runs a fast seeded subset; the full run over
 //! 20,000 books with a table per structure:
 //! `cargo test --release --test soundness -- --ignored --nocapture`.
@@ -23,7 +28,8 @@ use margin_books::{book_at, f, wad, Book, Rng, ID, NOW, OTHER, STRUCTURES};
 use stylus_margin::fixed::WAD;
 use stylus_margin::instrument::Kind;
 use stylus_margin::margin::{
-    account_risk, vol_shock_scale, MarginParams, Method, Scenario, VolMove, DEFAULT_GRID, YEAR,
+    account_risk, account_risk_with, vol_shock_scale, MarginParams, Method, Scenario, VolMove,
+    DEFAULT_GRID, YEAR,
 };
 
 /// Margin parameters with no contingencies: MM is the worst weighted loss itself.
@@ -49,6 +55,41 @@ fn mm(book: &Book, grid: &[Scenario], method: Method, params: &MarginParams) -> 
     )
     .unwrap_or_else(|e| panic!("{}: {e:?} {:?}", book.structure, book.positions))
     .mm
+}
+
+/// The per-leg bound's MM of a book (`account_risk_with`), checked against the exact
+/// check on the default grid: its MM and IM are at least the exact ones, and its
+/// equities, mark-to-market and Greeks are the same (so an account that passes with it
+/// passes exactly). Panics with the book otherwise.
+fn bound_mm(book: &Book, params: &MarginParams) -> i128 {
+    let markets = [
+        book.gen.market(ID, Method::Full),
+        book.gen.market(OTHER, Method::Full),
+    ];
+    let (c, p, g) = (&book.collateral, &book.positions, &DEFAULT_GRID);
+    let exact = account_risk(0, c, p, &markets, g, params, NOW).unwrap();
+    let bound = account_risk_with(0, c, p, &markets, g, params, NOW, true).unwrap();
+    assert!(
+        bound.mm >= exact.mm && bound.im >= exact.im,
+        "{}: bound MM {} IM {} below exact {} {}: {:?}",
+        book.structure,
+        bound.mm,
+        bound.im,
+        exact.mm,
+        exact.im,
+        book.positions
+    );
+    let same = |r: &stylus_margin::margin::AccountRisk| {
+        (
+            r.equity,
+            r.equity_im,
+            r.mtm,
+            r.collateral_value,
+            r.greeks.clone(),
+        )
+    };
+    assert_eq!(same(&bound), same(&exact), "{}", book.structure);
+    bound.mm
 }
 
 /// The weight-1 range of the default grid per vol move, in basis points of spot.
@@ -200,6 +241,10 @@ struct Stats {
     past_core: usize,
     past_f64: usize,
     methods_differ: usize,
+    /// Sum and largest of the per-leg bound's MM over the exact MM (books with MM > 0).
+    bound_ratio_sum: f64,
+    bound_ratio_max: f64,
+    bounded: usize,
 }
 
 /// Runs `count` books from `seed`; returns per-structure statistics.
@@ -213,6 +258,17 @@ fn run(seed: u64, count: usize) -> Vec<(&'static str, Stats)> {
         let full = mm(&book, &DEFAULT_GRID, Method::Full, &params);
         let greeks = mm(&book, &DEFAULT_GRID, Method::Greeks, &params);
         let core = dense_core(&book, &params);
+        // The per-leg bound covers the exact check and the continuous worst loss the dense
+        // scan finds (exactly: its slack covers the pricer's departures from monotonicity).
+        let bound = bound_mm(&book, &params);
+        assert!(
+            bound >= core,
+            "book {i} {}: bound {} below the dense scan {}: {:?}",
+            book.structure,
+            f(bound),
+            f(core),
+            book.positions
+        );
         // Books with a second underlying: the float64 scan values one underlying; compare
         // it only where the book has one.
         let single = book.positions.iter().all(|p| p.terms.underlying == ID);
@@ -223,6 +279,12 @@ fn run(seed: u64, count: usize) -> Vec<(&'static str, Stats)> {
         };
         let st = &mut stats.iter_mut().find(|s| s.0 == book.structure).unwrap().1;
         st.books += 1;
+        if full > 0 {
+            let ratio = f(bound) / f(full);
+            st.bound_ratio_sum += ratio;
+            st.bound_ratio_max = st.bound_ratio_max.max(ratio);
+            st.bounded += 1;
+        }
         if full != greeks {
             st.methods_differ += 1;
         }
@@ -246,6 +308,12 @@ fn run(seed: u64, count: usize) -> Vec<(&'static str, Stats)> {
                 ((reference - f(full)) / reference).max(0.0)
             }
         };
+        assert!(
+            f(bound) >= reference - tol,
+            "book {i} {}: bound {} below the float64 scan {reference}",
+            book.structure,
+            f(bound)
+        );
         let sc = short(f(core));
         let sf = short(reference);
         st.short_core = st.short_core.max(sc);
@@ -276,18 +344,24 @@ fn run(seed: u64, count: usize) -> Vec<(&'static str, Stats)> {
 }
 
 fn report(stats: &[(&'static str, Stats)]) -> Stats {
-    println!("| structure | books | worst MM shortfall vs core dense scan | vs float64 dense scan | books past 2% | method changes MM |");
-    println!("|---|---:|---:|---:|---:|---:|");
+    println!("| structure | books | worst MM shortfall vs core dense scan | vs float64 dense scan | books past 2% | method changes MM | per-leg bound / MM, mean (max) |");
+    println!("|---|---:|---:|---:|---:|---:|---:|");
     let mut all = Stats::default();
+    let mean = |s: &Stats| s.bound_ratio_sum / s.bounded.max(1) as f64;
     for (name, s) in stats {
         println!(
-            "| {name} | {} | {:.3}% | {:.3}% | {} | {} |",
+            "| {name} | {} | {:.3}% | {:.3}% | {} | {} | {:.2} ({:.1}) |",
             s.books,
             100.0 * s.short_core,
             100.0 * s.short_f64,
             s.past_core.max(s.past_f64),
-            s.methods_differ
+            s.methods_differ,
+            mean(s),
+            s.bound_ratio_max
         );
+        all.bound_ratio_sum += s.bound_ratio_sum;
+        all.bound_ratio_max = all.bound_ratio_max.max(s.bound_ratio_max);
+        all.bounded += s.bounded;
         all.books += s.books;
         all.short_core = all.short_core.max(s.short_core);
         all.short_f64 = all.short_f64.max(s.short_f64);
@@ -296,12 +370,14 @@ fn report(stats: &[(&'static str, Stats)]) -> Stats {
         all.methods_differ += s.methods_differ;
     }
     println!(
-        "| all | {} | {:.3}% | {:.3}% | {} | {} |",
+        "| all | {} | {:.3}% | {:.3}% | {} | {} | {:.2} ({:.1}) |",
         all.books,
         100.0 * all.short_core,
         100.0 * all.short_f64,
         all.past_core.max(all.past_f64),
-        all.methods_differ
+        all.methods_differ,
+        mean(&all),
+        all.bound_ratio_max
     );
     all
 }

@@ -326,7 +326,7 @@ fn main() {
     ops.push((
         "trade (1st position of both accounts)".into(),
         trade_gas[0],
-        "1 reader.check of both accounts (after)".into(),
+        "1 reader.checkAfter of both accounts".into(),
     ));
     ops.push((
         "trade (16th position of both accounts)".into(),
@@ -343,7 +343,7 @@ fn main() {
     ops.push((
         "trade adding to a position (both accounts hold 16 options)".into(),
         out.gas_used,
-        "1 reader.check of both accounts".into(),
+        "1 reader.checkAfter of both accounts".into(),
     ));
     let out = s.withdraw(
         user(0xA1),
@@ -356,7 +356,7 @@ fn main() {
     ops.push((
         "withdraw USDC (account holding 16 options)".into(),
         out.gas_used,
-        "1 reader.check (after)".into(),
+        "1 reader.checkAfter".into(),
     ));
     let c = s.new_account(user(0xC0), 10_000, 0);
     let out = s.withdraw(

@@ -8,7 +8,7 @@ pub fn years_to_expiry(expiry: u64, now: u64) -> Option<i128> {
         return None;
     }
     let secs = i128::from(expiry - now).max(MIN_PRICED_SECONDS);
-    Some(secs * WAD / YEAR)
+    Some(fixed::idiv(secs * WAD, YEAR))
 }
 
 /// Vol-shock time scaling `m(T) = (30d / max(T, 1d))^p`, p = 0.3 up to 30 days, 0.13 beyond.
@@ -68,6 +68,11 @@ pub const REFINE_VOL_SQRT_T: i128 = 15 * WAD / 100;
 /// benchmark book needs 75 evaluations instead of 87, but a 6-hour diagonal then fell 2.6%
 /// short of the dense scan.
 pub const STRIKE_POINT_VOL_SQRT_T: i128 = REFINE_VOL_SQRT_T;
+/// Per option leg of [`account_risk_with`]'s bound, this share of spot per unit (WAD,
+/// 1e-8) covers the pricer's departures from monotonicity in spot: its approximation
+/// error (within ~1e-13 of spot) and the step to discounted intrinsic value at the edge of
+/// its moneyness domain (within 1e-9 of Black-Scholes there).
+pub const BOUND_SLACK: i128 = WAD / 100_000_000;
 /// Parabolic-interpolation steps of one refined local minimum of a smooth book.
 pub(super) const REFINE_STEPS: usize = 3;
 /// Golden-section steps of one refined local minimum of a book holding short-dated options:

@@ -138,7 +138,8 @@ pub struct AccountRisk {
     /// Portfolio Greeks per underlying.
     pub greeks: Vec<Greeks>,
     /// Index into the grid of the worst scenario of the underlying with the largest loss
-    /// (`u8::MAX` when the account has no positions).
+    /// (`u8::MAX` when the account has no positions, or its losses are
+    /// [`account_risk_with`]'s).
     pub worst_scenario: u8,
 }
 
@@ -162,7 +163,7 @@ pub enum MarginError {
     MissingMarket(u32),
     /// An option's expiry has no volatility surface.
     MissingSurface(u32, u64),
-    /// The grid is empty or too long.
+    /// The grid is empty or too long, or a scenario weighs more than 1.
     BadGrid,
 }
 
@@ -227,7 +228,34 @@ pub fn account_risk(
     params: &MarginParams,
     now: u64,
 ) -> Result<AccountRisk, MarginError> {
-    if grid.is_empty() || grid.len() > MAX_SCENARIOS {
+    account_risk_with(
+        cash, collateral, positions, markets, grid, params, now, false,
+    )
+}
+
+/// [`account_risk`] when `bound` is false; when it is true, each underlying's worst loss
+/// is replaced by an upper bound that needs about a third of the repricings: the sum,
+/// over each leg alone (and the offsetting collateral), of its worst loss at the ends of
+/// each vol move's range and in the extreme scenarios. Its MM and IM are then at least
+/// [`account_risk`]'s and everything else is the same (`worst_scenario` is `u8::MAX`),
+/// so an account that passes with them passes exactly: what a post-action check needs
+/// of an account far above its margin, in a fraction of the gas. The bound is loose for
+/// hedged books (no leg offsets another), which then take the exact check.
+///
+/// # Errors
+/// As [`account_risk`].
+#[allow(clippy::too_many_arguments)]
+pub fn account_risk_with(
+    cash: i128,
+    collateral: &[Collateral],
+    positions: &[Position],
+    markets: &[Market],
+    grid: &[Scenario],
+    params: &MarginParams,
+    now: u64,
+    bound: bool,
+) -> Result<AccountRisk, MarginError> {
+    if grid.is_empty() || grid.len() > MAX_SCENARIOS || grid.iter().any(|s| s.weight > WAD) {
         return Err(MarginError::BadGrid);
     }
     let market_of = |id: u32| {
@@ -297,7 +325,7 @@ pub fn account_risk(
             continue;
         }
         let book = build_book(m, positions, offset, params, now)?;
-        let (loss, idx) = worst_loss(&book, grid, params)?;
+        let (loss, idx) = worst_loss(&book, grid, params, bound)?;
         if loss > worst_overall {
             worst_overall = loss;
             risk.worst_scenario = idx;

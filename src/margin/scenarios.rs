@@ -13,16 +13,33 @@ pub(super) fn shock_scale(market: &Market, params: &MarginParams) -> Result<i128
 /// Exact PnL of the book at the relative spot move `spot_move` (WAD) and vol move `vol`:
 /// every node repriced once, then applied to its legs (with each leg's decay loss).
 pub(super) fn full_pnl(book: &Book, vol: VolMove, spot_move: i128) -> Result<i128, MarginError> {
+    part_pnls(book, vol, spot_move, None)
+}
+
+/// [`full_pnl`]; with `worst = Some((losses, weight))`, also raises each part's entry of
+/// `losses` (the offsetting collateral's first, then each leg's in the order of
+/// `book.legs`) to the part's own loss here times `weight` (rounded up).
+#[inline(never)]
+pub(super) fn part_pnls(
+    book: &Book,
+    vol: VolMove,
+    spot_move: i128,
+    mut worst: Option<(&mut Vec<i128>, i128)>,
+) -> Result<i128, MarginError> {
     let spot = book.spot;
     let new_spot = fixed::mul_fast(spot, WAD + spot_move, Down)?.max(1);
     let dspot = new_spot - spot;
     let mut pnl = fixed::mul_fast(book.offset_delta, dspot, Down)?;
+    if let Some((losses, weight)) = worst.as_mut() {
+        losses.resize(book.legs.len() + 1, 0);
+        raise_loss(&mut losses[0], pnl, *weight)?;
+    }
     let ln_move = pricer::ln_move(new_spot, spot)?;
     let v = vol_index(vol);
     // Reprice each node once per scenario, then apply to its legs.
     let mut repriced: Vec<Option<(i128, i128)>> = Vec::with_capacity(book.nodes.len());
     repriced.resize(book.nodes.len(), None);
-    for ((idx, p), decay) in book.legs.iter().zip(&book.decay) {
+    for (k, ((idx, p), decay)) in book.legs.iter().zip(&book.decay).enumerate() {
         let leg = match *idx {
             Leg::Future => fixed::mul_fast(p.size, dspot, Down)?,
             Leg::Settled => 0,
@@ -71,9 +88,18 @@ pub(super) fn full_pnl(book: &Book, vol: VolMove, spot_move: i128) -> Result<i12
                 fixed::mul_fast(p.size, per_unit, Down)?
             }
         };
+        if let Some((losses, weight)) = worst.as_mut() {
+            raise_loss(&mut losses[k + 1], leg, *weight)?;
+        }
         pnl = fixed::add(pnl, leg)?;
     }
     Ok(pnl)
+}
+
+/// Raises `loss` to a part's loss at `pnl` times `weight` (rounded up).
+fn raise_loss(loss: &mut i128, pnl: i128, weight: i128) -> Result<(), MathError> {
+    *loss = (*loss).max(fixed::mul_fast(-pnl, weight, Up)?);
+    Ok(())
 }
 
 /// Lower bound of an option's value outside the pricer's moneyness domain (|ln K/S| > 4.6):
@@ -114,18 +140,40 @@ pub(super) fn short_dated(book: &Book) -> bool {
 /// closer to expiry still ([`STRIKE_POINT_VOL_SQRT_T`]) as points, and every local
 /// minimum (up to [`REFINE_MINIMA`] per vol move) searched by golden section
 /// ([`GOLDEN_STEPS`]), which kinks do not mislead.
+///
+/// With `bound`, an upper bound of that loss instead, in about a third of the repricings
+/// ([`account_risk_with`]), with `u8::MAX` for the scenario: the sum over the book's parts
+/// (every leg, and the offsetting collateral) of each part's own worst loss. A part is
+/// monotone in spot at a fixed vol, so over a vol move's weight-1 range (0 included:
+/// the range searched above) its loss is largest at one of the range's two ends; the
+/// extreme scenarios are evaluated as they are, weighted. Each option leg adds
+/// `|size| x` [`BOUND_SLACK`] `x` the highest spot of the ranges, for the pricer's
+/// departures from monotonicity (its error, the step to intrinsic value at the edge of
+/// its domain), and each part a wei for rounding. (Weight-1 scenarios weigh exactly 1.)
 pub(super) fn worst_loss(
     book: &Book,
     grid: &[Scenario],
     params: &MarginParams,
+    bound: bool,
 ) -> Result<(i128, u8), MarginError> {
     let scale = shock_scale(book.market, params)?;
     let mut worst = 0i128;
     let mut worst_i = 0u8;
+    // With `bound`: each part's worst loss, and the highest spot move of the ranges.
+    let mut losses: Vec<i128> = Vec::new();
+    let mut top = 0i128;
     // Weight-1 points per vol move: (spot move, PnL, grid index or u8::MAX).
     let mut points: [Vec<(i128, i128, u8)>; 3] = [Vec::new(), Vec::new(), Vec::new()];
     for (i, s) in grid.iter().enumerate() {
         let spot_move = fixed::mul_fast(s.spot, scale, Rounding::Nearest)?.max(-95 * WAD / 100);
+        if bound {
+            if s.weight < WAD {
+                part_pnls(book, s.vol, spot_move, Some((&mut losses, s.weight)))?;
+            } else {
+                points[vol_index(s.vol)].push((spot_move, 0, i as u8));
+            }
+            continue;
+        }
         let pnl = full_pnl(book, s.vol, spot_move)?;
         let loss = if pnl < 0 {
             fixed::mul_fast(-pnl, s.weight, Up)?
@@ -151,6 +199,13 @@ pub(super) fn worst_loss(
         }
         let lo = pts.iter().map(|p| p.0).min().unwrap_or(0).min(0);
         let hi = pts.iter().map(|p| p.0).max().unwrap_or(0).max(0);
+        if bound {
+            for m in [lo, hi] {
+                part_pnls(book, vol, m, Some((&mut losses, WAD)))?;
+            }
+            top = top.max(hi);
+            continue;
+        }
         if short {
             // The unchanged spot, the middle of each step of the grid, and the strike of
             // each node very close to expiry, within the range.
@@ -158,7 +213,7 @@ pub(super) fn worst_loss(
             extra.push(0);
             sort_by_spot(pts);
             for w in pts.windows(2) {
-                extra.push(w[0].0 + (w[1].0 - w[0].0) / 2);
+                extra.push(w[0].0 + ((w[1].0 - w[0].0) >> 1));
             }
             for n in &book.nodes {
                 if n.at.is_some() && n.vol_sqrt_t() < STRIKE_POINT_VOL_SQRT_T {
@@ -194,7 +249,7 @@ pub(super) fn worst_loss(
             // points lies at most a few percent below the points around it (at most 9.3%
             // on 20,000 random books), so one more than 1 / REFINE_MARGIN_DIV below the
             // worst so far cannot become the worst.
-            if !short && -pts[i].1 < worst - worst / REFINE_MARGIN_DIV {
+            if !short && -pts[i].1 < worst - fixed::idiv(worst, REFINE_MARGIN_DIV) {
                 continue;
             }
             if n < 2 {
@@ -249,6 +304,20 @@ pub(super) fn worst_loss(
                 }
             }
         }
+    }
+    if bound {
+        let per_unit = fixed::mul_fast(book.spot, WAD + top, Up)?;
+        let per_unit = fixed::mul_fast(per_unit, BOUND_SLACK, Up)?;
+        worst = losses.len() as i128;
+        for l in losses {
+            worst = fixed::add(worst, l)?;
+        }
+        for (leg, p) in &book.legs {
+            if let Leg::Option(_) = leg {
+                worst = fixed::add(worst, fixed::mul_fast(p.size.abs(), per_unit, Up)?)?;
+            }
+        }
+        worst_i = u8::MAX;
     }
     Ok((worst, worst_i))
 }
@@ -319,8 +388,8 @@ pub(super) fn parabolic_min(
         let x = match vertex {
             Ok(x) if x > a && x < c && x != b => x,
             // The middle of the wider side.
-            _ if b - a > c - b => a + (b - a) / 2,
-            _ => b + (c - b) / 2,
+            _ if b - a > c - b => a + ((b - a) >> 1),
+            _ => b + ((c - b) >> 1),
         };
         // Converged: the next point is within 1e-4 of spot of the best one.
         if (x - b).abs() < WAD / 10_000 {
@@ -358,5 +427,5 @@ pub(super) fn parabola_vertex(p: [(i128, i128); 3]) -> Result<i128, MathError> {
     if den == 0 {
         return Err(MathError::DivisionByZero);
     }
-    fixed::sub(b, (num / den) << 29)
+    fixed::sub(b, fixed::idiv(num, den) << 29)
 }

@@ -64,7 +64,7 @@ impl Markets {
 /// surface: it values the option at the reference vol, and the failure it carries blocks
 /// every action that adds risk.
 fn flat_surface(vol: i128, expiry: u64, now: u64) -> Result<SviParams, MathError> {
-    let years = i128::from(expiry.saturating_sub(now)) * WAD / YEAR;
+    let years = fixed::idiv(i128::from(expiry.saturating_sub(now)) * WAD, YEAR);
     let a = fixed::mul(fixed::mul(vol, vol, Rounding::Up)?, years, Rounding::Up)?;
     Ok(SviParams {
         a,
@@ -216,13 +216,21 @@ pub fn evaluate_words(words: &[U256]) -> Result<Vec<U256>, Error> {
         // risk and liquidation blocked): a stale feed alone never makes an account that
         // holds enough of the asset liquidatable, and the standing an action is judged by
         // does not change with the positions it closes.
-        let risk = |collateral: &[Collateral]| {
-            margin::account_risk(
-                cash, collateral, &positions, &m.markets, grid, &params, req.now,
+        let risk = |collateral: &[Collateral], bound: bool| {
+            margin::account_risk_with(
+                cash, collateral, &positions, &m.markets, grid, &params, req.now, bound,
             )
             .map_err(math_err::<Error>)
         };
-        let mut r = risk(&collateral)?;
+        // The per-leg bound first, when asked: an account it passes passes exactly (its
+        // MM and IM are at least the exact ones), and it costs about a third of the
+        // repricings; an account with a failed reading, or that it fails, is checked
+        // exactly (with no failure no collateral is shielding, below).
+        let bound = req.bound && failure.is_none();
+        let mut r = risk(&collateral, bound)?;
+        if bound && (r.mm_surplus() < 0 || r.im_surplus() < 0) {
+            r = risk(&collateral, false)?;
+        }
         let shielding = |u: u32| m.failure(|fu, fe| fu == u && fe == 0).is_some() && !holds(u);
         let others = m.failure(|u, e| depends_on(&positions, &collateral, u, e) && !shielding(u));
         let mut cautious = false;
@@ -233,7 +241,7 @@ pub fn evaluate_words(words: &[U256]) -> Result<Vec<U256>, Error> {
             }
         }
         if cautious {
-            let without = risk(&collateral)?;
+            let without = risk(&collateral, false)?;
             if without.equity < without.mm && others.is_none() {
                 (r, failure) = (without, None);
             }
@@ -397,6 +405,7 @@ mod tests {
         Request {
             now: NOW,
             grid_len: 26,
+            bound: false,
             params: [U256::ZERO; 3],
             keys,
             market,
@@ -482,6 +491,79 @@ mod tests {
         let e = eval(&r);
         assert_eq!(e.check.failure, None);
         assert!(e.check.standing.mm > 0);
+    }
+
+    /// A request with `bound` set answers each account either with a standing that passes
+    /// MM and IM and passes them exactly too (MM and IM at least the exact ones, the same
+    /// equities), or exactly as without it; an account with a failed reading always
+    /// exactly. Random books of up to 6 options (calls and puts, 3 expiries, 7 strikes,
+    /// long and short) and futures on random cash, from deep in margin to far above it.
+    #[test]
+    fn bound_answers_pass_exactly_or_are_the_exact_answer() {
+        let mut rng = margin_books::Rng(0xB0B0);
+        let expiries = [NOW + DAY, NOW + 30 * DAY, NOW + 180 * DAY];
+        let (mut by_bound, mut exact) = (0, 0);
+        for i in 0..600 {
+            let stale = i % 10 == 0;
+            let status = stale.then_some(Failure::StaleOracle {
+                underlying: 1,
+                age: 7_200,
+            });
+            let mut r = request(Some((flat(8 * WAD / 10, 30), 10)), status);
+            r.keys = alloc::vec![key(1, 0)];
+            r.market.clear();
+            header(&mut r.market, status);
+            for e in expiries {
+                r.keys.push(key(1, e));
+                let words =
+                    surface_words(&flat(6 * WAD / 10 + WAD / 100 * (e % 7) as i128, 30), NOW);
+                ExpiryData::encode_raw(words, U256::ZERO, &mut r.market);
+            }
+            let a = &mut r.accounts[0];
+            (a.ids, a.sizes, a.entries) = (Vec::new(), Vec::new(), Vec::new());
+            for _ in 0..1 + rng.below(6) {
+                let kind = [Kind::Call, Kind::Put, Kind::Future][rng.below(3)];
+                let strike = if kind == Kind::Future {
+                    0
+                } else {
+                    (1_400 + 200 * rng.below(7) as u128) * WAD as u128
+                };
+                let t = Terms {
+                    kind,
+                    underlying: 1,
+                    expiry: expiries[rng.below(3)],
+                    strike,
+                };
+                a.ids.push(U256::from_be_bytes(pack(&t)));
+                let size = (rng.range(-20.0, 20.0) * 1e18) as i128 | 1;
+                a.sizes.push(margin_common::i256(size).into_raw());
+                let entry = if kind == Kind::Future {
+                    size * 2_000
+                } else {
+                    0
+                };
+                a.entries.push(margin_common::i256(entry).into_raw());
+            }
+            let cash = (rng.range(-5_000.0, 200_000.0) * 1e18) as i128;
+            a.cash = margin_common::i256(cash).into_raw();
+            let plain = eval(&r);
+            r.bound = true;
+            let quick = eval(&r);
+            let (p, q) = (plain.check.standing, quick.check.standing);
+            if quick == plain {
+                exact += 1;
+                continue;
+            }
+            assert!(!stale, "a failed reading is answered exactly");
+            by_bound += 1;
+            assert!(q.mm_surplus() >= 0 && q.im_surplus() >= 0, "{q:?}");
+            assert!(p.mm_surplus() >= 0 && p.im_surplus() >= 0, "{p:?}");
+            assert!(q.mm >= p.mm && q.im >= p.im, "{q:?} {p:?}");
+            assert_eq!((q.equity, q.equity_im), (p.equity, p.equity_im));
+            assert_eq!(quick.worst_scenario, u8::MAX);
+        }
+        // Both paths are exercised.
+        assert!(by_bound > 100 && exact > 100, "{by_bound} {exact}");
     }
 
     /// The request of `request`, plus an asset on underlying 2 (its feed stale) that the

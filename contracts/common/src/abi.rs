@@ -28,6 +28,7 @@ pub mod calls {
         function evaluate(uint256[] memory request) external view returns (uint256[] memory);
         function evaluations(uint256[] memory accounts, address actor) external view returns (uint256[] memory);
         function check(uint256[] memory accounts, address actor) external view returns (uint256[] memory);
+        function checkAfter(uint256[] memory accounts, address actor) external view returns (uint256[] memory);
         function checkBefore(uint256 account, uint256[] memory undo) external view returns (uint256[] memory);
         function sources() external view returns (address, address, address, address);
         function params() external view returns (uint64[12] memory);
@@ -178,9 +179,9 @@ pub fn accounts_view(
     .array(0)
 }
 
-/// The oracle's market data for `keys` (sorted here) and the calculator's answer for
-/// `accounts` on the first `grid_len` scenarios of the grid, as words: the one request
-/// path of the reader's checks and of the lens's quotes.
+/// The calculator's answer to `request`, as words, with the oracle's market data for its
+/// keys (sorted here) filled in (`request.market` is replaced): the one request path of
+/// the reader's checks and of the lens's quotes.
 ///
 /// # Errors
 /// The oracle's and the calculator's errors unchanged; `MathFailure(4)` for a malformed
@@ -188,28 +189,16 @@ pub fn accounts_view(
 pub fn evaluate(
     oracle: Address,
     calculator: Address,
-    now: u64,
-    params: [U256; wire::PARAM_WORDS],
-    mut keys: Vec<U256>,
-    accounts: Vec<wire::AccountWords>,
-    grid_len: usize,
+    mut request: wire::Request,
 ) -> Result<Vec<U256>, Vec<u8>> {
-    wire::sort_keys(&mut keys);
-    let market = view(
+    wire::sort_keys(&mut request.keys);
+    request.market = view(
         oracle,
         calls::marketDataCall::SELECTOR,
         &[],
-        Some((0, &keys)),
+        Some((0, &request.keys)),
     )?
     .array(0)?;
-    let request = wire::Request {
-        now,
-        grid_len: grid_len as u64,
-        params,
-        keys,
-        market,
-        accounts,
-    };
     view(
         calculator,
         calls::evaluateCall::SELECTOR,

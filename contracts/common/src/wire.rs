@@ -8,7 +8,7 @@
 //! expiry ([`ExpiryData`]).
 //!
 //! ## `RiskCalculator.evaluate(uint256[] request) returns (uint256[] evaluations)`
-//! The request ([`Request`]): `now | gridLen << 64`, the [`PARAM_WORDS`] risk-parameter
+//! The request ([`Request`]): `now | gridLen << 64 | bound << 128`, the [`PARAM_WORDS`] risk-parameter
 //! words (all zero: the defaults), the number of market keys, the keys,
 //! the oracle's `marketData` answer for them, the number of accounts, then per account:
 //! cash, the collateral count and `(amount, config)` pairs, the position count and
@@ -18,7 +18,8 @@
 //! each check ([`set_flags`]).
 //!
 //! ## `RiskReader.check(uint256[] accounts, address actor) returns (uint256[] words)`
-//! [`CHECK_WORDS`] words per account, in order ([`Check`]).
+//! [`CHECK_WORDS`] words per account, in order ([`Check`]). `checkAfter` answers in the
+//! same words (a request with `bound` set).
 use alloc::vec::Vec;
 
 use alloy_primitives::{I256, U256};
@@ -488,6 +489,11 @@ pub struct Request {
     pub now: u64,
     /// How many scenarios of the grid to use (the full grid for margin, 1 for a quote).
     pub grid_len: u64,
+    /// Whether an account with no failed reading that passes MM and IM with the per-leg
+    /// bound (`margin::account_risk_with`) is answered with that bound's standing (MM and
+    /// IM at least the exact ones) instead of the exact check: the engine's post-action
+    /// checks when new risk is not paused.
+    pub bound: bool,
     /// Risk parameters as three words ([`params_words`]; all zero: the defaults).
     pub params: [U256; PARAM_WORDS],
     pub keys: Vec<U256>,
@@ -499,7 +505,12 @@ impl Request {
     /// The request's words.
     pub fn encode(&self) -> Vec<U256> {
         let mut out = Vec::new();
-        out.push(U256::from_limbs([self.now, self.grid_len, 0, 0]));
+        out.push(U256::from_limbs([
+            self.now,
+            self.grid_len,
+            u64::from(self.bound),
+            0,
+        ]));
         out.extend_from_slice(&self.params);
         out.push(U256::from(self.keys.len()));
         out.extend_from_slice(&self.keys);
@@ -529,6 +540,7 @@ impl Request {
         Some(Request {
             now: r.now,
             grid_len: r.grid_len,
+            bound: r.bound,
             params: r.params,
             keys: r.keys.to_vec(),
             market: r.market.to_vec(),
@@ -553,6 +565,8 @@ impl Request {
 pub struct RequestWords<'a> {
     pub now: u64,
     pub grid_len: u64,
+    /// As [`Request::bound`] (any nonzero value of its limb: set).
+    pub bound: bool,
     pub params: [U256; PARAM_WORDS],
     pub keys: &'a [U256],
     pub market: &'a [U256],
@@ -589,6 +603,7 @@ impl<'a> RequestWords<'a> {
         (r.at == w.len()).then_some(RequestWords {
             now: head[0],
             grid_len: head[1],
+            bound: head[2] != 0,
             params,
             keys,
             market,
@@ -918,6 +933,7 @@ mod tests {
         let req = Request {
             now: 5,
             grid_len: 26,
+            bound: true,
             params: [U256::from(1u8), U256::ZERO, U256::MAX],
             keys: alloc::vec![key(1, 0), key(1, 9)],
             market: alloc::vec![U256::from(1u8); 12],

@@ -196,14 +196,17 @@ impl RiskEngine {
         Ok(self.owner.only(self.vm().msg_sender())?)
     }
 
-    /// The standings of `accounts` as `actor` sees them (one reader call).
+    /// The standings of `accounts` after an action, as `actor` sees them (one reader
+    /// call): `reader.checkAfter` (a passing standing may be the per-leg bound's, which
+    /// passes exactly too) while new risk is not paused, `reader.check` (exact) while it
+    /// is, when the verdict may turn on the exact MM (the risk-reducing rule).
     fn check(&self, accounts: &[U256], actor: Address) -> Result<Vec<Check>, Error> {
-        let words = accounts_view(
-            self.reader.get(),
-            calls::checkCall::SELECTOR,
-            accounts,
-            actor,
-        )?;
+        let selector = if self.is_paused() {
+            calls::checkCall::SELECTOR
+        } else {
+            calls::checkAfterCall::SELECTOR
+        };
+        let words = accounts_view(self.reader.get(), selector, accounts, actor)?;
         checks(&words, accounts.len())
     }
 
@@ -376,7 +379,10 @@ impl RiskEngine {
     /// `seller` at `price` (premium per unit for options, entry price for futures), each
     /// side paying `fee` (quote WAD) to the fee account. The market must be an operator of
     /// both accounts. Both accounts must then satisfy IM, unless the trade strictly reduces
-    /// an account's risk (MM falls and equity - MM rises), in which case MM is enough.
+    /// an account's risk (MM falls and equity - MM rises), in which case MM is enough. An
+    /// account far enough above its margin passes on an upper bound of it
+    /// (`reader.checkAfter`, not while paused); a refusal always reports the exact
+    /// equity and requirement.
     /// # Errors
     /// `MarketNotAuthorized`, `MarketNotOperator`, `AccountFrozen`, `InvalidTrade`,
     /// `InsufficientMargin`, `RiskPaused`, `StaleOracle`/`BadOracle`/`StaleSurface`/

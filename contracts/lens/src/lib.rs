@@ -405,15 +405,15 @@ impl RiskLens {
         };
         let mut keys = Vec::new();
         wire::needed_keys(&one.ids, &[], &[], &mut keys);
-        let words = abi::evaluate(
-            oracle,
-            calculator,
-            self.vm().block_timestamp(),
-            params_words(&values),
+        let request = wire::Request {
+            now: self.vm().block_timestamp(),
+            grid_len: 1,
+            params: params_words(&values),
             keys,
-            alloc::vec![one],
-            1,
-        )?;
+            accounts: alloc::vec![one],
+            ..wire::Request::default()
+        };
+        let words = abi::evaluate(oracle, calculator, request)?;
         let e = Evaluation::decode_all(&words)
             .and_then(|mut e| e.pop())
             .ok_or_else(malformed)?;

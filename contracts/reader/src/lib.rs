@@ -313,30 +313,14 @@ impl RiskReader {
         Ok((words, flags, state))
     }
 
-    /// Market data for `keys` and the calculator's answer for `accounts`, as words.
-    fn answer(
-        &self,
-        keys: Vec<U256>,
-        accounts: Vec<AccountWords>,
-        grid_len: usize,
-    ) -> Result<Vec<U256>, Error> {
-        Ok(margin_common::abi::evaluate(
-            self.address(ORACLE),
-            self.address(CALCULATOR),
-            self.vm().block_timestamp(),
-            self.param_words(),
-            keys,
-            accounts,
-            grid_len,
-        )?)
-    }
-
     /// The calculator's answer for `accounts` as words, and their access flags as `actor`
-    /// sees them (bit 0: owner or operator, bit 1: frozen), one per account.
+    /// sees them (bit 0: owner or operator, bit 1: frozen), one per account. `bound`: as
+    /// `wire::Request::bound`.
     fn accounts_answer(
         &self,
         accounts: &[U256],
         actor: Address,
+        bound: bool,
     ) -> Result<(Vec<U256>, Vec<u8>), Error> {
         let mut words = Vec::with_capacity(accounts.len());
         let mut flags = Vec::with_capacity(accounts.len());
@@ -345,18 +329,31 @@ impl RiskReader {
             words.push(w);
             flags.push(f);
         }
-        Ok((self.books_answer(words)?, flags))
+        Ok((self.books_answer(words, bound)?, flags))
     }
 
     /// The calculator's answer for these books on the full grid, as words (no access
     /// flags: the calculator never sees them; `check_words` and `evaluate_accounts` write
-    /// them).
-    fn books_answer(&self, words: Vec<AccountWords>) -> Result<Vec<U256>, Error> {
+    /// them), with the oracle's market data for them.
+    fn books_answer(&self, accounts: Vec<AccountWords>, bound: bool) -> Result<Vec<U256>, Error> {
         let mut keys = Vec::new();
-        for w in &words {
+        for w in &accounts {
             wire::needed_keys(&w.ids, &w.amounts, &w.configs, &mut keys);
         }
-        self.answer(keys, words, DEFAULT_GRID.len())
+        let request = wire::Request {
+            now: self.vm().block_timestamp(),
+            grid_len: DEFAULT_GRID.len() as u64,
+            bound,
+            params: self.param_words(),
+            keys,
+            market: Vec::new(),
+            accounts,
+        };
+        Ok(margin_common::abi::evaluate(
+            self.address(ORACLE),
+            self.address(CALCULATOR),
+            request,
+        )?)
     }
 
     /// Evaluations of `accounts` as `actor` sees them.
@@ -365,7 +362,7 @@ impl RiskReader {
         accounts: &[U256],
         actor: Address,
     ) -> Result<Vec<Evaluation>, Error> {
-        let (mut answer, flags) = self.accounts_answer(accounts, actor)?;
+        let (mut answer, flags) = self.accounts_answer(accounts, actor, false)?;
         wire::set_flags(&mut answer, &flags).ok_or_else(malformed)?;
         decode(&answer)
     }
@@ -465,7 +462,20 @@ impl RiskReader {
     /// # Errors
     /// The vault's, registry's, oracle's and calculator's errors unchanged.
     pub fn check(&self, accounts: Vec<U256>, actor: Address) -> Result<Vec<U256>, Error> {
-        let (answer, flags) = self.accounts_answer(&accounts, actor)?;
+        let (answer, flags) = self.accounts_answer(&accounts, actor, false)?;
+        check_words(&answer, &flags).ok_or_else(|| malformed().into())
+    }
+
+    /// As `check`, for the engine's post-action checks while new risk is not paused: an
+    /// account with no failed reading that passes MM and IM with the per-leg bound
+    /// (`margin::account_risk_with`: MM and IM at least the exact ones, about a third of
+    /// the repricings) is answered with that bound's MM and IM; any other account exactly.
+    /// A standing from `checkAfter` that passes therefore passes exactly; one that fails is
+    /// exact.
+    /// # Errors
+    /// As `check`.
+    pub fn check_after(&self, accounts: Vec<U256>, actor: Address) -> Result<Vec<U256>, Error> {
+        let (answer, flags) = self.accounts_answer(&accounts, actor, true)?;
         check_words(&answer, &flags).ok_or_else(|| malformed().into())
     }
 
@@ -515,7 +525,8 @@ impl RiskReader {
                 }
             }
         }
-        check_words(&self.books_answer(alloc::vec![w])?, &[flags]).ok_or_else(|| malformed().into())
+        check_words(&self.books_answer(alloc::vec![w], false)?, &[flags])
+            .ok_or_else(|| malformed().into())
     }
 
     /// The full evaluations of `accounts` as `actor` sees them, in the layout of
