@@ -234,13 +234,14 @@ pub fn account_risk(
 }
 
 /// [`account_risk`] when `bound` is false; when it is true, each underlying's worst loss
-/// is replaced by an upper bound that needs about a third of the repricings: the sum,
-/// over each leg alone (and the offsetting collateral), of its worst loss at the ends of
-/// each vol move's range and in the extreme scenarios. Its MM and IM are then at least
-/// [`account_risk`]'s and everything else is the same (`worst_scenario` is `u8::MAX`),
-/// so an account that passes with them passes exactly: what a post-action check needs
-/// of an account far above its margin, in a fraction of the gas. The bound is loose for
-/// hedged books (no leg offsets another), which then take the exact check.
+/// is replaced by an upper bound that needs about a third of the repricings: over each
+/// vol move's range, the sum of each leg's (and the offsetting collateral's) lower end,
+/// each being monotone in spot; the extreme scenarios as they are (`worst_loss`).
+/// Its MM and IM are then at least [`account_risk`]'s and everything else is the same
+/// (`worst_scenario` is `u8::MAX`), so an account that passes with them passes exactly:
+/// what a post-action check needs of an account far above its margin, in a fraction of
+/// the gas. The bound is loose for books whose legs offset each other (spreads,
+/// butterflies, condors), which then take the exact check.
 ///
 /// # Errors
 /// As [`account_risk`].

@@ -16,30 +16,38 @@ pub(super) fn full_pnl(book: &Book, vol: VolMove, spot_move: i128) -> Result<i12
     part_pnls(book, vol, spot_move, None)
 }
 
-/// [`full_pnl`]; with `worst = Some((losses, weight))`, also raises each part's entry of
-/// `losses` (the offsetting collateral's first, then each leg's in the order of
-/// `book.legs`) to the part's own loss here times `weight` (rounded up).
+/// [`full_pnl`], and each part of it pushed to `parts` when given: the offsetting
+/// collateral's PnL first, then each leg's in the order of `book.legs`.
 #[inline(never)]
 pub(super) fn part_pnls(
     book: &Book,
     vol: VolMove,
     spot_move: i128,
-    mut worst: Option<(&mut Vec<i128>, i128)>,
+    mut parts: Option<&mut Vec<i128>>,
 ) -> Result<i128, MarginError> {
     let spot = book.spot;
     let new_spot = fixed::mul_fast(spot, WAD + spot_move, Down)?.max(1);
     let dspot = new_spot - spot;
     let mut pnl = fixed::mul_fast(book.offset_delta, dspot, Down)?;
-    if let Some((losses, weight)) = worst.as_mut() {
-        losses.resize(book.legs.len() + 1, 0);
-        raise_loss(&mut losses[0], pnl, *weight)?;
+    if let Some(p) = parts.as_deref_mut() {
+        p.push(pnl);
     }
     let ln_move = pricer::ln_move(new_spot, spot)?;
     let v = vol_index(vol);
-    // Reprice each node once per scenario, then apply to its legs.
-    let mut repriced: Vec<Option<(i128, i128)>> = Vec::with_capacity(book.nodes.len());
-    repriced.resize(book.nodes.len(), None);
-    for (k, ((idx, p), decay)) in book.legs.iter().zip(&book.decay).enumerate() {
+    // Reprice each node once per scenario (every node has a leg), then apply to its legs.
+    let mut repriced: Vec<(i128, i128)> = Vec::with_capacity(book.nodes.len());
+    for n in &book.nodes {
+        // strike / new spot within [0.01, 100], without a division (as
+        // black_scholes::check_domain tests it; both sides below 1e33).
+        let in_domain = n.strike * 100 >= new_spot && n.strike <= new_spot * 100;
+        // Outside the pricer's moneyness domain the option is deep in or out of the
+        // money: its value is its discounted intrinsic value.
+        repriced.push(match n.at.as_ref().filter(|_| in_domain) {
+            Some(at) => pricer::reprice_at(&at[v], new_spot, ln_move),
+            None => intrinsic_prices(new_spot, n.strike, n.years, book.market.rate)?,
+        });
+    }
+    for ((idx, p), decay) in book.legs.iter().zip(&book.decay) {
         let leg = match *idx {
             Leg::Future => fixed::mul_fast(p.size, dspot, Down)?,
             Leg::Settled => 0,
@@ -51,24 +59,7 @@ pub(super) fn part_pnls(
             }
             Leg::Option(i) => {
                 let n = &book.nodes[i];
-                let (call, put) = match repriced[i] {
-                    Some(r) => r,
-                    None => {
-                        // strike / new spot within [0.01, 100], without a division (as
-                        // black_scholes::check_domain tests it; both sides below 1e33).
-                        let in_domain = n.strike * 100 >= new_spot && n.strike <= new_spot * 100;
-                        let at = n.at.as_ref().filter(|_| in_domain);
-                        // Outside the pricer's moneyness domain the option is deep in or
-                        // out of the money: its value is its discounted intrinsic value.
-                        let r = if let Some(at) = at {
-                            pricer::reprice_at(&at[v], new_spot, ln_move)
-                        } else {
-                            intrinsic_prices(new_spot, n.strike, n.years, book.market.rate)?
-                        };
-                        repriced[i] = Some(r);
-                        r
-                    }
-                };
+                let (call, put) = repriced[i];
                 let new_px = if p.terms.kind == Kind::Call {
                     call
                 } else {
@@ -88,18 +79,12 @@ pub(super) fn part_pnls(
                 fixed::mul_fast(p.size, per_unit, Down)?
             }
         };
-        if let Some((losses, weight)) = worst.as_mut() {
-            raise_loss(&mut losses[k + 1], leg, *weight)?;
+        if let Some(p) = parts.as_deref_mut() {
+            p.push(leg);
         }
         pnl = fixed::add(pnl, leg)?;
     }
     Ok(pnl)
-}
-
-/// Raises `loss` to a part's loss at `pnl` times `weight` (rounded up).
-fn raise_loss(loss: &mut i128, pnl: i128, weight: i128) -> Result<(), MathError> {
-    *loss = (*loss).max(fixed::mul_fast(-pnl, weight, Up)?);
-    Ok(())
 }
 
 /// Lower bound of an option's value outside the pricer's moneyness domain (|ln K/S| > 4.6):
@@ -142,14 +127,16 @@ pub(super) fn short_dated(book: &Book) -> bool {
 /// ([`GOLDEN_STEPS`]), which kinks do not mislead.
 ///
 /// With `bound`, an upper bound of that loss instead, in about a third of the repricings
-/// ([`account_risk_with`]), with `u8::MAX` for the scenario: the sum over the book's parts
-/// (every leg, and the offsetting collateral) of each part's own worst loss. A part is
-/// monotone in spot at a fixed vol, so over a vol move's weight-1 range (0 included:
-/// the range searched above) its loss is largest at one of the range's two ends; the
-/// extreme scenarios are evaluated as they are, weighted. Each option leg adds
-/// `|size| x` [`BOUND_SLACK`] `x` the highest spot of the ranges, for the pricer's
-/// departures from monotonicity (its error, the step to intrinsic value at the edge of
-/// its domain), and each part a wei for rounding. (Weight-1 scenarios weigh exactly 1.)
+/// ([`account_risk_with`]), with `u8::MAX` for the scenario. Each part of the book (every
+/// leg, and the offsetting collateral) is monotone in spot at a fixed vol, so over a vol
+/// move's weight-1 range (0 included: the range searched above) it is lowest at one of
+/// the range's two ends, and the book's PnL anywhere in the range is at least the sum of
+/// its parts' lower ends: the range's bound. The extreme scenarios are evaluated as they
+/// are, weighted, as above. The bound is the largest of these. Each range's adds, per
+/// option leg, `|size| x` [`BOUND_SLACK`] `x` the highest spot of the ranges, for the
+/// pricer's departures from monotonicity (its error, the step to intrinsic value at the
+/// edge of its domain), and a wei per part for rounding. (Weight-1 scenarios weigh
+/// exactly 1.)
 pub(super) fn worst_loss(
     book: &Book,
     grid: &[Scenario],
@@ -159,19 +146,15 @@ pub(super) fn worst_loss(
     let scale = shock_scale(book.market, params)?;
     let mut worst = 0i128;
     let mut worst_i = 0u8;
-    // With `bound`: each part's worst loss, and the highest spot move of the ranges.
-    let mut losses: Vec<i128> = Vec::new();
+    // With `bound`: the highest spot move of the ranges.
     let mut top = 0i128;
     // Weight-1 points per vol move: (spot move, PnL, grid index or u8::MAX).
     let mut points: [Vec<(i128, i128, u8)>; 3] = [Vec::new(), Vec::new(), Vec::new()];
     for (i, s) in grid.iter().enumerate() {
         let spot_move = fixed::mul_fast(s.spot, scale, Rounding::Nearest)?.max(-95 * WAD / 100);
-        if bound {
-            if s.weight < WAD {
-                part_pnls(book, s.vol, spot_move, Some((&mut losses, s.weight)))?;
-            } else {
-                points[vol_index(s.vol)].push((spot_move, 0, i as u8));
-            }
+        if bound && s.weight >= WAD {
+            points[vol_index(s.vol)].push((spot_move, 0, i as u8));
+            top = top.max(spot_move);
             continue;
         }
         let pnl = full_pnl(book, s.vol, spot_move)?;
@@ -189,6 +172,18 @@ pub(super) fn worst_loss(
         }
     }
     let short = short_dated(book);
+    let mut slack = 0;
+    if bound {
+        let per_unit = fixed::mul_fast(book.spot, WAD + top, Up)?;
+        let per_unit = fixed::mul_fast(per_unit, BOUND_SLACK, Up)?;
+        slack = book.legs.len() as i128 + 1;
+        for (leg, p) in &book.legs {
+            if let Leg::Option(_) = leg {
+                slack = fixed::add(slack, fixed::mul_fast(p.size.abs(), per_unit, Up)?)?;
+            }
+        }
+        worst_i = u8::MAX;
+    }
     for (v, vol) in [VolMove::Up, VolMove::None, VolMove::Down]
         .into_iter()
         .enumerate()
@@ -200,10 +195,14 @@ pub(super) fn worst_loss(
         let lo = pts.iter().map(|p| p.0).min().unwrap_or(0).min(0);
         let hi = pts.iter().map(|p| p.0).max().unwrap_or(0).max(0);
         if bound {
-            for m in [lo, hi] {
-                part_pnls(book, vol, m, Some((&mut losses, WAD)))?;
+            let (mut at_lo, mut at_hi) = (Vec::new(), Vec::new());
+            part_pnls(book, vol, lo, Some(&mut at_lo))?;
+            part_pnls(book, vol, hi, Some(&mut at_hi))?;
+            let mut floor = 0i128;
+            for (a, b) in at_lo.iter().zip(&at_hi) {
+                floor = fixed::add(floor, *a.min(b))?;
             }
-            top = top.max(hi);
+            worst = worst.max(fixed::add(slack, -floor)?);
             continue;
         }
         if short {
@@ -304,20 +303,6 @@ pub(super) fn worst_loss(
                 }
             }
         }
-    }
-    if bound {
-        let per_unit = fixed::mul_fast(book.spot, WAD + top, Up)?;
-        let per_unit = fixed::mul_fast(per_unit, BOUND_SLACK, Up)?;
-        worst = losses.len() as i128;
-        for l in losses {
-            worst = fixed::add(worst, l)?;
-        }
-        for (leg, p) in &book.legs {
-            if let Leg::Option(_) = leg {
-                worst = fixed::add(worst, fixed::mul_fast(p.size.abs(), per_unit, Up)?)?;
-            }
-        }
-        worst_i = u8::MAX;
     }
     Ok((worst, worst_i))
 }
