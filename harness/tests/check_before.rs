@@ -15,6 +15,10 @@
 //!    accounts before and after every trade), including trades that left an account under
 //!    IM (risk-reducing ones); a refusal for margin carries equity below the requirement.
 //!
+//! 4. `checkAfter` (what the engine asks after a trade while not paused) answers each
+//!    account either word for word as `check`, or from the bound: the same flags and
+//!    equities, MM and IM at least `check`'s, passing both (so `check` passes too).
+//!
 //! `TRADE_UNDO_OPS` (default 150) trades per seed, `TRADE_UNDO_SEEDS` (default two).
 
 use margin_books::{wad as fwad, Rng};
@@ -46,6 +50,18 @@ fn check_words(s: &mut System, account: U256) -> Vec<U256> {
     ._0
 }
 
+/// `checkAfter([account], 0)` words.
+fn check_after_words(s: &mut System, account: U256) -> Vec<U256> {
+    s.read(
+        s.reader,
+        &RR::checkAfterCall {
+            accounts: vec![account],
+            actor: Address::ZERO,
+        },
+    )
+    ._0
+}
+
 /// Equities and requirements of 6 `check` words (failed reading: word 1 non-zero).
 fn standing(w: &[U256]) -> (Standing, bool) {
     let i = |k: usize| int(I256::from_raw(w[k]));
@@ -68,6 +84,9 @@ struct Seen {
     closes: u64,
     flips: u64,
     fee_account_trades: u64,
+    /// Post-trade standings `checkAfter` answered from the bound, and exactly.
+    by_bound: u64,
+    exact_after: u64,
 }
 
 fn run(seed: u64, ops: usize, seen: &mut Seen) {
@@ -226,9 +245,28 @@ fn run(seed: u64, ops: usize, seen: &mut Seen) {
             );
             // 3. The post-action rule with the true standing before.
             let (b_st, _) = standing(&before[side]);
-            let (a_st, failed) = standing(&check_words(&mut s, account));
+            let after_words = check_words(&mut s, account);
+            let (a_st, failed) = standing(&after_words);
             if a_st.im_surplus() < 0 {
                 seen.under_im_after += 1;
+            }
+            // 4. What the engine asked after the trade.
+            let quick = check_after_words(&mut s, account);
+            if quick == after_words {
+                seen.exact_after += 1;
+            } else {
+                seen.by_bound += 1;
+                assert_eq!(quick[..2], after_words[..2], "seed {seed:#x}: flags");
+                let (q, _) = standing(&quick);
+                assert!(
+                    q.mm_surplus() >= 0
+                        && q.im_surplus() >= 0
+                        && q.mm >= a_st.mm
+                        && q.im >= a_st.im,
+                    "seed {seed:#x}: checkAfter {q:?} vs check {a_st:?}"
+                );
+                assert_eq!((q.equity, q.equity_im), (a_st.equity, a_st.equity_im));
+                assert!(a_st.mm_surplus() >= 0 && a_st.im_surplus() >= 0);
             }
             let v = margin::verdict(&b_st, &a_st, failed, false);
             assert_eq!(
@@ -255,21 +293,26 @@ fn check_before_rebuilds_the_standing_before_every_kind_of_trade() {
         closes: 0,
         flips: 0,
         fee_account_trades: 0,
+        by_bound: 0,
+        exact_after: 0,
     };
     for seed in seeds {
         run(seed, ops, &mut seen);
     }
     eprintln!(
-        "trades {} (futures {}, closes {}, flips {}, by the fee account {}), refused for margin {}, accounts under IM after a trade that went through {}",
+        "trades {} (futures {}, closes {}, flips {}, by the fee account {}), refused for margin {}, accounts under IM after a trade that went through {}, checkAfter from the bound {} / exact {}",
         seen.trades,
         seen.futures,
         seen.closes,
         seen.flips,
         seen.fee_account_trades,
         seen.refused_for_margin,
-        seen.under_im_after
+        seen.under_im_after,
+        seen.by_bound,
+        seen.exact_after
     );
     assert!(seen.trades > 50 && seen.futures > 5 && seen.closes > 3 && seen.flips > 3);
+    assert!(seen.by_bound > 10 && seen.exact_after > 10);
     assert!(seen.refused_for_margin > 3 && seen.under_im_after > 0);
 }
 
