@@ -28,8 +28,8 @@ use margin_books::{book_at, f, wad, Book, Rng, ID, NOW, OTHER, STRUCTURES};
 use stylus_margin::fixed::WAD;
 use stylus_margin::instrument::Kind;
 use stylus_margin::margin::{
-    account_risk, account_risk_with, vol_shock_scale, MarginParams, Method, Scenario, VolMove,
-    DEFAULT_GRID, YEAR,
+    account_risk, account_risk_with, vol_shock_scale, Loss, MarginParams, Method, Scenario,
+    VolMove, DEFAULT_GRID, YEAR,
 };
 
 /// Margin parameters with no contingencies: MM is the worst weighted loss itself.
@@ -68,7 +68,7 @@ fn bound_mm(book: &Book, params: &MarginParams) -> i128 {
     ];
     let (c, p, g) = (&book.collateral, &book.positions, &DEFAULT_GRID);
     let exact = account_risk(0, c, p, &markets, g, params, NOW).unwrap();
-    let bound = account_risk_with(0, c, p, &markets, g, params, NOW, true).unwrap();
+    let bound = account_risk_with(0, c, p, &markets, g, params, NOW, Loss::Bound).unwrap();
     assert!(
         bound.mm >= exact.mm && bound.im >= exact.im,
         "{}: bound MM {} IM {} below exact {} {}: {:?}",

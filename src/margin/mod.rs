@@ -229,11 +229,30 @@ pub fn account_risk(
     now: u64,
 ) -> Result<AccountRisk, MarginError> {
     account_risk_with(
-        cash, collateral, positions, markets, grid, params, now, false,
+        cash,
+        collateral,
+        positions,
+        markets,
+        grid,
+        params,
+        now,
+        Loss::Exact,
     )
 }
 
-/// [`account_risk`] when `bound` is false; when it is true, each underlying's worst loss
+/// How [`account_risk_with`] finds each underlying's worst loss.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Loss {
+    /// Full revaluation over the grid and the search between its points.
+    Exact,
+    /// An upper bound of it in about a third of the repricings (`worst_loss`).
+    Bound,
+    /// The bound when the account passes MM and IM with it, else exact (the books built
+    /// once): what a post-action check needs.
+    BoundOrExact,
+}
+
+/// [`account_risk`] with `Loss::Exact`; with `Loss::Bound`, each underlying's worst loss
 /// is replaced by an upper bound that needs about a third of the repricings: over each
 /// vol move's range, the sum of each leg's (and the offsetting collateral's) lower end,
 /// each being monotone in spot; the extreme scenarios as they are (`worst_loss`).
@@ -241,7 +260,8 @@ pub fn account_risk(
 /// (`worst_scenario` is `u8::MAX`), so an account that passes with them passes exactly:
 /// what a post-action check needs of an account far above its margin, in a fraction of
 /// the gas. The bound is loose for books whose legs offset each other (spreads,
-/// butterflies, condors), which then take the exact check.
+/// butterflies, condors), which then take the exact check: `Loss::BoundOrExact` answers
+/// with the bound when the account passes MM and IM with it, and exactly otherwise.
 ///
 /// # Errors
 /// As [`account_risk`].
@@ -254,7 +274,7 @@ pub fn account_risk_with(
     grid: &[Scenario],
     params: &MarginParams,
     now: u64,
-    bound: bool,
+    loss: Loss,
 ) -> Result<AccountRisk, MarginError> {
     if grid.is_empty() || grid.len() > MAX_SCENARIOS || grid.iter().any(|s| s.weight > WAD) {
         return Err(MarginError::BadGrid);
@@ -312,8 +332,9 @@ pub fn account_risk_with(
             }
         }
     }
-    // Positions, per underlying.
-    let mut worst_overall = -1i128;
+    // Positions, per underlying: books, contingencies (MM, IM) and mark-to-market here,
+    // the worst losses below.
+    let mut books = Vec::new();
     let mut mtm_im = 0i128;
     for m in markets {
         let has_positions = positions.iter().any(|p| p.terms.underlying == m.id);
@@ -326,11 +347,6 @@ pub fn account_risk_with(
             continue;
         }
         let book = build_book(m, positions, offset, params, now)?;
-        let (loss, idx) = worst_loss(&book, grid, params, bound)?;
-        if loss > worst_overall {
-            worst_overall = loss;
-            risk.worst_scenario = idx;
-        }
         // Contingencies.
         let short_notional = fixed::mul_fast(book.net_short_options, m.spot, Up)?;
         let fut_notional = fixed::mul_fast(book.future_size.abs(), m.spot, Up)?;
@@ -341,11 +357,6 @@ pub fn account_risk_with(
         let im_c = fixed::add(
             fixed::mul_fast(short_notional, params.im_short_option, Up)?,
             fixed::mul_fast(fut_notional, params.im_future, Up)?,
-        )?;
-        risk.mm = fixed::add(risk.mm, fixed::add(loss, mm_c)?)?;
-        risk.im = fixed::add(
-            risk.im,
-            fixed::add(fixed::mul_fast(loss, params.im_multiplier, Up)?, im_c)?,
         )?;
         // Mark-to-market: oracle for MM; for IM the lower of oracle and stable (second-order
         // expansion around the oracle, exact to third order in the gap, which the stable
@@ -364,6 +375,7 @@ pub fn account_risk_with(
         };
         mtm_im = fixed::add(mtm_im, book.mtm.min(at_stable))?;
         risk.greeks.push(book.greeks);
+        books.push((book, mm_c, im_c));
     }
     // Underlyings held only as risk-offsetting collateral still report their delta.
     for (id, amount) in offsets {
@@ -382,7 +394,25 @@ pub fn account_risk_with(
         mtm_im
     };
     risk.equity_im = fixed::add(risk.equity_im, mtm_im)?;
-    Ok(risk)
+    let mut bound = loss != Loss::Exact;
+    loop {
+        let (mut mm, mut im, mut worst) = (0i128, 0i128, -1i128);
+        for (book, mm_c, im_c) in &books {
+            let (l, idx) = worst_loss(book, grid, params, bound)?;
+            if l > worst {
+                worst = l;
+                risk.worst_scenario = idx;
+            }
+            mm = fixed::add(mm, fixed::add(l, *mm_c)?)?;
+            let l_im = fixed::mul_fast(l, params.im_multiplier, Up)?;
+            im = fixed::add(im, fixed::add(l_im, *im_c)?)?;
+        }
+        (risk.mm, risk.im) = (mm, im);
+        if !bound || loss == Loss::Bound || (risk.mm_surplus() >= 0 && risk.im_surplus() >= 0) {
+            return Ok(risk);
+        }
+        bound = false;
+    }
 }
 
 pub use crate::oracle::{

@@ -25,7 +25,7 @@ use stylus_margin::{
     collateral::AssetConfig,
     fixed::{self, MathError, Rounding, WAD},
     instrument,
-    margin::{self, Collateral, Market, Method, Position, Standing, YEAR},
+    margin::{self, Collateral, Loss, Market, Method, Position, Standing, YEAR},
     svi::SviParams,
 };
 use stylus_sdk::prelude::*;
@@ -216,21 +216,22 @@ pub fn evaluate_words(words: &[U256]) -> Result<Vec<U256>, Error> {
         // risk and liquidation blocked): a stale feed alone never makes an account that
         // holds enough of the asset liquidatable, and the standing an action is judged by
         // does not change with the positions it closes.
-        let risk = |collateral: &[Collateral], bound: bool| {
+        let risk = |collateral: &[Collateral], loss: Loss| {
             margin::account_risk_with(
-                cash, collateral, &positions, &m.markets, grid, &params, req.now, bound,
+                cash, collateral, &positions, &m.markets, grid, &params, req.now, loss,
             )
             .map_err(math_err::<Error>)
         };
-        // The per-leg bound first, when asked: an account it passes passes exactly (its
-        // MM and IM are at least the exact ones), and it costs about a third of the
-        // repricings; an account with a failed reading, or that it fails, is checked
-        // exactly (with no failure no collateral is shielding, below).
-        let bound = req.bound && failure.is_none();
-        let mut r = risk(&collateral, bound)?;
-        if bound && (r.mm_surplus() < 0 || r.im_surplus() < 0) {
-            r = risk(&collateral, false)?;
-        }
+        // The bound first, when asked: an account it passes passes exactly (its MM and IM
+        // are at least the exact ones), and it costs about a third of the repricings; an
+        // account with a failed reading, or that it fails, is checked exactly (with no
+        // failure no collateral is shielding, below).
+        let loss = if req.bound && failure.is_none() {
+            Loss::BoundOrExact
+        } else {
+            Loss::Exact
+        };
+        let mut r = risk(&collateral, loss)?;
         let shielding = |u: u32| m.failure(|fu, fe| fu == u && fe == 0).is_some() && !holds(u);
         let others = m.failure(|u, e| depends_on(&positions, &collateral, u, e) && !shielding(u));
         let mut cautious = false;
@@ -241,7 +242,7 @@ pub fn evaluate_words(words: &[U256]) -> Result<Vec<U256>, Error> {
             }
         }
         if cautious {
-            let without = risk(&collateral, false)?;
+            let without = risk(&collateral, Loss::Exact)?;
             if without.equity < without.mm && others.is_none() {
                 (r, failure) = (without, None);
             }
