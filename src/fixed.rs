@@ -413,6 +413,16 @@ pub fn udiv(n: u128, d: u128) -> (u128, u128) {
     (q, n - q * d)
 }
 
+/// `a * b` as `i128`, `None` when it does not fit: `i128::checked_mul` through
+/// [`full_mul`] (compiler-builtins' checked 128-bit multiplication is ~0.7 KB).
+pub fn imul(a: i128, b: i128) -> Option<i128> {
+    let (hi, lo) = full_mul(a.unsigned_abs(), b.unsigned_abs());
+    if hi != 0 {
+        return None;
+    }
+    apply_sign(lo, (a < 0) != (b < 0) && lo != 0).ok()
+}
+
 /// `n / d` truncated toward zero, as `i128` division (`d` nonzero; `i128::MIN / -1`
 /// wraps), through [`udiv`].
 pub fn idiv(n: i128, d: i128) -> i128 {
@@ -542,6 +552,11 @@ mod tests {
             let b = if rng.next().is_multiple_of(2) { b } else { -b };
             if !(a == i128::MIN && b == -1) {
                 assert_eq!(idiv(a, b), a / b, "{a} / {b}");
+            }
+            // imul against checked_mul, on operands of every size and sign.
+            let (x, y) = ((n >> (d % 128)) as i128, b >> (n % 128));
+            for (x, y) in [(x, y), (-x, y), (x, -y), (a, 1), (a, -1), (a, 2)] {
+                assert_eq!(imul(x, y), x.checked_mul(y), "{x} * {y}");
             }
         }
     }

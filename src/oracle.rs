@@ -45,11 +45,11 @@ pub fn normalise(answer: i128, decimals: u8) -> Result<i128, OracleError> {
         return Err(OracleError::NonPositive);
     }
     match decimals {
-        0..=18 => answer
-            .checked_mul(10i128.pow(u32::from(18 - decimals)))
-            .ok_or(OracleError::BadScale),
+        0..=18 => {
+            fixed::imul(answer, 10i128.pow(u32::from(18 - decimals))).ok_or(OracleError::BadScale)
+        }
         19..=36 => {
-            let v = answer / 10i128.pow(u32::from(decimals - 18));
+            let v = fixed::idiv(answer, 10i128.pow(u32::from(decimals - 18)));
             if v == 0 {
                 Err(OracleError::NonPositive)
             } else {
@@ -124,7 +124,15 @@ pub fn stable_price_update(
         return Ok(oracle);
     }
     let dt = i128::from(dt_seconds.min(10 * 365 * 86_400));
-    let step = fixed::mul(stable, max_rate_per_sec.saturating_mul(dt), Down)?;
+    // max_rate_per_sec x dt, saturating (both are non-negative in use; the sign of an
+    // overflowing product picks the end).
+    let rate_dt =
+        fixed::imul(max_rate_per_sec, dt).unwrap_or(if (max_rate_per_sec < 0) != (dt < 0) {
+            i128::MIN
+        } else {
+            i128::MAX
+        });
+    let step = fixed::mul(stable, rate_dt, Down)?;
     Ok(if oracle > stable {
         oracle.min(stable.saturating_add(step))
     } else {
@@ -166,7 +174,7 @@ pub fn ewma_variance_update(
     let d = math::exp(-fixed::mul_div(k, dt, hour, Down)?)?;
     let r = math::ln(fixed::div(new_price, old_price, Rounding::Nearest)?)?;
     let r2 = fixed::mul(r, r, Up)?;
-    let annual = r2.checked_mul(YEAR).ok_or(MathError::Overflow)?;
+    let annual = fixed::imul(r2, YEAR).ok_or(MathError::Overflow)?;
     let sample = if dt == 0 {
         fixed::mul_div(annual, k, hour * WAD, Up)?
     } else {

@@ -69,8 +69,8 @@ fn scale(decimals: u8) -> Result<(u128, bool), UnitsError> {
 /// `n / d`, rounded up when `round_up` and the division is inexact.
 /// `d` must be non-zero.
 fn div_round(n: u128, d: u128, round_up: bool) -> u128 {
-    let q = n / d;
-    if round_up && !n.is_multiple_of(d) {
+    let (q, r) = crate::fixed::udiv(n, d);
+    if round_up && r != 0 {
         // SAFETY of `+ 1`: d >= 2 here (d == 1 leaves no remainder), so
         // q <= u128::MAX / 2.
         q + 1
@@ -149,8 +149,7 @@ pub fn mul_fraction(amount: u128, fraction_wad: u128, round_up: bool) -> Result<
     let lo = amount & u128::from(u64::MAX);
     // f < 2^60 and hi, lo < 2^64, so each product is below 2^124.
     let p_hi = fraction_wad * hi;
-    let q_hi = p_hi / WAD;
-    let r_hi = p_hi % WAD;
+    let (q_hi, r_hi) = crate::fixed::div_wad_u128(p_hi);
     // r_hi < 2^60: (r_hi << 64) < 2^124, plus f * lo < 2^124: below 2^125.
     let rest = (r_hi << 64) + fraction_wad * lo;
     let q_lo = div_round(rest, WAD, round_up);

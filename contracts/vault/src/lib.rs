@@ -62,6 +62,7 @@ use margin_common::{
 };
 use stylus_margin::{
     collateral::{AssetConfig, ConfigField, MAX_DECIMALS},
+    fixed,
     units::{self, UnitsError, WAD},
 };
 use stylus_sdk::{
@@ -625,7 +626,8 @@ fn i256(x: i128) -> I256 {
 /// `floor(x x index / WAD)` for `index <= WAD`, exact in 128 bits: with
 /// `x = q WAD + r`, it is `q index + floor(r index / WAD)`, and `r index < 1e36`.
 fn scale_down(x: u128, index: u128) -> u128 {
-    (x / WAD) * index + (x % WAD) * index / WAD
+    let (q, r) = fixed::div_wad_u128(x);
+    q * index + fixed::div_wad_u128(r * index).0
 }
 
 fn to_i128(x: I256) -> Option<i128> {
@@ -855,9 +857,9 @@ impl CollateralVault {
         } else {
             // floor(value x WAD / index), exact, saturating far beyond any real balance.
             let (v, i) = (value as u128, index as u128);
-            (v / i)
-                .saturating_mul(WAD)
-                .saturating_add((v % i) * WAD / i)
+            let (q, r) = fixed::udiv(v, i);
+            q.saturating_mul(WAD)
+                .saturating_add(fixed::udiv(r * WAD, i).0)
                 .min(i128::MAX as u128) as i128
         };
         let old = load_i128(self.accounts.getter(account).cash.get());
