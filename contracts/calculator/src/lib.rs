@@ -224,8 +224,10 @@ pub fn evaluate_words(words: &[U256]) -> Result<Vec<U256>, Error> {
         };
         // The bound first, when asked: an account it passes passes exactly (its MM and IM
         // are at least the exact ones), and it costs about a third of the repricings; an
-        // account with a failed reading, or that it fails, is checked exactly (with no
-        // failure no collateral is shielding, below).
+        // account with a failed reading, or that it fails, is checked exactly. (With no
+        // failure, only an empty collateral entry can be shielding below; its cautious
+        // evaluation has the same equity and replaces only a standing under MM, which a
+        // standing that passed on the bound is not.)
         let loss = if req.bound && failure.is_none() {
             Loss::BoundOrExact
         } else {
