@@ -199,9 +199,9 @@ impl RiskEngine {
     /// The standings of `accounts` after an action, as `actor` sees them (one reader
     /// call): `reader.checkAfter` (a passing standing may be the per-leg bound's, which
     /// passes exactly too) while new risk is not paused, `reader.check` (exact) while it
-    /// is, when the verdict may turn on the exact MM (the risk-reducing rule).
-    fn check(&self, accounts: &[U256], actor: Address) -> Result<Vec<Check>, Error> {
-        let selector = if self.is_paused() {
+    /// is (`paused`), when the verdict may turn on the exact MM (the risk-reducing rule).
+    fn check(&self, accounts: &[U256], actor: Address, paused: bool) -> Result<Vec<Check>, Error> {
+        let selector = if paused {
             calls::checkCall::SELECTOR
         } else {
             calls::checkAfterCall::SELECTOR
@@ -458,11 +458,11 @@ impl RiskEngine {
         }
         // One evaluation of both accounts after the trade; the standing before is needed
         // (to tell a risk-reducing trade) only for an account that fails IM after it.
-        let after = self.check(&accounts, market)?;
+        let paused = self.is_paused();
+        let after = self.check(&accounts, market, paused)?;
         for (account, c) in accounts.iter().zip(&after) {
             self.admit(*account, c, market)?;
         }
-        let paused = self.is_paused();
         for i in 0..2 {
             let failed = after[i].failure.is_some();
             if !margin::allowed_whatever_before(&after[i].standing, failed, paused) {
@@ -516,10 +516,11 @@ impl RiskEngine {
         view(vault, calls::requireAuthorizedCall::SELECTOR, &args, None)?;
         let args = [account, address_word(token), amount, address_word(to)];
         let sent = send(vault, calls::withdrawToCall::SELECTOR, &args)?.word(0)?;
-        let after = self.check(&[account], caller)?;
+        let paused = self.is_paused();
+        let after = self.check(&[account], caller, paused)?;
         // A pause never traps a healthy account's collateral: a withdrawal that leaves
         // it at twice its IM or more goes through while paused.
-        let paused = self.is_paused() && !margin::well_above_im(&after[0].standing);
+        let paused = paused && !margin::well_above_im(&after[0].standing);
         let failed = after[0].failure.is_some();
         if !margin::allowed_whatever_before(&after[0].standing, failed, paused) {
             let token = address_word(token);
