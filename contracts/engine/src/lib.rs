@@ -38,7 +38,7 @@ use margin_common::{
     fixed_err, i128_of, i256, malformed, nonzero,
     wire::{self, Check, Undo},
     BadOracle, MathFailure, MissingSurface, Owned, OwnershipTransferStarted, OwnershipTransferred,
-    StaleOracle, StaleSurface, Unauthorized, ZeroAddress,
+    ParameterOutOfBounds, StaleOracle, StaleSurface, Unauthorized, ZeroAddress,
 };
 use stylus_margin::{
     instrument::{self, Kind},
@@ -47,7 +47,7 @@ use stylus_margin::{
 };
 use stylus_sdk::{
     prelude::*,
-    storage::{StorageAddress, StorageBool, StorageMap, StorageU256, StorageU64},
+    storage::{StorageAddress, StorageBool, StorageMap, StorageU64},
 };
 
 /// The engine's ABI types.
@@ -146,6 +146,7 @@ margin_common::errors! {
         StaleSurface,
         MissingSurface,
         MathFailure,
+        ParameterOutOfBounds,
     }
 }
 
@@ -167,12 +168,15 @@ pub struct RiskEngine {
     owner: Owned,
     guardian: StorageAddress,
     vault: StorageAddress,
+    /// The account that receives trading fees (0: fees refused); an account id, so below
+    /// 2^64. In `vault`'s slot: a trade reads both.
+    fee_account: StorageU64,
     registry: StorageAddress,
     reader: StorageAddress,
-    oracle: StorageAddress,
-    /// New risk is paused while the block time is below this (0: not paused).
+    /// New risk is paused while the block time is below this (0: not paused). In
+    /// `reader`'s slot: every post-action check reads both.
     paused_until: StorageU64,
-    fee_account: StorageU256,
+    oracle: StorageAddress,
     markets: StorageMap<Address, StorageBool>,
 }
 
@@ -364,11 +368,18 @@ impl RiskEngine {
     }
 
     /// Sets the account that receives trading fees (0: fees refused). Owner only.
+    /// # Errors
+    /// `Unauthorized`; `ParameterOutOfBounds(0, account)` if `account` is not below 2^64
+    /// (no vault account is: ids are sequential from 1).
     /// # Events
     /// `FeeAccountSet`.
     pub fn set_fee_account(&mut self, account: U256) -> Result<(), Error> {
         self.only_owner()?;
-        self.fee_account.set(account);
+        let id = u64::try_from(account).map_err(|_| ParameterOutOfBounds {
+            which: 0,
+            value: I256::from_raw(account),
+        })?;
+        self.fee_account.set(U64::from(id));
         emit(self.vm(), FeeAccountSet { account });
         Ok(())
     }
@@ -403,7 +414,7 @@ impl RiskEngine {
         if !self.markets.get(market) {
             return Err(MarketNotAuthorized { market }.into());
         }
-        let fee_account = self.fee_account.get();
+        let fee_account = U256::from(self.fee_account.get());
         if size <= I256::ZERO
             || buyer == seller
             || fee < I256::ZERO
@@ -623,7 +634,7 @@ impl RiskEngine {
 
     /// The account that receives trading fees.
     pub fn fee_account(&self) -> U256 {
-        self.fee_account.get()
+        U256::from(self.fee_account.get())
     }
 
     /// The contracts this engine uses.

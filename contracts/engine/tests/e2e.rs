@@ -487,7 +487,31 @@ fn keeper_scan_lists_accounts_with_positions_and_fees_reach_the_fee_account() {
         &e[..4],
         &<margin_engine::InvalidTrade as alloy_sol_types::SolError>::SELECTOR
     );
+    // An id no account can have (ids are below 2^64) is refused, by name and value, and
+    // leaves the fee account as it was; the largest one that fits is kept whole.
+    for (id, ok) in [
+        (U256::from(u64::MAX), true),
+        (U256::from(1u8) << 64, false),
+        (U256::MAX, false),
+    ] {
+        let r = w.engine.sender(admin).set_fee_account(id).motsu_res();
+        if ok {
+            assert!(r.is_ok());
+            assert_eq!(w.engine.sender(admin).fee_account(), id);
+        } else {
+            let e = Vec::from(r.unwrap_err());
+            assert_eq!(
+                e,
+                alloy_sol_types::SolError::abi_encode(&margin_common::ParameterOutOfBounds {
+                    which: 0,
+                    value: I256::from_raw(id),
+                })
+            );
+            assert_eq!(w.engine.sender(admin).fee_account(), U256::from(u64::MAX));
+        }
+    }
     w.engine.sender(admin).set_fee_account(fees).motsu_unwrap();
+    assert_eq!(w.engine.sender(admin).fee_account(), fees);
     w.engine
         .sender(w.market)
         .trade(buyer, seller, put, i(10 * WAD), i(50 * WAD), i(3 * WAD))

@@ -529,9 +529,10 @@ pub struct PositionRegistry {
     owner: Owned,
     /// The RiskEngine (set once).
     engine: StorageAddress,
-    keeper: StorageAddress,
-    /// Per-account position bound.
+    /// Per-account position bound. In `engine`'s slot: a fill that opens a position reads
+    /// both.
     max_positions: StorageU8,
+    keeper: StorageAddress,
     /// Instruments by id.
     instruments: StorageMap<U256, InstrumentState>,
     /// Underlyings by id.
