@@ -11,6 +11,7 @@
 
 use alloy_sol_types::SolCall;
 use margin_harness::abi::IRiskCalculator as C;
+use margin_harness::abi::IRiskEngine as E;
 #[path = "shared/book.rs"]
 mod book;
 use book::leg;
@@ -132,6 +133,61 @@ fn check_gas(s: &mut System, account: U256) -> (Outcome, Outcome) {
     let out = s.check(&[account]);
     ok(s, "check", &out);
     (out, cached)
+}
+
+/// Where a transaction's gas went (`Outcome::costs`), not cached and cached: a markdown
+/// table whose last row before the total is what the counted parts leave (WASM execution,
+/// warm accesses, call and log costs, less the refund).
+fn budget(out: &Outcome, cached: &Outcome) -> String {
+    use margin_wasm_env::pricing::{
+        COLD_ACCOUNT_GAS, COLD_SLOAD_GAS, SSTORE_RESET_GAS, SSTORE_SET_GAS,
+    };
+    let rows = |o: &Outcome| {
+        let c = o.costs;
+        let parts = [
+            o.intrinsic_gas,
+            c.entry_gas,
+            u64::from(c.cold_accounts) * COLD_ACCOUNT_GAS,
+            u64::from(c.cold_slots) * COLD_SLOAD_GAS,
+            u64::from(c.slots_set) * SSTORE_SET_GAS,
+            u64::from(c.slots_reset) * SSTORE_RESET_GAS,
+        ];
+        let rest = o.gas_used as i64 - parts.iter().sum::<u64>() as i64;
+        (parts, rest, c)
+    };
+    let ((p, rest, c), (q, qrest, d)) = (rows(out), rows(cached));
+    let labels = [
+        "intrinsic (21,000 + calldata)".to_string(),
+        format!(
+            "program entries ({} entries; {} / {} paid the uncached init)",
+            c.entries, c.entries_uncached, d.entries_uncached
+        ),
+        format!("cold accounts ({} x 2,600)", c.cold_accounts),
+        format!(
+            "cold storage slots ({} / {} x 2,100)",
+            c.cold_slots, d.cold_slots
+        ),
+        format!("slots written from zero ({} x 20,000)", c.slots_set),
+        format!("slots rewritten ({} x 2,900)", c.slots_reset),
+    ];
+    let mut t = String::from(
+        "\nwhere the 16th trade's gas goes (`Outcome::costs`, counted as it ran):\n\n\
+         | part | not cached | cached |\n|---|---:|---:|\n",
+    );
+    for (i, l) in labels.iter().enumerate() {
+        t.push_str(&format!("| {l} | {} | {} |\n", k(p[i]), k(q[i])));
+    }
+    t.push_str(&format!(
+        "| the rest: WASM execution, warm accesses, calls, logs, less the refund | {} | {} |\n",
+        k(rest.max(0) as u64),
+        k(qrest.max(0) as u64)
+    ));
+    t.push_str(&format!(
+        "| total | {} | {} |",
+        k(out.gas_used),
+        k(cached.gas_used)
+    ));
+    t
 }
 
 /// Gas used by the frames directly under the top-level one, by callee.
@@ -310,17 +366,37 @@ fn main() {
     let mut ids = Vec::new();
     let mut trade_gas = Vec::new();
     let mut trade_frames = String::new();
+    let mut trade_cached = None;
+    let mut trade_budget = String::new();
     for i in 0..16 {
         let (kind, strike, e, size) = leg(i, &one);
         let id = s.list(kind, strike, e);
         let price = s.quote(id).0.max(WAD / 100);
         let (buyer, seller) = if size > 0 { (a, b) } else { (b, a) };
+        if i == 15 {
+            // The same trade with every program cached (the cache manager, or a block that
+            // already ran them), as an eth_call: nothing persists.
+            set_cached(&mut s, true);
+            let call = E::tradeCall {
+                buyer,
+                seller,
+                instrument: id,
+                size: i256(size.abs()),
+                price: i256(price),
+                fee: i256(0),
+            };
+            let out = s.env.view(s.market, s.engine, call.abi_encode());
+            ok(&s, "trade (cached)", &out);
+            trade_cached = Some(out);
+            set_cached(&mut s, false);
+        }
         let out = s.trade(buyer, seller, id, size.abs(), price);
         ok(&s, "trade", &out);
         trade_gas.push(out.gas_used);
         ids.push(id);
         if i == 15 {
             trade_frames = frames(&out.trace, &s);
+            trade_budget = budget(&out, trade_cached.as_ref().expect("measured above"));
         }
     }
     ops.push((
@@ -332,6 +408,11 @@ fn main() {
         "trade (16th position of both accounts)".into(),
         trade_gas[15],
         String::new(),
+    ));
+    ops.push((
+        "trade (16th position of both accounts), programs cached".into(),
+        trade_cached.as_ref().map_or(0, |o| o.gas_used),
+        "the same trade, every program entered at the cached price".into(),
     ));
     // The same accounts again, adding to the first position of each (no new slot).
     let size = leg(0, &one).3;
@@ -463,6 +544,7 @@ fn main() {
     println!(
         "\nframes of the 16th trade (depth, callee, gas used with its callees):\n{trade_frames}"
     );
+    println!("{trade_budget}");
     drop(s);
 
     // ---------------------------------------------------------------- margin checks

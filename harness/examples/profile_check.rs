@@ -108,7 +108,17 @@ fn main() {
         );
     }
     take_profile();
-    let out = s.check(&[a]);
+    // PROFILE_AFTER=1: the post-trade check of a trade, `checkAfter` of both accounts (the
+    // per-leg bound first), instead of the exact `check` of one.
+    let out = if std::env::var_os("PROFILE_AFTER").is_some() {
+        let call = margin_harness::abi::IRiskReader::checkAfterCall {
+            accounts: vec![a, b],
+            actor: Address::ZERO,
+        };
+        s.env.call_sol(Address::repeat_byte(0x99), s.reader, &call)
+    } else {
+        s.check(&[a])
+    };
     assert!(out.success, "check");
     // The profiled program: the one whose code is the 4-byte prefix plus NAMES.wasm.
     let mut rows: Vec<(u64, String)> = take_profile()

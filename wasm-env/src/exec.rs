@@ -348,6 +348,10 @@ impl Ctx {
         if !cached {
             cost = cost.saturating_add(prog.stats.init_gas());
         }
+        let counted = &mut self.world.tx.costs;
+        counted.entries += 1;
+        counted.entries_uncached += u32::from(!cached);
+        counted.entry_gas = counted.entry_gas.saturating_add(cost);
         if gas < cost {
             return FrameResult::new(FrameStatus::OutOfGas, vec![], 0);
         }

@@ -46,7 +46,7 @@ pub use native::{
     NativeResult, NATIVE_BASE_GAS,
 };
 pub use pricing::ModuleStats;
-pub use state::BlockEnv;
+pub use state::{BlockEnv, TxCosts};
 
 use alloy_sol_types::{SolCall, SolError, SolEvent};
 use exec::{CallArgs, Ctx, Program};
@@ -76,6 +76,9 @@ pub struct Outcome {
     pub refund: u64,
     /// Every call frame, in the order they started.
     pub trace: Vec<FrameTrace>,
+    /// What the transaction paid for: program entries, cold accounts and slots, slot
+    /// writes by kind.
+    pub costs: TxCosts,
 }
 
 impl Outcome {
@@ -404,6 +407,7 @@ impl Env {
         if let Some(recent) = recent {
             ctx.world.recent_wasms = recent;
         }
+        let costs = ctx.world.tx.costs;
         let logs = ctx.world.end_tx();
         let logs = if success && commit { logs } else { vec![] };
         if commit && self.auto_mine {
@@ -420,6 +424,7 @@ impl Env {
             intrinsic_gas: intrinsic,
             refund,
             trace,
+            costs,
         }
     }
 

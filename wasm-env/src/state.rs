@@ -115,6 +115,30 @@ pub(crate) struct TxState {
     /// Stylus memory pages open now, and the most ever open, in this transaction.
     pub pages_open: u16,
     pub pages_ever: u16,
+    /// What the transaction paid for, counted as it ran.
+    pub costs: TxCosts,
+}
+
+/// What a transaction paid for, counted as it ran, reverted frames included
+/// ([`crate::Outcome::costs`]): where its gas went, beside the WASM it executed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TxCosts {
+    /// Stylus program entries.
+    pub entries: u32,
+    /// Of those, the entries that paid the uncached init (not in the cache manager nor,
+    /// from ArbOS 60, among the block's recently run programs).
+    pub entries_uncached: u32,
+    /// Gas of the entries: memory footprint, cached init, and the uncached init where paid.
+    pub entry_gas: u64,
+    /// First touches of an account (EIP-2929: 2,600 gas each; the sender, the target and
+    /// the precompiles start warm).
+    pub cold_accounts: u32,
+    /// First touches of a storage slot (2,100 gas each, read or written).
+    pub cold_slots: u32,
+    /// Slot writes charged as zero to non-zero (20,000 gas each).
+    pub slots_set: u32,
+    /// Slot writes charged as one original value to another (2,900 gas each).
+    pub slots_reset: u32,
 }
 
 /// The whole world plus the transaction in flight.
@@ -305,6 +329,7 @@ impl World {
     /// Warms `addr`; returns whether it was cold.
     pub fn warm_address(&mut self, addr: Address) -> bool {
         if self.tx.warm_addresses.insert(addr) {
+            self.tx.costs.cold_accounts += 1;
             self.tx.journal.push(Entry::WarmAddress(addr));
             true
         } else {
@@ -315,6 +340,7 @@ impl World {
     /// Warms a slot; returns whether it was cold.
     pub fn warm_slot(&mut self, addr: Address, key: B256) -> bool {
         if self.tx.warm_slots.insert((addr, key)) {
+            self.tx.costs.cold_slots += 1;
             self.tx.journal.push(Entry::WarmSlot(addr, key));
             true
         } else {
@@ -345,11 +371,13 @@ impl World {
         let original = self.original(&addr, &key);
         if original == current {
             if original.is_zero() {
+                self.tx.costs.slots_set += 1;
                 return cost + SSTORE_SET_GAS;
             }
             if value.is_zero() {
                 self.add_refund(SSTORE_CLEARS_REFUND);
             }
+            self.tx.costs.slots_reset += 1;
             return cost + SSTORE_RESET_GAS;
         }
         if !original.is_zero() {

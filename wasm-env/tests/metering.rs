@@ -151,6 +151,66 @@ fn storage_pricing_and_refund() {
     assert_eq!(clear.execution_gas() - same.execution_gas(), 2_800);
 }
 
+/// `Outcome::costs` counts what the gas paid for: the entry (its memory, cached and
+/// uncached init: one page is free), the cold slot, and each write by kind.
+#[test]
+fn costs_count_what_the_gas_paid_for() {
+    use margin_wasm_env::TxCosts;
+    let (mut env, p) = setup();
+    let stats = env.program_stats(p).unwrap();
+    let entry = TxCosts {
+        entries: 1,
+        entries_uncached: 1,
+        entry_gas: stats.cached_gas() + stats.init_gas(),
+        cold_slots: 1,
+        ..TxCosts::default()
+    };
+    let mut one = [0u8; 32];
+    one[31] = 1;
+    let set = run(&mut env, p, 6, &one);
+    let same = run(&mut env, p, 6, &one);
+    let clear = run(&mut env, p, 6, &[0u8; 32]);
+    assert_eq!(
+        set.costs,
+        TxCosts {
+            slots_set: 1,
+            ..entry
+        }
+    );
+    assert_eq!(same.costs, entry);
+    assert_eq!(
+        clear.costs,
+        TxCosts {
+            slots_reset: 1,
+            ..entry
+        }
+    );
+    // Cached, the same write (the slot is zero again) pays no init and the rest the same.
+    env.set_program_cached(p, true);
+    let cached = run(&mut env, p, 6, &one);
+    assert_eq!(
+        cached.costs,
+        TxCosts {
+            entries_uncached: 0,
+            entry_gas: stats.cached_gas(),
+            slots_set: 1,
+            ..entry
+        }
+    );
+    assert_eq!(set.gas_used - cached.gas_used, stats.init_gas());
+    // A loop touches nothing: only the entry.
+    let looped = run(&mut env, p, 0, &n(10));
+    assert_eq!(
+        looped.costs,
+        TxCosts {
+            cold_slots: 0,
+            entries_uncached: 0,
+            entry_gas: stats.cached_gas(),
+            ..entry
+        }
+    );
+}
+
 #[test]
 #[should_panic(expected = "vm_hooks.create1 is not implemented")]
 fn an_unimplemented_hook_fails_loudly() {
