@@ -119,6 +119,13 @@ interface IRiskEngine {
     /// The zero address where an address is required (an owner, a contract to wire).
     error ZeroAddress();
 
+    /// A parameter is outside its hard bounds: `which` is the 0-based position of the
+    /// field in the setter's parameter struct (`MarginParams`, `UnderlyingParams`,
+    /// `LiquidationParams`; the lens's `AssetConfig` for `packAssetConfig`; 0 for the
+    /// engine's `setFeeAccount`, whose one parameter is an account id below 2^64), `value`
+    /// the value given.
+    error ParameterOutOfBounds(uint8 which, int256 value);
+
     /// A fixed-point failure in the core; `code` (`math_failure`): 1 overflow, 2 division
     /// by zero, 3 outside the domain, 4 malformed data (grid, instrument id or answer).
     error MathFailure(uint8 code);
@@ -163,6 +170,9 @@ interface IRiskEngine {
     function setMarket(address market, bool allowed) external;
 
     /// Sets the account that receives trading fees (0: fees refused). Owner only.
+    /// # Errors
+    /// `Unauthorized`; `ParameterOutOfBounds(0, account)` if `account` is not below 2^64
+    /// (no vault account is: ids are sequential from 1).
     /// # Events
     /// `FeeAccountSet`.
     function setFeeAccount(uint256 account) external;

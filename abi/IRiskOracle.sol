@@ -98,8 +98,9 @@ interface IRiskOracle {
 
     /// A parameter is outside its hard bounds: `which` is the 0-based position of the
     /// field in the setter's parameter struct (`MarginParams`, `UnderlyingParams`,
-    /// `LiquidationParams`; the lens's `AssetConfig` for `packAssetConfig`), `value` the
-    /// value given.
+    /// `LiquidationParams`; the lens's `AssetConfig` for `packAssetConfig`; 0 for the
+    /// engine's `setFeeAccount`, whose one parameter is an account id below 2^64), `value`
+    /// the value given.
     error ParameterOutOfBounds(uint8 which, int256 value);
 
     /// A fixed-point failure in the core; `code` (`math_failure`): 1 overflow, 2 division
