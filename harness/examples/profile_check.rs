@@ -8,7 +8,9 @@
 //! the function names), deployed in place of that contract: put it, with the six other
 //! binaries, in a directory and point `MARGIN_WASM_DEPLOY_DIR` at it. The book is the one
 //! of `bench_gas` (default 128 options over 4 expiries). Prints the functions of that
-//! program by ink spent in their own basic blocks during one `reader.check`, Greeks path.
+//! program by ink spent in their own basic blocks during one `reader.check`, Greeks path
+//! (with `PROFILE_AFTER=1`: during the post-trade `reader.checkAfter` of both accounts of
+//! the book's trades, the per-leg bound first).
 //! The metering is the same as `bench_gas`'s (a function's counter adds up exactly what
 //! its blocks were charged); only the names need the unstripped build, which is not
 //! `wasm-opt`'d, so the split between functions differs a little from the deployed binary.
