@@ -457,6 +457,72 @@ fn main() {
     ok(&s, "poke", &out);
     ops.push(("oracle.poke".into(), out.gas_used, String::new()));
 
+    // A hedged book near its margin, where the post-action check's per-leg bound fails and
+    // the exact revaluation follows in the same call: four iron condors (16 legs) with
+    // equity at 1.3x their exact IM. The cost of the bound's failure is `checkAfter`'s gas
+    // less `check`'s, both as eth_calls on the same state (their answers must be equal).
+    let condors = s.new_account(user(0xC1), 400_000, 0);
+    for q in 0..4 {
+        for (kind, strike, size) in [
+            (Kind::Put, 1_700, WAD),
+            (Kind::Put, 1_800, -WAD),
+            (Kind::Call, 2_200, -WAD),
+            (Kind::Call, 2_300, WAD),
+        ] {
+            let id = s.list(kind, wad(strike + 20 * q), expiry);
+            let price = s.quote(id).0.max(WAD / 100);
+            let (buyer, seller) = if size > 0 { (condors, b) } else { (b, condors) };
+            let out = s.trade(buyer, seller, id, size.abs(), price);
+            ok(&s, "condor trade", &out);
+        }
+    }
+    let r = s.risk(condors);
+    let spare = r.equity_im - r.im * 13 / 10;
+    let out = s.withdraw(
+        user(0xC1),
+        condors,
+        usdc,
+        U256::from(spare as u128),
+        user(0xC1),
+    );
+    ok(&s, "condor withdraw", &out);
+    let accounts = vec![condors];
+    let exact = s.env.view(
+        Address::repeat_byte(0x99),
+        s.reader,
+        margin_harness::abi::IRiskReader::checkCall {
+            accounts: accounts.clone(),
+            actor: Address::ZERO,
+        }
+        .abi_encode(),
+    );
+    let after = s.env.view(
+        Address::repeat_byte(0x99),
+        s.reader,
+        margin_harness::abi::IRiskReader::checkAfterCall {
+            accounts,
+            actor: Address::ZERO,
+        }
+        .abi_encode(),
+    );
+    ok(&s, "check (condors)", &exact);
+    ok(&s, "checkAfter (condors)", &after);
+    assert_eq!(
+        after.return_data, exact.return_data,
+        "the condors' bound passed: not the case measured"
+    );
+    ops.push((
+        "withdraw USDC (16 legs of iron condors left at 1.3x IM: the bound fails, exact follows)"
+            .into(),
+        out.gas_used,
+        format!(
+            "the failed bound: checkAfter {} - check {} = {}",
+            k(after.gas_used),
+            k(exact.gas_used),
+            k(after.gas_used - exact.gas_used)
+        ),
+    ));
+
     // Liquidation: the crash book of the tests (10 WETH short 2000 puts until IM).
     let put = s.list(Kind::Put, wad(2_000), expiry);
     let seller = s.new_account(user(0x5E), 0, 10);

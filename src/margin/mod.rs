@@ -395,10 +395,26 @@ pub fn account_risk_with(
     };
     risk.equity_im = fixed::add(risk.equity_im, mtm_im)?;
     let mut bound = loss != Loss::Exact;
-    loop {
+    'evaluate: loop {
         let (mut mm, mut im, mut worst) = (0i128, 0i128, -1i128);
+        // BoundOrExact stops the bound once the account fails with it: when a book's loss
+        // exceeds `cap`, the equity less the MM of the books before it and its own
+        // contingency, MM is already above the equity (losses are >= 0). A passing
+        // account's losses never exceed it (a partial loss is at most the whole), so its
+        // answer is the same; a failing one gets the exact answer, as before, without the
+        // rest of the bound's repricings.
+        let stops = bound && loss == Loss::BoundOrExact;
         for (book, mm_c, im_c) in &books {
-            let (l, idx) = worst_loss(book, grid, params, bound)?;
+            let cap = if stops {
+                risk.equity.saturating_sub(mm).saturating_sub(*mm_c)
+            } else {
+                i128::MAX
+            };
+            let (l, idx) = worst_loss(book, grid, params, bound, cap)?;
+            if l > cap {
+                bound = false;
+                continue 'evaluate;
+            }
             if l > worst {
                 worst = l;
                 risk.worst_scenario = idx;

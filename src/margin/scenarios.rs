@@ -136,12 +136,15 @@ pub(super) fn short_dated(book: &Book) -> bool {
 /// option leg, `|size| x` [`BOUND_SLACK`] `x` the highest spot of the ranges, for the
 /// pricer's departures from monotonicity (its error, the step to intrinsic value at the
 /// edge of its domain), and a wei per part for rounding. (Weight-1 scenarios weigh
-/// exactly 1.)
+/// exactly 1.) With `bound`, it stops once the loss found exceeds `cap`, after the
+/// extremes or a range (returning that loss): the caller then knows the account fails
+/// with the bound.
 pub(super) fn worst_loss(
     book: &Book,
     grid: &[Scenario],
     params: &MarginParams,
     bound: bool,
+    cap: i128,
 ) -> Result<(i128, u8), MarginError> {
     let scale = shock_scale(book.market, params)?;
     let mut worst = 0i128;
@@ -188,6 +191,11 @@ pub(super) fn worst_loss(
         .into_iter()
         .enumerate()
     {
+        // With `bound`, the loss so far (the extremes', the ranges' before this one) is
+        // the answer as soon as it exceeds `cap`.
+        if bound && worst > cap {
+            return Ok((worst, u8::MAX));
+        }
         let pts = &mut points[v];
         if pts.is_empty() {
             continue;
