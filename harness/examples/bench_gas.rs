@@ -11,7 +11,7 @@
 
 use alloy_sol_types::SolCall;
 use margin_harness::abi::IRiskCalculator as C;
-use margin_harness::abi::IRiskEngine as E;
+use margin_harness::abi::IRiskReader as RR;
 #[path = "shared/book.rs"]
 mod book;
 use book::leg;
@@ -162,13 +162,27 @@ fn budget(out: &Outcome, cached: &Outcome) -> String {
             "program entries ({} entries; {} / {} paid the uncached init)",
             c.entries, c.entries_uncached, d.entries_uncached
         ),
-        format!("cold accounts ({} x 2,600)", c.cold_accounts),
         format!(
-            "cold storage slots ({} / {} x 2,100)",
-            c.cold_slots, d.cold_slots
+            "cold accounts ({} x {})",
+            c.cold_accounts,
+            k(COLD_ACCOUNT_GAS)
         ),
-        format!("slots written from zero ({} x 20,000)", c.slots_set),
-        format!("slots rewritten ({} x 2,900)", c.slots_reset),
+        format!(
+            "cold storage slots ({} / {} x {})",
+            c.cold_slots,
+            d.cold_slots,
+            k(COLD_SLOAD_GAS)
+        ),
+        format!(
+            "slots written from zero ({} x {})",
+            c.slots_set,
+            k(SSTORE_SET_GAS)
+        ),
+        format!(
+            "slots rewritten ({} x {})",
+            c.slots_reset,
+            k(SSTORE_RESET_GAS)
+        ),
     ];
     let mut t = String::from(
         "\nwhere the 16th trade's gas goes (`Outcome::costs`, counted as it ran):\n\n\
@@ -377,15 +391,8 @@ fn main() {
             // The same trade with every program cached (the cache manager, or a block that
             // already ran them), as an eth_call: nothing persists.
             set_cached(&mut s, true);
-            let call = E::tradeCall {
-                buyer,
-                seller,
-                instrument: id,
-                size: i256(size.abs()),
-                price: i256(price),
-                fee: i256(0),
-            };
-            let out = s.env.view(s.market, s.engine, call.abi_encode());
+            let call = trade_call(buyer, seller, id, size.abs(), price, 0);
+            let out = s.simulate(s.market, s.engine, &call);
             ok(&s, "trade (cached)", &out);
             trade_cached = Some(out);
             set_cached(&mut s, false);
@@ -486,25 +493,16 @@ fn main() {
         user(0xC1),
     );
     ok(&s, "condor withdraw", &out);
-    let accounts = vec![condors];
-    let exact = s.env.view(
-        Address::repeat_byte(0x99),
+    let (accounts, actor, from) = (vec![condors], Address::ZERO, Address::repeat_byte(0x99));
+    let exact = s.simulate(
+        from,
         s.reader,
-        margin_harness::abi::IRiskReader::checkCall {
+        &RR::checkCall {
             accounts: accounts.clone(),
-            actor: Address::ZERO,
-        }
-        .abi_encode(),
+            actor,
+        },
     );
-    let after = s.env.view(
-        Address::repeat_byte(0x99),
-        s.reader,
-        margin_harness::abi::IRiskReader::checkAfterCall {
-            accounts,
-            actor: Address::ZERO,
-        }
-        .abi_encode(),
-    );
+    let after = s.simulate(from, s.reader, &RR::checkAfterCall { accounts, actor });
     ok(&s, "check (condors)", &exact);
     ok(&s, "checkAfter (condors)", &after);
     assert_eq!(

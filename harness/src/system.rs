@@ -75,6 +75,26 @@ pub fn i256(x: i128) -> I256 {
     I256::try_from(x).expect("i128 fits int256")
 }
 
+/// `engine.trade`'s call (what the market sends): `buyer` gets `size` (WAD) of `id` from
+/// `seller` at `price` (WAD per unit), each paying `fee`.
+pub fn trade_call(
+    buyer: U256,
+    seller: U256,
+    id: U256,
+    size: i128,
+    price: i128,
+    fee: i128,
+) -> E::tradeCall {
+    E::tradeCall {
+        buyer,
+        seller,
+        instrument: id,
+        size: i256(size),
+        price: i256(price),
+        fee: i256(fee),
+    }
+}
+
 /// An `int256` as an `i128` (panics if it does not fit).
 pub fn int(x: I256) -> i128 {
     i128::try_from(x).expect("int256 fits i128")
@@ -519,6 +539,12 @@ impl System {
         self.env.call_sol(from, to, call)
     }
 
+    /// Runs `call` to `to` from `from` as an `eth_call` (nothing persists) and gives its
+    /// outcome, gas included: a transaction measured without committing it.
+    pub fn simulate<C: SolCall>(&mut self, from: Address, to: Address, call: &C) -> Outcome {
+        self.env.view(from, to, call.abi_encode())
+    }
+
     /// Sends `call` from the owner and panics (naming the error) if it fails.
     pub fn admin<C: SolCall>(&mut self, to: Address, call: &C) -> Outcome {
         let out = self.env.call_sol(self.owner, to, call);
@@ -942,18 +968,8 @@ impl System {
         price: i128,
         fee: i128,
     ) -> Outcome {
-        self.send(
-            self.market,
-            self.engine,
-            &E::tradeCall {
-                buyer,
-                seller,
-                instrument: id,
-                size: i256(size),
-                price: i256(price),
-                fee: i256(fee),
-            },
-        )
+        let call = trade_call(buyer, seller, id, size, price, fee);
+        self.send(self.market, self.engine, &call)
     }
 
     /// `engine.settle(account, ids)` from anyone.
