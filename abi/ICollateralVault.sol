@@ -332,29 +332,29 @@ interface ICollateralVault {
 
     // ---- Functions ----
 
-    /// The owner role.
+    /// The owner: sets the contract's parameters and wiring.
     function owner() external view returns (address);
 
-    /// The pending owner of a two-step transfer (zero if none).
+    /// The successor the owner named, who may accept (zero: none).
     function pendingOwner() external view returns (address);
 
-    /// Starts a two-step transfer of the owner role; `new_owner` must call
-    /// `Self::accept_ownership`. Zero cancels a pending transfer.
+    /// Starts a two-step transfer of the owner role: `next` must call `acceptOwnership`.
+    /// Zero cancels a pending transfer.
     ///
     /// # Arguments
-    /// * `new_owner` - The proposed owner.
+    /// * `next` - The proposed owner.
     ///
     /// # Errors
     /// * `Unauthorized` - If the caller is not the owner.
     ///
     /// # Events
     /// * `OwnershipTransferStarted`.
-    function transferOwnership(address new_owner) external;
+    function transferOwnership(address next) external;
 
-    /// Completes a two-step transfer of the owner role.
+    /// Completes a two-step transfer: the named successor becomes the owner.
     ///
     /// # Errors
-    /// * `Unauthorized` - If the caller is not the pending owner.
+    /// * `Unauthorized` - If the caller is not the pending owner (or none is pending).
     ///
     /// # Events
     /// * `OwnershipTransferred`.

@@ -270,6 +270,34 @@ interface IPositionRegistry {
 
     // ---- Functions ----
 
+    /// The owner: sets the contract's parameters and wiring.
+    function owner() external view returns (address);
+
+    /// The successor the owner named, who may accept (zero: none).
+    function pendingOwner() external view returns (address);
+
+    /// Starts a two-step transfer of the owner role: `next` must call `acceptOwnership`.
+    /// Zero cancels a pending transfer.
+    ///
+    /// # Arguments
+    /// * `next` - The proposed owner.
+    ///
+    /// # Errors
+    /// * `Unauthorized` - If the caller is not the owner.
+    ///
+    /// # Events
+    /// * `OwnershipTransferStarted`.
+    function transferOwnership(address next) external;
+
+    /// Completes a two-step transfer: the named successor becomes the owner.
+    ///
+    /// # Errors
+    /// * `Unauthorized` - If the caller is not the pending owner (or none is pending).
+    ///
+    /// # Events
+    /// * `OwnershipTransferred`.
+    function acceptOwnership() external;
+
     /// Lists the instrument with these terms and returns its id.
     ///
     /// # Arguments
@@ -481,32 +509,6 @@ interface IPositionRegistry {
     /// * `UnderlyingOpenInterestCapSet`.
     function setUnderlyingOpenInterestCap(uint32 underlying, uint256 cap) external;
 
-    /// Starts a two-step ownership transfer (zero cancels a pending one).
-    ///
-    /// # Arguments
-    ///
-    /// * `new_owner` - Pending owner.
-    ///
-    /// # Errors
-    ///
-    /// * `Unauthorized`.
-    ///
-    /// # Events
-    ///
-    /// * `OwnershipTransferStarted`.
-    function transferOwnership(address new_owner) external;
-
-    /// Completes an ownership transfer; called by the pending owner.
-    ///
-    /// # Errors
-    ///
-    /// * `Unauthorized` - If the caller is not the pending owner.
-    ///
-    /// # Events
-    ///
-    /// * `OwnershipTransferred`.
-    function acceptOwnership() external;
-
     /// All positions of `account`, in storage order: ids (packed terms), sizes and
     /// entry notionals (WAD). The margin check's one call.
     function getPositions(uint256 account) external view returns (Positions memory);
@@ -558,10 +560,4 @@ interface IPositionRegistry {
 
     /// The engine (zero until set).
     function engine() external view returns (address);
-
-    /// The owner.
-    function owner() external view returns (address);
-
-    /// The pending owner of a two-step transfer (zero if none).
-    function pendingOwner() external view returns (address);
 }

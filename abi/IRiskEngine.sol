@@ -132,21 +132,32 @@ interface IRiskEngine {
 
     // ---- Functions ----
 
-    /// The owner.
+    /// The owner: sets the contract's parameters and wiring.
     function owner() external view returns (address);
 
-    /// Names a successor owner (zero cancels a pending transfer). Owner only.
+    /// The successor the owner named, who may accept (zero: none).
+    function pendingOwner() external view returns (address);
+
+    /// Starts a two-step transfer of the owner role: `next` must call `acceptOwnership`.
+    /// Zero cancels a pending transfer.
+    ///
+    /// # Arguments
+    /// * `next` - The proposed owner.
+    ///
     /// # Errors
-    /// `Unauthorized`.
+    /// * `Unauthorized` - If the caller is not the owner.
+    ///
     /// # Events
-    /// `OwnershipTransferStarted`.
+    /// * `OwnershipTransferStarted`.
     function transferOwnership(address next) external;
 
-    /// The named successor takes ownership.
+    /// Completes a two-step transfer: the named successor becomes the owner.
+    ///
     /// # Errors
-    /// `Unauthorized`.
+    /// * `Unauthorized` - If the caller is not the pending owner (or none is pending).
+    ///
     /// # Events
-    /// `OwnershipTransferred`.
+    /// * `OwnershipTransferred`.
     function acceptOwnership() external;
 
     /// Sets the guardian (may pause new risk). Owner only.

@@ -5,8 +5,8 @@
 //! discount grows with time, surfaces and feeds going stale, expiry and settlement.
 
 use margin_harness::abi::{
-    ICollateralVault as V, IKeeperModule as K, IRiskEngine as E, IRiskLens as L, IRiskOracle as O,
-    IRiskReader as RR,
+    ICollateralVault as V, IKeeperModule as K, IPositionRegistry as R, IRiskEngine as E,
+    IRiskLens as L, IRiskOracle as O, IRiskReader as RR,
 };
 use margin_harness::system::*;
 use margin_wasm_env::{Address, FrameStatus, Outcome, U256};
@@ -133,6 +133,157 @@ fn deploys_and_wires_the_eight_contracts() {
     }
     let g4 = s.check(&[seller]).gas_used;
     assert!(g4 + 80_000 < g3, "cached {g4} vs {g3}");
+}
+
+/// Every owned contract inherits the one shared ownership (`margin_common::Owned`) through
+/// its router: on the real binaries, a stranger can neither start nor accept a transfer,
+/// the owner names a successor (zero cancels), only that successor accepts, and from then
+/// on the contract's own owner-only setter obeys the new owner and refuses the old one (the
+/// inherited functions and the contract's checks read the same slots).
+#[test]
+fn every_owned_contract_hands_over_ownership_in_two_steps() {
+    use alloy_sol_types::SolCall;
+    let mut s = System::deploy(SystemConfig::default());
+    let owner = s.owner;
+    let params = s.read(s.reader, &RR::paramsCall {})._0;
+    let liquidation = s.read(s.keeper, &K::liquidationParamsCall {})._0;
+    // Each owned contract with one of its own owner-only setters (calldata).
+    let owned: Vec<(&str, Address, Vec<u8>)> = vec![
+        (
+            "vault",
+            s.vault,
+            V::setDepositCapCall {
+                token: s.usdc,
+                cap: U256::from(1u64) << 120,
+                force: true,
+            }
+            .abi_encode(),
+        ),
+        (
+            "registry",
+            s.registry,
+            R::setMaxPositionsCall {
+                max: U256::from(64u64),
+            }
+            .abi_encode(),
+        ),
+        (
+            "oracle",
+            s.oracle,
+            O::setFeederCall {
+                feeder: dave(),
+                allowed: true,
+            }
+            .abi_encode(),
+        ),
+        (
+            "reader",
+            s.reader,
+            RR::setParamsCall { params }.abi_encode(),
+        ),
+        (
+            "engine",
+            s.engine,
+            E::setGuardianCall { guardian: dave() }.abi_encode(),
+        ),
+        (
+            "keeper",
+            s.keeper,
+            K::setLiquidationParamsCall {
+                params: liquidation,
+            }
+            .abi_encode(),
+        ),
+    ];
+    let owner_of = |s: &mut System, c: Address| s.read(c, &V::ownerCall {})._0;
+    let pending_of = |s: &mut System, c: Address| s.read(c, &V::pendingOwnerCall {})._0;
+    for (name, c, setter) in owned {
+        assert_eq!(
+            (owner_of(&mut s, c), pending_of(&mut s, c)),
+            (owner, Address::ZERO),
+            "{name}"
+        );
+        // A stranger cannot start a transfer, nor accept one that was never offered.
+        let out = s
+            .env
+            .call_sol(alice(), c, &V::transferOwnershipCall { next: alice() });
+        assert_eq!(
+            reverted::<V::Unauthorized>(&s, &out).caller,
+            alice(),
+            "{name}"
+        );
+        let out = s.env.call_sol(alice(), c, &V::acceptOwnershipCall {});
+        assert_eq!(
+            reverted::<V::Unauthorized>(&s, &out).caller,
+            alice(),
+            "{name}"
+        );
+        // The owner names bob, then cancels with zero: bob cannot accept.
+        let out = s
+            .env
+            .call_sol(owner, c, &V::transferOwnershipCall { next: bob() });
+        ok(&s, name, &out);
+        let ev = &out.events::<V::OwnershipTransferStarted>()[0];
+        assert_eq!((ev.previous, ev.next), (owner, bob()), "{name}");
+        assert_eq!(pending_of(&mut s, c), bob(), "{name}");
+        let out = s.env.call_sol(
+            owner,
+            c,
+            &V::transferOwnershipCall {
+                next: Address::ZERO,
+            },
+        );
+        ok(&s, name, &out);
+        let out = s.env.call_sol(bob(), c, &V::acceptOwnershipCall {});
+        assert_eq!(
+            reverted::<V::Unauthorized>(&s, &out).caller,
+            bob(),
+            "{name}"
+        );
+        // The owner names carol; bob still cannot accept, carol does.
+        let out = s
+            .env
+            .call_sol(owner, c, &V::transferOwnershipCall { next: carol() });
+        ok(&s, name, &out);
+        let out = s.env.call_sol(bob(), c, &V::acceptOwnershipCall {});
+        assert_eq!(
+            reverted::<V::Unauthorized>(&s, &out).caller,
+            bob(),
+            "{name}"
+        );
+        assert_eq!(
+            owner_of(&mut s, c),
+            owner,
+            "{name}: owner before the acceptance"
+        );
+        let out = s.env.call_sol(carol(), c, &V::acceptOwnershipCall {});
+        ok(&s, name, &out);
+        let ev = &out.events::<V::OwnershipTransferred>()[0];
+        assert_eq!((ev.previous, ev.next), (owner, carol()), "{name}");
+        assert_eq!(
+            (owner_of(&mut s, c), pending_of(&mut s, c)),
+            (carol(), Address::ZERO),
+            "{name}"
+        );
+        // The contract's own owner check follows: the old owner is refused, the new one
+        // passes; the old owner can no longer start a transfer.
+        let out = s.env.call(owner, c, &setter, U256::ZERO);
+        assert_eq!(
+            reverted::<V::Unauthorized>(&s, &out).caller,
+            owner,
+            "{name}: old owner"
+        );
+        let out = s.env.call(carol(), c, &setter, U256::ZERO);
+        ok(&s, name, &out);
+        let out = s
+            .env
+            .call_sol(owner, c, &V::transferOwnershipCall { next: owner });
+        assert_eq!(
+            reverted::<V::Unauthorized>(&s, &out).caller,
+            owner,
+            "{name}"
+        );
+    }
 }
 
 /// The life of a book: deposits of three tokens, trades through the authorised market, an

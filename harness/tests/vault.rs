@@ -190,7 +190,7 @@ fn two_step_ownership_transfer() {
     let out = env.call_sol(
         owner(),
         vault,
-        &IVault::transferOwnershipCall { new_owner: alice() },
+        &IVault::transferOwnershipCall { next: alice() },
     );
     assert!(out.success);
     let ev = &out.events::<IVault::OwnershipTransferStarted>()[0];

@@ -192,13 +192,49 @@ pub fn same_as_alloy<E: EventWords + alloy_sol_types::SolEvent>(event: &E) -> bo
     topics == alloy.topics() && data == alloy.data.to_vec()
 }
 
-/// Implements [`EventWords`] for `sol!` events: `Event { indexed, ...; data, ... }`
-/// (`; data` may be left out), each list in declaration order, or, for an event whose one
-/// field is a static struct, `Event { ; (field as [T; N]) }` with the struct's
-/// `Into<[T; N]>` (an invocation of its own) (checked by [`same_as_alloy`]).
+/// An event with every field drawn from `next` ([`varied`]; the test [`event_words!`]
+/// generates).
+pub trait VariedEvent: Sized {
+    /// The event with varied fields.
+    fn varied(next: &mut dyn FnMut() -> u64) -> Self;
+}
+
+/// Implements [`EventWords`] for a contract's `sol!` events, in one invocation per module:
+/// `Event { indexed, ...; data, ... }` (`; data` may be left out), each list in
+/// declaration order, or, for an event whose one field is a static struct,
+/// `Event { ; (field as [T; N]) }` with the struct's `Into<[T; N]>`. It also generates
+/// the module's test `events_log_as_alloy_encodes`: every listed event, on varied fields
+/// ([`VariedEvent`], the project's seeded generator), logs what alloy's `encode_log_data`
+/// does ([`same_as_alloy`]).
 #[macro_export]
 macro_rules! event_words {
-    ($($e:ty { $($i:ident),* $(; $($d:ident),*)? })*) => {$(
+    (@one $e:ident { ; ($a:ident as [$t:ty; $n:expr]) }) => {
+        impl $crate::encode::EventWords for $e {
+            fn with_words(
+                &self,
+                f: &mut dyn FnMut(&[alloy_primitives::U256], &[alloy_primitives::U256]),
+            ) {
+                use $crate::encode::Word as _;
+                let values: [$t; $n] = self.$a.clone().into();
+                f(
+                    &[alloy_primitives::U256::from_be_bytes(
+                        <$e as alloy_sol_types::SolEvent>::SIGNATURE_HASH.0,
+                    )],
+                    &values.map(|x| x.word()),
+                )
+            }
+        }
+        #[cfg(test)]
+        impl $crate::encode::VariedEvent for $e {
+            fn varied(next: &mut dyn FnMut() -> u64) -> Self {
+                let mut n = || next();
+                $e {
+                    $a: $crate::encode::varied::<[$t; $n]>(&mut n).into(),
+                }
+            }
+        }
+    };
+    (@one $e:ident { $($i:ident),* $(; $($d:ident),*)? }) => {
         impl $crate::encode::EventWords for $e {
             fn with_words(
                 &self,
@@ -216,23 +252,34 @@ macro_rules! event_words {
                 )
             }
         }
-    )*};
-    // An event whose one data field is a static struct of `N` words, taken through its
-    // `Into<[T; N]>` (the fields in order): `Event { ; (params as [T; N]) }`.
-    ($e:ty { ; ($a:ident as [$t:ty; $n:expr]) }) => {
-        impl $crate::encode::EventWords for $e {
-            fn with_words(
-                &self,
-                f: &mut dyn FnMut(&[alloy_primitives::U256], &[alloy_primitives::U256]),
-            ) {
-                use $crate::encode::Word as _;
-                let values: [$t; $n] = self.$a.clone().into();
-                f(
-                    &[alloy_primitives::U256::from_be_bytes(
-                        <$e as alloy_sol_types::SolEvent>::SIGNATURE_HASH.0,
-                    )],
-                    &values.map(|x| x.word()),
-                )
+        #[cfg(test)]
+        impl $crate::encode::VariedEvent for $e {
+            fn varied(next: &mut dyn FnMut() -> u64) -> Self {
+                let mut n = || next();
+                $e {
+                    $($i: $crate::encode::varied(&mut n),)*
+                    $($($d: $crate::encode::varied(&mut n),)*)?
+                }
+            }
+        }
+    };
+    ($($e:ident { $($body:tt)* })*) => {
+        $($crate::event_words!(@one $e { $($body)* });)*
+
+        /// Every event's log, from the shared encoder, is alloy's (varied fields).
+        #[cfg(test)]
+        #[test]
+        fn events_log_as_alloy_encodes() {
+            let mut r = margin_books::Rng(23);
+            let mut next = || r.next_u64();
+            for k in 0..32 {
+                $(assert!(
+                    $crate::encode::same_as_alloy(
+                        &<$e as $crate::encode::VariedEvent>::varied(&mut next)
+                    ),
+                    "{} {k}",
+                    stringify!($e)
+                );)*
             }
         }
     };
@@ -361,11 +408,14 @@ mod tests {
             [t.x, t.y, t.z]
         }
     }
+    impl From<[u64; 3]> for Three {
+        fn from([x, y, z]: [u64; 3]) -> Self {
+            Three { x, y, z }
+        }
+    }
     crate::event_words! {
         Every { a, b; c, d, e, f, g, h, i }
         NoIndexed { ; x }
-    }
-    crate::event_words! {
         WithStruct { ; (three as [u64; 3]) }
     }
 

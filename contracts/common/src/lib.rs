@@ -13,8 +13,9 @@
 //!   enum ([`errors!`]);
 //! - the custom errors raised by more than one contract (oracle readings, roles, bounds,
 //!   zero addresses), with the named codes inside them ([`math_failure`], [`bad_oracle`]);
-//! - [`Owned`]: two-step ownership, every contract's (`Unauthorized`, the two ownership
-//!   events);
+//! - [`Owned`] (`owned.rs`): two-step ownership, every owned contract's, with its four
+//!   public functions, which each contract inherits (`#[inherit(Owned)]`) rather than
+//!   re-declares (`Unauthorized`, the two ownership events);
 //! - conversions between ABI integers and the core's `i128` WAD values.
 //!
 //! The call graph is a tree: markets and users call the RiskEngine, keepers the
@@ -23,11 +24,12 @@
 //! RiskCalculator (views); the oracle calls the price feeds; the RiskLens (views for
 //! wallets and keepers) calls the reader, the vault, the registry, the oracle and the
 //! calculator. Nothing calls back up.
-#![no_std]
+#![cfg_attr(not(feature = "export-abi"), no_std)]
 extern crate alloc;
 
 pub mod abi;
 pub mod encode;
+mod owned;
 pub mod wire;
 pub mod words;
 
@@ -37,7 +39,9 @@ use alloc::{vec, vec::Vec};
 use alloy_primitives::{Address, I256, U256};
 use alloy_sol_types::sol;
 use stylus_margin::{fixed::MathError, margin::MarginError};
-use stylus_sdk::{prelude::*, storage::StorageAddress};
+use stylus_sdk::storage::StorageAddress;
+
+pub use owned::{Owned, OwnedError};
 
 sol! {
     /// A price reading is older than the underlying's maximum age.
@@ -226,85 +230,6 @@ pub fn set_once<E: From<ZeroAddress> + From<AlreadySet>>(
     }
     slot.set(value);
     Ok(())
-}
-
-/// Two-step ownership: the owner names a successor, who accepts.
-#[storage]
-pub struct Owned {
-    owner: StorageAddress,
-    pending: StorageAddress,
-}
-
-impl Owned {
-    /// The owner.
-    #[inline]
-    pub fn get(&self) -> Address {
-        self.owner.get()
-    }
-
-    /// The successor named by the owner, if any.
-    #[inline]
-    pub fn pending(&self) -> Address {
-        self.pending.get()
-    }
-
-    /// Sets the first owner (constructor); returns the event to log.
-    /// # Errors
-    /// `ZeroAddress` for a zero owner (the contract would have none, for ever).
-    #[inline]
-    pub fn init(&mut self, owner: Address) -> Result<OwnershipTransferred, ZeroAddress> {
-        nonzero(&[owner])?;
-        self.owner.set(owner);
-        Ok(OwnershipTransferred {
-            previous: Address::ZERO,
-            next: owner,
-        })
-    }
-
-    /// # Errors
-    /// `Unauthorized` unless `caller` is the owner.
-    #[inline]
-    pub fn only(&self, caller: Address) -> Result<(), Unauthorized> {
-        if caller != self.owner.get() {
-            return Err(Unauthorized { caller });
-        }
-        Ok(())
-    }
-
-    /// Names a successor (zero cancels a pending transfer). Owner only. Returns the event
-    /// to log.
-    /// # Errors
-    /// `Unauthorized`.
-    #[inline]
-    pub fn transfer(
-        &mut self,
-        caller: Address,
-        next: Address,
-    ) -> Result<OwnershipTransferStarted, Unauthorized> {
-        self.only(caller)?;
-        self.pending.set(next);
-        Ok(OwnershipTransferStarted {
-            previous: caller,
-            next,
-        })
-    }
-
-    /// The successor accepts; returns the event to log.
-    /// # Errors
-    /// `Unauthorized` unless `caller` is the named successor.
-    #[inline]
-    pub fn accept(&mut self, caller: Address) -> Result<OwnershipTransferred, Unauthorized> {
-        if caller != self.pending.get() || caller.is_zero() {
-            return Err(Unauthorized { caller });
-        }
-        let previous = self.owner.get();
-        self.owner.set(caller);
-        self.pending.set(Address::ZERO);
-        Ok(OwnershipTransferred {
-            previous,
-            next: caller,
-        })
-    }
 }
 
 #[cfg(test)]

@@ -37,8 +37,8 @@ use margin_common::{
     encode::emit,
     fixed_err, i128_of, i256, malformed, nonzero,
     wire::{self, Check, Undo},
-    BadOracle, MathFailure, MissingSurface, Owned, OwnershipTransferStarted, OwnershipTransferred,
-    ParameterOutOfBounds, StaleOracle, StaleSurface, Unauthorized, ZeroAddress,
+    BadOracle, MathFailure, MissingSurface, Owned, ParameterOutOfBounds, StaleOracle, StaleSurface,
+    Unauthorized, ZeroAddress,
 };
 use stylus_margin::{
     instrument::{self, Kind},
@@ -165,7 +165,9 @@ margin_common::error_words! {
 #[storage]
 #[entrypoint]
 pub struct RiskEngine {
-    owner: Owned,
+    /// The owner role and its public functions (inherited).
+    #[borrow]
+    pub owner: Owned,
     guardian: StorageAddress,
     vault: StorageAddress,
     /// The account that receives trading fees (0: fees refused); an account id, so below
@@ -267,6 +269,7 @@ impl RiskEngine {
 }
 
 #[public]
+#[inherit(Owned)]
 impl RiskEngine {
     /// Sets the owner (also the first guardian) and wires the vault, the registry, the
     /// reader and the oracle (settlement prices).
@@ -284,8 +287,7 @@ impl RiskEngine {
         oracle: Address,
     ) -> Result<(), Error> {
         nonzero(&[vault, registry, reader, oracle])?;
-        let e: OwnershipTransferred = self.owner.init(owner)?;
-        emit(self.vm(), e);
+        self.owner.init(owner)?;
         self.oracle.set(oracle);
         self.guardian.set(owner);
         self.vault.set(vault);
@@ -295,34 +297,6 @@ impl RiskEngine {
     }
 
     // ---------------------------------------------------------------- roles
-
-    /// The owner.
-    pub fn owner(&self) -> Address {
-        self.owner.get()
-    }
-
-    /// Names a successor owner (zero cancels a pending transfer). Owner only.
-    /// # Errors
-    /// `Unauthorized`.
-    /// # Events
-    /// `OwnershipTransferStarted`.
-    pub fn transfer_ownership(&mut self, next: Address) -> Result<(), Error> {
-        let e: OwnershipTransferStarted = self.owner.transfer(self.vm().msg_sender(), next)?;
-        emit(self.vm(), e);
-        Ok(())
-    }
-
-    /// The named successor takes ownership.
-    /// # Errors
-    /// `Unauthorized`.
-    /// # Events
-    /// `OwnershipTransferred`.
-    pub fn accept_ownership(&mut self) -> Result<(), Error> {
-        let s = self.vm().msg_sender();
-        let e: OwnershipTransferred = self.owner.accept(s)?;
-        emit(self.vm(), e);
-        Ok(())
-    }
 
     /// Sets the guardian (may pause new risk). Owner only.
     /// # Events
@@ -649,9 +623,8 @@ impl RiskEngine {
 }
 
 #[cfg(test)]
-mod event_tests {
+mod abi_tests {
     use super::*;
-    use margin_common::encode::{same_as_alloy, varied};
 
     /// `contracts`' struct is its Solidity tuple (static fields: the same four words).
     #[test]
@@ -661,70 +634,5 @@ mod event_tests {
             types::EngineContracts::ABI.as_str(),
             margin_common::abi::tuple_type::<types::EngineContracts>()
         );
-    }
-
-    /// Every event's log, from the shared encoder, is alloy's.
-    #[test]
-    fn events_log_as_alloy_encodes() {
-        let mut r = margin_books::Rng(23);
-        let mut next = || r.next_u64();
-        for k in 0..32 {
-            assert!(
-                same_as_alloy(&Trade {
-                    buyer: varied(&mut next),
-                    seller: varied(&mut next),
-                    instrument: varied(&mut next),
-                    size: varied(&mut next),
-                    price: varied(&mut next),
-                    fee: varied(&mut next),
-                    market: varied(&mut next)
-                }),
-                "Trade {k}"
-            );
-            assert!(
-                same_as_alloy(&Withdrawal {
-                    account: varied(&mut next),
-                    token: varied(&mut next),
-                    amount: varied(&mut next),
-                    to: varied(&mut next)
-                }),
-                "Withdrawal {k}"
-            );
-            assert!(
-                same_as_alloy(&Settled {
-                    account: varied(&mut next),
-                    instrument: varied(&mut next),
-                    price: varied(&mut next),
-                    cash: varied(&mut next)
-                }),
-                "Settled {k}"
-            );
-            assert!(
-                same_as_alloy(&MarketSet {
-                    market: varied(&mut next),
-                    allowed: varied(&mut next)
-                }),
-                "MarketSet {k}"
-            );
-            assert!(
-                same_as_alloy(&GuardianSet {
-                    guardian: varied(&mut next)
-                }),
-                "GuardianSet {k}"
-            );
-            assert!(
-                same_as_alloy(&PausedSet {
-                    paused: varied(&mut next),
-                    until: varied(&mut next)
-                }),
-                "PausedSet {k}"
-            );
-            assert!(
-                same_as_alloy(&FeeAccountSet {
-                    account: varied(&mut next)
-                }),
-                "FeeAccountSet {k}"
-            );
-        }
     }
 }

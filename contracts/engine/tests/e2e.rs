@@ -609,7 +609,7 @@ fn constructors_refuse_zero_addresses() {
         let zero = matches!(r, Err(margin_engine::Error::ZeroAddress(ZeroAddress {})));
         assert_eq!(zero, i < 5, "engine, zero at {i}");
         assert_eq!(
-            c.sender(deployer).owner(),
+            c.sender(deployer).owner.owner(),
             if i < 5 {
                 alloy_primitives::Address::ZERO
             } else {

@@ -33,8 +33,8 @@ use margin_common::{
     encode::emit,
     fixed_err, i128_of, i256, malformed, math_failure, nonzero,
     wire::Evaluation,
-    BadOracle, MathFailure, MissingSurface, Owned, OwnershipTransferStarted, OwnershipTransferred,
-    ParameterOutOfBounds, StaleOracle, StaleSurface, Unauthorized, ZeroAddress,
+    BadOracle, MathFailure, MissingSurface, Owned, ParameterOutOfBounds, StaleOracle, StaleSurface,
+    Unauthorized, ZeroAddress,
 };
 use stylus_margin::{
     fixed::{self, Rounding, WAD},
@@ -112,8 +112,6 @@ margin_common::event_words! {
     InsuranceAccountSet { account }
     SocialisationPolicySet { ; enabled }
     DeficitSocialised { ; absorbed, remaining, index }
-}
-margin_common::event_words! {
     LiquidationParamsSet { ; (params as [U256; 10]) }
 }
 
@@ -249,7 +247,9 @@ margin_common::error_words! {
 #[storage]
 #[entrypoint]
 pub struct KeeperModule {
-    owner: Owned,
+    /// The owner role and its public functions (inherited).
+    #[borrow]
+    pub owner: Owned,
     vault: StorageAddress,
     registry: StorageAddress,
     reader: StorageAddress,
@@ -388,6 +388,7 @@ impl KeeperModule {
 }
 
 #[public]
+#[inherit(Owned)]
 impl KeeperModule {
     /// Sets the owner and wires the vault, registry and reader (once).
     /// # Errors
@@ -403,39 +404,10 @@ impl KeeperModule {
         reader: Address,
     ) -> Result<(), Error> {
         nonzero(&[vault, registry, reader])?;
-        let e: OwnershipTransferred = self.owner.init(owner)?;
-        emit(self.vm(), e);
+        self.owner.init(owner)?;
         self.vault.set(vault);
         self.registry.set(registry);
         self.reader.set(reader);
-        Ok(())
-    }
-
-    /// The owner.
-    pub fn owner(&self) -> Address {
-        self.owner.get()
-    }
-
-    /// Names a successor owner (zero cancels a pending transfer). Owner only.
-    /// # Errors
-    /// `Unauthorized`.
-    /// # Events
-    /// `OwnershipTransferStarted`.
-    pub fn transfer_ownership(&mut self, next: Address) -> Result<(), Error> {
-        let e: OwnershipTransferStarted = self.owner.transfer(self.vm().msg_sender(), next)?;
-        emit(self.vm(), e);
-        Ok(())
-    }
-
-    /// The named successor takes ownership.
-    /// # Errors
-    /// `Unauthorized`.
-    /// # Events
-    /// `OwnershipTransferred`.
-    pub fn accept_ownership(&mut self) -> Result<(), Error> {
-        let s = self.vm().msg_sender();
-        let e: OwnershipTransferred = self.owner.accept(s)?;
-        emit(self.vm(), e);
         Ok(())
     }
 
@@ -866,92 +838,6 @@ mod abi_tests {
                 price: x,
             };
             assert_eq!(a.abi_encode(), (s, i, d, c, x).abi_encode_params());
-        }
-    }
-}
-
-#[cfg(test)]
-mod event_tests {
-    use super::*;
-    use margin_common::encode::{same_as_alloy, varied};
-
-    /// Every event's log, from the shared encoder, is alloy's.
-    #[test]
-    fn events_log_as_alloy_encodes() {
-        let mut r = margin_books::Rng(23);
-        let mut next = || r.next_u64();
-        for k in 0..32 {
-            assert!(
-                same_as_alloy(&AuctionStarted {
-                    account: varied(&mut next),
-                    caller: varied(&mut next),
-                    bountyAccount: varied(&mut next),
-                    equity: varied(&mut next),
-                    mm: varied(&mut next),
-                    bounty: varied(&mut next)
-                }),
-                "AuctionStarted {k}"
-            );
-            assert!(
-                same_as_alloy(&Liquidated {
-                    account: varied(&mut next),
-                    liquidatorAccount: varied(&mut next),
-                    fraction: varied(&mut next),
-                    price: varied(&mut next),
-                    discount: varied(&mut next),
-                    insuranceFee: varied(&mut next)
-                }),
-                "Liquidated {k}"
-            );
-            assert!(
-                same_as_alloy(&AuctionEnded {
-                    account: varied(&mut next),
-                    equity: varied(&mut next),
-                    mm: varied(&mut next)
-                }),
-                "AuctionEnded {k}"
-            );
-            assert!(
-                same_as_alloy(&InsurancePaid {
-                    to: varied(&mut next),
-                    amount: varied(&mut next)
-                }),
-                "InsurancePaid {k}"
-            );
-            assert!(
-                same_as_alloy(&DeficitRecorded {
-                    account: varied(&mut next),
-                    amount: varied(&mut next),
-                    totalDeficit: varied(&mut next)
-                }),
-                "DeficitRecorded {k}"
-            );
-            assert!(
-                same_as_alloy(&LiquidationParamsSet {
-                    params: varied::<[U256; 10]>(&mut next).into()
-                }),
-                "LiquidationParamsSet {k}"
-            );
-            assert!(
-                same_as_alloy(&InsuranceAccountSet {
-                    account: varied(&mut next)
-                }),
-                "InsuranceAccountSet {k}"
-            );
-            assert!(
-                same_as_alloy(&SocialisationPolicySet {
-                    enabled: varied(&mut next)
-                }),
-                "SocialisationPolicySet {k}"
-            );
-            assert!(
-                same_as_alloy(&DeficitSocialised {
-                    absorbed: varied(&mut next),
-                    remaining: varied(&mut next),
-                    index: varied(&mut next)
-                }),
-                "DeficitSocialised {k}"
-            );
         }
     }
 }

@@ -31,8 +31,8 @@ use margin_common::{
     words::{
         halves, join, surface_from_slots, surface_slots, UnderlyingConfig, UnderlyingRisk, VolState,
     },
-    BadOracle, MathFailure, Owned, OwnershipTransferStarted, OwnershipTransferred,
-    ParameterOutOfBounds, StaleOracle, Unauthorized, UnknownUnderlying, ZeroAddress,
+    BadOracle, MathFailure, Owned, ParameterOutOfBounds, StaleOracle, Unauthorized,
+    UnknownUnderlying, ZeroAddress,
 };
 use stylus_margin::{
     fixed::WAD,
@@ -177,7 +177,9 @@ pub struct Surface {
 #[storage]
 #[entrypoint]
 pub struct RiskOracle {
-    owner: Owned,
+    /// The owner role and its public functions (inherited).
+    #[borrow]
+    pub owner: Owned,
     feeders: StorageMap<Address, StorageBool>,
     underlyings: StorageMap<U32, Underlying>,
     surfaces: StorageMap<U256, Surface>,
@@ -325,6 +327,7 @@ impl RiskOracle {
 }
 
 #[public]
+#[inherit(Owned)]
 impl RiskOracle {
     /// Sets the owner.
     /// # Errors
@@ -333,36 +336,7 @@ impl RiskOracle {
     /// `OwnershipTransferred` (from zero).
     #[constructor]
     pub fn constructor(&mut self, owner: Address) -> Result<(), Error> {
-        let e: OwnershipTransferred = self.owner.init(owner)?;
-        emit(self.vm(), e);
-        Ok(())
-    }
-
-    /// The owner.
-    pub fn owner(&self) -> Address {
-        self.owner.get()
-    }
-
-    /// Names a successor owner (zero cancels a pending transfer). Owner only.
-    /// # Errors
-    /// `Unauthorized`.
-    /// # Events
-    /// `OwnershipTransferStarted`.
-    pub fn transfer_ownership(&mut self, next: Address) -> Result<(), Error> {
-        let e: OwnershipTransferStarted = self.owner.transfer(self.vm().msg_sender(), next)?;
-        emit(self.vm(), e);
-        Ok(())
-    }
-
-    /// The named successor takes ownership.
-    /// # Errors
-    /// `Unauthorized`.
-    /// # Events
-    /// `OwnershipTransferred`.
-    pub fn accept_ownership(&mut self) -> Result<(), Error> {
-        let s = self.vm().msg_sender();
-        let e: OwnershipTransferred = self.owner.accept(s)?;
-        emit(self.vm(), e);
+        self.owner.init(owner)?;
         Ok(())
     }
 
@@ -763,72 +737,6 @@ mod abi_tests {
             assert_eq!(
                 p.abi_encode(),
                 Fields::abi_encode_params(&(feed, a, b, m, rate, v, l, sr))
-            );
-        }
-    }
-}
-
-#[cfg(test)]
-mod event_tests {
-    use super::*;
-    use margin_common::encode::{same_as_alloy, varied};
-
-    /// Every event's log, from the shared encoder, is alloy's.
-    #[test]
-    fn events_log_as_alloy_encodes() {
-        let mut r = margin_books::Rng(23);
-        let mut next = || r.next_u64();
-        for k in 0..32 {
-            assert!(
-                same_as_alloy(&UnderlyingSet {
-                    underlying: varied(&mut next),
-                    feed: varied(&mut next),
-                    maxAge: varied(&mut next),
-                    surfaceMaxAge: varied(&mut next),
-                    method: varied(&mut next),
-                    rate: varied(&mut next),
-                    refVol: varied(&mut next),
-                    lambda: varied(&mut next),
-                    stableRate: varied(&mut next)
-                }),
-                "UnderlyingSet {k}"
-            );
-            assert!(
-                same_as_alloy(&SurfacePosted {
-                    underlying: varied(&mut next),
-                    expiry: varied(&mut next),
-                    a: varied(&mut next),
-                    b: varied(&mut next),
-                    rho: varied(&mut next),
-                    m: varied(&mut next),
-                    sigma: varied(&mut next)
-                }),
-                "SurfacePosted {k}"
-            );
-            assert!(
-                same_as_alloy(&Poked {
-                    underlying: varied(&mut next),
-                    price: varied(&mut next),
-                    stablePrice: varied(&mut next),
-                    forecastVol: varied(&mut next)
-                }),
-                "Poked {k}"
-            );
-            assert!(
-                same_as_alloy(&SettlementRecorded {
-                    underlying: varied(&mut next),
-                    expiry: varied(&mut next),
-                    price: varied(&mut next),
-                    roundId: varied(&mut next)
-                }),
-                "SettlementRecorded {k}"
-            );
-            assert!(
-                same_as_alloy(&FeederSet {
-                    feeder: varied(&mut next),
-                    allowed: varied(&mut next)
-                }),
-                "FeederSet {k}"
             );
         }
     }

@@ -30,8 +30,7 @@ use margin_common::{
     encode::emit,
     i256, malformed, nonzero,
     wire::{self, params_from_words, params_words, AccountWords, Evaluation, Undo},
-    MathFailure, Owned, OwnershipTransferStarted, OwnershipTransferred, ParameterOutOfBounds,
-    Unauthorized, ZeroAddress,
+    MathFailure, Owned, ParameterOutOfBounds, Unauthorized, ZeroAddress,
 };
 use stylus_margin::{
     collateral::AssetConfig,
@@ -234,7 +233,9 @@ fn unpack_params(s: &[U256; SLOTS]) -> [U256; 3] {
 #[storage]
 #[entrypoint]
 pub struct RiskReader {
-    owner: Owned,
+    /// The owner role and its public functions (inherited).
+    #[borrow]
+    pub owner: Owned,
     slot0: StorageU256,
     slot1: StorageU256,
     slot2: StorageU256,
@@ -369,6 +370,7 @@ impl RiskReader {
 }
 
 #[public]
+#[inherit(Owned)]
 impl RiskReader {
     /// Sets the owner (who sets the margin parameters) and wires the vault, the registry,
     /// the oracle and the calculator (once).
@@ -386,40 +388,11 @@ impl RiskReader {
         calculator: Address,
     ) -> Result<(), Error> {
         nonzero(&[vault, registry, oracle, calculator])?;
-        let e: OwnershipTransferred = self.owner.init(owner)?;
-        emit(self.vm(), e);
+        self.owner.init(owner)?;
         self.store(
             [vault, registry, oracle, calculator],
             [U256::ZERO; 3], // the defaults
         );
-        Ok(())
-    }
-
-    /// The owner.
-    pub fn owner(&self) -> Address {
-        self.owner.get()
-    }
-
-    /// Names a successor owner (zero cancels a pending transfer). Owner only.
-    /// # Errors
-    /// `Unauthorized`.
-    /// # Events
-    /// `OwnershipTransferStarted`.
-    pub fn transfer_ownership(&mut self, next: Address) -> Result<(), Error> {
-        let e: OwnershipTransferStarted = self.owner.transfer(self.vm().msg_sender(), next)?;
-        emit(self.vm(), e);
-        Ok(())
-    }
-
-    /// The named successor takes ownership.
-    /// # Errors
-    /// `Unauthorized`.
-    /// # Events
-    /// `OwnershipTransferred`.
-    pub fn accept_ownership(&mut self) -> Result<(), Error> {
-        let s = self.vm().msg_sender();
-        let e: OwnershipTransferred = self.owner.accept(s)?;
-        emit(self.vm(), e);
         Ok(())
     }
 
@@ -698,26 +671,5 @@ mod tests {
         bad[wire::CHECK_WORDS + 4] = U256::from(u64::MAX);
         assert_eq!(check_words(&bad, &flags), None);
         assert_eq!(Evaluation::decode_all(&bad), None);
-    }
-}
-
-#[cfg(test)]
-mod event_tests {
-    use super::*;
-    use margin_common::encode::{same_as_alloy, varied};
-
-    /// Every event's log, from the shared encoder, is alloy's.
-    #[test]
-    fn events_log_as_alloy_encodes() {
-        let mut r = margin_books::Rng(23);
-        let mut next = || r.next_u64();
-        for k in 0..32 {
-            assert!(
-                same_as_alloy(&ParamsSet {
-                    params: varied::<[u64; 12]>(&mut next).into()
-                }),
-                "ParamsSet {k}"
-            );
-        }
     }
 }

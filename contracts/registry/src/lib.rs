@@ -36,10 +36,7 @@ extern crate alloc;
 use alloc::vec::Vec;
 
 use alloy_primitives::{Address, I256, U128, U256, U8};
-use margin_common::{
-    encode::emit, set_once, AlreadySet, Owned, OwnershipTransferStarted, OwnershipTransferred,
-    Unauthorized, ZeroAddress,
-};
+use margin_common::{encode::emit, set_once, AlreadySet, Owned, Unauthorized, ZeroAddress};
 use stylus_margin::{
     fixed::WAD,
     instrument::{self, InstrumentError, Kind, Position, Terms},
@@ -525,8 +522,9 @@ pub struct AccountState {
 #[entrypoint]
 #[storage]
 pub struct PositionRegistry {
-    /// Owner (two-step transfer).
-    owner: Owned,
+    /// The owner role and its public functions (inherited).
+    #[borrow]
+    pub owner: Owned,
     /// The RiskEngine (set once).
     engine: StorageAddress,
     /// Per-account position bound. In `engine`'s slot: a fill that opens a position reads
@@ -659,6 +657,7 @@ struct Move {
 }
 
 #[public]
+#[inherit(Owned)]
 impl PositionRegistry {
     /// Sets the owner and the default position bound (64).
     ///
@@ -675,9 +674,8 @@ impl PositionRegistry {
     /// * [`OwnershipTransferred`].
     #[constructor]
     pub fn constructor(&mut self, owner: Address) -> Result<(), Error> {
-        let e: OwnershipTransferred = self.owner.init(owner)?;
+        self.owner.init(owner)?;
         self.max_positions.set(U8::from(DEFAULT_MAX_POSITIONS));
-        emit(self.vm(), e);
         Ok(())
     }
 
@@ -1177,40 +1175,6 @@ impl PositionRegistry {
         Ok(())
     }
 
-    /// Starts a two-step ownership transfer (zero cancels a pending one).
-    ///
-    /// # Arguments
-    ///
-    /// * `new_owner` - Pending owner.
-    ///
-    /// # Errors
-    ///
-    /// * [`Error::Unauthorized`].
-    ///
-    /// # Events
-    ///
-    /// * [`OwnershipTransferStarted`].
-    pub fn transfer_ownership(&mut self, new_owner: Address) -> Result<(), Error> {
-        let e: OwnershipTransferStarted = self.owner.transfer(self.vm().msg_sender(), new_owner)?;
-        emit(self.vm(), e);
-        Ok(())
-    }
-
-    /// Completes an ownership transfer; called by the pending owner.
-    ///
-    /// # Errors
-    ///
-    /// * [`Error::Unauthorized`] - If the caller is not the pending owner.
-    ///
-    /// # Events
-    ///
-    /// * [`OwnershipTransferred`].
-    pub fn accept_ownership(&mut self) -> Result<(), Error> {
-        let e: OwnershipTransferred = self.owner.accept(self.vm().msg_sender())?;
-        emit(self.vm(), e);
-        Ok(())
-    }
-
     // ------------------------------------------------------------------- views
 
     /// All positions of `account`, in storage order: ids (packed terms), sizes and
@@ -1319,16 +1283,6 @@ impl PositionRegistry {
     /// The engine (zero until set).
     pub fn engine(&self) -> Address {
         self.engine.get()
-    }
-
-    /// The owner.
-    pub fn owner(&self) -> Address {
-        self.owner.get()
-    }
-
-    /// The pending owner of a two-step transfer (zero if none).
-    pub fn pending_owner(&self) -> Address {
-        self.owner.pending()
     }
 }
 
@@ -1611,113 +1565,9 @@ impl PositionRegistry {
 mod tests;
 
 #[cfg(test)]
-mod event_tests {
+mod abi_tests {
     use super::*;
-    use margin_common::encode::{same_as_alloy, varied};
-
-    /// Every event's log, from the shared encoder, is alloy's.
-    #[test]
-    fn events_log_as_alloy_encodes() {
-        let mut r = margin_books::Rng(23);
-        let mut next = || r.next_u64();
-        for k in 0..32 {
-            assert!(
-                same_as_alloy(&InstrumentListed {
-                    id: varied(&mut next),
-                    underlying: varied(&mut next),
-                    kind: varied(&mut next),
-                    strike: varied(&mut next),
-                    expiry: varied(&mut next)
-                }),
-                "InstrumentListed {k}"
-            );
-            assert!(
-                same_as_alloy(&PositionChanged {
-                    account: varied(&mut next),
-                    id: varied(&mut next),
-                    size: varied(&mut next),
-                    entryNotional: varied(&mut next)
-                }),
-                "PositionChanged {k}"
-            );
-            assert!(
-                same_as_alloy(&TradeApplied {
-                    buyer: varied(&mut next),
-                    seller: varied(&mut next),
-                    id: varied(&mut next),
-                    size: varied(&mut next),
-                    price: varied(&mut next),
-                    buyerRealized: varied(&mut next),
-                    sellerRealized: varied(&mut next)
-                }),
-                "TradeApplied {k}"
-            );
-            assert!(
-                same_as_alloy(&FractionMoved {
-                    from: varied(&mut next),
-                    to: varied(&mut next),
-                    fractionWad: varied(&mut next)
-                }),
-                "FractionMoved {k}"
-            );
-            assert!(
-                same_as_alloy(&PositionSettled {
-                    account: varied(&mut next),
-                    id: varied(&mut next),
-                    size: varied(&mut next),
-                    entryNotional: varied(&mut next),
-                    settlementPrice: varied(&mut next),
-                    value: varied(&mut next)
-                }),
-                "PositionSettled {k}"
-            );
-            assert!(
-                same_as_alloy(&FrozenSet {
-                    account: varied(&mut next),
-                    frozen: varied(&mut next)
-                }),
-                "FrozenSet {k}"
-            );
-            assert!(
-                same_as_alloy(&UnderlyingAdded {
-                    underlying: varied(&mut next)
-                }),
-                "UnderlyingAdded {k}"
-            );
-            assert!(
-                same_as_alloy(&MaxPositionsSet {
-                    maxPositions: varied(&mut next)
-                }),
-                "MaxPositionsSet {k}"
-            );
-            assert!(
-                same_as_alloy(&OpenInterestCapSet {
-                    id: varied(&mut next),
-                    cap: varied(&mut next)
-                }),
-                "OpenInterestCapSet {k}"
-            );
-            assert!(
-                same_as_alloy(&UnderlyingOpenInterestCapSet {
-                    underlying: varied(&mut next),
-                    cap: varied(&mut next)
-                }),
-                "UnderlyingOpenInterestCapSet {k}"
-            );
-            assert!(
-                same_as_alloy(&EngineSet {
-                    engine: varied(&mut next)
-                }),
-                "EngineSet {k}"
-            );
-            assert!(
-                same_as_alloy(&KeeperSet {
-                    keeper: varied(&mut next)
-                }),
-                "KeeperSet {k}"
-            );
-        }
-    }
+    use margin_common::encode::varied;
 
     /// `getPositions`' struct is its Solidity tuple, and returning it answers the same
     /// bytes as the 3-list tuple it replaced (stylus-sdk encodes a return value `T` as

@@ -20,6 +20,7 @@ use stylus_margin::{
 };
 
 use super::*;
+use margin_common::{OwnedError, OwnershipTransferStarted, OwnershipTransferred};
 
 impl types::Positions {
     /// The three lists as the tuple the tests compare.
@@ -143,7 +144,12 @@ fn snapshot(
                 )
             })
             .collect(),
-        params: (r.owner(), r.pending_owner(), r.engine(), r.max_positions()),
+        params: (
+            r.owner.owner(),
+            r.owner.pending_owner(),
+            r.engine(),
+            r.max_positions(),
+        ),
     }
 }
 
@@ -160,7 +166,7 @@ fn accounts() -> [U256; 3] {
 #[motsu::test]
 fn constructor_sets_owner_and_default_bound(reg: Contract<PositionRegistry>, owner: Address) {
     reg.sender(owner).constructor(owner).motsu_unwrap();
-    assert_eq!(reg.sender(owner).owner(), owner);
+    assert_eq!(reg.sender(owner).owner.owner(), owner);
     assert_eq!(reg.sender(owner).max_positions(), DEFAULT_MAX_POSITIONS);
     assert_eq!(reg.sender(owner).engine(), Address::ZERO);
     reg.assert_emitted(&OwnershipTransferred {
@@ -176,7 +182,7 @@ fn constructor_reverts_on_zero_owner(reg: Contract<PositionRegistry>, owner: Add
         .constructor(Address::ZERO)
         .motsu_unwrap_err();
     assert!(matches!(err, Error::ZeroAddress(_)));
-    assert_eq!(reg.sender(owner).owner(), Address::ZERO);
+    assert_eq!(reg.sender(owner).owner.owner(), Address::ZERO);
     assert_eq!(reg.sender(owner).max_positions(), 0);
 }
 
@@ -264,16 +270,19 @@ fn ownership_transfers_in_two_steps(
     next: Address,
 ) {
     reg.sender(owner).constructor(owner).motsu_unwrap();
-    reg.sender(owner).transfer_ownership(next).motsu_unwrap();
+    reg.sender(owner)
+        .owner
+        .transfer_ownership(next)
+        .motsu_unwrap();
     reg.assert_emitted(&OwnershipTransferStarted {
         previous: owner,
         next,
     });
-    assert_eq!(reg.sender(owner).owner(), owner);
-    assert_eq!(reg.sender(owner).pending_owner(), next);
-    reg.sender(next).accept_ownership().motsu_unwrap();
-    assert_eq!(reg.sender(owner).owner(), next);
-    assert_eq!(reg.sender(owner).pending_owner(), Address::ZERO);
+    assert_eq!(reg.sender(owner).owner.owner(), owner);
+    assert_eq!(reg.sender(owner).owner.pending_owner(), next);
+    reg.sender(next).owner.accept_ownership().motsu_unwrap();
+    assert_eq!(reg.sender(owner).owner.owner(), next);
+    assert_eq!(reg.sender(owner).owner.pending_owner(), Address::ZERO);
     reg.assert_emitted(&OwnershipTransferred {
         previous: owner,
         next,
@@ -288,9 +297,13 @@ fn transfer_ownership_reverts_when_not_owner(
 ) {
     reg.sender(owner).constructor(owner).motsu_unwrap();
     let before = snapshot(&reg, owner, &[], &[]);
-    let err = reg.sender(next).transfer_ownership(next).motsu_unwrap_err();
+    let err = reg
+        .sender(next)
+        .owner
+        .transfer_ownership(next)
+        .motsu_unwrap_err();
     assert!(
-        matches!(err, Error::Unauthorized(Unauthorized { caller: account }) if account == next)
+        matches!(err, OwnedError::Unauthorized(Unauthorized { caller: account }) if account == next)
     );
     assert_eq!(snapshot(&reg, owner, &[], &[]), before);
 }
@@ -303,11 +316,18 @@ fn accept_ownership_reverts_when_not_pending(
     intruder: Address,
 ) {
     reg.sender(owner).constructor(owner).motsu_unwrap();
-    reg.sender(owner).transfer_ownership(next).motsu_unwrap();
+    reg.sender(owner)
+        .owner
+        .transfer_ownership(next)
+        .motsu_unwrap();
     let before = snapshot(&reg, owner, &[], &[]);
-    let err = reg.sender(intruder).accept_ownership().motsu_unwrap_err();
+    let err = reg
+        .sender(intruder)
+        .owner
+        .accept_ownership()
+        .motsu_unwrap_err();
     assert!(
-        matches!(err, Error::Unauthorized(Unauthorized { caller: account }) if account == intruder)
+        matches!(err, OwnedError::Unauthorized(Unauthorized { caller: account }) if account == intruder)
     );
     assert_eq!(snapshot(&reg, owner, &[], &[]), before);
 }

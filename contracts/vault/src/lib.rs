@@ -56,10 +56,7 @@ use alloy_primitives::{
     aliases::{I128, U128, U16, U64},
     Address, FixedBytes, I256, U256,
 };
-use margin_common::{
-    encode::emit, set_once, AlreadySet, Owned, OwnershipTransferStarted, OwnershipTransferred,
-    Unauthorized, ZeroAddress,
-};
+use margin_common::{encode::emit, set_once, AlreadySet, Owned, Unauthorized, ZeroAddress};
 use stylus_margin::{
     collateral::{AssetConfig, ConfigField, MAX_DECIMALS},
     fixed,
@@ -566,7 +563,9 @@ pub struct Asset {
 #[storage]
 #[entrypoint]
 pub struct CollateralVault {
-    owner: Owned,
+    /// The owner role and its public functions (inherited).
+    #[borrow]
+    pub owner: Owned,
     engine: StorageAddress,
     keeper: StorageAddress,
     quote: StorageAddress,
@@ -987,6 +986,7 @@ impl CollateralVault {
 }
 
 #[public]
+#[inherit(Owned)]
 impl CollateralVault {
     /// Sets the owner role. Runs once, at deployment.
     ///
@@ -1000,54 +1000,13 @@ impl CollateralVault {
     /// * [`OwnershipTransferred`] from zero to `owner`.
     #[constructor]
     pub fn constructor(&mut self, owner: Address) -> Result<(), Error> {
-        let e: OwnershipTransferred = self.owner.init(owner)?;
-        emit(self.vm(), e);
+        self.owner.init(owner)?;
         Ok(())
     }
 
     // ------------------------------------------------------------------
     // Owner role
     // ------------------------------------------------------------------
-
-    /// The owner role.
-    pub fn owner(&self) -> Address {
-        self.owner.get()
-    }
-
-    /// The pending owner of a two-step transfer (zero if none).
-    pub fn pending_owner(&self) -> Address {
-        self.owner.pending()
-    }
-
-    /// Starts a two-step transfer of the owner role; `new_owner` must call
-    /// [`Self::accept_ownership`]. Zero cancels a pending transfer.
-    ///
-    /// # Arguments
-    /// * `new_owner` - The proposed owner.
-    ///
-    /// # Errors
-    /// * [`Error::Unauthorized`] - If the caller is not the owner.
-    ///
-    /// # Events
-    /// * [`OwnershipTransferStarted`].
-    pub fn transfer_ownership(&mut self, new_owner: Address) -> Result<(), Error> {
-        let e: OwnershipTransferStarted = self.owner.transfer(self.sender(), new_owner)?;
-        emit(self.vm(), e);
-        Ok(())
-    }
-
-    /// Completes a two-step transfer of the owner role.
-    ///
-    /// # Errors
-    /// * [`Error::Unauthorized`] - If the caller is not the pending owner.
-    ///
-    /// # Events
-    /// * [`OwnershipTransferred`].
-    pub fn accept_ownership(&mut self) -> Result<(), Error> {
-        let e: OwnershipTransferred = self.owner.accept(self.sender())?;
-        emit(self.vm(), e);
-        Ok(())
-    }
 
     /// Sets the RiskEngine, once.
     ///
@@ -1940,145 +1899,9 @@ impl CollateralVault {
 }
 
 #[cfg(test)]
-mod event_tests {
+mod abi_tests {
     use super::*;
-    use margin_common::encode::{same_as_alloy, varied};
-
-    /// Every event's log, from the shared encoder, is alloy's.
-    #[test]
-    fn events_log_as_alloy_encodes() {
-        let mut r = margin_books::Rng(17);
-        let mut next = || r.next_u64();
-        for k in 0..32 {
-            assert!(
-                same_as_alloy(&EngineSet {
-                    engine: varied(&mut next)
-                }),
-                "EngineSet {k}"
-            );
-            assert!(
-                same_as_alloy(&KeeperSet {
-                    keeper: varied(&mut next)
-                }),
-                "KeeperSet {k}"
-            );
-            assert!(
-                same_as_alloy(&AccountOpened {
-                    account: varied(&mut next),
-                    owner: varied(&mut next)
-                }),
-                "AccountOpened {k}"
-            );
-            assert!(
-                same_as_alloy(&OperatorSet {
-                    account: varied(&mut next),
-                    operator: varied(&mut next),
-                    approved: varied(&mut next)
-                }),
-                "OperatorSet {k}"
-            );
-            assert!(
-                same_as_alloy(&AccountTransferred {
-                    account: varied(&mut next),
-                    previousOwner: varied(&mut next),
-                    newOwner: varied(&mut next)
-                }),
-                "AccountTransferred {k}"
-            );
-            assert!(
-                same_as_alloy(&FrozenSet {
-                    account: varied(&mut next),
-                    frozen: varied(&mut next)
-                }),
-                "FrozenSet {k}"
-            );
-            assert!(
-                same_as_alloy(&AssetListed {
-                    token: varied(&mut next),
-                    config: varied(&mut next),
-                    depositCap: varied(&mut next)
-                }),
-                "AssetListed {k}"
-            );
-            assert!(
-                same_as_alloy(&AssetConfigUpdated {
-                    token: varied(&mut next),
-                    config: varied(&mut next)
-                }),
-                "AssetConfigUpdated {k}"
-            );
-            assert!(
-                same_as_alloy(&DepositCapSet {
-                    token: varied(&mut next),
-                    cap: varied(&mut next),
-                    totalDeposits: varied(&mut next)
-                }),
-                "DepositCapSet {k}"
-            );
-            assert!(
-                same_as_alloy(&Deposited {
-                    account: varied(&mut next),
-                    token: varied(&mut next),
-                    from: varied(&mut next),
-                    tokenAmount: varied(&mut next),
-                    amount: varied(&mut next)
-                }),
-                "Deposited {k}"
-            );
-            assert!(
-                same_as_alloy(&Withdrawn {
-                    account: varied(&mut next),
-                    token: varied(&mut next),
-                    to: varied(&mut next),
-                    tokenAmount: varied(&mut next),
-                    amount: varied(&mut next)
-                }),
-                "Withdrawn {k}"
-            );
-            assert!(
-                same_as_alloy(&CashTransferred {
-                    from: varied(&mut next),
-                    to: varied(&mut next),
-                    amount: varied(&mut next)
-                }),
-                "CashTransferred {k}"
-            );
-            assert!(
-                same_as_alloy(&CashSocialised {
-                    absorbed: varied(&mut next),
-                    index: varied(&mut next)
-                }),
-                "CashSocialised {k}"
-            );
-            assert!(
-                same_as_alloy(&CashAdjusted {
-                    account: varied(&mut next),
-                    reason: varied(&mut next),
-                    delta: varied(&mut next),
-                    cash: varied(&mut next)
-                }),
-                "CashAdjusted {k}"
-            );
-            assert!(
-                same_as_alloy(&CollateralMoved {
-                    from: varied(&mut next),
-                    to: varied(&mut next),
-                    token: varied(&mut next),
-                    amount: varied(&mut next)
-                }),
-                "CollateralMoved {k}"
-            );
-            assert!(
-                same_as_alloy(&FractionMoved {
-                    from: varied(&mut next),
-                    to: varied(&mut next),
-                    fractionWad: varied(&mut next),
-                    cashMoved: varied(&mut next)
-                }),
-                "FractionMoved {k}"
-            );
-        }
-    }
+    use margin_common::encode::varied;
 
     /// `getAccountState`'s struct is its Solidity tuple, and returning it answers the same
     /// bytes as the 7-value tuple it replaced (stylus-sdk encodes a return value `T` as

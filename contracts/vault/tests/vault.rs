@@ -7,7 +7,7 @@ mod common;
 
 use alloy_primitives::{Address, I256, U256};
 use common::*;
-use margin_common::{OwnershipTransferStarted, OwnershipTransferred};
+use margin_common::{OwnedError, OwnershipTransferStarted, OwnershipTransferred};
 use margin_vault::*;
 use motsu::prelude::*;
 use stylus_margin::collateral::AssetConfig;
@@ -39,7 +39,7 @@ fn i(x: i128) -> I256 {
 #[motsu::test]
 fn constructor_sets_owner(vault: Contract<CollateralVault>, owner: Address) {
     vault.sender(owner).constructor(owner).motsu_unwrap();
-    assert_eq!(vault.sender(owner).owner(), owner);
+    assert_eq!(vault.sender(owner).owner.owner(), owner);
     vault.assert_emitted(&OwnershipTransferred {
         previous: Address::ZERO,
         next: owner,
@@ -53,7 +53,7 @@ fn constructor_reverts_on_zero_owner(vault: Contract<CollateralVault>, owner: Ad
         .constructor(Address::ZERO)
         .motsu_unwrap_err();
     assert!(matches!(err, Error::ZeroAddress(_)));
-    assert_eq!(vault.sender(owner).owner(), Address::ZERO);
+    assert_eq!(vault.sender(owner).owner.owner(), Address::ZERO);
 }
 
 #[motsu::test]
@@ -64,22 +64,30 @@ fn ownership_transfers_in_two_steps(
     carol: Address,
 ) {
     vault.sender(owner).constructor(owner).motsu_unwrap();
-    vault.sender(owner).transfer_ownership(bob).motsu_unwrap();
-    assert_eq!(vault.sender(owner).owner(), owner);
-    assert_eq!(vault.sender(owner).pending_owner(), bob);
+    vault
+        .sender(owner)
+        .owner
+        .transfer_ownership(bob)
+        .motsu_unwrap();
+    assert_eq!(vault.sender(owner).owner.owner(), owner);
+    assert_eq!(vault.sender(owner).owner.pending_owner(), bob);
     vault.assert_emitted(&OwnershipTransferStarted {
         previous: owner,
         next: bob,
     });
 
-    let err = vault.sender(carol).accept_ownership().motsu_unwrap_err();
-    assert!(matches!(err, Error::Unauthorized(e) if e.caller == carol));
-    assert_eq!(vault.sender(owner).owner(), owner);
-    assert_eq!(vault.sender(owner).pending_owner(), bob);
+    let err = vault
+        .sender(carol)
+        .owner
+        .accept_ownership()
+        .motsu_unwrap_err();
+    assert!(matches!(err, OwnedError::Unauthorized(e) if e.caller == carol));
+    assert_eq!(vault.sender(owner).owner.owner(), owner);
+    assert_eq!(vault.sender(owner).owner.pending_owner(), bob);
 
-    vault.sender(bob).accept_ownership().motsu_unwrap();
-    assert_eq!(vault.sender(owner).owner(), bob);
-    assert_eq!(vault.sender(owner).pending_owner(), Address::ZERO);
+    vault.sender(bob).owner.accept_ownership().motsu_unwrap();
+    assert_eq!(vault.sender(owner).owner.owner(), bob);
+    assert_eq!(vault.sender(owner).owner.pending_owner(), Address::ZERO);
     vault.assert_emitted(&OwnershipTransferred {
         previous: owner,
         next: bob,
@@ -99,11 +107,13 @@ fn owner_functions_revert_for_others(
     let before = snapshot(&vault, &[U256::from(1)], &[&usdc, &weth], &[alice]);
     let not_owner = |e: Error| matches!(e, Error::Unauthorized(e) if e.caller == alice);
     let t = weth.address();
-    assert!(not_owner(
+    assert!(matches!(
         vault
             .sender(alice)
+            .owner
             .transfer_ownership(alice)
-            .motsu_unwrap_err()
+            .motsu_unwrap_err(),
+        OwnedError::Unauthorized(e) if e.caller == alice
     ));
     assert!(not_owner(
         vault.sender(alice).set_engine(alice).motsu_unwrap_err()

@@ -16,6 +16,12 @@
 //!   be in that enum; otherwise the tool fails. So the interface lists exactly
 //!   the errors the contract can revert with.
 //!
+//! - Inherited functions (`#[inherit(Owned)]`: a `#[public]` type of `contracts/common`):
+//!   export-abi prints the inherited interface first and the contract's `is` it; the tool
+//!   writes one interface with both, the inherited functions documented from their
+//!   `#[public]` impl in `contracts/common`, and the events and errors that impl's file
+//!   imports counted as the contract's.
+//!
 //! Usage: `abi-export [--out-dir DIR] CONTRACT...` (default DIR: `abi`,
 //! relative to the workspace root). `abi-export --list` prints the known
 //! contracts. Build with `--features export-abi` (`scripts/abi.sh` does).
@@ -174,6 +180,10 @@ struct SolItem<T> {
     item: T,
 }
 
+/// Doc comments of `#[public]` functions by Solidity name, in source order (overloads
+/// share a name).
+type FnDocs = BTreeMap<String, Vec<Vec<String>>>;
+
 /// What the source adds to `export-abi`'s text.
 #[derive(Default)]
 struct Source {
@@ -183,8 +193,13 @@ struct Source {
     errors: Vec<SolItem<syn_solidity::ItemError>>,
     /// Doc comments of the `#[public]` functions by Solidity name, in source
     /// order (overloads share a name).
-    fn_docs: BTreeMap<String, Vec<Vec<String>>>,
+    fn_docs: FnDocs,
     constructor_docs: Vec<String>,
+    /// The types whose public functions the contract inherits (`#[inherit(Owned)]`).
+    inherits: Vec<String>,
+    /// Per `#[public]` type: its functions' doc comments (as `fn_docs`) and the file it
+    /// is in (what an inherited type is read from, in `contracts/common`).
+    public_types: BTreeMap<String, (FnDocs, PathBuf)>,
 }
 
 fn read_source(crate_dir: &Path) -> Result<Source, String> {
@@ -200,27 +215,12 @@ fn read_source(crate_dir: &Path) -> Result<Source, String> {
 /// The errors and events a contract uses from `margin-common` (declared once there, in its
 /// `sol!` block, for every contract that raises them): those its `lib.rs` imports with
 /// `use margin_common::{...}`.
+///
+/// A type the contract inherits (`#[inherit(Owned)]`, a `#[public]` impl in
+/// `contracts/common`) adds its functions' docs and what its file imports from the crate
+/// (the events it logs, the errors it raises).
 fn add_shared(lib: &Path, src: &mut Source) -> Result<(), String> {
-    fn leaves(tree: &syn::UseTree, out: &mut Vec<String>) {
-        match tree {
-            syn::UseTree::Path(p) => leaves(&p.tree, out),
-            syn::UseTree::Name(n) => out.push(n.ident.to_string()),
-            syn::UseTree::Rename(r) => out.push(r.ident.to_string()),
-            syn::UseTree::Group(g) => g.items.iter().for_each(|t| leaves(t, out)),
-            syn::UseTree::Glob(_) => {}
-        }
-    }
-    let file = parse_rust(lib)?;
-    let mut used = Vec::new();
-    for item in &file.items {
-        if let Item::Use(u) = item {
-            if let syn::UseTree::Path(p) = &u.tree {
-                if p.ident == "margin_common" {
-                    leaves(&p.tree, &mut used);
-                }
-            }
-        }
-    }
+    let mut used = imported(lib, "margin_common")?;
     if used.is_empty() {
         return Ok(());
     }
@@ -228,6 +228,24 @@ fn add_shared(lib: &Path, src: &mut Source) -> Result<(), String> {
     let common = parse_rust(&common_lib)?;
     let mut shared = Source::default();
     walk(&common.items, &common_lib, &mut shared)?;
+    for ty in &src.inherits {
+        let Some((docs, file)) = shared.public_types.get(ty) else {
+            return Err(format!(
+                "{}: inherits {ty}, which has no #[public] impl in contracts/common",
+                lib.display()
+            ));
+        };
+        for (name, d) in docs {
+            if src.fn_docs.contains_key(name) {
+                return Err(format!(
+                    "{}: function {name} is both the contract's and inherited from {ty}",
+                    lib.display()
+                ));
+            }
+            src.fn_docs.insert(name.clone(), d.clone());
+        }
+        used.extend(imported(file, "crate")?);
+    }
     for e in shared.errors {
         let name = e.item.name.to_string();
         if used.contains(&name) && !src.errors.iter().any(|x| x.item.name == name) {
@@ -241,6 +259,30 @@ fn add_shared(lib: &Path, src: &mut Source) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// The names a file imports from `root` (`use margin_common::{..}`, `use crate::{..}`).
+fn imported(file: &Path, root: &str) -> Result<Vec<String>, String> {
+    fn leaves(tree: &syn::UseTree, out: &mut Vec<String>) {
+        match tree {
+            syn::UseTree::Path(p) => leaves(&p.tree, out),
+            syn::UseTree::Name(n) => out.push(n.ident.to_string()),
+            syn::UseTree::Rename(r) => out.push(r.ident.to_string()),
+            syn::UseTree::Group(g) => g.items.iter().for_each(|t| leaves(t, out)),
+            syn::UseTree::Glob(_) => {}
+        }
+    }
+    let mut used = Vec::new();
+    for item in &parse_rust(file)?.items {
+        if let Item::Use(u) = item {
+            if let syn::UseTree::Path(p) = &u.tree {
+                if p.ident == root {
+                    leaves(&p.tree, &mut used);
+                }
+            }
+        }
+    }
+    Ok(used)
 }
 
 fn parse_rust(path: &Path) -> Result<syn::File, String> {
@@ -353,6 +395,19 @@ fn walk(items: &[Item], file: &Path, src: &mut Source) -> Result<(), String> {
                 if !is_test_only(&imp.attrs)
                     && imp.attrs.iter().any(|a| a.path().is_ident("public")) =>
             {
+                for a in imp.attrs.iter().filter(|a| a.path().is_ident("inherit")) {
+                    let types = a
+                        .parse_args_with(
+                            syn::punctuated::Punctuated::<syn::Path, syn::Token![,]>::parse_terminated,
+                        )
+                        .map_err(|e| format!("{}: #[inherit]: {e}", file.display()))?;
+                    for t in types {
+                        if let Some(last) = t.segments.last() {
+                            src.inherits.push(last.ident.to_string());
+                        }
+                    }
+                }
+                let mut own = BTreeMap::new();
                 for ii in &imp.items {
                     if let ImplItem::Fn(f) = ii {
                         let d = docs(&f.attrs);
@@ -362,7 +417,16 @@ fn walk(items: &[Item], file: &Path, src: &mut Source) -> Result<(), String> {
                         }
                         let name = selector_override(&f.attrs)
                             .unwrap_or_else(|| camel(&f.sig.ident.to_string()));
+                        own.entry(name.clone())
+                            .or_insert_with(Vec::new)
+                            .push(d.clone());
                         src.fn_docs.entry(name).or_default().push(d);
+                    }
+                }
+                if let syn::Type::Path(tp) = &*imp.self_ty {
+                    if let Some(last) = tp.path.segments.last() {
+                        src.public_types
+                            .insert(last.ident.to_string(), (own, file.to_path_buf()));
                     }
                 }
             }
@@ -619,12 +683,10 @@ fn render(c: &Contract) -> Result<String, String> {
         if line.is_empty() || line == "}" {
             continue;
         }
-        if let Some(rest) = line.strip_prefix("interface ") {
-            if saw_interface {
-                return Err(format!(
-                    "export-abi printed more than one interface (inheritance): not supported yet: {rest}"
-                ));
-            }
+        // An inherited type's interface comes first (`interface IOwned {..}`), then the
+        // contract's (`interface IRiskOracle is IOwned {..}`): one interface here, with
+        // every function and error.
+        if line.starts_with("interface ") {
             saw_interface = true;
             continue;
         }

@@ -122,7 +122,12 @@ pub fn snapshot(
 ) -> Snapshot {
     let v = vault.sender(Address::ZERO);
     let mut words = vec![v.account_count()];
-    let mut addrs = vec![v.owner(), v.pending_owner(), v.engine(), v.quote_token()];
+    let mut addrs = vec![
+        v.owner.owner(),
+        v.owner.pending_owner(),
+        v.engine(),
+        v.quote_token(),
+    ];
     addrs.extend(v.listed_tokens());
     let mut flags = vec![];
     words.push(v.total_cash().into_raw());
