@@ -476,6 +476,9 @@ interface ICollateralVault {
     /// Opens a new account owned by the caller. Ids are sequential from 1 and
     /// never reused.
     ///
+    /// # Errors
+    /// None: anyone may open an account, at any time.
+    ///
     /// # Events
     /// * `AccountOpened`.
     function openAccount() external returns (uint256);

@@ -209,6 +209,8 @@ interface IKeeperModule {
     /// Sets the insurance fund's account (a vault account; give its ownership to a
     /// multisig or to this module so nobody withdraws it). Point the engine's fee account
     /// here to fund it from trading fees. Owner only.
+    /// # Errors
+    /// `Unauthorized` (not the owner).
     /// # Events
     /// `InsuranceAccountSet`.
     function setInsuranceAccount(uint256 account) external;
@@ -221,6 +223,8 @@ interface IKeeperModule {
 
     /// Sets the policy for a standing deficit: when enabled, anyone may socialise it
     /// across positive cash balances (`socialiseDeficit`). Owner only.
+    /// # Errors
+    /// `Unauthorized` (not the owner).
     /// # Events
     /// `SocialisationPolicySet`.
     function setSocialisation(bool enabled) external;

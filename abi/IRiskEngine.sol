@@ -161,6 +161,8 @@ interface IRiskEngine {
     function acceptOwnership() external;
 
     /// Sets the guardian (may pause new risk). Owner only.
+    /// # Errors
+    /// `Unauthorized` (not the owner).
     /// # Events
     /// `GuardianSet`.
     function setGuardian(address guardian) external;
@@ -176,6 +178,8 @@ interface IRiskEngine {
     function setPaused(bool paused) external;
 
     /// Authorises or removes a market (a contract that may call `trade`). Owner only.
+    /// # Errors
+    /// `Unauthorized` (not the owner).
     /// # Events
     /// `MarketSet`.
     function setMarket(address market, bool allowed) external;

@@ -138,6 +138,8 @@ interface IRiskOracle {
     function acceptOwnership() external;
 
     /// Authorises or removes a volatility feeder. Owner only.
+    /// # Errors
+    /// `Unauthorized` (not the owner).
     /// # Events
     /// `FeederSet`.
     function setFeeder(address feeder, bool allowed) external;

@@ -299,6 +299,8 @@ impl RiskEngine {
     // ---------------------------------------------------------------- roles
 
     /// Sets the guardian (may pause new risk). Owner only.
+    /// # Errors
+    /// `Unauthorized` (not the owner).
     /// # Events
     /// `GuardianSet`.
     pub fn set_guardian(&mut self, guardian: Address) -> Result<(), Error> {
@@ -332,6 +334,8 @@ impl RiskEngine {
     }
 
     /// Authorises or removes a market (a contract that may call `trade`). Owner only.
+    /// # Errors
+    /// `Unauthorized` (not the owner).
     /// # Events
     /// `MarketSet`.
     pub fn set_market(&mut self, market: Address, allowed: bool) -> Result<(), Error> {

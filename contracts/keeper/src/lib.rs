@@ -451,6 +451,8 @@ impl KeeperModule {
     /// Sets the insurance fund's account (a vault account; give its ownership to a
     /// multisig or to this module so nobody withdraws it). Point the engine's fee account
     /// here to fund it from trading fees. Owner only.
+    /// # Errors
+    /// `Unauthorized` (not the owner).
     /// # Events
     /// `InsuranceAccountSet`.
     pub fn set_insurance_account(&mut self, account: U256) -> Result<(), Error> {
@@ -472,6 +474,8 @@ impl KeeperModule {
 
     /// Sets the policy for a standing deficit: when enabled, anyone may socialise it
     /// across positive cash balances (`socialiseDeficit`). Owner only.
+    /// # Errors
+    /// `Unauthorized` (not the owner).
     /// # Events
     /// `SocialisationPolicySet`.
     pub fn set_socialisation(&mut self, enabled: bool) -> Result<(), Error> {

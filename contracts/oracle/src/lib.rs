@@ -341,6 +341,8 @@ impl RiskOracle {
     }
 
     /// Authorises or removes a volatility feeder. Owner only.
+    /// # Errors
+    /// `Unauthorized` (not the owner).
     /// # Events
     /// `FeederSet`.
     pub fn set_feeder(&mut self, feeder: Address, allowed: bool) -> Result<(), Error> {

@@ -1257,6 +1257,9 @@ impl CollateralVault {
     /// Opens a new account owned by the caller. Ids are sequential from 1 and
     /// never reused.
     ///
+    /// # Errors
+    /// None: anyone may open an account, at any time.
+    ///
     /// # Events
     /// * [`AccountOpened`].
     pub fn open_account(&mut self) -> U256 {

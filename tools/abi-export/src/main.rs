@@ -649,6 +649,17 @@ fn several_with_a_dynamic_one(line: &str) -> bool {
     values.len() >= 2 && values.iter().any(|v| v.ends_with(" memory"))
 }
 
+/// The section a state-changing function's doc lacks, if any: every function that is not
+/// `view` or `pure` documents what it reverts with (`# Errors`) and logs (`# Events`).
+fn missing_sections(line: &str, docs: &[String]) -> Option<&'static str> {
+    if line.contains(" view") || line.contains(" pure") {
+        return None;
+    }
+    ["Errors", "Events"]
+        .into_iter()
+        .find(|s| !docs.iter().any(|d| d.trim() == format!("# {s}")))
+}
+
 fn render(c: &Contract) -> Result<String, String> {
     let root = workspace_root();
     let src = read_source(&root.join(c.crate_dir))?;
@@ -677,6 +688,7 @@ fn render(c: &Contract) -> Result<String, String> {
     let mut returned = BTreeSet::new();
     let mut seen_fn: BTreeMap<String, usize> = BTreeMap::new();
     let mut undocumented = Vec::new();
+    let mut incomplete = Vec::new();
     let mut saw_interface = false;
     for raw in exported.lines() {
         let line = raw.trim();
@@ -698,7 +710,12 @@ fn render(c: &Contract) -> Result<String, String> {
             }
             let n = seen_fn.entry(name.to_string()).or_insert(0);
             match src.fn_docs.get(name).and_then(|d| d.get(*n)) {
-                Some(d) if !d.is_empty() => natspec(&mut functions, d, "    "),
+                Some(d) if !d.is_empty() => {
+                    if let Some(missing) = missing_sections(line, d) {
+                        incomplete.push(format!("{name} (# {missing})"));
+                    }
+                    natspec(&mut functions, d, "    ")
+                }
                 _ => undocumented.push(name.to_string()),
             }
             *n += 1;
@@ -727,6 +744,12 @@ fn render(c: &Contract) -> Result<String, String> {
     }
     if !saw_interface {
         return Err("export-abi printed no interface".into());
+    }
+    if !incomplete.is_empty() {
+        return Err(format!(
+            "{iface}: state-changing functions whose doc lacks a section (docs/CONVENTIONS.md): {}",
+            incomplete.join(", ")
+        ));
     }
     for f in &undocumented {
         eprintln!("abi-export: {iface}: function {f} has no doc comment");
@@ -840,6 +863,26 @@ mod tests {
         assert!(!several_with_a_dynamic_one(
             "function f() external view returns (Positions memory);"
         ));
+    }
+
+    #[test]
+    fn state_changing_functions_need_errors_and_events() {
+        let both: Vec<String> = vec![
+            "Sets it.".into(),
+            "# Errors".into(),
+            "`X`.".into(),
+            "# Events".into(),
+            "`Y`.".into(),
+        ];
+        let no_events: Vec<String> = vec!["Sets it.".into(), "# Errors".into(), "`X`.".into()];
+        let setter = "function setX(uint256 x) external;";
+        assert_eq!(missing_sections(setter, &both), None);
+        assert_eq!(missing_sections(setter, &no_events), Some("Events"));
+        assert_eq!(missing_sections(setter, &both[..1]), Some("Errors"));
+        assert_eq!(
+            missing_sections("function x() external view returns (uint256);", &both[..1]),
+            None
+        );
     }
 
     #[test]
