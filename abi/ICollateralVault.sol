@@ -74,15 +74,6 @@ interface ICollateralVault {
 
     // ---- Events ----
 
-    /// The engine address was set (once).
-    ///
-    /// * `engine` - The RiskEngine.
-    event EngineSet(address indexed engine);
-
-    /// The keeper module (liquidations, settlement) was set (once). It may call
-    /// every engine-only function.
-    event KeeperSet(address indexed keeper);
-
     /// A new account was opened.
     ///
     /// * `account` - Its id.
@@ -187,6 +178,13 @@ interface ICollateralVault {
     /// * `cashMoved` - Signed cash moved.
     event FractionMoved(uint256 indexed from, uint256 indexed to, uint256 fractionWad, int256 cashMoved);
 
+    /// The owner set the RiskEngine (once).
+    event EngineSet(address indexed engine);
+
+    /// The owner set the keeper module (liquidations, settlement; once). It may call every
+    /// engine-only function.
+    event KeeperSet(address indexed keeper);
+
     /// The owner named a successor (`next`; zero cancels), who must accept.
     event OwnershipTransferStarted(address indexed previous, address indexed next);
 
@@ -273,12 +271,6 @@ interface ICollateralVault {
     /// * `received` - Token units the vault's balance grew by.
     error FeeOnTransferDetected(address token, uint256 expected, uint256 received);
 
-    /// An engine-only function was called by someone else (or before the
-    /// engine was set).
-    ///
-    /// * `caller` - The caller.
-    error CallerNotEngineOrKeeper(address caller);
-
     /// The account is frozen (under liquidation).
     ///
     /// * `account` - The account.
@@ -330,7 +322,47 @@ interface ICollateralVault {
     /// already set; `current` is the one set.
     error AlreadySet(address current);
 
+    /// An engine-only function was called by someone other than the engine or the keeper
+    /// (or before they were set): the vault's and the registry's.
+    error CallerNotEngineOrKeeper(address caller);
+
     // ---- Functions ----
+
+    /// The RiskEngine (zero until set): with the keeper, the only caller of the
+    /// engine-only functions.
+    function engine() external view returns (address);
+
+    /// The keeper module (zero until set): liquidations and settlement; it may call every
+    /// engine-only function, like the engine.
+    function keeper() external view returns (address);
+
+    /// Sets the RiskEngine, once.
+    ///
+    /// # Arguments
+    /// * `engine` - The engine.
+    ///
+    /// # Errors
+    /// * `Unauthorized` - If the caller is not the owner.
+    /// * `ZeroAddress` - If `engine` is zero.
+    /// * `AlreadySet` - If the engine is already set (with the current one).
+    ///
+    /// # Events
+    /// * `EngineSet`.
+    function setEngine(address engine) external;
+
+    /// Sets the keeper module, once.
+    ///
+    /// # Arguments
+    /// * `keeper` - The keeper module.
+    ///
+    /// # Errors
+    /// * `Unauthorized` - If the caller is not the owner.
+    /// * `ZeroAddress` - If `keeper` is zero.
+    /// * `AlreadySet` - If the keeper is already set (with the current one).
+    ///
+    /// # Events
+    /// * `KeeperSet`.
+    function setKeeper(address keeper) external;
 
     /// The owner: sets the contract's parameters and wiring.
     function owner() external view returns (address);
@@ -359,37 +391,6 @@ interface ICollateralVault {
     /// # Events
     /// * `OwnershipTransferred`.
     function acceptOwnership() external;
-
-    /// Sets the RiskEngine, once.
-    ///
-    /// # Arguments
-    /// * `engine` - The engine, the only caller of the engine-only functions.
-    ///
-    /// # Errors
-    /// * `Unauthorized` - If the caller is not the owner.
-    /// * `ZeroAddress` - If `engine` is zero.
-    /// * `AlreadySet` - If the engine is already set.
-    ///
-    /// # Events
-    /// * `EngineSet`.
-    function setEngine(address engine) external;
-
-    /// Sets the keeper module (liquidations and settlement), once. It may call every
-    /// engine-only function, like the engine.
-    ///
-    /// # Errors
-    /// * Not the owner, zero address, or already set (`AlreadySet` with the
-    ///   current keeper).
-    ///
-    /// # Events
-    /// * `KeeperSet`.
-    function setKeeper(address keeper) external;
-
-    /// The keeper module (zero until set).
-    function keeper() external view returns (address);
-
-    /// The RiskEngine (zero until set).
-    function engine() external view returns (address);
 
     /// Lists `token` as collateral (or as the quote asset).
     ///

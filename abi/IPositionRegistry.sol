@@ -132,13 +132,11 @@ interface IPositionRegistry {
     /// * `cap` - New cap (WAD; 0 = none).
     event UnderlyingOpenInterestCapSet(uint32 indexed underlying, uint256 cap);
 
-    /// The owner set the engine.
-    ///
-    /// * `engine` - Engine address.
+    /// The owner set the RiskEngine (once).
     event EngineSet(address indexed engine);
 
-    /// The keeper module (liquidations, settlement) was set (once). It may call
-    /// every engine-only function.
+    /// The owner set the keeper module (liquidations, settlement; once). It may call every
+    /// engine-only function.
     event KeeperSet(address indexed keeper);
 
     /// The owner named a successor (`next`; zero cancels), who must accept.
@@ -230,11 +228,6 @@ interface IPositionRegistry {
     /// * `price` - Price given.
     error InvalidPrice(int256 price);
 
-    /// The caller is not the engine.
-    ///
-    /// * `caller` - Caller.
-    error CallerNotEngineOrKeeper(address caller);
-
     /// The account is frozen.
     ///
     /// * `account` - Account.
@@ -268,7 +261,47 @@ interface IPositionRegistry {
     /// already set; `current` is the one set.
     error AlreadySet(address current);
 
+    /// An engine-only function was called by someone other than the engine or the keeper
+    /// (or before they were set): the vault's and the registry's.
+    error CallerNotEngineOrKeeper(address caller);
+
     // ---- Functions ----
+
+    /// The RiskEngine (zero until set): with the keeper, the only caller of the
+    /// engine-only functions.
+    function engine() external view returns (address);
+
+    /// The keeper module (zero until set): liquidations and settlement; it may call every
+    /// engine-only function, like the engine.
+    function keeper() external view returns (address);
+
+    /// Sets the RiskEngine, once.
+    ///
+    /// # Arguments
+    /// * `engine` - The engine.
+    ///
+    /// # Errors
+    /// * `Unauthorized` - If the caller is not the owner.
+    /// * `ZeroAddress` - If `engine` is zero.
+    /// * `AlreadySet` - If the engine is already set (with the current one).
+    ///
+    /// # Events
+    /// * `EngineSet`.
+    function setEngine(address engine) external;
+
+    /// Sets the keeper module, once.
+    ///
+    /// # Arguments
+    /// * `keeper` - The keeper module.
+    ///
+    /// # Errors
+    /// * `Unauthorized` - If the caller is not the owner.
+    /// * `ZeroAddress` - If `keeper` is zero.
+    /// * `AlreadySet` - If the keeper is already set (with the current one).
+    ///
+    /// # Events
+    /// * `KeeperSet`.
+    function setKeeper(address keeper) external;
 
     /// The owner: sets the contract's parameters and wiring.
     function owner() external view returns (address);
@@ -414,36 +447,6 @@ interface IPositionRegistry {
     /// * `FrozenSet`.
     function setFrozen(uint256 account, bool frozen) external;
 
-    /// Sets the engine, once.
-    ///
-    /// # Arguments
-    ///
-    /// * `engine` - RiskEngine address.
-    ///
-    /// # Errors
-    ///
-    /// * `Unauthorized`, `ZeroAddress` (zero),
-    ///   `AlreadySet`.
-    ///
-    /// # Events
-    ///
-    /// * `EngineSet`.
-    function setEngine(address engine) external;
-
-    /// Sets the keeper module (liquidations and settlement), once. It may call every
-    /// engine-only function, like the engine.
-    ///
-    /// # Errors
-    /// * Not the owner, zero address, or already set (`AlreadySet` with the
-    ///   current keeper).
-    ///
-    /// # Events
-    /// * `KeeperSet`.
-    function setKeeper(address keeper) external;
-
-    /// The keeper module (zero until set).
-    function keeper() external view returns (address);
-
     /// Adds an underlying id that instruments may reference.
     ///
     /// # Arguments
@@ -557,7 +560,4 @@ interface IPositionRegistry {
 
     /// Per-account position bound.
     function maxPositions() external view returns (uint8);
-
-    /// The engine (zero until set).
-    function engine() external view returns (address);
 }

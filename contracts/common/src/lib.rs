@@ -16,6 +16,9 @@
 //! - [`Owned`] (`owned.rs`): two-step ownership, every owned contract's, with its four
 //!   public functions, which each contract inherits (`#[inherit(Owned)]`) rather than
 //!   re-declares (`Unauthorized`, the two ownership events);
+//! - [`Wired`] (`wired.rs`): the vault's and the registry's owner, engine and keeper, with
+//!   `setEngine`, `setKeeper` and the engine-or-keeper check written once
+//!   (`CallerNotEngineOrKeeper`, `EngineSet`, `KeeperSet`);
 //! - conversions between ABI integers and the core's `i128` WAD values.
 //!
 //! The call graph is a tree: markets and users call the RiskEngine, keepers the
@@ -31,6 +34,7 @@ pub mod abi;
 pub mod encode;
 mod owned;
 pub mod wire;
+mod wired;
 pub mod words;
 
 #[allow(unused_imports)]
@@ -42,6 +46,7 @@ use stylus_margin::{fixed::MathError, margin::MarginError};
 use stylus_sdk::storage::StorageAddress;
 
 pub use owned::{Owned, OwnedError};
+pub use wired::{Wired, WiredError};
 
 sol! {
     /// A price reading is older than the underlying's maximum age.
@@ -82,6 +87,19 @@ sol! {
     #[derive(Debug, PartialEq, Eq)]
     error MathFailure(uint8 code);
 
+    /// An engine-only function was called by someone other than the engine or the keeper
+    /// (or before they were set): the vault's and the registry's.
+    #[derive(Debug, PartialEq, Eq)]
+    error CallerNotEngineOrKeeper(address caller);
+
+    /// The owner set the RiskEngine (once).
+    #[derive(Debug, PartialEq, Eq)]
+    event EngineSet(address indexed engine);
+    /// The owner set the keeper module (liquidations, settlement; once). It may call every
+    /// engine-only function.
+    #[derive(Debug, PartialEq, Eq)]
+    event KeeperSet(address indexed keeper);
+
     /// The owner named a successor (`next`; zero cancels), who must accept.
     #[derive(Debug, PartialEq, Eq)]
     event OwnershipTransferStarted(address indexed previous, address indexed next);
@@ -94,6 +112,8 @@ sol! {
 crate::event_words! {
     OwnershipTransferStarted { previous, next }
     OwnershipTransferred { previous, next }
+    EngineSet { engine }
+    KeeperSet { keeper }
 }
 
 // The shared errors' words (`encode`); each contract's `errors!` test checks those it
@@ -105,6 +125,7 @@ crate::error_words! {
     StaleSurface { underlying, expiry, age }
     UnknownUnderlying { underlying }
     Unauthorized { caller }
+    CallerNotEngineOrKeeper { caller }
     ZeroAddress {}
     AlreadySet { current }
     ParameterOutOfBounds { which, value }
@@ -266,6 +287,7 @@ mod tests {
             StaleSurface,
             UnknownUnderlying,
             Unauthorized,
+            CallerNotEngineOrKeeper,
             ParameterOutOfBounds,
             MathFailure,
         }

@@ -36,16 +36,16 @@ extern crate alloc;
 use alloc::vec::Vec;
 
 use alloy_primitives::{Address, I256, U128, U256, U8};
-use margin_common::{encode::emit, set_once, AlreadySet, Owned, Unauthorized, ZeroAddress};
+use margin_common::{
+    encode::emit, CallerNotEngineOrKeeper, Owned, Unauthorized, Wired, ZeroAddress,
+};
 use stylus_margin::{
     fixed::WAD,
     instrument::{self, InstrumentError, Kind, Position, Terms},
 };
 use stylus_sdk::{
     prelude::*,
-    storage::{
-        StorageAddress, StorageArray, StorageBool, StorageMap, StorageU128, StorageU256, StorageU8,
-    },
+    storage::{StorageArray, StorageBool, StorageMap, StorageU128, StorageU256, StorageU8},
 };
 
 pub use sol::*;
@@ -63,8 +63,6 @@ margin_common::event_words! {
     MaxPositionsSet { ; maxPositions }
     OpenInterestCapSet { id; cap }
     UnderlyingOpenInterestCapSet { underlying; cap }
-    EngineSet { engine }
-    KeeperSet { keeper }
 }
 
 /// The registry's ABI types.
@@ -222,19 +220,6 @@ mod sol {
         #[allow(missing_docs)]
         event UnderlyingOpenInterestCapSet(uint32 indexed underlying, uint256 cap);
 
-        /// The owner set the engine.
-        ///
-        /// * `engine` - Engine address.
-        #[derive(Debug)]
-        #[allow(missing_docs)]
-        event EngineSet(address indexed engine);
-
-        /// The keeper module (liquidations, settlement) was set (once). It may call
-        /// every engine-only function.
-        #[derive(Debug)]
-        #[allow(missing_docs)]
-        event KeeperSet(address indexed keeper);
-
     }
 
     sol! {
@@ -347,13 +332,6 @@ mod sol {
         #[allow(missing_docs)]
         error InvalidPrice(int256 price);
 
-        /// The caller is not the engine.
-        ///
-        /// * `caller` - Caller.
-        #[derive(Debug)]
-        #[allow(missing_docs)]
-        error CallerNotEngineOrKeeper(address caller);
-
         /// The account is frozen.
         ///
         /// * `account` - Account.
@@ -409,7 +387,6 @@ margin_common::errors! {
         NoPosition,
         SameAccount,
         OutOfRange,
-        AlreadySet,
         Unauthorized,
         ZeroAddress,
     }
@@ -431,7 +408,6 @@ margin_common::error_words! {
     NegativeSize { size }
     SizeOverflow { account, id }
     InvalidPrice { price }
-    CallerNotEngineOrKeeper { caller }
     AccountFrozen { account }
     NoPosition { account, id }
     SameAccount { account }
@@ -522,15 +498,11 @@ pub struct AccountState {
 #[entrypoint]
 #[storage]
 pub struct PositionRegistry {
-    /// The owner role and its public functions (inherited).
+    /// The owner, the engine and the keeper (their public functions inherited), and in
+    /// the engine's slot the per-account position bound (`Wired::word`: a fill that opens
+    /// a position reads both).
     #[borrow]
-    pub owner: Owned,
-    /// The RiskEngine (set once).
-    engine: StorageAddress,
-    /// Per-account position bound. In `engine`'s slot: a fill that opens a position reads
-    /// both.
-    max_positions: StorageU8,
-    keeper: StorageAddress,
+    pub wired: Wired,
     /// Instruments by id.
     instruments: StorageMap<U256, InstrumentState>,
     /// Underlyings by id.
@@ -656,8 +628,10 @@ struct Move {
     changed: bool,
 }
 
+margin_common::wired_owner!(PositionRegistry);
+
 #[public]
-#[inherit(Owned)]
+#[inherit(Wired, Owned)]
 impl PositionRegistry {
     /// Sets the owner and the default position bound (64).
     ///
@@ -674,8 +648,8 @@ impl PositionRegistry {
     /// * [`OwnershipTransferred`].
     #[constructor]
     pub fn constructor(&mut self, owner: Address) -> Result<(), Error> {
-        self.owner.init(owner)?;
-        self.max_positions.set(U8::from(DEFAULT_MAX_POSITIONS));
+        self.wired.owner.init(owner)?;
+        self.wired.set_word(u64::from(DEFAULT_MAX_POSITIONS));
         Ok(())
     }
 
@@ -709,7 +683,7 @@ impl PositionRegistry {
         expiry: u64,
     ) -> Result<U256, Error> {
         let caller = self.vm().msg_sender();
-        if caller != self.engine.get() && caller != self.owner.get() {
+        if caller != self.wired.engine() && caller != self.wired.owner.get() {
             return Err(Error::CallerNotEngineOrKeeper(CallerNotEngineOrKeeper {
                 caller,
             }));
@@ -1024,48 +998,6 @@ impl PositionRegistry {
 
     // ------------------------------------------------------------------- owner
 
-    /// Sets the engine, once.
-    ///
-    /// # Arguments
-    ///
-    /// * `engine` - RiskEngine address.
-    ///
-    /// # Errors
-    ///
-    /// * [`Error::Unauthorized`], [`Error::ZeroAddress`] (zero),
-    ///   [`Error::AlreadySet`].
-    ///
-    /// # Events
-    ///
-    /// * [`EngineSet`].
-    pub fn set_engine(&mut self, engine: Address) -> Result<(), Error> {
-        self.only_owner()?;
-        set_once::<Error>(&mut self.engine, engine)?;
-        emit(self.vm(), EngineSet { engine });
-        Ok(())
-    }
-
-    /// Sets the keeper module (liquidations and settlement), once. It may call every
-    /// engine-only function, like the engine.
-    ///
-    /// # Errors
-    /// * Not the owner, zero address, or already set (`AlreadySet` with the
-    ///   current keeper).
-    ///
-    /// # Events
-    /// * [`KeeperSet`].
-    pub fn set_keeper(&mut self, keeper: Address) -> Result<(), Error> {
-        self.only_owner()?;
-        set_once::<Error>(&mut self.keeper, keeper)?;
-        emit(self.vm(), KeeperSet { keeper });
-        Ok(())
-    }
-
-    /// The keeper module (zero until set).
-    pub fn keeper(&self) -> Address {
-        self.keeper.get()
-    }
-
     /// Adds an underlying id that instruments may reference.
     ///
     /// # Arguments
@@ -1116,7 +1048,7 @@ impl PositionRegistry {
                 max: hard,
             }));
         }
-        self.max_positions.set(U8::from(max.to::<u8>()));
+        self.wired.set_word(u64::from(max.to::<u8>()));
         emit(self.vm(), MaxPositionsSet { maxPositions: max });
         Ok(())
     }
@@ -1277,28 +1209,18 @@ impl PositionRegistry {
 
     /// Per-account position bound.
     pub fn max_positions(&self) -> u8 {
-        self.max_positions.get().to::<u8>()
-    }
-
-    /// The engine (zero until set).
-    pub fn engine(&self) -> Address {
-        self.engine.get()
+        // SAFETY of the cast: only `constructor` and `setMaxPositions` write it, with a u8.
+        self.wired.word() as u8
     }
 }
 
 impl PositionRegistry {
     fn only_owner(&self) -> Result<(), Error> {
-        Ok(self.owner.only(self.vm().msg_sender())?)
+        Ok(self.wired.owner.only(self.vm().msg_sender())?)
     }
 
     fn only_engine(&self) -> Result<(), Error> {
-        let caller = self.vm().msg_sender();
-        if caller.is_zero() || (caller != self.engine.get() && caller != self.keeper.get()) {
-            return Err(Error::CallerNotEngineOrKeeper(CallerNotEngineOrKeeper {
-                caller,
-            }));
-        }
-        Ok(())
+        Ok(self.wired.only_engine_or_keeper(self.vm().msg_sender())?)
     }
 
     fn not_frozen(&self, account: U256) -> Result<(), Error> {

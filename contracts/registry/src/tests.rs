@@ -20,7 +20,10 @@ use stylus_margin::{
 };
 
 use super::*;
-use margin_common::{OwnedError, OwnershipTransferStarted, OwnershipTransferred};
+use margin_common::{
+    AlreadySet, EngineSet, KeeperSet, OwnedError, OwnershipTransferStarted, OwnershipTransferred,
+    WiredError,
+};
 
 impl types::Positions {
     /// The three lists as the tuple the tests compare.
@@ -56,7 +59,7 @@ fn i(x: I256) -> i128 {
 /// Constructor, engine, ETH and BTC underlyings.
 fn setup(reg: &Contract<PositionRegistry>, owner: Address, engine: Address) {
     reg.sender(owner).constructor(owner).motsu_unwrap();
-    reg.sender(owner).set_engine(engine).motsu_unwrap();
+    reg.sender(owner).wired.set_engine(engine).motsu_unwrap();
     reg.sender(owner).add_underlying(ETH).motsu_unwrap();
     reg.sender(owner).add_underlying(BTC).motsu_unwrap();
 }
@@ -145,9 +148,9 @@ fn snapshot(
             })
             .collect(),
         params: (
-            r.owner.owner(),
-            r.owner.pending_owner(),
-            r.engine(),
+            r.wired.owner.owner(),
+            r.wired.owner.pending_owner(),
+            r.wired.engine(),
             r.max_positions(),
         ),
     }
@@ -166,9 +169,9 @@ fn accounts() -> [U256; 3] {
 #[motsu::test]
 fn constructor_sets_owner_and_default_bound(reg: Contract<PositionRegistry>, owner: Address) {
     reg.sender(owner).constructor(owner).motsu_unwrap();
-    assert_eq!(reg.sender(owner).owner.owner(), owner);
+    assert_eq!(reg.sender(owner).wired.owner.owner(), owner);
     assert_eq!(reg.sender(owner).max_positions(), DEFAULT_MAX_POSITIONS);
-    assert_eq!(reg.sender(owner).engine(), Address::ZERO);
+    assert_eq!(reg.sender(owner).wired.engine(), Address::ZERO);
     reg.assert_emitted(&OwnershipTransferred {
         previous: Address::ZERO,
         next: owner,
@@ -182,7 +185,7 @@ fn constructor_reverts_on_zero_owner(reg: Contract<PositionRegistry>, owner: Add
         .constructor(Address::ZERO)
         .motsu_unwrap_err();
     assert!(matches!(err, Error::ZeroAddress(_)));
-    assert_eq!(reg.sender(owner).owner.owner(), Address::ZERO);
+    assert_eq!(reg.sender(owner).wired.owner.owner(), Address::ZERO);
     assert_eq!(reg.sender(owner).max_positions(), 0);
 }
 
@@ -193,8 +196,8 @@ fn set_engine_sets_once_and_emits(
     engine: Address,
 ) {
     reg.sender(owner).constructor(owner).motsu_unwrap();
-    reg.sender(owner).set_engine(engine).motsu_unwrap();
-    assert_eq!(reg.sender(owner).engine(), engine);
+    reg.sender(owner).wired.set_engine(engine).motsu_unwrap();
+    assert_eq!(reg.sender(owner).wired.engine(), engine);
     reg.assert_emitted(&EngineSet { engine });
 }
 
@@ -206,9 +209,13 @@ fn set_engine_reverts_when_not_owner(
 ) {
     reg.sender(owner).constructor(owner).motsu_unwrap();
     let before = snapshot(&reg, owner, &[], &[]);
-    let err = reg.sender(engine).set_engine(engine).motsu_unwrap_err();
+    let err = reg
+        .sender(engine)
+        .wired
+        .set_engine(engine)
+        .motsu_unwrap_err();
     assert!(
-        matches!(err, Error::Unauthorized(Unauthorized { caller: account }) if account == engine)
+        matches!(err, WiredError::Unauthorized(Unauthorized { caller: account }) if account == engine)
     );
     assert_eq!(snapshot(&reg, owner, &[], &[]), before);
 }
@@ -219,9 +226,10 @@ fn set_engine_reverts_on_zero_address(reg: Contract<PositionRegistry>, owner: Ad
     let before = snapshot(&reg, owner, &[], &[]);
     let err = reg
         .sender(owner)
+        .wired
         .set_engine(Address::ZERO)
         .motsu_unwrap_err();
-    assert!(matches!(err, Error::ZeroAddress(_)));
+    assert!(matches!(err, WiredError::ZeroAddress(_)));
     assert_eq!(snapshot(&reg, owner, &[], &[]), before);
 }
 
@@ -234,19 +242,24 @@ fn set_keeper_refuses_a_stranger_zero_and_a_second_keeper(
     other: Address,
 ) {
     reg.sender(owner).constructor(owner).motsu_unwrap();
-    let err = reg.sender(other).set_keeper(keeper).motsu_unwrap_err();
-    assert!(matches!(err, Error::Unauthorized(Unauthorized { caller }) if caller == other));
+    let err = reg
+        .sender(other)
+        .wired
+        .set_keeper(keeper)
+        .motsu_unwrap_err();
+    assert!(matches!(err, WiredError::Unauthorized(Unauthorized { caller }) if caller == other));
     let err = reg
         .sender(owner)
+        .wired
         .set_keeper(Address::ZERO)
         .motsu_unwrap_err();
-    assert!(matches!(err, Error::ZeroAddress(_)));
-    assert_eq!(reg.sender(owner).keeper(), Address::ZERO);
-    reg.sender(owner).set_keeper(keeper).motsu_unwrap();
+    assert!(matches!(err, WiredError::ZeroAddress(_)));
+    assert_eq!(reg.sender(owner).wired.keeper(), Address::ZERO);
+    reg.sender(owner).wired.set_keeper(keeper).motsu_unwrap();
     reg.assert_emitted(&KeeperSet { keeper });
-    let err = reg.sender(owner).set_keeper(other).motsu_unwrap_err();
-    assert!(matches!(err, Error::AlreadySet(AlreadySet { current }) if current == keeper));
-    assert_eq!(reg.sender(owner).keeper(), keeper);
+    let err = reg.sender(owner).wired.set_keeper(other).motsu_unwrap_err();
+    assert!(matches!(err, WiredError::AlreadySet(AlreadySet { current }) if current == keeper));
+    assert_eq!(reg.sender(owner).wired.keeper(), keeper);
 }
 
 #[motsu::test]
@@ -258,8 +271,8 @@ fn set_engine_reverts_when_already_set(
 ) {
     setup(&reg, owner, engine);
     let before = snapshot(&reg, owner, &[], &[]);
-    let err = reg.sender(owner).set_engine(other).motsu_unwrap_err();
-    assert!(matches!(err, Error::AlreadySet(AlreadySet { current: e }) if e == engine));
+    let err = reg.sender(owner).wired.set_engine(other).motsu_unwrap_err();
+    assert!(matches!(err, WiredError::AlreadySet(AlreadySet { current: e }) if e == engine));
     assert_eq!(snapshot(&reg, owner, &[], &[]), before);
 }
 
@@ -271,6 +284,7 @@ fn ownership_transfers_in_two_steps(
 ) {
     reg.sender(owner).constructor(owner).motsu_unwrap();
     reg.sender(owner)
+        .wired
         .owner
         .transfer_ownership(next)
         .motsu_unwrap();
@@ -278,11 +292,15 @@ fn ownership_transfers_in_two_steps(
         previous: owner,
         next,
     });
-    assert_eq!(reg.sender(owner).owner.owner(), owner);
-    assert_eq!(reg.sender(owner).owner.pending_owner(), next);
-    reg.sender(next).owner.accept_ownership().motsu_unwrap();
-    assert_eq!(reg.sender(owner).owner.owner(), next);
-    assert_eq!(reg.sender(owner).owner.pending_owner(), Address::ZERO);
+    assert_eq!(reg.sender(owner).wired.owner.owner(), owner);
+    assert_eq!(reg.sender(owner).wired.owner.pending_owner(), next);
+    reg.sender(next)
+        .wired
+        .owner
+        .accept_ownership()
+        .motsu_unwrap();
+    assert_eq!(reg.sender(owner).wired.owner.owner(), next);
+    assert_eq!(reg.sender(owner).wired.owner.pending_owner(), Address::ZERO);
     reg.assert_emitted(&OwnershipTransferred {
         previous: owner,
         next,
@@ -299,6 +317,7 @@ fn transfer_ownership_reverts_when_not_owner(
     let before = snapshot(&reg, owner, &[], &[]);
     let err = reg
         .sender(next)
+        .wired
         .owner
         .transfer_ownership(next)
         .motsu_unwrap_err();
@@ -317,12 +336,14 @@ fn accept_ownership_reverts_when_not_pending(
 ) {
     reg.sender(owner).constructor(owner).motsu_unwrap();
     reg.sender(owner)
+        .wired
         .owner
         .transfer_ownership(next)
         .motsu_unwrap();
     let before = snapshot(&reg, owner, &[], &[]);
     let err = reg
         .sender(intruder)
+        .wired
         .owner
         .accept_ownership()
         .motsu_unwrap_err();

@@ -56,7 +56,9 @@ use alloy_primitives::{
     aliases::{I128, U128, U16, U64},
     Address, FixedBytes, I256, U256,
 };
-use margin_common::{encode::emit, set_once, AlreadySet, Owned, Unauthorized, ZeroAddress};
+use margin_common::{
+    encode::emit, CallerNotEngineOrKeeper, Owned, Unauthorized, Wired, ZeroAddress,
+};
 use stylus_margin::{
     collateral::{AssetConfig, ConfigField, MAX_DECIMALS},
     fixed,
@@ -76,8 +78,6 @@ pub use sol::*;
 // Each event's words (indexed fields; data fields), for the shared encoder
 // (`margin_common::encode`): tested against alloy's encoding in `event_tests`.
 margin_common::event_words! {
-    EngineSet { engine }
-    KeeperSet { keeper }
     AccountOpened { account, owner }
     OperatorSet { account, operator; approved }
     AccountTransferred { account, previousOwner, newOwner }
@@ -151,19 +151,6 @@ mod sol {
     use alloy_sol_types::sol;
 
     sol! {
-        /// The engine address was set (once).
-        ///
-        /// * `engine` - The RiskEngine.
-        #[derive(Debug)]
-        #[allow(missing_docs)]
-        event EngineSet(address indexed engine);
-
-        /// The keeper module (liquidations, settlement) was set (once). It may call
-        /// every engine-only function.
-        #[derive(Debug)]
-        #[allow(missing_docs)]
-        event KeeperSet(address indexed keeper);
-
         /// A new account was opened.
         ///
         /// * `account` - Its id.
@@ -402,14 +389,6 @@ mod sol {
         #[allow(missing_docs)]
         error FeeOnTransferDetected(address token, uint256 expected, uint256 received);
 
-        /// An engine-only function was called by someone else (or before the
-        /// engine was set).
-        ///
-        /// * `caller` - The caller.
-        #[derive(Debug)]
-        #[allow(missing_docs)]
-        error CallerNotEngineOrKeeper(address caller);
-
         /// The account is frozen (under liquidation).
         ///
         /// * `account` - The account.
@@ -492,7 +471,6 @@ margin_common::errors! {
         Unauthorized,
         ZeroAddress,
         ValueOutOfBounds,
-        AlreadySet,
         TooManyAssets,
         AssetAlreadyListed,
         QuoteAlreadySet,
@@ -516,7 +494,6 @@ margin_common::error_words! {
     TokenTransferFailed { token }
     TokenQueryFailed { token }
     FeeOnTransferDetected { token, expected, received }
-    CallerNotEngineOrKeeper { caller }
     AccountFrozen { account }
     ValueOutOfBounds { which, value, bound }
     TooManyAssets { max }
@@ -563,13 +540,11 @@ pub struct Asset {
 #[storage]
 #[entrypoint]
 pub struct CollateralVault {
-    /// The owner role and its public functions (inherited).
+    /// The owner, the engine and the keeper (their public functions inherited), and in
+    /// the engine's slot the number of accounts opened.
     #[borrow]
-    pub owner: Owned,
-    engine: StorageAddress,
-    keeper: StorageAddress,
+    pub wired: Wired,
     quote: StorageAddress,
-    account_count: StorageU64,
     /// Sum of all accounts' cash.
     total_cash: StorageI128,
     /// Socialisation index over positive cash (WAD; 0 reads as 1.0, never socialised).
@@ -754,19 +729,11 @@ impl CollateralVault {
     }
 
     fn only_owner(&self) -> Result<(), Error> {
-        Ok(self.owner.only(self.sender())?)
+        Ok(self.wired.owner.only(self.sender())?)
     }
 
     fn only_engine(&self) -> Result<(), Error> {
-        let caller = self.sender();
-        let engine = self.engine.get();
-        let keeper = self.keeper.get();
-        if caller.is_zero() || (caller != engine && caller != keeper) {
-            return Err(Error::CallerNotEngineOrKeeper(CallerNotEngineOrKeeper {
-                caller,
-            }));
-        }
-        Ok(())
+        Ok(self.wired.only_engine_or_keeper(self.sender())?)
     }
 
     /// The owner of `account`, or `UnknownAccount`.
@@ -985,8 +952,10 @@ impl CollateralVault {
     }
 }
 
+margin_common::wired_owner!(CollateralVault);
+
 #[public]
-#[inherit(Owned)]
+#[inherit(Wired, Owned)]
 impl CollateralVault {
     /// Sets the owner role. Runs once, at deployment.
     ///
@@ -1000,58 +969,13 @@ impl CollateralVault {
     /// * [`OwnershipTransferred`] from zero to `owner`.
     #[constructor]
     pub fn constructor(&mut self, owner: Address) -> Result<(), Error> {
-        self.owner.init(owner)?;
+        self.wired.owner.init(owner)?;
         Ok(())
     }
 
     // ------------------------------------------------------------------
     // Owner role
     // ------------------------------------------------------------------
-
-    /// Sets the RiskEngine, once.
-    ///
-    /// # Arguments
-    /// * `engine` - The engine, the only caller of the engine-only functions.
-    ///
-    /// # Errors
-    /// * [`Error::Unauthorized`] - If the caller is not the owner.
-    /// * [`Error::ZeroAddress`] - If `engine` is zero.
-    /// * [`Error::AlreadySet`] - If the engine is already set.
-    ///
-    /// # Events
-    /// * [`EngineSet`].
-    pub fn set_engine(&mut self, engine: Address) -> Result<(), Error> {
-        self.only_owner()?;
-        set_once::<Error>(&mut self.engine, engine)?;
-        emit(self.vm(), EngineSet { engine });
-        Ok(())
-    }
-
-    /// Sets the keeper module (liquidations and settlement), once. It may call every
-    /// engine-only function, like the engine.
-    ///
-    /// # Errors
-    /// * Not the owner, zero address, or already set (`AlreadySet` with the
-    ///   current keeper).
-    ///
-    /// # Events
-    /// * [`KeeperSet`].
-    pub fn set_keeper(&mut self, keeper: Address) -> Result<(), Error> {
-        self.only_owner()?;
-        set_once::<Error>(&mut self.keeper, keeper)?;
-        emit(self.vm(), KeeperSet { keeper });
-        Ok(())
-    }
-
-    /// The keeper module (zero until set).
-    pub fn keeper(&self) -> Address {
-        self.keeper.get()
-    }
-
-    /// The RiskEngine (zero until set).
-    pub fn engine(&self) -> Address {
-        self.engine.get()
-    }
 
     /// Lists `token` as collateral (or as the quote asset).
     ///
@@ -1265,8 +1189,8 @@ impl CollateralVault {
     pub fn open_account(&mut self) -> U256 {
         let owner = self.sender();
         // 2^64 accounts cannot be opened: each costs a transaction.
-        let id = self.account_count.get().as_limbs()[0].wrapping_add(1);
-        self.account_count.set(U64::from(id));
+        let id = self.wired.word().wrapping_add(1);
+        self.wired.set_word(id);
         let account = U256::from(id);
         self.accounts.setter(account).owner.set(owner);
         emit(self.vm(), AccountOpened { account, owner });
@@ -1275,7 +1199,7 @@ impl CollateralVault {
 
     /// How many accounts were opened (the highest id).
     pub fn account_count(&self) -> U256 {
-        U256::from(self.account_count.get().as_limbs()[0])
+        U256::from(self.wired.word())
     }
 
     /// Whether `actor` is the owner or an approved operator of `account`.

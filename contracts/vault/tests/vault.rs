@@ -7,7 +7,9 @@ mod common;
 
 use alloy_primitives::{Address, I256, U256};
 use common::*;
-use margin_common::{OwnedError, OwnershipTransferStarted, OwnershipTransferred};
+use margin_common::{
+    EngineSet, KeeperSet, OwnedError, OwnershipTransferStarted, OwnershipTransferred, WiredError,
+};
 use margin_vault::*;
 use motsu::prelude::*;
 use stylus_margin::collateral::AssetConfig;
@@ -39,7 +41,7 @@ fn i(x: i128) -> I256 {
 #[motsu::test]
 fn constructor_sets_owner(vault: Contract<CollateralVault>, owner: Address) {
     vault.sender(owner).constructor(owner).motsu_unwrap();
-    assert_eq!(vault.sender(owner).owner.owner(), owner);
+    assert_eq!(vault.sender(owner).wired.owner.owner(), owner);
     vault.assert_emitted(&OwnershipTransferred {
         previous: Address::ZERO,
         next: owner,
@@ -53,7 +55,7 @@ fn constructor_reverts_on_zero_owner(vault: Contract<CollateralVault>, owner: Ad
         .constructor(Address::ZERO)
         .motsu_unwrap_err();
     assert!(matches!(err, Error::ZeroAddress(_)));
-    assert_eq!(vault.sender(owner).owner.owner(), Address::ZERO);
+    assert_eq!(vault.sender(owner).wired.owner.owner(), Address::ZERO);
 }
 
 #[motsu::test]
@@ -66,11 +68,12 @@ fn ownership_transfers_in_two_steps(
     vault.sender(owner).constructor(owner).motsu_unwrap();
     vault
         .sender(owner)
+        .wired
         .owner
         .transfer_ownership(bob)
         .motsu_unwrap();
-    assert_eq!(vault.sender(owner).owner.owner(), owner);
-    assert_eq!(vault.sender(owner).owner.pending_owner(), bob);
+    assert_eq!(vault.sender(owner).wired.owner.owner(), owner);
+    assert_eq!(vault.sender(owner).wired.owner.pending_owner(), bob);
     vault.assert_emitted(&OwnershipTransferStarted {
         previous: owner,
         next: bob,
@@ -78,16 +81,25 @@ fn ownership_transfers_in_two_steps(
 
     let err = vault
         .sender(carol)
+        .wired
         .owner
         .accept_ownership()
         .motsu_unwrap_err();
     assert!(matches!(err, OwnedError::Unauthorized(e) if e.caller == carol));
-    assert_eq!(vault.sender(owner).owner.owner(), owner);
-    assert_eq!(vault.sender(owner).owner.pending_owner(), bob);
+    assert_eq!(vault.sender(owner).wired.owner.owner(), owner);
+    assert_eq!(vault.sender(owner).wired.owner.pending_owner(), bob);
 
-    vault.sender(bob).owner.accept_ownership().motsu_unwrap();
-    assert_eq!(vault.sender(owner).owner.owner(), bob);
-    assert_eq!(vault.sender(owner).owner.pending_owner(), Address::ZERO);
+    vault
+        .sender(bob)
+        .wired
+        .owner
+        .accept_ownership()
+        .motsu_unwrap();
+    assert_eq!(vault.sender(owner).wired.owner.owner(), bob);
+    assert_eq!(
+        vault.sender(owner).wired.owner.pending_owner(),
+        Address::ZERO
+    );
     vault.assert_emitted(&OwnershipTransferred {
         previous: owner,
         next: bob,
@@ -110,13 +122,19 @@ fn owner_functions_revert_for_others(
     assert!(matches!(
         vault
             .sender(alice)
+            .wired
             .owner
             .transfer_ownership(alice)
             .motsu_unwrap_err(),
         OwnedError::Unauthorized(e) if e.caller == alice
     ));
-    assert!(not_owner(
-        vault.sender(alice).set_engine(alice).motsu_unwrap_err()
+    assert!(matches!(
+        vault
+            .sender(alice)
+            .wired
+            .set_engine(alice)
+            .motsu_unwrap_err(),
+        WiredError::Unauthorized(e) if e.caller == alice
     ));
     assert!(not_owner(
         vault
@@ -153,18 +171,19 @@ fn set_engine_works_once(
     vault.sender(owner).constructor(owner).motsu_unwrap();
     let err = vault
         .sender(owner)
+        .wired
         .set_engine(Address::ZERO)
         .motsu_unwrap_err();
-    assert!(matches!(err, Error::ZeroAddress(_)));
-    assert_eq!(vault.sender(owner).engine(), Address::ZERO);
+    assert!(matches!(err, WiredError::ZeroAddress(_)));
+    assert_eq!(vault.sender(owner).wired.engine(), Address::ZERO);
 
-    vault.sender(owner).set_engine(engine).motsu_unwrap();
-    assert_eq!(vault.sender(owner).engine(), engine);
+    vault.sender(owner).wired.set_engine(engine).motsu_unwrap();
+    assert_eq!(vault.sender(owner).wired.engine(), engine);
     vault.assert_emitted(&EngineSet { engine });
 
-    let err = vault.sender(owner).set_engine(bob).motsu_unwrap_err();
-    assert!(matches!(err, Error::AlreadySet(e) if e.current == engine));
-    assert_eq!(vault.sender(owner).engine(), engine);
+    let err = vault.sender(owner).wired.set_engine(bob).motsu_unwrap_err();
+    assert!(matches!(err, WiredError::AlreadySet(e) if e.current == engine));
+    assert_eq!(vault.sender(owner).wired.engine(), engine);
 }
 
 /// The keeper is wired like the engine: owner only, never zero, once.
@@ -176,19 +195,24 @@ fn set_keeper_refuses_a_stranger_zero_and_a_second_keeper(
     bob: Address,
 ) {
     vault.sender(owner).constructor(owner).motsu_unwrap();
-    let err = vault.sender(bob).set_keeper(keeper).motsu_unwrap_err();
-    assert!(matches!(err, Error::Unauthorized(e) if e.caller == bob));
+    let err = vault
+        .sender(bob)
+        .wired
+        .set_keeper(keeper)
+        .motsu_unwrap_err();
+    assert!(matches!(err, WiredError::Unauthorized(e) if e.caller == bob));
     let err = vault
         .sender(owner)
+        .wired
         .set_keeper(Address::ZERO)
         .motsu_unwrap_err();
-    assert!(matches!(err, Error::ZeroAddress(_)));
-    assert_eq!(vault.sender(owner).keeper(), Address::ZERO);
-    vault.sender(owner).set_keeper(keeper).motsu_unwrap();
+    assert!(matches!(err, WiredError::ZeroAddress(_)));
+    assert_eq!(vault.sender(owner).wired.keeper(), Address::ZERO);
+    vault.sender(owner).wired.set_keeper(keeper).motsu_unwrap();
     vault.assert_emitted(&KeeperSet { keeper });
-    let err = vault.sender(owner).set_keeper(bob).motsu_unwrap_err();
-    assert!(matches!(err, Error::AlreadySet(e) if e.current == keeper));
-    assert_eq!(vault.sender(owner).keeper(), keeper);
+    let err = vault.sender(owner).wired.set_keeper(bob).motsu_unwrap_err();
+    assert!(matches!(err, WiredError::AlreadySet(e) if e.current == keeper));
+    assert_eq!(vault.sender(owner).wired.keeper(), keeper);
 }
 
 #[motsu::test]

@@ -214,18 +214,22 @@ impl World {
             .motsu_unwrap();
         vault
             .sender(admin)
+            .wired
             .set_engine(engine.address())
             .motsu_unwrap();
         registry
             .sender(admin)
+            .wired
             .set_engine(engine.address())
             .motsu_unwrap();
         vault
             .sender(admin)
+            .wired
             .set_keeper(keeper.address())
             .motsu_unwrap();
         registry
             .sender(admin)
+            .wired
             .set_keeper(keeper.address())
             .motsu_unwrap();
         usdc.sender(admin).constructor(6);

@@ -70,7 +70,7 @@ pub fn setup(
     collateral: &[Address],
 ) {
     vault.sender(owner).constructor(owner).motsu_unwrap();
-    vault.sender(owner).set_engine(engine).motsu_unwrap();
+    vault.sender(owner).wired.set_engine(engine).motsu_unwrap();
     vault
         .sender(owner)
         .list_asset(quote, quote_config(), wad(1_000_000_000_000), true)
@@ -123,9 +123,9 @@ pub fn snapshot(
     let v = vault.sender(Address::ZERO);
     let mut words = vec![v.account_count()];
     let mut addrs = vec![
-        v.owner.owner(),
-        v.owner.pending_owner(),
-        v.engine(),
+        v.wired.owner.owner(),
+        v.wired.owner.pending_owner(),
+        v.wired.engine(),
         v.quote_token(),
     ];
     addrs.extend(v.listed_tokens());
