@@ -192,7 +192,7 @@ pub fn same_as_alloy<E: EventWords + alloy_sol_types::SolEvent>(event: &E) -> bo
     topics == alloy.topics() && data == alloy.data.to_vec()
 }
 
-/// An event with every field drawn from `next` ([`varied`]; the test [`event_words!`]
+/// An event with every field drawn from `next` ([`varied`]; the test [`event_words!`](crate::event_words)
 /// generates).
 pub trait VariedEvent: Sized {
     /// The event with varied fields.
