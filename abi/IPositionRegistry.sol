@@ -483,7 +483,7 @@ interface IPositionRegistry {
     /// # Arguments
     ///
     /// * `id` - Listed instrument.
-    /// * `cap` - Cap, at most `2^128 - 1`.
+    /// * `cap` - Cap, at most `2^128 - 2` (`MAX_CAP`; 0 = none).
     ///
     /// # Errors
     ///
@@ -500,7 +500,7 @@ interface IPositionRegistry {
     /// # Arguments
     ///
     /// * `underlying` - Known underlying.
-    /// * `cap` - Cap, at most `2^128 - 1`.
+    /// * `cap` - Cap, at most `2^128 - 2` (`MAX_CAP`; 0 = none).
     ///
     /// # Errors
     ///

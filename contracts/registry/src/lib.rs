@@ -419,26 +419,51 @@ pub const DEFAULT_MAX_POSITIONS: u8 = 64;
 /// Hard maximum of the per-account position bound (the storage array length).
 pub const HARD_MAX_POSITIONS: usize = 128;
 
-/// An instrument's state. `listed` and `open_interest` share one slot.
+/// An instrument's state, one slot: a fill that raises open interest reads the cap with
+/// it.
 #[storage]
 pub struct InstrumentState {
-    /// Whether the instrument is listed.
-    listed: StorageBool,
     /// Sum of long sizes (WAD).
     open_interest: StorageU128,
-    /// Cap on `open_interest` (WAD; 0 = none).
-    cap: StorageU128,
+    /// Whether the instrument is listed, and its cap on `open_interest` ([`Listing`]).
+    listing: StorageU128,
 }
 
-/// An underlying's state. `known` and `open_interest` share one slot.
+/// An underlying's state, one slot, as [`InstrumentState`].
 #[storage]
 pub struct UnderlyingState {
-    /// Whether the owner added the underlying.
-    known: StorageBool,
     /// Sum of its instruments' open interest (WAD).
     open_interest: StorageU128,
-    /// Cap on `open_interest` (WAD; 0 = none).
-    cap: StorageU128,
+    /// Whether the owner added the underlying, and its cap on `open_interest`
+    /// ([`Listing`]).
+    listing: StorageU128,
+}
+
+/// A listing word: 0 for an instrument never listed (an underlying never added), else 1
+/// plus the open-interest cap (WAD; a cap of 0 is none), so that the flag and the cap fit
+/// the open interest's slot. Caps are therefore at most `2^128 - 2` ([`MAX_CAP`]).
+struct Listing;
+
+/// The largest open-interest cap (`setOpenInterestCap`, `setUnderlyingOpenInterestCap`).
+pub const MAX_CAP: u128 = u128::MAX - 1;
+
+impl Listing {
+    /// A listing with no cap.
+    const UNCAPPED: U128 = U128::from_limbs([1, 0]);
+
+    fn listed(word: U128) -> bool {
+        !word.is_zero()
+    }
+
+    /// The cap of a listing word (0: none, or not listed).
+    fn cap(word: U128) -> u128 {
+        word.to::<u128>().saturating_sub(1)
+    }
+
+    /// The word of a listing with `cap` (at most [`MAX_CAP`]).
+    fn with_cap(cap: u128) -> U128 {
+        U128::from(cap + 1)
+    }
 }
 
 /// An account's positions. `count` and `frozen` share one slot; the arrays hold the
@@ -700,16 +725,16 @@ impl PositionRegistry {
             }
             other => invalid_terms(other),
         })?;
-        if !self.underlyings.getter(underlying).known.get() {
+        if !Listing::listed(self.underlyings.getter(underlying).listing.get()) {
             return Err(Error::UnknownUnderlying(UnknownUnderlying { underlying }));
         }
         let mut state = self.instruments.setter(id);
-        if state.listed.get() {
+        if Listing::listed(state.listing.get()) {
             return Err(Error::InstrumentAlreadyListed(InstrumentAlreadyListed {
                 id,
             }));
         }
-        state.listed.set(true);
+        state.listing.set(Listing::UNCAPPED);
         emit(
             self.vm(),
             InstrumentListed {
@@ -1014,12 +1039,12 @@ impl PositionRegistry {
     pub fn add_underlying(&mut self, underlying: u32) -> Result<(), Error> {
         self.only_owner()?;
         let mut state = self.underlyings.setter(underlying);
-        if state.known.get() {
+        if Listing::listed(state.listing.get()) {
             return Err(Error::UnderlyingAlreadyKnown(UnderlyingAlreadyKnown {
                 underlying,
             }));
         }
-        state.known.set(true);
+        state.listing.set(Listing::UNCAPPED);
         emit(self.vm(), UnderlyingAdded { underlying });
         Ok(())
     }
@@ -1058,7 +1083,7 @@ impl PositionRegistry {
     /// # Arguments
     ///
     /// * `id` - Listed instrument.
-    /// * `cap` - Cap, at most `2^128 - 1`.
+    /// * `cap` - Cap, at most `2^128 - 2` ([`MAX_CAP`]; 0 = none).
     ///
     /// # Errors
     ///
@@ -1072,7 +1097,7 @@ impl PositionRegistry {
         self.only_owner()?;
         self.listed_terms(id)?;
         let value = Self::cap_value(cap)?;
-        self.instruments.setter(id).cap.set(value);
+        self.instruments.setter(id).listing.set(value);
         emit(self.vm(), OpenInterestCapSet { id, cap });
         Ok(())
     }
@@ -1082,7 +1107,7 @@ impl PositionRegistry {
     /// # Arguments
     ///
     /// * `underlying` - Known underlying.
-    /// * `cap` - Cap, at most `2^128 - 1`.
+    /// * `cap` - Cap, at most `2^128 - 2` ([`MAX_CAP`]; 0 = none).
     ///
     /// # Errors
     ///
@@ -1098,11 +1123,11 @@ impl PositionRegistry {
         cap: U256,
     ) -> Result<(), Error> {
         self.only_owner()?;
-        if !self.underlyings.getter(underlying).known.get() {
+        if !Listing::listed(self.underlyings.getter(underlying).listing.get()) {
             return Err(Error::UnknownUnderlying(UnknownUnderlying { underlying }));
         }
         let value = Self::cap_value(cap)?;
-        self.underlyings.setter(underlying).cap.set(value);
+        self.underlyings.setter(underlying).listing.set(value);
         emit(self.vm(), UnderlyingOpenInterestCapSet { underlying, cap });
         Ok(())
     }
@@ -1163,12 +1188,12 @@ impl PositionRegistry {
 
     /// Whether `id` is listed.
     pub fn is_listed(&self, id: U256) -> bool {
-        self.instruments.getter(id).listed.get()
+        Listing::listed(self.instruments.getter(id).listing.get())
     }
 
     /// Whether `underlying` was added.
     pub fn is_underlying(&self, underlying: u32) -> bool {
-        self.underlyings.getter(underlying).known.get()
+        Listing::listed(self.underlyings.getter(underlying).listing.get())
     }
 
     /// Open interest (sum of long sizes, WAD) of `id`.
@@ -1178,7 +1203,7 @@ impl PositionRegistry {
 
     /// Open-interest cap of `id` (0 = none).
     pub fn open_interest_cap(&self, id: U256) -> U256 {
-        U256::from(self.instruments.getter(id).cap.get())
+        U256::from(Listing::cap(self.instruments.getter(id).listing.get()))
     }
 
     /// Open interest of `underlying` (sum over its instruments).
@@ -1188,7 +1213,9 @@ impl PositionRegistry {
 
     /// Open-interest cap of `underlying` (0 = none).
     pub fn underlying_open_interest_cap(&self, underlying: u32) -> U256 {
-        U256::from(self.underlyings.getter(underlying).cap.get())
+        U256::from(Listing::cap(
+            self.underlyings.getter(underlying).listing.get(),
+        ))
     }
 
     /// The id of the given terms (whether listed or not): their packing.
@@ -1230,15 +1257,16 @@ impl PositionRegistry {
         Ok(())
     }
 
+    /// The listing word of a cap from the ABI.
     fn cap_value(cap: U256) -> Result<U128, Error> {
-        if cap > U256::from(u128::MAX) {
+        if cap > U256::from(MAX_CAP) {
             return Err(Error::OutOfRange(OutOfRange {
                 value: cap,
                 min: U256::ZERO,
-                max: U256::from(u128::MAX),
+                max: U256::from(MAX_CAP),
             }));
         }
-        Ok(U128::from(cap.to::<u128>()))
+        Ok(Listing::with_cap(cap.to::<u128>()))
     }
 
     /// The id and terms of ABI-level terms, without listing checks.
@@ -1266,7 +1294,7 @@ impl PositionRegistry {
 
     /// The terms of a listed instrument.
     fn listed_terms(&self, id: U256) -> Result<Terms, Error> {
-        if !self.instruments.getter(id).listed.get() {
+        if !Listing::listed(self.instruments.getter(id).listing.get()) {
             return Err(Error::UnknownInstrument(UnknownInstrument { id }));
         }
         instrument::unpack(word_of(id)).map_err(invalid_terms)
@@ -1368,10 +1396,10 @@ impl PositionRegistry {
     ) -> Result<(), Error> {
         let before = self.instruments.getter(id).open_interest.get().to::<u128>();
         let after = oi_after(before, add, sub).ok_or(overflow(U256::ZERO, id))?;
-        // A cap is read only when it can refuse (a cold slot each: moves and settlement
-        // never check, and a change that does not raise open interest passes).
+        // A cap can refuse only a change that raises open interest (moves and settlement
+        // never check). It is in the open interest's slot, read above.
         let cap = if check && after > before {
-            self.instruments.getter(id).cap.get().to::<u128>()
+            Listing::cap(self.instruments.getter(id).listing.get())
         } else {
             0
         };
@@ -1390,7 +1418,7 @@ impl PositionRegistry {
             .to::<u128>();
         let u_after = oi_after(u_before, add, sub).ok_or(overflow(U256::ZERO, id))?;
         let u_cap = if check && u_after > u_before {
-            self.underlyings.getter(underlying).cap.get().to::<u128>()
+            Listing::cap(self.underlyings.getter(underlying).listing.get())
         } else {
             0
         };

@@ -89,7 +89,11 @@ fn eth_call(reg: &Contract<PositionRegistry>, engine: Address, strike: u128) -> 
 /// listed before its expiry (motsu cannot move time; see the module doc).
 fn list_expired(reg: &Contract<PositionRegistry>, anyone: Address, terms: Terms) -> U256 {
     let id = U256::from_be_bytes(instrument::pack(&terms));
-    reg.sender(anyone).instruments.setter(id).listed.set(true);
+    reg.sender(anyone)
+        .instruments
+        .setter(id)
+        .listing
+        .set(Listing::UNCAPPED);
     id
 }
 
@@ -665,6 +669,88 @@ fn set_open_interest_cap_sets_and_emits(
         .motsu_unwrap();
     assert_eq!(reg.sender(owner).open_interest_cap(id), uw(10));
     reg.assert_emitted(&OpenInterestCapSet { id, cap: uw(10) });
+}
+
+/// The listing flag and the cap share one word (0: not listed; 1 + cap): on random
+/// sequences of caps for a listed instrument and a known underlying (0, the largest,
+/// one above it, random widths), each is read back as set, a refused cap changes
+/// nothing (no rollback here: a refusal must come before any write), and nothing
+/// unlists or lists anything (another listed instrument stays listed and uncapped; an id
+/// never listed stays unlisted, uncapped and unsettable).
+#[motsu::test]
+fn caps_and_listing_share_a_word_without_touching_each_other(
+    reg: Contract<PositionRegistry>,
+    owner: Address,
+    engine: Address,
+) {
+    setup(&reg, owner, engine);
+    let id = future(&reg, engine);
+    let other = eth_call(&reg, engine, 2_000);
+    let never = U256::from_be_bytes(instrument::pack(&Terms {
+        kind: instrument::Kind::Call,
+        underlying: ETH,
+        expiry: NOW + 40 * DAY,
+        strike: 3_000 * WAD as u128,
+    }));
+    assert!(reg.sender(owner).is_listed(other));
+    let mut rng = Rng(0x0c0f_fee5);
+    let (mut cap, mut u_cap) = (U256::ZERO, U256::ZERO);
+    for k in 0..200 {
+        let value = match rng.below(5) {
+            0 => U256::ZERO,
+            1 => U256::from(MAX_CAP),
+            2 => U256::from(MAX_CAP) + U256::from(1u8),
+            3 => U256::from(rng.next()),
+            _ => U256::from(rng.next()) << (rng.below(80) as usize),
+        };
+        let fits = value <= U256::from(MAX_CAP);
+        if rng.below(2) == 0 {
+            let r = reg.sender(owner).set_open_interest_cap(id, value);
+            match r {
+                Ok(()) => cap = value,
+                Err(Error::OutOfRange(OutOfRange { value: v, max, .. })) => {
+                    assert!(!fits && v == value && max == U256::from(MAX_CAP), "{k}")
+                }
+                Err(e) => panic!("{k}: {e:?}"),
+            }
+        } else {
+            let r = reg
+                .sender(owner)
+                .set_underlying_open_interest_cap(ETH, value);
+            match r {
+                Ok(()) => u_cap = value,
+                Err(Error::OutOfRange(OutOfRange { value: v, .. })) => {
+                    assert!(!fits && v == value, "{k}")
+                }
+                Err(e) => panic!("{k}: {e:?}"),
+            }
+        }
+        assert_eq!(reg.sender(owner).open_interest_cap(id), cap, "{k}");
+        assert_eq!(
+            reg.sender(owner).underlying_open_interest_cap(ETH),
+            u_cap,
+            "{k}"
+        );
+        assert!(reg.sender(owner).is_listed(id), "{k}");
+        assert!(reg.sender(owner).is_underlying(ETH), "{k}");
+        assert!(reg.sender(owner).is_listed(other), "{k}");
+        assert_eq!(
+            reg.sender(owner).open_interest_cap(other),
+            U256::ZERO,
+            "{k}"
+        );
+        assert!(!reg.sender(owner).is_listed(never), "{k}");
+        assert_eq!(
+            reg.sender(owner).open_interest_cap(never),
+            U256::ZERO,
+            "{k}"
+        );
+    }
+    assert!(matches!(
+        reg.sender(owner).set_open_interest_cap(never, U256::ZERO),
+        Err(Error::UnknownInstrument(_))
+    ));
+    assert!(!reg.sender(owner).is_listed(never));
 }
 
 #[motsu::test]
