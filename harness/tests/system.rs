@@ -197,6 +197,13 @@ fn every_owned_contract_hands_over_ownership_in_two_steps() {
     ];
     let owner_of = |s: &mut System, c: Address| s.read(c, &V::ownerCall {})._0;
     let pending_of = |s: &mut System, c: Address| s.read(c, &V::pendingOwnerCall {})._0;
+    let offer = |next: Address| V::transferOwnershipCall { next }.abi_encode();
+    let accept = V::acceptOwnershipCall {}.abi_encode();
+    // The caller that `from`'s call was refused with (`Unauthorized`).
+    let refused = |s: &mut System, from: Address, c: Address, call: &[u8]| {
+        let out = s.env.call(from, c, call, U256::ZERO);
+        reverted::<V::Unauthorized>(s, &out).caller
+    };
     for (name, c, setter) in owned {
         assert_eq!(
             (owner_of(&mut s, c), pending_of(&mut s, c)),
@@ -204,59 +211,31 @@ fn every_owned_contract_hands_over_ownership_in_two_steps() {
             "{name}"
         );
         // A stranger cannot start a transfer, nor accept one that was never offered.
-        let out = s
-            .env
-            .call_sol(alice(), c, &V::transferOwnershipCall { next: alice() });
         assert_eq!(
-            reverted::<V::Unauthorized>(&s, &out).caller,
+            refused(&mut s, alice(), c, &offer(alice())),
             alice(),
             "{name}"
         );
-        let out = s.env.call_sol(alice(), c, &V::acceptOwnershipCall {});
-        assert_eq!(
-            reverted::<V::Unauthorized>(&s, &out).caller,
-            alice(),
-            "{name}"
-        );
+        assert_eq!(refused(&mut s, alice(), c, &accept), alice(), "{name}");
         // The owner names bob, then cancels with zero: bob cannot accept.
-        let out = s
-            .env
-            .call_sol(owner, c, &V::transferOwnershipCall { next: bob() });
+        let out = s.env.call(owner, c, offer(bob()), U256::ZERO);
         ok(&s, name, &out);
         let ev = &out.events::<V::OwnershipTransferStarted>()[0];
         assert_eq!((ev.previous, ev.next), (owner, bob()), "{name}");
         assert_eq!(pending_of(&mut s, c), bob(), "{name}");
-        let out = s.env.call_sol(
-            owner,
-            c,
-            &V::transferOwnershipCall {
-                next: Address::ZERO,
-            },
-        );
+        let out = s.env.call(owner, c, offer(Address::ZERO), U256::ZERO);
         ok(&s, name, &out);
-        let out = s.env.call_sol(bob(), c, &V::acceptOwnershipCall {});
-        assert_eq!(
-            reverted::<V::Unauthorized>(&s, &out).caller,
-            bob(),
-            "{name}"
-        );
+        assert_eq!(refused(&mut s, bob(), c, &accept), bob(), "{name}");
         // The owner names carol; bob still cannot accept, carol does.
-        let out = s
-            .env
-            .call_sol(owner, c, &V::transferOwnershipCall { next: carol() });
+        let out = s.env.call(owner, c, offer(carol()), U256::ZERO);
         ok(&s, name, &out);
-        let out = s.env.call_sol(bob(), c, &V::acceptOwnershipCall {});
-        assert_eq!(
-            reverted::<V::Unauthorized>(&s, &out).caller,
-            bob(),
-            "{name}"
-        );
+        assert_eq!(refused(&mut s, bob(), c, &accept), bob(), "{name}");
         assert_eq!(
             owner_of(&mut s, c),
             owner,
             "{name}: owner before the acceptance"
         );
-        let out = s.env.call_sol(carol(), c, &V::acceptOwnershipCall {});
+        let out = s.env.call(carol(), c, &accept, U256::ZERO);
         ok(&s, name, &out);
         let ev = &out.events::<V::OwnershipTransferred>()[0];
         assert_eq!((ev.previous, ev.next), (owner, carol()), "{name}");
@@ -267,22 +246,14 @@ fn every_owned_contract_hands_over_ownership_in_two_steps() {
         );
         // The contract's own owner check follows: the old owner is refused, the new one
         // passes; the old owner can no longer start a transfer.
-        let out = s.env.call(owner, c, &setter, U256::ZERO);
         assert_eq!(
-            reverted::<V::Unauthorized>(&s, &out).caller,
+            refused(&mut s, owner, c, &setter),
             owner,
             "{name}: old owner"
         );
         let out = s.env.call(carol(), c, &setter, U256::ZERO);
         ok(&s, name, &out);
-        let out = s
-            .env
-            .call_sol(owner, c, &V::transferOwnershipCall { next: owner });
-        assert_eq!(
-            reverted::<V::Unauthorized>(&s, &out).caller,
-            owner,
-            "{name}"
-        );
+        assert_eq!(refused(&mut s, owner, c, &offer(owner)), owner, "{name}");
     }
 }
 
