@@ -242,3 +242,102 @@ fn trade_then_settle_after_expiry() {
         .expect("InstrumentExpired");
     assert_eq!(err.timestamp, start + 7 * DAY);
 }
+
+/// Open-interest caps on the deployed registry, where the listing flag and the cap share
+/// one word with the open interest's slot: a trade that would raise open interest above an
+/// instrument's or an underlying's cap is refused with the values, one that lowers it
+/// passes above a cap, a cap of 0 lifts it without unlisting, and the largest cap is
+/// `2^128 - 2`.
+#[test]
+fn open_interest_caps_refuse_on_the_deployed_registry() {
+    let (mut env, reg) = setup();
+    let expiry = env.timestamp() + 7 * DAY;
+    let list = |env: &mut Env, strike: u64| {
+        let call = IRegistry::listInstrumentCall {
+            kind: CALL,
+            underlying: 1,
+            strike: wad(strike),
+            expiry,
+        };
+        env.call_sol(engine(), reg, &call)
+            .decode::<IRegistry::listInstrumentCall>()
+            ._0
+    };
+    let (a, b) = (list(&mut env, 2_000), list(&mut env, 2_100));
+    let cap_a = |env: &mut Env, cap: U256| {
+        env.call_sol(
+            owner(),
+            reg,
+            &IRegistry::setOpenInterestCapCall { id: a, cap },
+        )
+    };
+    assert!(cap_a(&mut env, wad(5)).success);
+    let u_cap = IRegistry::setUnderlyingOpenInterestCapCall {
+        underlying: 1,
+        cap: wad(8),
+    };
+    assert!(env.call_sol(owner(), reg, &u_cap).success);
+    let trade = |env: &mut Env, id: U256, buyer: u64, seller: u64, size: i64| {
+        let call = IRegistry::applyTradeCall {
+            buyer: U256::from(buyer),
+            seller: U256::from(seller),
+            id,
+            size: iwad(size),
+            price: iwad(10),
+        };
+        env.call_sol(engine(), reg, &call)
+    };
+    let oi = |env: &mut Env, id: U256| {
+        env.view_sol(reg, &IRegistry::openInterestCall { id })
+            .unwrap()
+            ._0
+    };
+    assert!(trade(&mut env, a, 1, 2, 3).success);
+    // 3 + 3 = 6 > 5 on `a`.
+    let out = trade(&mut env, a, 1, 2, 3);
+    let e = out
+        .revert_as::<IRegistry::OpenInterestCapExceeded>()
+        .expect("OpenInterestCapExceeded");
+    assert_eq!((e.id, e.cap, e.openInterest), (a, wad(5), wad(6)));
+    assert_eq!(oi(&mut env, a), wad(3));
+    // 3 on `a` + 6 on `b` = 9 > 8 on the underlying; 5 on `b` fits.
+    let out = trade(&mut env, b, 3, 4, 6);
+    let e = out
+        .revert_as::<IRegistry::UnderlyingOpenInterestCapExceeded>()
+        .expect("UnderlyingOpenInterestCapExceeded");
+    assert_eq!((e.underlying, e.cap, e.openInterest), (1, wad(8), wad(9)));
+    assert!(trade(&mut env, b, 3, 4, 5).success);
+    // Lower `a`'s cap under its open interest: closing still passes, opening does not.
+    assert!(cap_a(&mut env, wad(1)).success);
+    assert!(trade(&mut env, a, 2, 1, 1).success);
+    assert_eq!(oi(&mut env, a), wad(2));
+    assert!(!trade(&mut env, a, 5, 6, 1).success);
+    // A cap of 0 lifts it and leaves the instrument listed.
+    assert!(cap_a(&mut env, U256::ZERO).success);
+    assert!(
+        env.view_sol(reg, &IRegistry::isListedCall { id: a })
+            .unwrap()
+            ._0
+    );
+    assert_eq!(
+        env.view_sol(reg, &IRegistry::openInterestCapCall { id: a })
+            .unwrap()
+            ._0,
+        U256::ZERO
+    );
+    // The largest cap, and one above it.
+    let max = (U256::from(1u8) << 128) - U256::from(2u8);
+    assert!(cap_a(&mut env, max).success);
+    assert_eq!(
+        env.view_sol(reg, &IRegistry::openInterestCapCall { id: a })
+            .unwrap()
+            ._0,
+        max
+    );
+    let out = cap_a(&mut env, max + U256::from(1u8));
+    let e = out
+        .revert_as::<IRegistry::OutOfRange>()
+        .expect("OutOfRange");
+    assert_eq!((e.value, e.max), (max + U256::from(1u8), max));
+    assert!(trade(&mut env, a, 5, 6, 1).success);
+}
